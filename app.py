@@ -1,0 +1,33 @@
+#!/usr/bin/env python3
+"""gpt-oss-platform CDK app: one stack set per configured region.
+
+Configuration comes from CDK context (cdk.json, or ``-c key=value``); see README.md "Configuration".
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+from aws_cdk import App, Tags
+
+from stacks.compliance import attach_compliance
+from stacks.config import ConfigError, load_config
+from stacks.platform import build_app
+
+
+def main() -> None:
+    app = App()
+    try:
+        config = load_config(app.node.try_get_context, default_account=os.environ.get("CDK_DEFAULT_ACCOUNT"))
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(1)
+    Tags.of(app).add("project", "gpt-oss-platform")
+    attach_compliance(app)
+    build_app(app, config)
+    app.synth()
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,59 @@
+"""Validation rules shared by our constructs (kept apart from the constructs, as aws-cdk does).
+
+Every rule raises ``ValueError`` with a lowercase message naming the prop, showing the value and the
+allowed values. Unresolved tokens are skipped: they are checked by CloudFormation at deploy time.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+from typing import Iterable, Sequence
+
+from aws_cdk import Token
+
+
+def _fmt(values: Iterable[object]) -> str:
+    return ", ".join(str(v) for v in values)
+
+
+def require_choice(prop: str, value: str, allowed: Sequence[str]) -> str:
+    if Token.is_unresolved(value):
+        return value
+    if value not in allowed:
+        raise ValueError(f"{prop} must be one of {_fmt(allowed)}, got {value!r}")
+    return value
+
+
+def require_choices(prop: str, values: Sequence[str], allowed: Sequence[str]) -> list[str]:
+    bad = [v for v in values if v not in allowed]
+    if bad:
+        raise ValueError(f"{prop} has unknown value(s) {_fmt(bad)}; allowed: {_fmt(allowed)}")
+    if len(set(values)) != len(values):
+        raise ValueError(f"{prop} lists a value twice: {_fmt(values)}")
+    return list(values)
+
+
+def require_range(prop: str, value: int | float, low: int | float, high: int | float | None = None) -> None:
+    if isinstance(value, bool) or not isinstance(value, (int, float)):
+        raise ValueError(f"{prop} must be a number, got {value!r}")
+    if value < low or (high is not None and value > high):
+        bound = f"between {low} and {high}" if high is not None else f"at least {low}"
+        raise ValueError(f"{prop} must be {bound}, got {value}")
+
+
+def require_private_cidr(prop: str, value: str, *, min_prefix: int = 16, max_prefix: int = 24) -> str:
+    """A concrete IPv4 CIDR in private address space (RFC 1918), /16 to /24 by default."""
+    if Token.is_unresolved(value):
+        raise ValueError(
+            f"{prop} must be a concrete CIDR string (e.g. '10.80.0.0/16'), not a token: "
+            "security group rules and compliance checks need the literal value"
+        )
+    try:
+        net = ipaddress.IPv4Network(value, strict=True)
+    except ValueError:
+        raise ValueError(f"{prop} must be an IPv4 CIDR such as '10.80.0.0/16', got {value!r}") from None
+    if not net.is_private:
+        raise ValueError(f"{prop} must be a private (RFC 1918) range, got {value!r}")
+    if not min_prefix <= net.prefixlen <= max_prefix:
+        raise ValueError(f"{prop} prefix length must be between /{min_prefix} and /{max_prefix}, got {value!r}")
+    return str(net)

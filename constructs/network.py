@@ -1,0 +1,233 @@
+"""PrivateNetwork: the private VPC every gpt-oss-platform resource lives in."""
+
+from __future__ import annotations
+
+from typing import Mapping, Sequence
+
+import jsii
+from aws_cdk import Acknowledgment, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from gptoss_constructs._validation import require_choices, require_private_cidr, require_range
+
+#: Interface endpoints the platform can create, by the name used in props and config.
+INTERFACE_ENDPOINT_SERVICES: Mapping[str, ec2.InterfaceVpcEndpointAwsService] = {
+    "sagemaker.runtime": ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_RUNTIME,
+    "sagemaker.api": ec2.InterfaceVpcEndpointAwsService.SAGEMAKER_API,
+    "bedrock-runtime": ec2.InterfaceVpcEndpointAwsService.BEDROCK_RUNTIME,
+    "bedrock": ec2.InterfaceVpcEndpointAwsService.BEDROCK,
+    "logs": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_LOGS,
+    "monitoring": ec2.InterfaceVpcEndpointAwsService.CLOUDWATCH_MONITORING,
+    "sts": ec2.InterfaceVpcEndpointAwsService.STS,
+    "kms": ec2.InterfaceVpcEndpointAwsService.KMS,
+    "execute-api": ec2.InterfaceVpcEndpointAwsService.APIGATEWAY,
+}
+ALL_INTERFACE_ENDPOINTS: tuple[str, ...] = tuple(INTERFACE_ENDPOINT_SERVICES)
+
+DEFAULT_VPC_CIDR = "10.80.0.0/16"
+
+
+@jsii.implements(ec2.IConnectable)
+class PrivateNetwork(Construct):
+    """A private VPC for model hosting: isolated subnets only, AWS services through VPC endpoints.
+
+    By default it creates a VPC with isolated subnets in two AZs (no internet gateway, no NAT), VPC flow logs
+    to a KMS-encrypted log group, an S3 gateway endpoint (model weights come from S3), interface endpoints with
+    private DNS for every service the platform calls, one security group for those endpoints admitting HTTPS
+    from the VPC CIDR only, and a default security group with every rule removed.
+
+    Pass ``vpc`` to wrap an existing VPC instead: then only the endpoints you list (and flow logs, unless
+    ``flow_logs=False``) are added, and ``vpc_cidr`` must give its CIDR as a literal.
+
+    Example::
+
+        net = PrivateNetwork(self, "Network")
+        endpoint.connections.allow_from(proxy, ec2.Port.tcp(443))
+        net.vpc, net.isolated_subnets, net.endpoint_security_group
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        vpc: ec2.IVpc | None = None,
+        vpc_cidr: str | None = None,
+        max_azs: int = 2,
+        availability_zones: Sequence[str] | None = None,
+        subnet_cidr_mask: int = 20,
+        interface_endpoints: Sequence[str] | None = None,
+        s3_gateway_endpoint: bool = True,
+        flow_logs: bool = True,
+        flow_log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        encryption_key: kms.IKey | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+    ) -> None:
+        """
+        :param vpc: an existing VPC to wrap. Default: - a new VPC with isolated subnets only.
+        :param vpc_cidr: the VPC's IPv4 CIDR, a literal private range. Default: - ``10.80.0.0/16`` for a new
+            VPC; required with ``vpc`` when the VPC's CIDR is a token (e.g. ``Vpc.from_vpc_attributes``).
+        :param max_azs: AZs for a new VPC, at least 2. Default: - 2. Ignored when ``availability_zones`` is given.
+        :param availability_zones: explicit AZ names for a new VPC (needed when the stack has an explicit
+            account and no AZ lookup is wanted). Default: - the stack's AZs (``Fn::GetAZs`` when env-agnostic).
+        :param subnet_cidr_mask: prefix length of each isolated subnet. Default: - 20 (4,091 addresses).
+        :param interface_endpoints: names from ``ALL_INTERFACE_ENDPOINTS`` to create. Default: - all of them
+            for a new VPC, none for an existing one (list the ones it lacks).
+        :param s3_gateway_endpoint: add an S3 gateway endpoint. Default: - true for a new VPC.
+        :param flow_logs: record VPC flow logs (all traffic) to CloudWatch Logs. Default: - true.
+        :param flow_log_retention: retention of the flow log group. Default: - one year.
+        :param encryption_key: KMS key for the flow log group. Default: - a new key with rotation enabled.
+        :param removal_policy: what happens to the key and log group when removed from the stack.
+            Default: - RETAIN (flow logs are audit evidence).
+        """
+        super().__init__(scope, id)
+        require_range("max_azs", max_azs, 2, 6)
+        require_range("subnet_cidr_mask", subnet_cidr_mask, 16, 28)
+        if availability_zones is not None and len(availability_zones) < 2:
+            raise ValueError(f"availability_zones must name at least 2 zones, got {list(availability_zones)}")
+        existing = vpc is not None
+        endpoint_names = require_choices(
+            "interface_endpoints",
+            list(interface_endpoints if interface_endpoints is not None else (() if existing else ALL_INTERFACE_ENDPOINTS)),
+            ALL_INTERFACE_ENDPOINTS,
+        )
+
+        if vpc is None:
+            self.vpc_cidr = require_private_cidr("vpc_cidr", vpc_cidr or DEFAULT_VPC_CIDR)
+            vpc = self._new_vpc(self.vpc_cidr, max_azs, availability_zones, subnet_cidr_mask)
+        else:
+            cidr = vpc_cidr if vpc_cidr is not None else vpc.vpc_cidr_block
+            self.vpc_cidr = require_private_cidr("vpc_cidr", cidr, min_prefix=8, max_prefix=28)
+        self.vpc: ec2.IVpc = vpc
+        self.isolated_subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+
+        self.encryption_key: kms.IKey | None = None
+        self.flow_log_group: logs.ILogGroup | None = None
+        if flow_logs:
+            self._add_flow_logs(encryption_key, flow_log_retention, removal_policy)
+
+        self.endpoint_security_group = ec2.SecurityGroup(
+            self,
+            "EndpointSecurityGroup",
+            vpc=vpc,
+            description="VPC interface endpoints: HTTPS from inside the VPC only",
+            allow_all_outbound=False,
+        )
+        self.endpoint_security_group.add_ingress_rule(
+            ec2.Peer.ipv4(self.vpc_cidr), ec2.Port.tcp(443), "HTTPS from the VPC CIDR"
+        )
+        self.connections = ec2.Connections(security_groups=[self.endpoint_security_group])
+
+        self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
+        for name in endpoint_names:
+            self.add_interface_endpoint(name)
+
+        self.s3_endpoint: ec2.GatewayVpcEndpoint | None = None
+        if s3_gateway_endpoint:
+            self.s3_endpoint = ec2.GatewayVpcEndpoint(
+                self,
+                "S3Endpoint",
+                vpc=vpc,
+                service=ec2.GatewayVpcEndpointAwsService.S3,
+                subnets=[self.isolated_subnets],
+            )
+
+    def _new_vpc(
+        self, cidr: str, max_azs: int, availability_zones: Sequence[str] | None, mask: int
+    ) -> ec2.Vpc:
+        return ec2.Vpc(
+            self,
+            "Vpc",
+            ip_addresses=ec2.IpAddresses.cidr(cidr),
+            max_azs=None if availability_zones else max_azs,
+            availability_zones=list(availability_zones) if availability_zones else None,
+            nat_gateways=0,
+            create_internet_gateway=False,
+            restrict_default_security_group=True,
+            enable_dns_hostnames=True,
+            enable_dns_support=True,
+            subnet_configuration=[
+                ec2.SubnetConfiguration(name="isolated", subnet_type=ec2.SubnetType.PRIVATE_ISOLATED, cidr_mask=mask)
+            ],
+        )
+
+    def _add_flow_logs(
+        self, key: kms.IKey | None, retention: logs.RetentionDays, removal_policy: RemovalPolicy
+    ) -> None:
+        if key is None:
+            key = kms.Key(
+                self,
+                "Key",
+                description="gpt-oss-platform: encrypts the VPC flow log group",
+                enable_key_rotation=True,
+                removal_policy=removal_policy,
+            )
+        # CloudWatch Logs encrypts with the key only if the key policy lets the regional service use it;
+        # the condition limits that to log groups of this account and region (AWS CloudWatch Logs guide).
+        stack = Stack.of(self)
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchLogsOfThisAccountAndRegion",
+                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
+                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+                resources=["*"],
+                conditions={
+                    "ArnLike": {
+                        "kms:EncryptionContext:aws:logs:arn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
+                    }
+                },
+            )
+        )
+        self.encryption_key = key
+        self.flow_log_group = logs.LogGroup(
+            self, "FlowLogGroup", encryption_key=key, retention=retention, removal_policy=removal_policy
+        )
+        # A role whose only permissions sit in a customer-managed policy (HIPAA/NIST/PCI IAMNoInlinePolicy):
+        # FlowLog's own grants would land in an inline DefaultPolicy, so it gets a view that ignores them.
+        role = iam.Role(
+            self,
+            "FlowLogRole",
+            assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com"),
+            description="Delivers this VPC's flow logs to its encrypted log group",
+        )
+        iam.ManagedPolicy(
+            self,
+            "FlowLogPolicy",
+            description="Write VPC flow log streams to one log group",
+            roles=[role],
+            statements=[
+                iam.PolicyStatement(
+                    actions=["logs:CreateLogStream", "logs:PutLogEvents", "logs:DescribeLogStreams"],
+                    resources=[self.flow_log_group.log_group_arn],
+                ),
+                iam.PolicyStatement(actions=["iam:PassRole"], resources=[role.role_arn]),
+            ],
+        )
+        self.flow_log = ec2.FlowLog(
+            self,
+            "FlowLog",
+            resource_type=ec2.FlowLogResourceType.from_vpc(self.vpc),
+            destination=ec2.FlowLogDestination.to_cloud_watch_logs(self.flow_log_group, role.without_policy_updates()),
+            traffic_type=ec2.FlowLogTrafficType.ALL,
+        )
+
+    def add_interface_endpoint(self, name: str) -> ec2.InterfaceVpcEndpoint:
+        """Adds (once) the interface endpoint ``name`` (one of ``ALL_INTERFACE_ENDPOINTS``) and returns it."""
+        require_choices("interface endpoint", [name], ALL_INTERFACE_ENDPOINTS)
+        if name not in self.interface_endpoints:
+            construct_id = "".join(part.capitalize() for part in name.replace("-", ".").split(".")) + "Endpoint"
+            self.interface_endpoints[name] = ec2.InterfaceVpcEndpoint(
+                self,
+                construct_id,
+                vpc=self.vpc,
+                service=INTERFACE_ENDPOINT_SERVICES[name],
+                private_dns_enabled=True,
+                subnets=self.isolated_subnets,
+                security_groups=[self.endpoint_security_group],
+                open=False,
+            )
+        return self.interface_endpoints[name]

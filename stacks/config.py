@@ -1,0 +1,363 @@
+"""The app's configuration: read once from CDK context (cdk.json or ``-c key=value``), typed and validated.
+
+Every key is documented in README.md ("Configuration"). Errors name the key, the bad value and the allowed
+values, and are raised before any construct is built.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass, field
+from typing import Any, Callable, Mapping
+
+from gptoss_constructs import catalog
+from gptoss_constructs._defaults import RETENTION_DAYS
+from gptoss_constructs._validation import require_private_cidr
+from gptoss_constructs.network import ALL_INTERFACE_ENDPOINTS
+
+FRONT_DOORS = ("private-api", "function-url")
+REMOVAL_POLICIES = ("retain", "destroy")
+
+#: keys that may also be set per region under ``region_overrides``
+REGION_KEYS = (
+    "sagemaker_models",
+    "bedrock_models",
+    "instance_types",
+    "autoscaling_min_capacity",
+    "autoscaling_max_capacity",
+    "scale_to_zero",
+    "guardrail_policy",
+    "front_door",
+    "availability_zones",
+    "existing_vpc",
+)
+#: every key the app reads (anything else under our prefix-free namespace is ignored by CDK, not by us)
+KNOWN_KEYS = (
+    "regions",
+    "account",
+    "vpc_cidr",
+    "max_azs",
+    "interface_endpoints",
+    "flow_log_retention_days",
+    "removal_policy",
+    "region_overrides",
+) + REGION_KEYS
+
+
+class ConfigError(ValueError):
+    """A context value is wrong; the message says which key, what value and what is allowed."""
+
+
+@dataclass(frozen=True)
+class ExistingVpc:
+    """An existing VPC to deploy into (no lookup: every value is given, so synth needs no AWS call)."""
+
+    vpc_id: str
+    vpc_cidr: str
+    availability_zones: tuple[str, ...]
+    isolated_subnet_ids: tuple[str, ...]
+    route_table_ids: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class RegionConfig:
+    """Everything one region's stack set needs."""
+
+    region: str
+    account: str | None
+    sagemaker_models: tuple[str, ...]
+    bedrock_models: tuple[str, ...]
+    instance_types: Mapping[str, str]
+    autoscaling_min_capacity: int
+    autoscaling_max_capacity: int
+    scale_to_zero: bool
+    guardrail_policy: str
+    front_door: str
+    availability_zones: tuple[str, ...] | None
+    existing_vpc: ExistingVpc | None
+
+
+@dataclass(frozen=True)
+class PlatformConfig:
+    """The whole app's configuration."""
+
+    regions: tuple[str, ...]
+    account: str | None
+    vpc_cidr: str
+    max_azs: int
+    interface_endpoints: tuple[str, ...]
+    flow_log_retention_days: int
+    removal_policy: str
+    region_configs: Mapping[str, RegionConfig] = field(default_factory=dict)
+
+    def for_region(self, region: str) -> RegionConfig:
+        return self.region_configs[region]
+
+
+# ---- parsing helpers: context values arrive as JSON types (cdk.json) or strings (-c key=value) ----------
+
+
+def _decode(key: str, value: Any) -> Any:
+    """``-c key=value`` gives strings; JSON-looking strings are decoded so both spellings work."""
+    if isinstance(value, str) and value.strip()[:1] in ("[", "{"):
+        try:
+            return json.loads(value)
+        except json.JSONDecodeError as err:
+            raise ConfigError(f"context key '{key}': {value!r} is not valid JSON ({err.msg})") from None
+    return value
+
+
+def _as_list(key: str, value: Any) -> list[str]:
+    value = _decode(key, value)
+    if value is None:
+        return []
+    if isinstance(value, str):
+        return [v.strip() for v in value.split(",") if v.strip()]
+    if isinstance(value, (list, tuple)) and all(isinstance(v, str) for v in value):
+        return [v.strip() for v in value]
+    raise ConfigError(f"context key '{key}': expected a list of strings or a comma-separated string, got {value!r}")
+
+
+def _as_int(key: str, value: Any, low: int, high: int) -> int:
+    if isinstance(value, str) and re.fullmatch(r"-?\d+", value.strip()):
+        value = int(value)
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigError(f"context key '{key}': expected an integer, got {value!r}")
+    if not low <= value <= high:
+        raise ConfigError(f"context key '{key}': {value} is out of range; allowed: {low} to {high}")
+    return value
+
+
+def _as_bool(key: str, value: Any) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    raise ConfigError(f"context key '{key}': expected true or false, got {value!r}")
+
+
+def _as_choice(key: str, value: Any, allowed: tuple[str, ...]) -> str:
+    if value not in allowed:
+        raise ConfigError(f"context key '{key}': {value!r} is not allowed; allowed: {', '.join(allowed)}")
+    return value
+
+
+def _as_mapping(key: str, value: Any) -> dict:
+    value = _decode(key, value)
+    if value is None:
+        return {}
+    if not isinstance(value, dict):
+        raise ConfigError(f"context key '{key}': expected an object (JSON mapping), got {value!r}")
+    return value
+
+
+def _models(key: str, value: Any, region: str, offered: Callable[[catalog.ModelInfo], tuple[str, ...]], service: str) -> tuple[str, ...]:
+    names = _as_list(key, value)
+    for name in names:
+        if name not in catalog.models():
+            raise ConfigError(
+                f"context key '{key}': unknown model {name!r}; allowed: {', '.join(catalog.model_names())}"
+            )
+        regions = offered(catalog.models()[name])
+        if region not in regions:
+            raise ConfigError(
+                f"context key '{key}': {name} is not offered by {service} in {region}; "
+                f"it is offered in: {', '.join(regions)}. Choose one of those regions, or remove {name} from "
+                f"'{key}' for {region} with -c region_overrides='{{\"{region}\": {{\"{key}\": []}}}}'"
+            )
+    if len(set(names)) != len(names):
+        raise ConfigError(f"context key '{key}': a model is listed twice in {names}")
+    return tuple(names)
+
+
+_ACCOUNT = re.compile(r"\d{12}")
+_INSTANCE = re.compile(r"ml\.[a-z0-9]+\.[a-z0-9]+")
+_AZ = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-\d[a-z]")
+
+
+def _region_config(region: str, account: str | None, ctx: Mapping[str, Any], k: Callable[[str], str]) -> RegionConfig:
+    """``k(name)`` gives the full key path for messages (``region_overrides.<region>.<name>`` when overridden)."""
+
+    sagemaker = _models(k("sagemaker_models"), ctx.get("sagemaker_models"), region, lambda m: m.jumpstart_regions, "SageMaker JumpStart")
+    bedrock = _models(k("bedrock_models"), ctx.get("bedrock_models"), region, lambda m: m.bedrock_regions, "Amazon Bedrock")
+    if not sagemaker and not bedrock:
+        raise ConfigError(
+            f"context keys '{k('sagemaker_models')}' and '{k('bedrock_models')}': region {region} serves no model; "
+            "list at least one model in either"
+        )
+    instance_types = _as_mapping(k("instance_types"), ctx.get("instance_types"))
+    for model, itype in instance_types.items():
+        if model not in sagemaker:
+            raise ConfigError(
+                f"context key '{k('instance_types')}': {model!r} is not a SageMaker model in {region}; "
+                f"allowed: {', '.join(sagemaker) or '(none: sagemaker_models is empty)'}"
+            )
+        if not isinstance(itype, str) or not _INSTANCE.fullmatch(itype):
+            raise ConfigError(
+                f"context key '{k('instance_types')}': {itype!r} for {model} is not a SageMaker instance type "
+                "(expected e.g. 'ml.g6e.2xlarge')"
+            )
+    low = _as_int(k("autoscaling_min_capacity"), ctx.get("autoscaling_min_capacity", 1), 0, 100)
+    high = _as_int(k("autoscaling_max_capacity"), ctx.get("autoscaling_max_capacity", 2), 1, 100)
+    scale_to_zero = _as_bool(k("scale_to_zero"), ctx.get("scale_to_zero", False))
+    if low > high:
+        raise ConfigError(
+            f"context key '{k('autoscaling_min_capacity')}': {low} is above autoscaling_max_capacity {high}"
+        )
+    if low == 0 and not scale_to_zero:
+        raise ConfigError(
+            f"context key '{k('autoscaling_min_capacity')}': 0 needs scale_to_zero=true "
+            "(an endpoint variant keeps at least one instance otherwise)"
+        )
+    guardrail_policy = ctx.get("guardrail_policy", "baseline")
+    if not isinstance(guardrail_policy, str) or not guardrail_policy.strip():
+        raise ConfigError(
+            f"context key '{k('guardrail_policy')}': expected a preset name or a policy file path, got {guardrail_policy!r}"
+        )
+    front_door = _as_choice(k("front_door"), ctx.get("front_door", "private-api"), FRONT_DOORS)
+
+    azs = _as_list(k("availability_zones"), ctx.get("availability_zones")) or None
+    if azs is not None:
+        bad = [z for z in azs if not (_AZ.fullmatch(z) and z.startswith(region))]
+        if bad or len(azs) < 2:
+            raise ConfigError(
+                f"context key '{k('availability_zones')}': expected at least two AZ names of {region} "
+                f"(e.g. {region}a,{region}b), got {azs}"
+            )
+    elif account is not None:
+        azs = catalog.default_availability_zones(region)
+        if azs is None:
+            raise ConfigError(
+                f"context key '{k('availability_zones')}': an explicit account is set and the catalog has no AZ "
+                f"names for {region}; set availability_zones for it (e.g. {region}a,{region}b)"
+            )
+    existing = _existing_vpc(k("existing_vpc"), ctx.get("existing_vpc"), region)
+    return RegionConfig(
+        region=region,
+        account=account,
+        sagemaker_models=sagemaker,
+        bedrock_models=bedrock,
+        instance_types=dict(instance_types),
+        autoscaling_min_capacity=low,
+        autoscaling_max_capacity=high,
+        scale_to_zero=scale_to_zero,
+        guardrail_policy=guardrail_policy.strip(),
+        front_door=front_door,
+        availability_zones=tuple(azs) if azs else None,
+        existing_vpc=existing,
+    )
+
+
+def _existing_vpc(key: str, value: Any, region: str) -> ExistingVpc | None:
+    raw = _as_mapping(key, value)
+    if not raw:
+        return None
+    required = ("vpc_id", "vpc_cidr", "availability_zones", "isolated_subnet_ids", "route_table_ids")
+    missing = [f for f in required if f not in raw]
+    unknown = [f for f in raw if f not in required]
+    if missing or unknown:
+        raise ConfigError(
+            f"context key '{key}': "
+            + (f"missing field(s) {', '.join(missing)}" if missing else f"unknown field(s) {', '.join(unknown)}")
+            + f"; fields: {', '.join(required)}"
+        )
+    if not re.fullmatch(r"vpc-[0-9a-f]{8,17}", str(raw["vpc_id"])):
+        raise ConfigError(f"context key '{key}.vpc_id': expected 'vpc-' and 8 to 17 hex digits, got {raw['vpc_id']!r}")
+    try:
+        cidr = require_private_cidr(f"{key}.vpc_cidr", str(raw["vpc_cidr"]), min_prefix=8, max_prefix=28)
+    except ValueError as err:
+        raise ConfigError(f"context key '{err}") from None
+    azs = _as_list(f"{key}.availability_zones", raw["availability_zones"])
+    subnets = _as_list(f"{key}.isolated_subnet_ids", raw["isolated_subnet_ids"])
+    tables = _as_list(f"{key}.route_table_ids", raw["route_table_ids"])
+    if len(azs) < 2 or len(subnets) != len(azs) or len(tables) != len(azs):
+        raise ConfigError(
+            f"context key '{key}': give one isolated subnet and one route table per AZ, in at least 2 AZs; got "
+            f"{len(azs)} AZ(s), {len(subnets)} subnet(s), {len(tables)} route table(s)"
+        )
+    return ExistingVpc(str(raw["vpc_id"]), cidr, tuple(azs), tuple(subnets), tuple(tables))
+
+
+
+def _retention_days(value: Any) -> int:
+    days = _as_int("flow_log_retention_days", 365 if value is None else value, 1, 3653)
+    if days not in RETENTION_DAYS:
+        raise ConfigError(
+            f"context key 'flow_log_retention_days': {days} is not a CloudWatch Logs retention; "
+            f"allowed: {', '.join(map(str, RETENTION_DAYS))}"
+        )
+    return days
+
+
+def load_config(context: Callable[[str], Any], default_account: str | None = None) -> PlatformConfig:
+    """Builds the validated config from a context getter (``app.node.try_get_context``).
+
+    :param default_account: used when the ``account`` key is absent (``CDK_DEFAULT_ACCOUNT``).
+    """
+    regions = _as_list("regions", context("regions") or "us-east-1")
+    if not regions:
+        raise ConfigError("context key 'regions': no region given; e.g. -c regions=us-east-1,us-west-2")
+    supported = catalog.supported_regions()
+    for region in regions:
+        if region not in supported:
+            raise ConfigError(
+                f"context key 'regions': {region!r} is not a supported region; valid regions: {', '.join(supported)}"
+            )
+    if len(set(regions)) != len(regions):
+        raise ConfigError(f"context key 'regions': a region is listed twice in {regions}")
+
+    account = context("account") or default_account or None
+    if account is not None:
+        account = str(account)
+        if not _ACCOUNT.fullmatch(account):
+            raise ConfigError(f"context key 'account': expected a 12-digit AWS account id, got {account!r}")
+
+    vpc_cidr = context("vpc_cidr") or "10.80.0.0/16"
+    try:
+        vpc_cidr = require_private_cidr("vpc_cidr", str(vpc_cidr))
+    except ValueError as err:
+        raise ConfigError(f"context key '{err}") from None
+    endpoints = _as_list("interface_endpoints", context("interface_endpoints")) if context("interface_endpoints") is not None else list(ALL_INTERFACE_ENDPOINTS)
+    unknown = [e for e in endpoints if e not in ALL_INTERFACE_ENDPOINTS]
+    if unknown:
+        raise ConfigError(
+            f"context key 'interface_endpoints': unknown endpoint(s) {', '.join(unknown)}; "
+            f"allowed: {', '.join(ALL_INTERFACE_ENDPOINTS)}"
+        )
+
+    overrides = _as_mapping("region_overrides", context("region_overrides"))
+    for region, values in overrides.items():
+        if region not in supported:
+            raise ConfigError(
+                f"context key 'region_overrides': {region!r} is not a supported region; valid regions: {', '.join(supported)}"
+            )
+        if not isinstance(values, dict):
+            raise ConfigError(f"context key 'region_overrides.{region}': expected an object, got {values!r}")
+        bad = [key for key in values if key not in REGION_KEYS]
+        if bad:
+            raise ConfigError(
+                f"context key 'region_overrides.{region}': unknown key(s) {', '.join(bad)}; allowed: {', '.join(REGION_KEYS)}"
+            )
+
+    region_configs = {}
+    for region in regions:
+        merged = {key: context(key) for key in REGION_KEYS if context(key) is not None}
+        region_overrides = overrides.get(region, {})
+        merged.update(region_overrides)
+
+        def key_path(name: str, _region: str = region, _overridden: Mapping = region_overrides) -> str:
+            return f"region_overrides.{_region}.{name}" if name in _overridden else name
+
+        region_configs[region] = _region_config(region, account, merged, key_path)
+
+    return PlatformConfig(
+        regions=tuple(regions),
+        account=account,
+        vpc_cidr=vpc_cidr,
+        max_azs=_as_int("max_azs", context("max_azs") if context("max_azs") is not None else 2, 2, 6),
+        interface_endpoints=tuple(endpoints),
+        flow_log_retention_days=_retention_days(context("flow_log_retention_days")),
+        removal_policy=_as_choice("removal_policy", context("removal_policy") or "retain", REMOVAL_POLICIES),
+        region_configs=region_configs,
+    )

@@ -1,0 +1,47 @@
+"""NetworkStack: the private VPC of one region."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_cdk import CfnOutput, RemovalPolicy
+from aws_cdk import aws_ec2 as ec2
+from constructs import Construct
+
+from gptoss_constructs._defaults import retention_from_days
+from gptoss_constructs.network import PrivateNetwork
+from stacks.base import PlatformStack
+from stacks.config import ExistingVpc, PlatformConfig, RegionConfig
+
+
+class NetworkStack(PlatformStack):
+    """One region's private network: a new isolated VPC, or the configured existing one, with endpoints."""
+
+    def __init__(
+        self, scope: Construct, id: str, *, config: PlatformConfig, region_config: RegionConfig, **kwargs: Any
+    ) -> None:
+        super().__init__(scope, id, availability_zones=region_config.availability_zones, **kwargs)
+        existing = region_config.existing_vpc
+        self.network = PrivateNetwork(
+            self,
+            "Network",
+            vpc=self._import_vpc(existing) if existing else None,
+            vpc_cidr=existing.vpc_cidr if existing else config.vpc_cidr,
+            max_azs=config.max_azs,
+            availability_zones=None if existing else region_config.availability_zones,
+            interface_endpoints=config.interface_endpoints,
+            flow_log_retention=retention_from_days(config.flow_log_retention_days),
+            removal_policy=RemovalPolicy.DESTROY if config.removal_policy == "destroy" else RemovalPolicy.RETAIN,
+        )
+        CfnOutput(self, "VpcId", value=self.network.vpc.vpc_id, description="The private VPC of this region")
+
+    def _import_vpc(self, existing: ExistingVpc) -> ec2.IVpc:
+        return ec2.Vpc.from_vpc_attributes(
+            self,
+            "ExistingVpc",
+            vpc_id=existing.vpc_id,
+            vpc_cidr_block=existing.vpc_cidr,
+            availability_zones=list(existing.availability_zones),
+            isolated_subnet_ids=list(existing.isolated_subnet_ids),
+            isolated_subnet_route_table_ids=list(existing.route_table_ids),
+        )

@@ -1,0 +1,48 @@
+"""The app as `cdk synth` runs it: one stack set per region, region-only env, clear config errors."""
+
+from __future__ import annotations
+
+import json
+
+from tests.conftest import APP_REGIONS, run_app
+
+NETWORK_STACKS = [f"GptOss-Network-{r}" for r in APP_REGIONS]
+
+
+def test_one_stack_set_per_region(platform_app):
+    assert set(NETWORK_STACKS) <= set(platform_app.stacks())
+    for region in APP_REGIONS:
+        assert platform_app.manifest_env(f"GptOss-Network-{region}") == f"aws://unknown-account/{region}"
+
+
+def test_every_stack_is_tagged_with_the_project(platform_app):
+    for stack in platform_app.stacks():
+        vpcs = [r for r in platform_app.template(stack)["Resources"].values() if r["Type"] == "AWS::EC2::VPC"]
+        for vpc in vpcs:
+            assert {"Key": "project", "Value": "gpt-oss-platform"} in vpc["Properties"]["Tags"]
+
+
+def test_unknown_region_fails_at_once_with_the_key_and_the_valid_regions(tmp_path):
+    result = run_app(tmp_path, regions="mars-1")
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1] == (
+        "error: context key 'regions': 'mars-1' is not a supported region; "
+        "valid regions: ap-northeast-1, ap-south-1, us-east-1, us-east-2, us-west-2"
+    )
+    assert "Traceback" not in result.stderr
+    assert not (tmp_path / "manifest.json").exists()
+
+
+def test_explicit_account_synthesizes_without_credentials_or_lookups(tmp_path):
+    result = run_app(tmp_path, env_overrides={"CDK_DEFAULT_ACCOUNT": "123456789012"}, regions="ap-northeast-1")
+    assert result.returncode == 0, result.stderr[-3000:]
+    stack = "GptOss-Network-ap-northeast-1"
+    assert result.manifest_env(stack) == "aws://123456789012/ap-northeast-1"
+    manifest = json.loads((tmp_path / "manifest.json").read_text())
+    assert "missing" not in manifest  # no context lookups were requested
+    azs = sorted(
+        r["Properties"]["AvailabilityZone"]
+        for r in result.template(stack)["Resources"].values()
+        if r["Type"] == "AWS::EC2::Subnet"
+    )
+    assert azs == ["ap-northeast-1a", "ap-northeast-1c"]

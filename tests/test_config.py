@@ -1,0 +1,121 @@
+"""The app's typed config: defaults, parsing of -c strings, and one clear message per bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from stacks.config import ConfigError, load_config
+from tests.conftest import project_context
+
+
+def config(default_account: str | None = None, **overrides):
+    ctx = project_context(**overrides)
+    return load_config(ctx.get, default_account=default_account)
+
+
+def test_defaults_from_cdk_json():
+    c = config()
+    assert c.regions == ("us-east-1",)
+    assert c.account is None
+    r = c.for_region("us-east-1")
+    assert r.sagemaker_models == ("gpt-oss-20b",)
+    assert r.bedrock_models == ()
+    assert (r.autoscaling_min_capacity, r.autoscaling_max_capacity, r.scale_to_zero) == (1, 2, False)
+    assert r.front_door == "private-api" and r.guardrail_policy == "baseline"
+    assert r.availability_zones is None  # env-agnostic AZs: no lookup at synth
+    assert c.vpc_cidr == "10.80.0.0/16" and c.flow_log_retention_days == 365
+    assert len(c.interface_endpoints) == 9
+
+
+def test_two_regions_from_a_comma_string_with_the_us_west_2_override():
+    c = config(regions="us-east-1,us-west-2")
+    assert c.regions == ("us-east-1", "us-west-2")
+    west = c.for_region("us-west-2")
+    assert west.sagemaker_models == ()
+    assert west.bedrock_models == ("gpt-oss-20b", "gpt-oss-120b")
+
+
+def test_cli_strings_are_parsed():
+    c = config(
+        regions="us-east-2",
+        autoscaling_min_capacity="0",
+        autoscaling_max_capacity="4",
+        scale_to_zero="true",
+        instance_types='{"gpt-oss-20b": "ml.g6e.2xlarge"}',
+        interface_endpoints="bedrock-runtime,sts",
+    )
+    r = c.for_region("us-east-2")
+    assert (r.autoscaling_min_capacity, r.autoscaling_max_capacity, r.scale_to_zero) == (0, 4, True)
+    assert r.instance_types == {"gpt-oss-20b": "ml.g6e.2xlarge"}
+    assert c.interface_endpoints == ("bedrock-runtime", "sts")
+
+
+def test_explicit_account_takes_azs_from_the_catalog():
+    c = config(default_account="123456789012", regions="ap-northeast-1")
+    assert c.account == "123456789012"
+    assert c.for_region("ap-northeast-1").availability_zones == ("ap-northeast-1a", "ap-northeast-1c")
+
+
+def test_account_key_wins_over_the_environment_default():
+    assert config(default_account="111111111111", account="222222222222").account == "222222222222"
+
+
+def test_existing_vpc_per_region():
+    vpc = {
+        "vpc_id": "vpc-0123456789abcdef0",
+        "vpc_cidr": "10.20.0.0/16",
+        "availability_zones": ["us-east-1a", "us-east-1b"],
+        "isolated_subnet_ids": ["subnet-1", "subnet-2"],
+        "route_table_ids": ["rtb-1", "rtb-2"],
+    }
+    c = config(region_overrides={"us-east-1": {"existing_vpc": vpc}})
+    assert c.for_region("us-east-1").existing_vpc.vpc_id == "vpc-0123456789abcdef0"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        (
+            {"regions": "mars-1"},
+            "context key 'regions': 'mars-1' is not a supported region; valid regions: ap-northeast-1, ap-south-1, us-east-1, us-east-2, us-west-2",
+        ),
+        ({"regions": "us-east-1,us-east-1"}, "context key 'regions': a region is listed twice"),
+        ({"regions": " , "}, "context key 'regions': no region given"),
+        (
+            {"regions": "us-west-2", "region_overrides": {}},
+            "context key 'sagemaker_models': gpt-oss-20b is not offered by SageMaker JumpStart in us-west-2; it is offered in: us-east-1, us-east-2, ap-south-1, ap-northeast-1",
+        ),
+        ({"sagemaker_models": "gpt-oss-7b"}, "context key 'sagemaker_models': unknown model 'gpt-oss-7b'; allowed: gpt-oss-120b, gpt-oss-20b"),
+        ({"bedrock_models": ["gpt-oss-120b"]}, "context key 'bedrock_models': gpt-oss-120b is not offered by Amazon Bedrock in us-east-1"),
+        ({"sagemaker_models": []}, "region us-east-1 serves no model"),
+        ({"account": "12345"}, "context key 'account': expected a 12-digit AWS account id, got '12345'"),
+        ({"front_door": "public"}, "context key 'front_door': 'public' is not allowed; allowed: private-api, function-url"),
+        ({"autoscaling_max_capacity": "lots"}, "context key 'autoscaling_max_capacity': expected an integer, got 'lots'"),
+        ({"autoscaling_max_capacity": 1000}, "context key 'autoscaling_max_capacity': 1000 is out of range; allowed: 1 to 100"),
+        ({"autoscaling_min_capacity": 3}, "context key 'autoscaling_min_capacity': 3 is above autoscaling_max_capacity 2"),
+        ({"autoscaling_min_capacity": 0}, "context key 'autoscaling_min_capacity': 0 needs scale_to_zero=true"),
+        ({"scale_to_zero": "yes"}, "context key 'scale_to_zero': expected true or false, got 'yes'"),
+        ({"instance_types": {"gpt-oss-120b": "ml.p5.48xlarge"}}, "context key 'instance_types': 'gpt-oss-120b' is not a SageMaker model in us-east-1; allowed: gpt-oss-20b"),
+        ({"instance_types": {"gpt-oss-20b": "g6e.2xlarge"}}, "context key 'instance_types': 'g6e.2xlarge' for gpt-oss-20b is not a SageMaker instance type"),
+        ({"instance_types": "{not json"}, "context key 'instance_types': '{not json' is not valid JSON"),
+        ({"vpc_cidr": "192.168.0.0/30"}, "context key 'vpc_cidr prefix length must be between /16 and /24, got '192.168.0.0/30'"),
+        ({"interface_endpoints": "sts,ecr"}, "context key 'interface_endpoints': unknown endpoint(s) ecr; allowed: sagemaker.runtime"),
+        ({"flow_log_retention_days": 100}, "context key 'flow_log_retention_days': 100 is not a CloudWatch Logs retention; allowed: 1, 3, 5"),
+        ({"removal_policy": "snapshot"}, "context key 'removal_policy': 'snapshot' is not allowed; allowed: retain, destroy"),
+        ({"availability_zones": "us-west-2a,us-west-2b"}, "context key 'availability_zones': expected at least two AZ names of us-east-1"),
+        ({"region_overrides": {"moon-1": {}}}, "context key 'region_overrides': 'moon-1' is not a supported region"),
+        ({"region_overrides": {"us-east-1": {"colour": "red"}}}, "context key 'region_overrides.us-east-1': unknown key(s) colour; allowed: sagemaker_models"),
+        (
+            {"region_overrides": {"us-east-1": {"front_door": "public"}}},
+            "context key 'region_overrides.us-east-1.front_door': 'public' is not allowed",
+        ),
+        (
+            {"region_overrides": {"us-east-1": {"existing_vpc": {"vpc_id": "vpc-1"}}}},
+            "context key 'region_overrides.us-east-1.existing_vpc': missing field(s) vpc_cidr, availability_zones, isolated_subnet_ids, route_table_ids",
+        ),
+    ],
+)
+def test_fails_with_a_message_naming_key_value_and_allowed(overrides, message):
+    with pytest.raises(ConfigError) as err:
+        config(**overrides)
+    assert message in str(err.value)

@@ -1,0 +1,272 @@
+"""PrivateNetwork: an isolated VPC with endpoints, flow logs and a closed default security group."""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk import Environment, Stack
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_kms as kms
+from aws_cdk.assertions import Capture, Match, Template
+
+from gptoss_constructs.network import ALL_INTERFACE_ENDPOINTS, PrivateNetwork
+from tests.conftest import make_app
+
+ENV = Environment(region="us-east-1")
+
+SERVICE_NAMES = {
+    "sagemaker.runtime": "com.amazonaws.us-east-1.sagemaker.runtime",
+    "sagemaker.api": "com.amazonaws.us-east-1.sagemaker.api",
+    "bedrock-runtime": "com.amazonaws.us-east-1.bedrock-runtime",
+    "bedrock": "com.amazonaws.us-east-1.bedrock",
+    "logs": "com.amazonaws.us-east-1.logs",
+    "monitoring": "com.amazonaws.us-east-1.monitoring",
+    "sts": "com.amazonaws.us-east-1.sts",
+    "kms": "com.amazonaws.us-east-1.kms",
+    "execute-api": "com.amazonaws.us-east-1.execute-api",
+}
+
+
+def _stack() -> Stack:
+    return Stack(make_app(), "T", env=ENV)
+
+
+@pytest.fixture(scope="module")
+def new_vpc() -> tuple[PrivateNetwork, Template]:
+    stack = _stack()
+    net = PrivateNetwork(stack, "Net")
+    return net, Template.from_stack(stack)
+
+
+@pytest.fixture(scope="module")
+def byo_vpc() -> Template:
+    stack = _stack()
+    vpc = ec2.Vpc.from_vpc_attributes(
+        stack,
+        "Existing",
+        vpc_id="vpc-0123456789abcdef0",
+        vpc_cidr_block="10.20.0.0/16",
+        availability_zones=["us-east-1a", "us-east-1b"],
+        isolated_subnet_ids=["subnet-0aaa", "subnet-0bbb"],
+        isolated_subnet_route_table_ids=["rtb-0aaa", "rtb-0bbb"],
+    )
+    PrivateNetwork(stack, "Net", vpc=vpc, interface_endpoints=["bedrock-runtime", "execute-api"])
+    return Template.from_stack(stack)
+
+
+class TestNewVpc:
+    def test_only_isolated_subnets_in_two_azs(self, new_vpc):
+        _, t = new_vpc
+        t.resource_count_is("AWS::EC2::Subnet", 2)
+        t.has_resource_properties("AWS::EC2::VPC", {"CidrBlock": "10.80.0.0/16", "EnableDnsHostnames": True})
+        t.all_resources_properties("AWS::EC2::Subnet", {"MapPublicIpOnLaunch": False})
+        # isolated subnets: route tables hold no route at all (no 0.0.0.0/0 to an IGW or NAT)
+        t.resource_count_is("AWS::EC2::Route", 0)
+
+    def test_no_internet_gateway_and_no_nat(self, new_vpc):
+        _, t = new_vpc
+        for kind in ("AWS::EC2::InternetGateway", "AWS::EC2::VPCGatewayAttachment", "AWS::EC2::NatGateway", "AWS::EC2::EIP"):
+            t.resource_count_is(kind, 0)
+
+    def test_every_interface_endpoint_with_private_dns(self, new_vpc):
+        _, t = new_vpc
+        endpoints = t.find_resources("AWS::EC2::VPCEndpoint", {"Properties": {"VpcEndpointType": "Interface"}})
+        assert len(endpoints) == len(ALL_INTERFACE_ENDPOINTS) == 9
+        for name, service in SERVICE_NAMES.items():
+            t.has_resource_properties(
+                "AWS::EC2::VPCEndpoint",
+                {"ServiceName": service, "PrivateDnsEnabled": True, "VpcEndpointType": "Interface"},
+            )
+
+    def test_s3_gateway_endpoint_on_the_isolated_route_tables(self, new_vpc):
+        _, t = new_vpc
+        t.has_resource_properties(
+            "AWS::EC2::VPCEndpoint",
+            {
+                "VpcEndpointType": "Gateway",
+                "ServiceName": {"Fn::Join": ["", ["com.amazonaws.", {"Ref": "AWS::Region"}, ".s3"]]},
+                "RouteTableIds": Match.array_with([Match.object_like({"Ref": Match.string_like_regexp("isolatedSubnet1")})]),
+            },
+        )
+
+    def test_endpoint_security_group_admits_https_from_the_vpc_cidr_only(self, new_vpc):
+        net, t = new_vpc
+        sg_id = Stack.of(net).resolve(net.endpoint_security_group.node.default_child.logical_id)
+        sg = t.to_json()["Resources"][sg_id]["Properties"]
+        assert sg["SecurityGroupIngress"] == [
+            {"CidrIp": "10.80.0.0/16", "Description": "HTTPS from the VPC CIDR", "FromPort": 443, "IpProtocol": "tcp", "ToPort": 443}
+        ]
+        # allow_all_outbound=False: CDK's placeholder rule that matches no traffic
+        assert sg["SecurityGroupEgress"] == [
+            {"CidrIp": "255.255.255.255/32", "Description": "Disallow all traffic", "FromPort": 252, "IpProtocol": "icmp", "ToPort": 86}
+        ]
+        endpoints = t.find_resources("AWS::EC2::VPCEndpoint", {"Properties": {"VpcEndpointType": "Interface"}})
+        for ep in endpoints.values():
+            assert ep["Properties"]["SecurityGroupIds"] == [{"Fn::GetAtt": [sg_id, "GroupId"]}]
+
+    def test_default_security_group_is_stripped(self, new_vpc):
+        _, t = new_vpc
+        t.has_resource_properties(
+            "Custom::VpcRestrictDefaultSG",
+            {"DefaultSecurityGroupId": {"Fn::GetAtt": [Match.string_like_regexp("NetVpc"), "DefaultSecurityGroup"]}},
+        )
+
+    def test_flow_logs_all_traffic_to_an_encrypted_log_group_with_retention(self, new_vpc):
+        _, t = new_vpc
+        group, key = Capture(), Capture()
+        t.has_resource_properties(
+            "AWS::EC2::FlowLog",
+            {"ResourceType": "VPC", "TrafficType": "ALL", "LogDestinationType": "cloud-watch-logs", "LogGroupName": {"Ref": group}},
+        )
+        t.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 365, "KmsKeyId": {"Fn::GetAtt": [key, "Arn"]}})
+        assert t.to_json()["Resources"][key.as_string()]["Properties"]["EnableKeyRotation"] is True
+        assert t.to_json()["Resources"][group.as_string()]["Type"] == "AWS::Logs::LogGroup"
+
+    def test_key_policy_lets_the_regional_logs_service_use_the_key_for_this_account_only(self, new_vpc):
+        _, t = new_vpc
+        t.has_resource_properties(
+            "AWS::KMS::Key",
+            {
+                "KeyPolicy": {
+                    "Statement": Match.array_with(
+                        [
+                            {
+                                "Sid": "AllowCloudWatchLogsOfThisAccountAndRegion",
+                                "Effect": "Allow",
+                                "Principal": {"Service": "logs.us-east-1.amazonaws.com"},
+                                "Action": ["kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+                                "Resource": "*",
+                                "Condition": {
+                                    "ArnLike": {
+                                        "kms:EncryptionContext:aws:logs:arn": {
+                                            "Fn::Join": ["", ["arn:aws:logs:us-east-1:", {"Ref": "AWS::AccountId"}, ":log-group:*"]]
+                                        }
+                                    }
+                                },
+                            }
+                        ]
+                    )
+                }
+            },
+        )
+
+    def test_flow_log_role_has_one_managed_policy_scoped_to_its_log_group(self, new_vpc):
+        _, t = new_vpc
+        t.resource_count_is("AWS::IAM::Policy", 0)  # no inline policies (HIPAA/NIST/PCI IAMNoInlinePolicy)
+        t.has_resource_properties(
+            "AWS::IAM::ManagedPolicy",
+            {
+                "PolicyDocument": {
+                    "Statement": [
+                        {
+                            "Action": ["logs:CreateLogStream", "logs:DescribeLogStreams", "logs:PutLogEvents"],
+                            "Effect": "Allow",
+                            "Resource": {"Fn::GetAtt": [Match.string_like_regexp("NetFlowLogGroup"), "Arn"]},
+                        },
+                        {
+                            "Action": "iam:PassRole",
+                            "Effect": "Allow",
+                            "Resource": {"Fn::GetAtt": [Match.string_like_regexp("NetFlowLogRole"), "Arn"]},
+                        },
+                    ]
+                },
+                "Roles": [{"Ref": Match.string_like_regexp("NetFlowLogRole")}],
+            },
+        )
+
+    def test_retained_by_default(self, new_vpc):
+        _, t = new_vpc
+        t.has_resource("AWS::Logs::LogGroup", {"DeletionPolicy": "Retain"})
+        t.has_resource("AWS::KMS::Key", {"DeletionPolicy": "Retain"})
+
+    def test_connections_expose_the_endpoint_security_group(self, new_vpc):
+        net, _ = new_vpc
+        assert net.connections.security_groups == [net.endpoint_security_group]
+
+
+class TestExistingVpc:
+    def test_creates_no_vpc_or_subnets(self, byo_vpc):
+        for kind in ("AWS::EC2::VPC", "AWS::EC2::Subnet", "AWS::EC2::RouteTable", "Custom::VpcRestrictDefaultSG"):
+            byo_vpc.resource_count_is(kind, 0)
+
+    def test_adds_only_the_listed_interface_endpoints_into_the_existing_subnets(self, byo_vpc):
+        endpoints = byo_vpc.find_resources("AWS::EC2::VPCEndpoint", {"Properties": {"VpcEndpointType": "Interface"}})
+        assert sorted(e["Properties"]["ServiceName"] for e in endpoints.values()) == [
+            "com.amazonaws.us-east-1.bedrock-runtime",
+            "com.amazonaws.us-east-1.execute-api",
+        ]
+        for e in endpoints.values():
+            assert e["Properties"]["VpcId"] == "vpc-0123456789abcdef0"
+            assert e["Properties"]["SubnetIds"] == ["subnet-0aaa", "subnet-0bbb"]
+
+    def test_sg_uses_the_existing_vpc_cidr(self, byo_vpc):
+        byo_vpc.has_resource_properties(
+            "AWS::EC2::SecurityGroup",
+            {"VpcId": "vpc-0123456789abcdef0", "SecurityGroupIngress": [Match.object_like({"CidrIp": "10.20.0.0/16", "FromPort": 443})]},
+        )
+
+    def test_s3_gateway_endpoint_on_the_existing_route_tables(self, byo_vpc):
+        byo_vpc.has_resource_properties(
+            "AWS::EC2::VPCEndpoint", {"VpcEndpointType": "Gateway", "RouteTableIds": ["rtb-0aaa", "rtb-0bbb"]}
+        )
+
+    def test_adds_flow_logs_to_the_existing_vpc(self, byo_vpc):
+        byo_vpc.has_resource_properties("AWS::EC2::FlowLog", {"ResourceId": "vpc-0123456789abcdef0", "ResourceType": "VPC"})
+
+
+class TestOptions:
+    def test_explicit_azs_subset_of_endpoints_and_own_key(self):
+        stack = _stack()
+        key = kms.Key(stack, "MyKey", enable_key_rotation=True)
+        PrivateNetwork(
+            stack,
+            "Net",
+            availability_zones=["us-east-1a", "us-east-1c", "us-east-1d"],
+            interface_endpoints=["bedrock-runtime"],
+            s3_gateway_endpoint=False,
+            encryption_key=key,
+        )
+        t = Template.from_stack(stack)
+        t.resource_count_is("AWS::EC2::Subnet", 3)
+        t.has_resource_properties("AWS::EC2::Subnet", {"AvailabilityZone": "us-east-1d"})
+        t.resource_count_is("AWS::EC2::VPCEndpoint", 1)
+        t.resource_count_is("AWS::KMS::Key", 1)
+        t.has_resource_properties("AWS::Logs::LogGroup", {"KmsKeyId": {"Fn::GetAtt": [Match.string_like_regexp("MyKey"), "Arn"]}})
+
+    def test_flow_logs_can_be_left_to_an_existing_setup(self):
+        stack = _stack()
+        PrivateNetwork(stack, "Net", flow_logs=False)
+        t = Template.from_stack(stack)
+        for kind in ("AWS::EC2::FlowLog", "AWS::Logs::LogGroup", "AWS::KMS::Key"):
+            t.resource_count_is(kind, 0)
+
+    def test_add_interface_endpoint_is_idempotent(self):
+        stack = _stack()
+        net = PrivateNetwork(stack, "Net", interface_endpoints=[])
+        first = net.add_interface_endpoint("sts")
+        assert net.add_interface_endpoint("sts") is first
+        Template.from_stack(stack).resource_count_is("AWS::EC2::VPCEndpoint", 2)  # sts + S3 gateway
+
+
+class TestValidation:
+    @pytest.mark.parametrize(
+        ("props", "message"),
+        [
+            ({"max_azs": 1}, "max_azs must be between 2 and 6, got 1"),
+            ({"vpc_cidr": "8.8.0.0/16"}, "vpc_cidr must be a private (RFC 1918) range, got '8.8.0.0/16'"),
+            ({"vpc_cidr": "10.0.0.0/8"}, "vpc_cidr prefix length must be between /16 and /24, got '10.0.0.0/8'"),
+            ({"vpc_cidr": "not-a-cidr"}, "vpc_cidr must be an IPv4 CIDR such as '10.80.0.0/16', got 'not-a-cidr'"),
+            ({"interface_endpoints": ["sagemaker", "sts"]}, "interface_endpoints has unknown value(s) sagemaker; allowed: sagemaker.runtime, "),
+            ({"availability_zones": ["us-east-1a"]}, "availability_zones must name at least 2 zones, got ['us-east-1a']"),
+            ({"subnet_cidr_mask": 30}, "subnet_cidr_mask must be between 16 and 28, got 30"),
+        ],
+    )
+    def test_fails_on_bad_props(self, props, message):
+        with pytest.raises(ValueError) as err:
+            PrivateNetwork(_stack(), "Net", **props)
+        assert message in str(err.value)
+
+    def test_fails_when_an_existing_vpc_cidr_is_a_token(self):
+        stack = _stack()
+        vpc = ec2.Vpc(stack, "Other")  # its CIDR is a GetAtt token
+        with pytest.raises(ValueError, match="vpc_cidr must be a concrete CIDR string"):
+            PrivateNetwork(stack, "Net", vpc=vpc)
