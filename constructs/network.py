@@ -5,13 +5,14 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 import jsii
-from aws_cdk import Acknowledgment, RemovalPolicy, Stack, Validations
+from aws_cdk import RemovalPolicy
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from gptoss_constructs._defaults import encrypted_log_group, new_key
 from gptoss_constructs._validation import require_choices, require_private_cidr, require_range
 
 #: Interface endpoints the platform can create, by the name used in props and config.
@@ -25,6 +26,7 @@ INTERFACE_ENDPOINT_SERVICES: Mapping[str, ec2.InterfaceVpcEndpointAwsService] = 
     "sts": ec2.InterfaceVpcEndpointAwsService.STS,
     "kms": ec2.InterfaceVpcEndpointAwsService.KMS,
     "execute-api": ec2.InterfaceVpcEndpointAwsService.APIGATEWAY,
+    "xray": ec2.InterfaceVpcEndpointAwsService.XRAY,
 }
 ALL_INTERFACE_ENDPOINTS: tuple[str, ...] = tuple(INTERFACE_ENDPOINT_SERVICES)
 
@@ -120,7 +122,7 @@ class PrivateNetwork(Construct):
         self.endpoint_security_group.add_ingress_rule(
             ec2.Peer.ipv4(self.vpc_cidr), ec2.Port.tcp(443), "HTTPS from the VPC CIDR"
         )
-        self.connections = ec2.Connections(security_groups=[self.endpoint_security_group])
+        self._connections = ec2.Connections(security_groups=[self.endpoint_security_group])
 
         self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
         for name in endpoint_names:
@@ -159,32 +161,12 @@ class PrivateNetwork(Construct):
         self, key: kms.IKey | None, retention: logs.RetentionDays, removal_policy: RemovalPolicy
     ) -> None:
         if key is None:
-            key = kms.Key(
-                self,
-                "Key",
-                description="gpt-oss-platform: encrypts the VPC flow log group",
-                enable_key_rotation=True,
-                removal_policy=removal_policy,
+            key = new_key(
+                self, "Key", description="gpt-oss-platform: encrypts the VPC flow log group", removal_policy=removal_policy
             )
-        # CloudWatch Logs encrypts with the key only if the key policy lets the regional service use it;
-        # the condition limits that to log groups of this account and region (AWS CloudWatch Logs guide).
-        stack = Stack.of(self)
-        key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchLogsOfThisAccountAndRegion",
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
-                resources=["*"],
-                conditions={
-                    "ArnLike": {
-                        "kms:EncryptionContext:aws:logs:arn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
-                    }
-                },
-            )
-        )
         self.encryption_key = key
-        self.flow_log_group = logs.LogGroup(
-            self, "FlowLogGroup", encryption_key=key, retention=retention, removal_policy=removal_policy
+        self.flow_log_group = encrypted_log_group(
+            self, "FlowLogGroup", key=key, retention=retention, removal_policy=removal_policy
         )
         # A role whose only permissions sit in a customer-managed policy (HIPAA/NIST/PCI IAMNoInlinePolicy):
         # FlowLog's own grants would land in an inline DefaultPolicy, so it gets a view that ignores them.
@@ -214,6 +196,11 @@ class PrivateNetwork(Construct):
             destination=ec2.FlowLogDestination.to_cloud_watch_logs(self.flow_log_group, role.without_policy_updates()),
             traffic_type=ec2.FlowLogTrafficType.ALL,
         )
+
+    @property
+    def connections(self) -> ec2.Connections:
+        """The VPC endpoints' security group: ``proxy.connections.allow_to(network, ec2.Port.tcp(443))``."""
+        return self._connections
 
     def add_interface_endpoint(self, name: str) -> ec2.InterfaceVpcEndpoint:
         """Adds (once) the interface endpoint ``name`` (one of ``ALL_INTERFACE_ENDPOINTS``) and returns it."""

@@ -23,6 +23,7 @@ SERVICE_NAMES = {
     "sts": "com.amazonaws.us-east-1.sts",
     "kms": "com.amazonaws.us-east-1.kms",
     "execute-api": "com.amazonaws.us-east-1.execute-api",
+    "xray": "com.amazonaws.us-east-1.xray",
 }
 
 
@@ -70,7 +71,7 @@ class TestNewVpc:
     def test_every_interface_endpoint_with_private_dns(self, new_vpc):
         _, t = new_vpc
         endpoints = t.find_resources("AWS::EC2::VPCEndpoint", {"Properties": {"VpcEndpointType": "Interface"}})
-        assert len(endpoints) == len(ALL_INTERFACE_ENDPOINTS) == 9
+        assert len(endpoints) == len(ALL_INTERFACE_ENDPOINTS) == 10
         for name, service in SERVICE_NAMES.items():
             t.has_resource_properties(
                 "AWS::EC2::VPCEndpoint",

@@ -1,0 +1,349 @@
+"""InvokeProxy: the OpenAI-compatible, guardrailed Lambda in front of gpt-oss models."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Protocol, Sequence
+
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_ec2 as ec2
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct
+
+from gptoss_constructs._defaults import encrypted_log_group, new_key
+from gptoss_constructs._validation import require_choice, require_range
+from gptoss_constructs.bedrock_model import BedrockFoundationModel
+from gptoss_constructs.front_door import FunctionUrlFrontDoor, PrivateApiFrontDoor
+
+#: the proxy's code: the Lambda asset folder of this repository
+DEFAULT_CODE_PATH = Path(__file__).resolve().parent.parent / "lambda" / "invoke_proxy"
+REASONING_EFFORTS = ("low", "medium", "high")
+GUARDRAIL_STREAM_MODES = ("safe", "fast")
+#: AWS Lambda Web Adapter layer (published by AWS in account 753240598075) that lets a Python HTTP app stream
+LWA_LAYER_VERSION = 26
+LWA_PORT = "8080"
+
+
+class InvokableEndpoint(Protocol):
+    """What the proxy needs of a SageMaker endpoint (``GptOssEndpoint`` or one imported by attributes)."""
+
+    @property
+    def endpoint_name(self) -> str: ...
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant: ...
+
+
+class ApplicableGuardrail(Protocol):
+    """What the proxy needs of a guardrail (``ModelGuardrail``)."""
+
+    @property
+    def guardrail_id(self) -> str: ...
+
+    @property
+    def guardrail_version(self) -> str: ...
+
+    def grant_apply(self, grantee: iam.IGrantable) -> iam.Grant: ...
+
+
+@dataclass(frozen=True)
+class ProxyRoute:
+    """One model name clients can ask for, and where the proxy sends it.
+
+    Build with ``ProxyRoute.sagemaker(...)`` or ``ProxyRoute.bedrock(...)``.
+
+    :param model: the name clients send as ``model`` (e.g. ``gpt-oss-20b``).
+    :param endpoint: the SageMaker endpoint serving it (exactly one of endpoint / bedrock_model).
+    :param bedrock_model: the Bedrock model serving it.
+    :param fallback: another route's ``model`` used on throttling, capacity errors and timeouts, or when the
+        request asks to escalate. Default: - no fallback.
+    :param max_tokens: cap on max_tokens / max_completion_tokens (the operator's budget). Default: - no cap.
+    :param max_reasoning_effort: cap on ``reasoning_effort``. Default: - no cap (up to ``high``).
+    """
+
+    model: str
+    endpoint: InvokableEndpoint | None = None
+    bedrock_model: BedrockFoundationModel | None = None
+    fallback: str | None = None
+    max_tokens: int | None = None
+    max_reasoning_effort: str | None = None
+
+    @classmethod
+    def sagemaker(cls, model: str, endpoint: InvokableEndpoint, **options) -> "ProxyRoute":
+        return cls(model=model, endpoint=endpoint, **options)
+
+    @classmethod
+    def bedrock(cls, model: str, bedrock_model: BedrockFoundationModel, **options) -> "ProxyRoute":
+        return cls(model=model, bedrock_model=bedrock_model, **options)
+
+
+def _validate_routes(routes: Sequence[ProxyRoute]) -> None:
+    if not routes:
+        raise ValueError("routes must name at least one model route, got none")
+    names = [r.model for r in routes]
+    if len(set(names)) != len(names):
+        raise ValueError(f"routes must have distinct model names, got {names}")
+    for r in routes:
+        if (r.endpoint is None) == (r.bedrock_model is None):
+            raise ValueError(f"route {r.model!r} must have exactly one of endpoint or bedrock_model")
+        if r.fallback is not None and (r.fallback not in names or r.fallback == r.model):
+            others = [n for n in names if n != r.model]
+            raise ValueError(
+                f"route {r.model!r} fallback must be another route's model, one of {', '.join(others) or '(none)'}; "
+                f"got {r.fallback!r}"
+            )
+        if r.max_tokens is not None:
+            require_range(f"route {r.model!r} max_tokens", r.max_tokens, 1, 131072)
+        if r.max_reasoning_effort is not None:
+            require_choice(f"route {r.model!r} max_reasoning_effort", r.max_reasoning_effort, REASONING_EFFORTS)
+
+
+class InvokeProxy(Construct):
+    """The invoke proxy Lambda: OpenAI's chat-completions API over gpt-oss on SageMaker and Bedrock.
+
+    The function runs in the VPC's isolated subnets with its own security group (egress HTTPS only to the
+    VPC endpoints), checks every input and output with the guardrail, and holds exactly the grants its routes
+    need: ``grant_invoke`` of each endpoint, InvokeModel on each Bedrock model, ``grant_apply`` of the
+    guardrail, plus its own log group and key.
+
+    Example::
+
+        proxy = InvokeProxy(self, "Proxy", vpc=net.vpc, service_endpoints=net, guardrail=guardrail,
+                            routes=[ProxyRoute.sagemaker("gpt-oss-20b", endpoint, fallback="gpt-oss-120b"),
+                                    ProxyRoute.bedrock("gpt-oss-120b", BedrockFoundationModel("gpt-oss-120b"))])
+        proxy.add_private_api(vpc_endpoint=net.interface_endpoints["execute-api"])
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        vpc: ec2.IVpc,
+        routes: Sequence[ProxyRoute],
+        service_endpoints: ec2.IConnectable,
+        guardrail: ApplicableGuardrail | None = None,
+        guardrail_stream_mode: str = "safe",
+        streaming: bool = True,
+        vpc_subnets: ec2.SubnetSelection | None = None,
+        timeout: Duration | None = None,
+        memory_size: int = 1024,
+        reserved_concurrent_executions: int = 50,
+        architecture: lambda_.Architecture | None = None,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        encryption_key: kms.IKey | None = None,
+        removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        code: lambda_.Code | None = None,
+    ) -> None:
+        """
+        :param vpc: the private VPC the function runs in.
+        :param routes: the model routes (names clients use, their backends, fallbacks, caps).
+        :param service_endpoints: the VPC interface endpoints the function calls (e.g. a ``PrivateNetwork``);
+            the function's security group gets egress on 443 to them and nothing else.
+        :param guardrail: checks input (source INPUT) and output (source OUTPUT). Default: - no guardrail;
+            the proxy says so on /health. A platform should always pass one.
+        :param guardrail_stream_mode: ``safe`` releases streamed text only after its ~1,000-character batch
+            passed; ``fast`` releases at once and cuts the stream on intervention. Default: - ``safe``.
+        :param streaming: run the proxy's HTTP app under the AWS Lambda Web Adapter so responses stream.
+            Default: - true. False uses the buffered handler (stream requests still get valid SSE, at once).
+        :param vpc_subnets: where the function's interfaces go. Default: - the isolated subnets.
+        :param timeout: function timeout. Default: - 5 minutes (long generations stream for minutes).
+        :param memory_size: MiB. Default: - 1024.
+        :param reserved_concurrent_executions: caps concurrency (protects the endpoints). Default: - 50.
+        :param architecture: Default: - ARM_64 (cheaper per GB-second; the code is pure Python).
+        :param log_retention: Default: - one year.
+        :param encryption_key: encrypts the log group and environment. Default: - a new key with rotation.
+        :param removal_policy: for the key and log group. Default: - RETAIN.
+        :param code: the proxy code. Default: - this repository's ``lambda/invoke_proxy`` folder.
+        """
+        super().__init__(scope, id)
+        _validate_routes(routes)
+        require_choice("guardrail_stream_mode", guardrail_stream_mode, GUARDRAIL_STREAM_MODES)
+        require_range("memory_size", memory_size, 128, 10240)
+        require_range("reserved_concurrent_executions", reserved_concurrent_executions, 1, 1000)
+        timeout = timeout or Duration.minutes(5)
+        require_range("timeout (seconds)", timeout.to_seconds(), 10, 900)
+        architecture = architecture or lambda_.Architecture.ARM_64
+        if code is None:
+            if not DEFAULT_CODE_PATH.is_dir():
+                raise ValueError(f"code must be given: the default proxy code folder {DEFAULT_CODE_PATH} does not exist")
+            code = lambda_.Code.from_asset(str(DEFAULT_CODE_PATH), exclude=["tests", "**/__pycache__", "*.pyc"])
+
+        self.routes = tuple(routes)
+        self.streaming = streaming
+        self.front_doors: list[PrivateApiFrontDoor | FunctionUrlFrontDoor] = []
+        self.encryption_key = encryption_key or new_key(
+            self, "Key", description="gpt-oss-platform: invoke proxy logs and environment", removal_policy=removal_policy
+        )
+        self.log_group = encrypted_log_group(
+            self, "LogGroup", key=self.encryption_key, retention=log_retention, removal_policy=removal_policy
+        )
+        self.security_group = ec2.SecurityGroup(
+            self, "SecurityGroup", vpc=vpc, allow_all_outbound=False, description="gpt-oss invoke proxy: HTTPS to VPC endpoints only"
+        )
+        self.connections = ec2.Connections(security_groups=[self.security_group])
+        self.connections.allow_to(service_endpoints, ec2.Port.tcp(443), "HTTPS to the VPC endpoints")
+
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="gpt-oss invoke proxy: invoke its model routes, apply its guardrail, write its logs",
+        )
+        environment = self._environment(guardrail, guardrail_stream_mode)
+        if streaming:
+            environment.update(
+                AWS_LAMBDA_EXEC_WRAPPER="/opt/bootstrap",
+                AWS_LWA_INVOKE_MODE="response_stream",
+                AWS_LWA_PORT=LWA_PORT,
+                AWS_LWA_READINESS_CHECK_PATH="/health",
+            )
+        self.function = lambda_.Function(
+            self,
+            "Function",
+            runtime=lambda_.Runtime.PYTHON_3_14,
+            architecture=architecture,
+            code=code,
+            handler="run.sh" if streaming else "handler.lambda_handler",
+            layers=[self._web_adapter_layer(architecture)] if streaming else None,
+            role=self.role,
+            timeout=timeout,
+            memory_size=memory_size,
+            reserved_concurrent_executions=reserved_concurrent_executions,
+            vpc=vpc,
+            vpc_subnets=vpc_subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
+            security_groups=[self.security_group],
+            tracing=lambda_.Tracing.ACTIVE,
+            log_group=self.log_group,
+            logging_format=lambda_.LoggingFormat.JSON,
+            environment=environment,
+            environment_encryption=self.encryption_key,
+            description="gpt-oss invoke proxy (OpenAI-compatible chat completions)",
+        )
+        self._grant_runtime_permissions(vpc)
+        for route in routes:
+            if route.endpoint is not None:
+                route.endpoint.grant_invoke(self.function)
+            else:
+                route.bedrock_model.grant_invoke(self.function)
+        if guardrail is not None:
+            guardrail.grant_apply(self.function)
+        self._acknowledge_intrinsic_findings()
+
+    # ---- pieces ---------------------------------------------------------------------------------------
+
+    def _environment(self, guardrail: ApplicableGuardrail | None, stream_mode: str) -> dict[str, str]:
+        routes = {}
+        for r in self.routes:
+            target = (
+                {"backend": "sagemaker", "endpoint_name": r.endpoint.endpoint_name}
+                if r.endpoint is not None
+                else {"backend": "bedrock", "model_id": r.bedrock_model.model_id}
+            )
+            if r.fallback:
+                target["fallback"] = r.fallback
+            if r.max_tokens:
+                target["max_tokens"] = r.max_tokens
+            if r.max_reasoning_effort:
+                target["max_reasoning_effort"] = r.max_reasoning_effort
+            routes[r.model] = target
+        env = {"GPTOSS_ROUTES": Stack.of(self).to_json_string(routes), "GPTOSS_GUARDRAIL_STREAM_MODE": stream_mode}
+        if guardrail is not None:
+            env.update(GPTOSS_GUARDRAIL_ID=guardrail.guardrail_id, GPTOSS_GUARDRAIL_VERSION=guardrail.guardrail_version)
+        return env
+
+    def _web_adapter_layer(self, architecture: lambda_.Architecture) -> lambda_.ILayerVersion:
+        name = "LambdaAdapterLayerArm64" if architecture.name == lambda_.Architecture.ARM_64.name else "LambdaAdapterLayerX86"
+        stack = Stack.of(self)
+        return lambda_.LayerVersion.from_layer_version_arn(
+            self,
+            "WebAdapterLayer",
+            f"arn:{stack.partition}:lambda:{stack.region}:753240598075:layer:{name}:{LWA_LAYER_VERSION}",
+        )
+
+    def _grant_runtime_permissions(self, vpc: ec2.IVpc) -> None:
+        # What AWSLambdaVPCAccessExecutionRole and AWSXRayDaemonWriteAccess would give, minus everything else.
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="ManageVpcInterfaces",
+                actions=[
+                    "ec2:CreateNetworkInterface",
+                    "ec2:DescribeNetworkInterfaces",
+                    "ec2:DescribeSubnets",
+                    "ec2:DeleteNetworkInterface",
+                    "ec2:AssignPrivateIpAddresses",
+                    "ec2:UnassignPrivateIpAddresses",
+                ],
+                resources=["*"],
+            )
+        )
+        self.log_group.grant_write(self.role)
+        self.encryption_key.grant_decrypt(self.role)
+
+    def _acknowledge_intrinsic_findings(self) -> None:
+        policy = self.role.node.find_child("DefaultPolicy")
+        Validations.of(policy).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+                reason="two statements need Resource '*' because the actions have no resource-level permissions: "
+                "the ec2 network-interface actions Lambda uses to attach the function to its isolated subnets "
+                "(as in AWSLambdaVPCAccessExecutionRole) and xray:PutTraceSegments/PutTelemetryRecords for "
+                "active tracing; every model, guardrail, log and key permission is scoped to one ARN",
+            )
+        )
+        for pack in ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321"):
+            Validations.of(policy).acknowledge(
+                Acknowledgment(
+                    id=f"{pack}::{pack}-IAMNoInlinePolicy",
+                    reason="the proxy role's only policy is generated from the grant_* methods of the endpoints, "
+                    "Bedrock models, guardrail, log group and key it uses, each statement on exact ARNs; kept inline "
+                    "so it lives and dies with this one role and cannot be attached anywhere else",
+                )
+            )
+        for pack in ("HIPAA.Security", "NIST.800.53.R5", "Serverless"):
+            Validations.of(self.function).acknowledge(
+                Acknowledgment(
+                    id=f"{pack}::{pack}-LambdaDLQ",
+                    reason="the proxy is only invoked synchronously (API Gateway or its Function URL); there is no "
+                    "asynchronous path whose events could be lost, so a dead-letter queue would never receive one; "
+                    "failures return an OpenAI error to the caller and are logged and alarmed",
+                )
+            )
+
+    # ---- front doors, grants and metrics ---------------------------------------------------------------
+
+    def add_private_api(self, *, vpc_endpoint: ec2.IInterfaceVpcEndpoint, **options) -> PrivateApiFrontDoor:
+        """Adds a PRIVATE REST API front door (see ``PrivateApiFrontDoor`` for ``options``) and returns it."""
+        door = PrivateApiFrontDoor(self, "PrivateApi", handler=self.function, vpc_endpoint=vpc_endpoint, streaming=self.streaming, **options)
+        self.front_doors.append(door)
+        return door
+
+    def add_function_url(self) -> FunctionUrlFrontDoor:
+        """Adds a Function URL front door (AWS_IAM auth, streaming when the proxy streams) and returns it."""
+        door = FunctionUrlFrontDoor(self, "FunctionUrl", handler=self.function, streaming=self.streaming)
+        self.front_doors.append(door)
+        return door
+
+    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Grants ``grantee`` the right to call the proxy through its front door(s), and nothing else."""
+        if not self.front_doors:
+            raise ValueError("grant_invoke needs a front door: call add_private_api or add_function_url first")
+        grant = self.front_doors[0].grant_invoke(grantee)
+        for door in self.front_doors[1:]:
+            grant = grant.combine(door.grant_invoke(grantee))
+        return grant
+
+    def metric_errors(self, **options):
+        return self.function.metric_errors(**options)
+
+    def metric_duration(self, **options):
+        return self.function.metric_duration(**options)
+
+    def metric_throttles(self, **options):
+        return self.function.metric_throttles(**options)
+
+    def metric_invocations(self, **options):
+        return self.function.metric_invocations(**options)
