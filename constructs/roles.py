@@ -46,6 +46,7 @@ class PlatformRoles(Construct):
         operator_principals: Sequence[iam.IPrincipal] = (),
         auditor_principals: Sequence[iam.IPrincipal] = (),
         resource_prefix: str = "GptOss",
+        role_name_pattern: str | None = None,
         reports_bucket: s3.IBucket | None = None,
     ) -> None:
         """
@@ -55,6 +56,9 @@ class PlatformRoles(Construct):
         :param auditor_principals: who may assume the auditor role. Default: - no auditor role.
         :param resource_prefix: stack-name / resource-name prefix that scopes the operator and auditor
             (stacks ``<prefix>-*``, endpoints ``<prefix>*`` and roles ``<prefix>-*``). Default: - ``GptOss``.
+        :param role_name_pattern: IAM role-name pattern of the platform's roles, read by the auditor.
+            Default: - ``<resource_prefix>-*`` (CloudFormation names roles after their stack); with a role-name
+            prefix from ``apply_role_governance`` pass ``<role prefix><resource_prefix>-*``.
         :param reports_bucket: the bucket holding nag/compliance reports the auditor may read.
             Default: - none.
         """
@@ -66,6 +70,7 @@ class PlatformRoles(Construct):
             f"arn:{stack.partition}:{service}:{region}:{stack.account}:{resource}"
         )
         self.prefix = resource_prefix
+        self.role_name_pattern = role_name_pattern or f"{resource_prefix}-*"
         self.consumer_role = self._consumer(front_door, consumer_principals) if consumer_principals else None
         self.operator_role = self._operator(operator_principals) if operator_principals else None
         self.auditor_role = self._auditor(auditor_principals, reports_bucket) if auditor_principals else None
@@ -176,7 +181,7 @@ class PlatformRoles(Construct):
     def _auditor(self, principals: Sequence[iam.IPrincipal], reports_bucket: s3.IBucket | None) -> iam.Role:
         role = self._role("Auditor", principals, "gpt-oss platform auditor: read-only configuration and compliance evidence")
         stacks = self._arn("cloudformation", f"stack/{self.prefix}-*/*")
-        roles = f"arn:{Stack.of(self).partition}:iam::{Stack.of(self).account}:role/{self.prefix}-*"
+        roles = f"arn:{Stack.of(self).partition}:iam::{Stack.of(self).account}:role/{self.role_name_pattern}"
         statements = [
             iam.PolicyStatement(
                 sid="ReadStacks",
