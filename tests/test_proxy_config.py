@@ -1,0 +1,73 @@
+"""Proxy / front door / roles config: defaults, route naming, fallbacks, and one message per bad input."""
+
+from __future__ import annotations
+
+import pytest
+
+from stacks.config import ConfigError, load_config
+from stacks.proxy_config import check_routes, default_fallbacks, load_proxy_config, route_names
+from tests.conftest import project_context
+
+
+def proxy_config(**overrides):
+    return load_proxy_config(project_context(**overrides).get)
+
+
+def test_defaults():
+    c = proxy_config()
+    assert (c.streaming, c.guardrail_stream_mode, c.memory_mb, c.timeout_seconds, c.reserved_concurrency) == (True, "safe", 1024, 300, 50)
+    assert (c.api_throttle_rate_limit, c.api_throttle_burst_limit, c.api_consumers) == (20, 40, ())
+    assert c.permissions_boundary_arn is None and c.role_name_prefix is None
+
+
+def test_route_names_and_small_model_first_fallback():
+    ctx = project_context(regions="us-east-1", sagemaker_models="gpt-oss-20b", region_overrides={})
+    region = load_config(ctx.get).for_region("us-east-1")
+    assert route_names(region) == {"gpt-oss-20b": ("sagemaker", "gpt-oss-20b")}
+    assert default_fallbacks(region) == {}
+
+
+def test_consumers_principals_boundary_prefix_parsed():
+    c = proxy_config(
+        api_consumers='{"team-a": {"rate_limit": 2, "burst_limit": 4, "quota_per_day": 1000}}',
+        consumer_principals="111122223333,arn:aws:iam::111122223333:role/app",
+        permissions_boundary_arn="arn:aws:iam::111122223333:policy/boundary",
+        role_name_prefix="plat-",
+        proxy_streaming="false",
+    )
+    assert c.api_consumers[0].name == "team-a" and c.api_consumers[0].quota_per_day == 1000
+    assert c.consumer_principals == ("111122223333", "arn:aws:iam::111122223333:role/app")
+    assert c.streaming is False and c.role_name_prefix == "plat-"
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"guardrail_stream_mode": "turbo"}, "context key 'guardrail_stream_mode': 'turbo' is not allowed; allowed: safe, fast"),
+        ({"proxy_memory_mb": 64}, "context key 'proxy_memory_mb': 64 is out of range; allowed: 128 to 10240"),
+        ({"proxy_timeout_seconds": 901}, "context key 'proxy_timeout_seconds': 901 is out of range; allowed: 10 to 900"),
+        ({"route_max_tokens": {"gpt-oss-20b": 0}}, "context key 'route_max_tokens.gpt-oss-20b': 0 is out of range; allowed: 1 to 131072"),
+        ({"route_max_reasoning_effort": {"gpt-oss-20b": "max"}}, "context key 'route_max_reasoning_effort.gpt-oss-20b': 'max' is not allowed; allowed: low, medium, high"),
+        ({"consumer_principals": "someone"}, "context key 'consumer_principals': 'someone' is not a 12-digit account id or an IAM role/user/root ARN"),
+        ({"permissions_boundary_arn": "boundary"}, "context key 'permissions_boundary_arn': expected an IAM managed policy ARN"),
+        ({"role_name_prefix": "bad prefix"}, "context key 'role_name_prefix': expected 1 to 32 letters"),
+        ({"api_consumers": {"a": {"rate": 1}}}, "context key 'api_consumers.a': expected an object with rate_limit, burst_limit, quota_per_day"),
+        ({"fallbacks": {"gpt-oss-20b": 5}}, "context key 'fallbacks.gpt-oss-20b': expected a route name or null, got 5"),
+    ],
+)
+def test_fails_with_a_message_naming_key_value_and_allowed(overrides, message):
+    with pytest.raises(ConfigError) as err:
+        proxy_config(**overrides)
+    assert message in str(err.value)
+
+
+def test_fails_when_a_fallback_names_no_route_of_the_region():
+    ctx = project_context(regions="us-east-1,us-west-2", fallbacks={"gpt-oss-20b": "gpt-oss-7b"})
+    with pytest.raises(ConfigError, match=r"context key 'fallbacks.gpt-oss-20b': 'gpt-oss-7b' is not another route in us-east-1; routes there: \(none\)"):
+        check_routes(load_proxy_config(ctx.get), load_config(ctx.get).region_configs)
+
+
+def test_fails_when_a_cap_names_an_unknown_route():
+    ctx = project_context(route_max_tokens={"gpt-oss-999b": 10})
+    with pytest.raises(ConfigError, match="context key 'route_max_tokens': 'gpt-oss-999b' is not a route in any configured region; routes: gpt-oss-20b"):
+        check_routes(load_proxy_config(ctx.get), load_config(ctx.get).region_configs)
