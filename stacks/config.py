@@ -9,11 +9,13 @@ from __future__ import annotations
 import json
 import re
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Callable, Mapping
 
 from gptoss_constructs import catalog
 from gptoss_constructs._defaults import RETENTION_DAYS
 from gptoss_constructs._validation import require_private_cidr
+from gptoss_constructs.guardrail_policy import GuardrailPolicy, PolicyError, load_policy
 from gptoss_constructs.network import ALL_INTERFACE_ENDPOINTS
 
 FRONT_DOORS = ("private-api", "function-url")
@@ -73,6 +75,7 @@ class RegionConfig:
     autoscaling_max_capacity: int
     scale_to_zero: bool
     guardrail_policy: str
+    guardrail: GuardrailPolicy
     front_door: str
     availability_zones: tuple[str, ...] | None
     existing_vpc: ExistingVpc | None
@@ -215,6 +218,10 @@ def _region_config(region: str, account: str | None, ctx: Mapping[str, Any], k: 
         raise ConfigError(
             f"context key '{k('guardrail_policy')}': expected a preset name or a policy file path, got {guardrail_policy!r}"
         )
+    try:
+        policy = load_policy(guardrail_policy.strip(), base_dir=Path.cwd())
+    except PolicyError as err:
+        raise ConfigError(f"context key '{k('guardrail_policy')}': {err}") from None
     front_door = _as_choice(k("front_door"), ctx.get("front_door", "private-api"), FRONT_DOORS)
 
     azs = _as_list(k("availability_zones"), ctx.get("availability_zones")) or None
@@ -243,6 +250,7 @@ def _region_config(region: str, account: str | None, ctx: Mapping[str, Any], k: 
         autoscaling_max_capacity=high,
         scale_to_zero=scale_to_zero,
         guardrail_policy=guardrail_policy.strip(),
+        guardrail=policy,
         front_door=front_door,
         availability_zones=tuple(azs) if azs else None,
         existing_vpc=existing,

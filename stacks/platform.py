@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import App, Environment
+from aws_cdk import App, Environment, RemovalPolicy
 
 from stacks.config import PlatformConfig
+from stacks.guardrail_stack import GuardrailStack
 from stacks.network_stack import NetworkStack
 
 STACK_PREFIX = "GptOss"
@@ -17,6 +18,7 @@ class RegionStacks:
     """The stacks of one region, for tests and for wiring."""
 
     network: NetworkStack
+    guardrail: GuardrailStack
 
 
 def stack_name(kind: str, region: str) -> str:
@@ -36,7 +38,17 @@ def build_region(app: App, config: PlatformConfig, region: str) -> RegionStacks:
         env=env,
         description=f"gpt-oss-platform {region}: private VPC, VPC endpoints and flow logs",
     )
-    return RegionStacks(network=network)
+    removal_policy = RemovalPolicy.DESTROY if config.removal_policy == "destroy" else RemovalPolicy.RETAIN
+    guardrail = GuardrailStack(
+        app,
+        stack_name("Guardrail", region),
+        region_config=region_config,
+        policy=region_config.guardrail,
+        removal_policy=removal_policy,
+        env=env,
+        description=f"gpt-oss-platform {region}: Bedrock guardrail ({region_config.guardrail_policy})",
+    )
+    return RegionStacks(network=network, guardrail=guardrail)
 
 
 def build_app(app: App, config: PlatformConfig) -> dict[str, RegionStacks]:

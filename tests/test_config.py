@@ -72,9 +72,22 @@ def test_existing_vpc_per_region():
     assert c.for_region("us-east-1").existing_vpc.vpc_id == "vpc-0123456789abcdef0"
 
 
+def test_guardrail_policy_preset_or_file(tmp_path, monkeypatch):
+    assert config(guardrail_policy="strict").for_region("us-east-1").guardrail.tier == "STANDARD"
+    (tmp_path / "mine.yaml").write_text("blocked_input_message: a\nblocked_output_message: b\nprofanity_filter: true\n")
+    monkeypatch.chdir(tmp_path)
+    assert config(guardrail_policy="mine.yaml").for_region("us-east-1").guardrail.profanity_filter is True
+
+
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
+        ({"guardrail_policy": "lenient"}, "context key 'guardrail_policy': unknown guardrail preset 'lenient'; presets: baseline, pii-redact, strict"),
+        ({"guardrail_policy": "policies/missing.yaml"}, "context key 'guardrail_policy': guardrail policy file 'policies/missing.yaml' does not exist"),
+        (
+            {"region_overrides": {"us-east-1": {"guardrail_policy": "nope"}}},
+            "context key 'region_overrides.us-east-1.guardrail_policy': unknown guardrail preset 'nope'",
+        ),
         (
             {"regions": "mars-1"},
             "context key 'regions': 'mars-1' is not a supported region; valid regions: ap-northeast-1, ap-south-1, us-east-1, us-east-2, us-west-2",
