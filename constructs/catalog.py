@@ -26,6 +26,46 @@ class ModelInfo:
     bedrock_regions: tuple[str, ...]
 
 
+@dataclass(frozen=True)
+class InstanceInfo:
+    """GPU facts of one SageMaker instance type."""
+
+    instance_type: str
+    gpus: int
+    gpu: str
+    gpu_memory_gib: int
+    instance_storage: bool  # local NVMe: SageMaker rejects a storage-volume KmsKeyId
+
+
+@dataclass(frozen=True)
+class HostingSpec:
+    """How JumpStart hosts one model: container, weights, instance types, environment."""
+
+    model: str
+    jumpstart_model_id: str
+    repository: str
+    image_tag: str
+    registry_accounts: Mapping[str, str]
+    artifact_bucket_pattern: str
+    artifact_key: str
+    default_instance_type: str
+    supported_instance_types: tuple[str, ...]
+    environment: Mapping[str, str]
+
+    def image_uri(self, region: str) -> str:
+        account = self.registry_accounts[region]
+        return f"{account}.dkr.ecr.{region}.amazonaws.com/{self.repository}:{self.image_tag}"
+
+    def repository_arn(self, region: str, partition: str = "aws") -> str:
+        return f"arn:{partition}:ecr:{region}:{self.registry_accounts[region]}:repository/{self.repository}"
+
+    def artifact_bucket(self, region: str) -> str:
+        return self.artifact_bucket_pattern.format(region=region)
+
+    def model_data_s3_uri(self, region: str) -> str:
+        return f"s3://{self.artifact_bucket(region)}/{self.artifact_key}"
+
+
 @functools.cache
 def _raw() -> Mapping:
     return json.loads(_CATALOG_FILE.read_text(encoding="utf-8"))
@@ -69,3 +109,47 @@ def default_availability_zones(region: str) -> list[str] | None:
     """AZ names to use when an explicit account is configured, or None when the catalog has none."""
     azs = _raw()["availability_zones"].get(region)
     return list(azs) if azs else None
+
+
+def instance_info(instance_type: str) -> InstanceInfo | None:
+    raw = _raw()["instance_types"].get(instance_type)
+    return InstanceInfo(instance_type=instance_type, **raw) if isinstance(raw, dict) else None
+
+
+def hosting(model: str) -> HostingSpec:
+    """The JumpStart hosting spec of ``model`` (``gpt-oss-20b`` or ``gpt-oss-120b``)."""
+    m = _raw()["models"][model]
+    container = _raw()["containers"][m["container"]]
+    return HostingSpec(
+        model=model,
+        jumpstart_model_id=m["jumpstart_model_id"],
+        repository=container["repository"],
+        image_tag=container["tag"],
+        registry_accounts=dict(container["registry_account"]),
+        artifact_bucket_pattern=m["artifact_bucket_pattern"],
+        artifact_key=m["artifact_key"],
+        default_instance_type=m["default_instance_type"],
+        supported_instance_types=tuple(m["supported_instance_types"]),
+        environment=dict(m["environment"]),
+    )
+
+
+def validate_hosting(model: str, region: str, instance_type: str | None) -> tuple[HostingSpec, str]:
+    """Checks model × region × instance type; returns the spec and the instance type to use.
+
+    Raises ValueError naming the bad value and the allowed ones.
+    """
+    if model not in models():
+        raise ValueError(f"model must be one of {', '.join(model_names())}, got {model!r}")
+    info = models()[model]
+    if region not in info.jumpstart_regions:
+        raise ValueError(
+            f"model {model} is not offered by SageMaker JumpStart in {region}; offered in: {', '.join(info.jumpstart_regions)}"
+        )
+    spec = hosting(model)
+    chosen = instance_type or spec.default_instance_type
+    if chosen not in spec.supported_instance_types:
+        raise ValueError(
+            f"instance_type {chosen!r} is not supported for {model}; supported: {', '.join(spec.supported_instance_types)}"
+        )
+    return spec, chosen

@@ -6,9 +6,15 @@ from dataclasses import dataclass
 
 from aws_cdk import App, Environment, RemovalPolicy
 
+from aws_cdk import aws_iam as iam
+
+from gptoss_constructs.governance import apply_role_governance
 from stacks.config import PlatformConfig
 from stacks.guardrail_stack import GuardrailStack
+from stacks.model_stack import ModelStack
 from stacks.network_stack import NetworkStack
+from stacks.proxy_config import ProxyConfig
+from stacks.proxy_stack import ProxyStack
 
 STACK_PREFIX = "GptOss"
 
@@ -19,6 +25,11 @@ class RegionStacks:
 
     network: NetworkStack
     guardrail: GuardrailStack
+    models: ModelStack | None
+    proxy: ProxyStack
+
+    def all(self) -> list:
+        return [s for s in (self.network, self.guardrail, self.models, self.proxy) if s is not None]
 
 
 def stack_name(kind: str, region: str) -> str:
@@ -26,7 +37,7 @@ def stack_name(kind: str, region: str) -> str:
     return f"{STACK_PREFIX}-{kind}-{region}"
 
 
-def build_region(app: App, config: PlatformConfig, region: str) -> RegionStacks:
+def build_region(app: App, config: PlatformConfig, proxy_config: ProxyConfig, region: str) -> RegionStacks:
     region_config = config.for_region(region)
     # Region-only env unless an account is configured (then AZs come from config: no lookups at synth).
     env = Environment(account=config.account, region=region)
@@ -48,8 +59,40 @@ def build_region(app: App, config: PlatformConfig, region: str) -> RegionStacks:
         env=env,
         description=f"gpt-oss-platform {region}: Bedrock guardrail ({region_config.guardrail_policy})",
     )
-    return RegionStacks(network=network, guardrail=guardrail)
+    models = None
+    if region_config.sagemaker_models:
+        models = ModelStack(
+            app,
+            stack_name("Models", region),
+            network=network.network,
+            region_config=region_config,
+            removal_policy=removal_policy,
+            env=env,
+            description=f"gpt-oss-platform {region}: SageMaker JumpStart endpoints ({', '.join(region_config.sagemaker_models)})",
+        )
+    proxy = ProxyStack(
+        app,
+        stack_name("Proxy", region),
+        network=network.network,
+        region_config=region_config,
+        proxy_config=proxy_config,
+        endpoints=models.endpoints if models else {},
+        guardrail=guardrail.guardrail,
+        removal_policy=removal_policy,
+        env=env,
+        description=f"gpt-oss-platform {region}: OpenAI-compatible invoke proxy, private front door, roles",
+    )
+    stacks = RegionStacks(network=network, guardrail=guardrail, models=models, proxy=proxy)
+    for stack in stacks.all():
+        apply_role_governance(
+            stack,
+            permissions_boundary=iam.ManagedPolicy.from_managed_policy_arn(stack, "PermissionsBoundary", proxy_config.permissions_boundary_arn)
+            if proxy_config.permissions_boundary_arn
+            else None,
+            role_name_prefix=proxy_config.role_name_prefix,
+        )
+    return stacks
 
 
-def build_app(app: App, config: PlatformConfig) -> dict[str, RegionStacks]:
-    return {region: build_region(app, config, region) for region in config.regions}
+def build_app(app: App, config: PlatformConfig, proxy_config: ProxyConfig) -> dict[str, RegionStacks]:
+    return {region: build_region(app, config, proxy_config, region) for region in config.regions}

@@ -1,0 +1,1 @@
+"""Local emulators of SageMaker Runtime and Bedrock Runtime (real wire protocols) for tests and the dev server."""

@@ -1,0 +1,312 @@
+"""One local HTTP server speaking the SageMaker Runtime and Bedrock Runtime wire protocols (rest-json, with
+``application/vnd.amazon.eventstream`` for the streaming operations), so unmodified boto3 clients can be
+pointed at it with ``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`` / ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME``.
+
+The fake models behave like the real ones in shape: the JumpStart container answers OpenAI chat completions
+with reasoning in ``reasoning_content``; Bedrock gpt-oss answers with ``<reasoning>…</reasoning>`` inline.
+Faults are injected per request by markers in the last user message:
+
+``[[throttle]]`` ``[[nocapacity]]`` ``[[error]]`` ``[[slow]]`` (0.2 s between stream parts, 1 s otherwise)
+``[[malformed]]`` (a broken stream chunk) ``[[midstream-error]]`` ``[[long:N]]`` (N characters of content)
+``[[forbidden]]`` (output the guardrail blocks) ``[[email]]`` (output containing an e-mail the guardrail masks).
+Guardrail: input containing ``[[block-input]]`` is blocked, ``[[guardrail-error]]`` makes ApplyGuardrail fail,
+e-mail addresses are masked as ``{EMAIL}``, the word ``forbidden`` in output is blocked.
+``GET /_stats`` returns counters and stream timelines; ``POST /_reset`` clears them.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import math
+import re
+import threading
+import time
+import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import unquote
+
+from emulators.eventstream import event, exception
+
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+BLOCKED_INPUT = "Your request was blocked by this platform's content policy."
+BLOCKED_OUTPUT = "The model's answer was withheld by this platform's content policy."
+
+
+class Stats:
+    def __init__(self) -> None:
+        self.lock = threading.Lock()
+        self.reset()
+
+    def reset(self) -> None:
+        self.calls: dict[str, int] = {}
+        self.guardrail: list[dict] = []
+        self.timelines: list[dict] = []
+
+    def count(self, key: str) -> None:
+        with self.lock:
+            self.calls[key] = self.calls.get(key, 0) + 1
+
+    def snapshot(self) -> dict:
+        with self.lock:
+            return {"calls": dict(self.calls), "guardrail": list(self.guardrail), "timelines": list(self.timelines)}
+
+
+def _last_user(body: dict) -> str:
+    for m in reversed(body.get("messages") or []):
+        if m.get("role") == "user":
+            c = m.get("content")
+            return c if isinstance(c, str) else "".join(p.get("text", "") for p in c or [] if isinstance(p, dict))
+    return ""
+
+
+def fake_answer(body: dict) -> dict:
+    """What the fake model says: reasoning sized by effort, an echo, or a tool call."""
+    prompt = _last_user(body)
+    effort = body.get("reasoning_effort", "medium")
+    sentences = {"low": 1, "medium": 2, "high": 3}.get(effort, 2)
+    reasoning = " ".join(["The user asked something; I consider it carefully."] * sentences) + f" effort={effort}."
+    long_match = re.search(r"\[\[long:(\d+)\]\]", prompt)
+    clean = re.sub(r"\[\[[^\]]*\]\]", "", prompt).strip()
+    if long_match:
+        n = int(long_match.group(1))
+        content = ("lorem ipsum dolor sit amet " * (n // 27 + 1))[:n]
+    else:
+        content = f"Echo: {clean}"
+    if "[[forbidden]]" in prompt:
+        content = "Here is the forbidden answer."
+    if "[[email]]" in prompt:
+        content = "Write to jane.doe@example.com for details."
+    if "response_format" in body and body["response_format"].get("type") == "json_object":
+        content = json.dumps({"echo": clean})
+    tools = body.get("tools") or []
+    answered_tool = any(m.get("role") == "tool" for m in body.get("messages") or [])
+    if tools and body.get("tool_choice") != "none" and not answered_tool:
+        fn = tools[0]["function"]
+        args = {k: "Paris" for k in (fn.get("parameters") or {}).get("required", [])}
+        call = {"id": f"call_{uuid.uuid4().hex[:8]}", "type": "function", "function": {"name": fn["name"], "arguments": json.dumps(args)}}
+        return {"reasoning": reasoning, "content": "", "tool_calls": [call], "finish_reason": "tool_calls"}
+    if answered_tool:
+        tool_text = next(m["content"] for m in reversed(body["messages"]) if m.get("role") == "tool")
+        content = f"The tool said: {tool_text}"
+    return {"reasoning": reasoning, "content": content, "tool_calls": None, "finish_reason": "stop"}
+
+
+def _usage(body: dict, answer: dict) -> dict:
+    prompt = max(1, len(json.dumps(body.get("messages"))) // 4)
+    completion = max(1, (len(answer["content"]) + len(answer["reasoning"])) // 4)
+    return {"prompt_tokens": prompt, "completion_tokens": completion, "total_tokens": prompt + completion,
+            "completion_tokens_details": {"reasoning_tokens": max(1, len(answer["reasoning"]) // 4)}}
+
+
+class Emulator:
+    def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.stats = Stats()
+        self.server = ThreadingHTTPServer((host, port), self._handler())
+        self.server.daemon_threads = True
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    @property
+    def url(self) -> str:
+        host, port = self.server.server_address[:2]
+        return f"http://{host}:{port}"
+
+    def start(self) -> "Emulator":
+        self.thread.start()
+        return self
+
+    def stop(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+    def _handler(self):
+        emulator = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def log_message(self, *args) -> None:
+                pass
+
+            # -- plumbing --
+            def _send(self, status: int, body: bytes, headers: dict[str, str]) -> None:
+                self.send_response(status)
+                for k, v in headers.items():
+                    self.send_header(k, v)
+                self.send_header("Content-Length", str(len(body)))
+                self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+                self.end_headers()
+                self.wfile.write(body)
+
+            def _error(self, status: int, code: str, message: str) -> None:
+                self._send(status, json.dumps({"message": message}).encode(), {"Content-Type": "application/json", "x-amzn-ErrorType": code})
+
+            def _stream(self, parts, delay: float, label: str) -> None:
+                self.send_response(200)
+                self.send_header("Content-Type", "application/vnd.amazon.eventstream")
+                self.send_header("Transfer-Encoding", "chunked")
+                self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
+                self.end_headers()
+                timeline = {"label": label, "sent": []}
+                for part in parts:
+                    if delay:
+                        time.sleep(delay)
+                    self.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
+                    self.wfile.flush()
+                    timeline["sent"].append(time.time())
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
+                timeline["finished"] = time.time()
+                with emulator.stats.lock:
+                    emulator.stats.timelines.append(timeline)
+
+            def do_GET(self) -> None:
+                if self.path == "/_stats":
+                    self._send(200, json.dumps(emulator.stats.snapshot()).encode(), {"Content-Type": "application/json"})
+                else:
+                    self._error(404, "UnknownOperationException", self.path)
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                raw = self.rfile.read(length) if length else b""
+                path = unquote(self.path.split("?")[0])
+                if path == "/_reset":
+                    emulator.stats.reset()
+                    return self._send(200, b"{}", {"Content-Type": "application/json"})
+                m = re.fullmatch(r"/endpoints/([^/]+)/(invocations|invocations-response-stream)", path)
+                if m:
+                    return self._sagemaker(m.group(1), m.group(2).endswith("stream"), raw)
+                m = re.fullmatch(r"/model/(.+)/(invoke|invoke-with-response-stream)", path)
+                if m:
+                    return self._bedrock(m.group(1), m.group(2).endswith("stream"), raw)
+                m = re.fullmatch(r"/guardrail/([^/]+)/version/([^/]+)/apply", path)
+                if m:
+                    return self._guardrail(m.group(1), m.group(2), raw)
+                self._error(404, "UnknownOperationException", path)
+
+            # -- common faults --
+            def _fault(self, prompt: str, service: str) -> bool:
+                sm = service == "sagemaker"
+                if "[[throttle]]" in prompt:
+                    self._error(400 if sm else 429, "ThrottlingException", "Rate exceeded")
+                    return True
+                if "[[nocapacity]]" in prompt:
+                    if sm:
+                        self._error(429, "ModelNotReadyException", "Inference component has no capacity to process this request")
+                    else:
+                        self._error(429, "ModelNotReadyException", "The model is not ready")
+                    return True
+                if "[[error]]" in prompt:
+                    self._error(424, "ModelError" if sm else "ModelErrorException", "The model failed")
+                    return True
+                return False
+
+            # -- SageMaker Runtime --
+            def _sagemaker(self, endpoint: str, stream: bool, raw: bytes) -> None:
+                emulator.stats.count(f"sagemaker:{endpoint}:{'stream' if stream else 'invoke'}")
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    return self._error(424, "ModelError", "Received client error (400) from primary: invalid JSON")
+                prompt = _last_user(body)
+                if self._fault(prompt, "sagemaker"):
+                    return
+                if body.get("stream", False) != stream:
+                    return self._error(424, "ModelError", "stream flag does not match the operation")
+                answer = fake_answer(body)
+                delay = 0.2 if "[[slow]]" in prompt else 0.0
+                if not stream:
+                    if delay:
+                        time.sleep(1.0)
+                    message = {"role": "assistant", "content": answer["content"] or None, "reasoning_content": answer["reasoning"]}
+                    if answer["tool_calls"]:
+                        message["tool_calls"] = answer["tool_calls"]
+                    out = {"id": "chatcmpl-sm", "object": "chat.completion", "created": int(time.time()), "model": "gpt-oss",
+                           "choices": [{"index": 0, "message": message, "finish_reason": answer["finish_reason"]}], "usage": _usage(body, answer)}
+                    return self._send(200, json.dumps(out).encode(), {"Content-Type": "application/json", "x-Amzn-Invoked-Production-Variant": "AllTraffic"})
+                sse = b""
+                for delta in _deltas(answer, reasoning_field="reasoning_content"):
+                    sse += b"data: " + json.dumps({"id": "chatcmpl-sm", "object": "chat.completion.chunk", "choices": [{"index": 0, **delta}]}).encode() + b"\n\n"
+                if "[[malformed]]" in prompt:
+                    sse += b"data: {not json\n\n"
+                sse += b"data: " + json.dumps({"id": "chatcmpl-sm", "object": "chat.completion.chunk", "choices": [], "usage": _usage(body, answer)}).encode() + b"\n\n"
+                sse += b"data: [DONE]\n\n"
+                parts = [event("PayloadPart", sse[i:i + 37]) for i in range(0, len(sse), 37)]  # cut SSE lines across parts
+                if "[[midstream-error]]" in prompt:
+                    parts = parts[: len(parts) // 2] + [exception("ModelStreamError", json.dumps({"Message": "model crashed", "ErrorCode": "500"}).encode())]
+                self._stream(parts, delay, f"sagemaker:{endpoint}")
+
+            # -- Bedrock Runtime --
+            def _bedrock(self, model_id: str, stream: bool, raw: bytes) -> None:
+                emulator.stats.count(f"bedrock:{model_id}:{'stream' if stream else 'invoke'}")
+                try:
+                    body = json.loads(raw)
+                except ValueError:
+                    return self._error(400, "ValidationException", "Malformed input request")
+                if body.get("stream", False) != stream:
+                    return self._error(400, "ValidationException", "stream must be false for InvokeModel and true for InvokeModelWithResponseStream")
+                if "model" in body and body["model"] != model_id:
+                    return self._error(400, "ValidationException", f"model {body['model']} does not match {model_id}")
+                prompt = _last_user(body)
+                if self._fault(prompt, "bedrock"):
+                    return
+                answer = fake_answer(body)
+                delay = 0.2 if "[[slow]]" in prompt else 0.0
+                if not stream:
+                    if delay:
+                        time.sleep(1.0)
+                    text = f"<reasoning>{answer['reasoning']}</reasoning>{answer['content']}"
+                    message = {"role": "assistant", "content": text}
+                    if answer["tool_calls"]:
+                        message["tool_calls"] = answer["tool_calls"]
+                    out = {"id": "chatcmpl-br", "object": "chat.completion", "created": int(time.time()), "model": model_id,
+                           "choices": [{"index": 0, "message": message, "finish_reason": answer["finish_reason"]}], "usage": _usage(body, answer)}
+                    return self._send(200, json.dumps(out).encode(), {"Content-Type": "application/json"})
+                chunks = [
+                    {"id": "chatcmpl-br", "object": "chat.completion.chunk", "choices": [{"index": 0, **delta}]}
+                    for delta in _deltas({**answer, "content": f"<reasoning>{answer['reasoning']}</reasoning>{answer['content']}", "reasoning": ""}, reasoning_field=None, size=7)
+                ]
+                chunks.append({"id": "chatcmpl-br", "object": "chat.completion.chunk", "choices": [], "usage": _usage(body, answer)})
+                parts = [event("chunk", json.dumps({"bytes": base64.b64encode(json.dumps(c).encode()).decode()}).encode(), "application/json") for c in chunks]
+                if "[[malformed]]" in prompt:
+                    parts.insert(len(parts) // 2, event("chunk", json.dumps({"bytes": base64.b64encode(b"{broken").decode()}).encode(), "application/json"))
+                if "[[midstream-error]]" in prompt:
+                    parts = parts[: len(parts) // 2] + [exception("modelStreamErrorException", json.dumps({"message": "model crashed"}).encode())]
+                self._stream(parts, delay, f"bedrock:{model_id}")
+
+            def _guardrail(self, guardrail_id: str, version: str, raw: bytes) -> None:
+                body = json.loads(raw)
+                texts = [c["text"]["text"] for c in body.get("content", [])]
+                joined = " ".join(texts)
+                with emulator.stats.lock:
+                    emulator.stats.guardrail.append({"source": body.get("source"), "chars": sum(map(len, texts)), "version": version})
+                if "[[guardrail-error]]" in joined:
+                    return self._error(500, "InternalServerException", "guardrail failed")
+                units = {"contentPolicyUnits": sum(math.ceil(len(t) / 1000) for t in texts), "topicPolicyUnits": 0, "wordPolicyUnits": 0, "sensitiveInformationPolicyUnits": 0}
+                blocked = ("[[block-input]]" in joined) if body.get("source") == "INPUT" else ("forbidden" in joined)
+                if blocked:
+                    message = BLOCKED_INPUT if body.get("source") == "INPUT" else BLOCKED_OUTPUT
+                    out = {"action": "GUARDRAIL_INTERVENED", "outputs": [{"text": message}], "usage": units,
+                           "assessments": [{"contentPolicy": {"filters": [{"type": "MISCONDUCT", "confidence": "HIGH", "action": "BLOCKED"}]}}]}
+                elif EMAIL.search(joined):
+                    out = {"action": "GUARDRAIL_INTERVENED", "outputs": [{"text": EMAIL.sub("{EMAIL}", t)} for t in texts], "usage": units,
+                           "assessments": [{"sensitiveInformationPolicy": {"piiEntities": [{"type": "EMAIL", "match": "x", "action": "ANONYMIZED"}]}}]}
+                else:
+                    out = {"action": "NONE", "outputs": [], "usage": units, "assessments": [{}]}
+                self._send(200, json.dumps(out).encode(), {"Content-Type": "application/json"})
+
+        return Handler
+
+
+def _deltas(answer: dict, reasoning_field: str | None, size: int = 12):
+    """The answer as stream deltas: role, reasoning pieces, content pieces (or a tool call), finish."""
+    yield {"delta": {"role": "assistant", "content": ""}, "finish_reason": None}
+    if reasoning_field and answer["reasoning"]:
+        for i in range(0, len(answer["reasoning"]), size):
+            yield {"delta": {reasoning_field: answer["reasoning"][i:i + size]}, "finish_reason": None}
+    for i in range(0, len(answer["content"]), size):
+        yield {"delta": {"content": answer["content"][i:i + size]}, "finish_reason": None}
+    if answer["tool_calls"]:
+        call = answer["tool_calls"][0]
+        yield {"delta": {"tool_calls": [{"index": 0, **call}]}, "finish_reason": None}
+    yield {"delta": {}, "finish_reason": answer["finish_reason"]}

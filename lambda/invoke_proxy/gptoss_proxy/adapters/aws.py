@@ -1,0 +1,204 @@
+"""boto3 adapters: SageMaker Runtime and Bedrock Runtime backends, and Bedrock ApplyGuardrail.
+
+Clients are created once per process (lazily, so importing the handler stays fast) with explicit timeouts
+and no SDK retries: the core owns retries, bounded by the Lambda's remaining time. boto3 honours
+``AWS_ENDPOINT_URL_SAGEMAKER_RUNTIME`` / ``AWS_ENDPOINT_URL_BEDROCK_RUNTIME``, which tests point at emulators.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+from typing import Iterator, Sequence
+
+from gptoss_proxy.core.errors import (
+    BackendCapacity,
+    BackendError,
+    BackendFailure,
+    BackendRejected,
+    BackendThrottled,
+    BackendTimeout,
+)
+from gptoss_proxy.core.guard import GuardVerdict
+from gptoss_proxy.core.settings import Route
+
+THROTTLE_CODES = {"ThrottlingException", "TooManyRequestsException", "ServiceQuotaExceededException", "ThrottledException"}
+CAPACITY_CODES = {"ModelNotReadyException", "ServiceUnavailable", "ServiceUnavailableException"}
+TIMEOUT_CODES = {"ModelTimeoutException", "RequestTimeout"}
+REJECT_CODES = {"ValidationError", "ValidationException"}
+
+
+@functools.cache
+def client(service: str, read_timeout: int = 300):
+    import boto3  # deferred: keeps the handler's cold import small
+    from botocore.config import Config
+
+    config = Config(connect_timeout=5, read_timeout=read_timeout, retries={"max_attempts": 1, "mode": "standard"}, tcp_keepalive=True)
+    return boto3.client(service, config=config)
+
+
+def map_error(err: Exception) -> BackendError:
+    """botocore exception → the core's backend error."""
+    from botocore.exceptions import ClientError, ConnectTimeoutError, EventStreamError, ReadTimeoutError
+
+    if isinstance(err, (ReadTimeoutError, ConnectTimeoutError)):
+        return BackendTimeout("the model backend did not answer in time")
+    if isinstance(err, (ClientError, EventStreamError)):
+        code = err.response.get("Error", {}).get("Code", "")
+        message = err.response.get("Error", {}).get("Message", "") or code
+        if code in THROTTLE_CODES:
+            return BackendThrottled(f"the model backend is throttling requests ({code})")
+        if code in CAPACITY_CODES or "capacity" in message.lower():
+            return BackendCapacity(f"the model backend has no capacity right now ({code}: {message})")
+        if code in TIMEOUT_CODES:
+            return BackendTimeout(f"the model backend timed out ({code})")
+        if code in REJECT_CODES:
+            return BackendRejected(f"the model backend rejected the request: {message}")
+        return BackendFailure(f"the model backend failed ({code}: {message})")
+    return BackendFailure(f"the model backend failed ({err.__class__.__name__})")
+
+
+def _json(raw: bytes) -> dict:
+    try:
+        value = json.loads(raw)
+    except ValueError:
+        raise BackendFailure("the model backend returned malformed JSON") from None
+    if not isinstance(value, dict):
+        raise BackendFailure("the model backend returned JSON that is not an object")
+    return value
+
+
+def _sse_events(parts: Iterator[bytes]) -> Iterator[dict]:
+    """Reassembles SSE ``data:`` lines cut across PayloadParts; yields each JSON chunk."""
+    buffer = b""
+    for part in parts:
+        buffer += part
+        while b"\n" in buffer:
+            line, buffer = buffer.split(b"\n", 1)
+            line = line.strip()
+            if not line.startswith(b"data:"):
+                continue
+            data = line[5:].strip()
+            if data == b"[DONE]":
+                return
+            yield _json(data)
+    if buffer.strip().startswith(b"data:") and buffer.strip()[5:].strip() not in (b"", b"[DONE]"):
+        yield _json(buffer.strip()[5:].strip())
+
+
+class SageMakerBackend:
+    """The JumpStart gpt-oss container: OpenAI chat schema on /invocations, SSE when streaming."""
+
+    def complete(self, route: Route, body: dict, timeout: float) -> dict:
+        kwargs = self._kwargs(route, body)
+        try:
+            response = client("sagemaker-runtime").invoke_endpoint(**kwargs)
+            return _json(response["Body"].read())
+        except BackendError:
+            raise
+        except Exception as err:
+            raise map_error(err) from None
+
+    def stream(self, route: Route, body: dict, timeout: float) -> Iterator[dict]:
+        try:
+            response = client("sagemaker-runtime").invoke_endpoint_with_response_stream(**self._kwargs(route, body))
+        except Exception as err:
+            raise map_error(err) from None
+        return self._chunks(response["Body"])
+
+    @staticmethod
+    def _chunks(events) -> Iterator[dict]:
+        def parts() -> Iterator[bytes]:
+            try:
+                for event in events:
+                    if "PayloadPart" in event:
+                        yield event["PayloadPart"]["Bytes"]
+                    elif "ModelStreamError" in event or "InternalStreamFailure" in event:
+                        detail = event.get("ModelStreamError") or event.get("InternalStreamFailure")
+                        raise BackendFailure(f"the model stream failed: {detail.get('Message', '')}")
+            except BackendError:
+                raise
+            except Exception as err:
+                raise map_error(err) from None
+
+        return _sse_events(parts())
+
+    @staticmethod
+    def _kwargs(route: Route, body: dict) -> dict:
+        kwargs = {"EndpointName": route.target, "Body": json.dumps(body).encode(), "ContentType": "application/json", "Accept": "application/json"}
+        if route.inference_component:
+            kwargs["InferenceComponentName"] = route.inference_component
+        return kwargs
+
+
+class BedrockBackend:
+    """Bedrock gpt-oss through InvokeModel / InvokeModelWithResponseStream with OpenAI chat bodies."""
+
+    def complete(self, route: Route, body: dict, timeout: float) -> dict:
+        try:
+            response = client("bedrock-runtime").invoke_model(modelId=route.target, body=json.dumps(body).encode(), contentType="application/json", accept="application/json")
+            return _json(response["body"].read())
+        except BackendError:
+            raise
+        except Exception as err:
+            raise map_error(err) from None
+
+    def stream(self, route: Route, body: dict, timeout: float) -> Iterator[dict]:
+        try:
+            response = client("bedrock-runtime").invoke_model_with_response_stream(modelId=route.target, body=json.dumps(body).encode(), contentType="application/json", accept="application/json")
+        except Exception as err:
+            raise map_error(err) from None
+        return self._chunks(response["body"])
+
+    @staticmethod
+    def _chunks(events) -> Iterator[dict]:
+        try:
+            for event in events:
+                if "chunk" in event:
+                    yield _json(event["chunk"]["bytes"])
+                else:
+                    name = next(iter(event), "unknown")
+                    raise BackendFailure(f"the model stream failed ({name})")
+        except BackendError:
+            raise
+        except Exception as err:
+            raise map_error(err) from None
+
+
+class BedrockGuardrail:
+    """ApplyGuardrail for one guardrail version; BLOCKED findings block, ANONYMIZED ones mask."""
+
+    def __init__(self, guardrail_id: str, version: str) -> None:
+        self.guardrail_id = guardrail_id
+        self.version = version
+
+    def __call__(self, source: str, texts: Sequence[str]) -> GuardVerdict:
+        response = client("bedrock-runtime", read_timeout=10).apply_guardrail(
+            guardrailIdentifier=self.guardrail_id,
+            guardrailVersion=self.version,
+            source=source,
+            content=[{"text": {"text": t}} for t in texts],
+        )
+        if response.get("action") != "GUARDRAIL_INTERVENED":
+            return GuardVerdict(blocked=False, texts=tuple(texts))
+        outputs = tuple(o.get("text", "") for o in response.get("outputs") or [])
+        if _blocked(response.get("assessments") or []):
+            return GuardVerdict(blocked=True, texts=(), message=outputs[0] if outputs else "")
+        if len(outputs) != len(texts):  # masks we cannot map back to their texts: refuse rather than guess
+            return GuardVerdict(blocked=True, texts=(), message=outputs[0] if outputs else "")
+        return GuardVerdict(blocked=False, texts=outputs, masked=True)
+
+
+def _blocked(assessments: list) -> bool:
+    """True when any finding's action is BLOCKED (ANONYMIZED findings only mask)."""
+
+    def walk(node) -> bool:
+        if isinstance(node, dict):
+            if node.get("action") == "BLOCKED":
+                return True
+            return any(walk(v) for v in node.values())
+        if isinstance(node, list):
+            return any(walk(v) for v in node)
+        return False
+
+    return walk(assessments)

@@ -1,0 +1,87 @@
+"""Schema translation between OpenAI's chat API and the two backends (both speak OpenAI chat bodies: the
+JumpStart LMI/vLLM container with reasoning in a separate field, Bedrock with reasoning inline in tags)."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from typing import Any
+
+from gptoss_proxy.core.reasoning import split_reasoning
+from gptoss_proxy.core.request import ChatRequest
+
+
+def backend_body(request: ChatRequest, stream: bool) -> dict[str, Any]:
+    """The body to send to the route's backend."""
+    body = dict(request.body)
+    if request.route.backend == "bedrock":
+        # Bedrock's OpenAI-format InvokeModel: `stream` must match the operation; no `model` field needed.
+        body["max_completion_tokens"] = body.pop("max_tokens")
+        body["stream"] = stream
+        if stream:
+            body["stream_options"] = {"include_usage": True}
+    else:
+        body["stream"] = stream
+        if stream:
+            body["stream_options"] = {"include_usage": True}
+    return body
+
+
+def new_id() -> str:
+    return f"chatcmpl-{uuid.uuid4().hex[:24]}"
+
+
+def usage_of(raw: dict | None, reasoning_chars: int = 0) -> dict | None:
+    if not isinstance(raw, dict):
+        return None
+    prompt = int(raw.get("prompt_tokens", 0))
+    completion = int(raw.get("completion_tokens", 0))
+    details = raw.get("completion_tokens_details") or {}
+    reasoning = details.get("reasoning_tokens")
+    if reasoning is None and reasoning_chars:
+        reasoning = max(1, round(reasoning_chars / 4))  # estimate when the backend does not count it
+    return {
+        "prompt_tokens": prompt,
+        "completion_tokens": completion,
+        "total_tokens": int(raw.get("total_tokens", prompt + completion)),
+        "completion_tokens_details": {"reasoning_tokens": int(reasoning or 0)},
+    }
+
+
+def completion_from_backend(raw: dict, request: ChatRequest, answered_by: str) -> dict:
+    """A backend chat.completion → OpenAI chat.completion with reasoning in ``reasoning_content``."""
+    try:
+        choice = raw["choices"][0]
+        message = choice.get("message") or {}
+    except (KeyError, IndexError, TypeError):
+        raise ValueError("the backend answered without choices") from None
+    content = message.get("content") or ""
+    reasoning = message.get("reasoning_content") or message.get("reasoning") or ""
+    if request.route.backend == "bedrock" or "<reasoning>" in content:
+        inline, content = split_reasoning(content)
+        reasoning = reasoning + inline
+    out_message: dict[str, Any] = {"role": "assistant", "content": content if content or not message.get("tool_calls") else None}
+    if reasoning:
+        out_message["reasoning_content"] = reasoning
+    if message.get("tool_calls"):
+        out_message["tool_calls"] = message["tool_calls"]
+    return {
+        "id": new_id(),
+        "object": "chat.completion",
+        "created": int(time.time()),
+        "model": answered_by,
+        "choices": [{"index": 0, "message": out_message, "finish_reason": choice.get("finish_reason") or "stop", "logprobs": None}],
+        "usage": usage_of(raw.get("usage"), len(reasoning)),
+        "system_fingerprint": None,
+    }
+
+
+def chunk(completion_id: str, model: str, created: int, delta: dict | None = None, finish_reason: str | None = None, usage: dict | None = None) -> dict:
+    """One OpenAI chat.completion.chunk (``choices`` empty for the final usage chunk)."""
+    body: dict[str, Any] = {"id": completion_id, "object": "chat.completion.chunk", "created": created, "model": model, "system_fingerprint": None}
+    if usage is not None and delta is None:
+        body["choices"] = []
+        body["usage"] = usage
+    else:
+        body["choices"] = [{"index": 0, "delta": delta or {}, "finish_reason": finish_reason, "logprobs": None}]
+    return body
