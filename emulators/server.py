@@ -6,7 +6,8 @@ The fake models behave like the real ones in shape: the JumpStart container answ
 with reasoning in ``reasoning_content``; Bedrock gpt-oss answers with ``<reasoning>…</reasoning>`` inline.
 Faults are injected per request by markers in the last user message:
 
-``[[throttle]]`` ``[[nocapacity]]`` ``[[error]]`` ``[[slow]]`` (0.2 s between stream parts, 1 s otherwise)
+``[[throttle]]`` ``[[nocapacity]]`` ``[[error]]`` (add ``@sagemaker`` / ``@bedrock`` to hit one backend only)
+``[[slow]]`` (1 s before answering, or 10 ms between stream parts and 1 s before the last)
 ``[[malformed]]`` (a broken stream chunk) ``[[midstream-error]]`` ``[[long:N]]`` (N characters of content)
 ``[[forbidden]]`` (output the guardrail blocks) ``[[email]]`` (output containing an e-mail the guardrail masks).
 Guardrail: input containing ``[[block-input]]`` is blocked, ``[[guardrail-error]]`` makes ApplyGuardrail fail,
@@ -141,16 +142,17 @@ class Emulator:
             def _error(self, status: int, code: str, message: str) -> None:
                 self._send(status, json.dumps({"message": message}).encode(), {"Content-Type": "application/json", "x-amzn-ErrorType": code})
 
-            def _stream(self, parts, delay: float, label: str) -> None:
+            def _stream(self, parts, slow: bool, label: str) -> None:
+                """Sends event-stream parts; ``slow``: 10 ms between parts and 1 s before the last one."""
                 self.send_response(200)
                 self.send_header("Content-Type", "application/vnd.amazon.eventstream")
                 self.send_header("Transfer-Encoding", "chunked")
                 self.send_header("x-amzn-RequestId", str(uuid.uuid4()))
                 self.end_headers()
                 timeline = {"label": label, "sent": []}
-                for part in parts:
-                    if delay:
-                        time.sleep(delay)
+                for i, part in enumerate(parts):
+                    if slow:
+                        time.sleep(1.0 if i == len(parts) - 1 else 0.01)
                     self.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
                     self.wfile.flush()
                     timeline["sent"].append(time.time())
@@ -187,22 +189,29 @@ class Emulator:
             # -- common faults --
             def _fault(self, prompt: str, service: str) -> bool:
                 sm = service == "sagemaker"
-                if "[[throttle]]" in prompt:
+
+                def has(fault: str) -> bool:  # [[fault]] hits every backend, [[fault@sagemaker]] only one
+                    return f"[[{fault}]]" in prompt or f"[[{fault}@{service}]]" in prompt
+
+                if has("throttle"):
                     self._error(400 if sm else 429, "ThrottlingException", "Rate exceeded")
                     return True
-                if "[[nocapacity]]" in prompt:
+                if has("nocapacity"):
                     if sm:
                         self._error(429, "ModelNotReadyException", "Inference component has no capacity to process this request")
                     else:
                         self._error(429, "ModelNotReadyException", "The model is not ready")
                     return True
-                if "[[error]]" in prompt:
+                if has("error"):
                     self._error(424, "ModelError" if sm else "ModelErrorException", "The model failed")
                     return True
+                if has("slow") and not self._streaming:
+                    time.sleep(1.0)
                 return False
 
             # -- SageMaker Runtime --
             def _sagemaker(self, endpoint: str, stream: bool, raw: bytes) -> None:
+                self._streaming = stream
                 emulator.stats.count(f"sagemaker:{endpoint}:{'stream' if stream else 'invoke'}")
                 try:
                     body = json.loads(raw)
@@ -214,10 +223,8 @@ class Emulator:
                 if body.get("stream", False) != stream:
                     return self._error(424, "ModelError", "stream flag does not match the operation")
                 answer = fake_answer(body)
-                delay = 0.2 if "[[slow]]" in prompt else 0.0
+                slow = "[[slow]]" in prompt
                 if not stream:
-                    if delay:
-                        time.sleep(1.0)
                     message = {"role": "assistant", "content": answer["content"] or None, "reasoning_content": answer["reasoning"]}
                     if answer["tool_calls"]:
                         message["tool_calls"] = answer["tool_calls"]
@@ -231,13 +238,15 @@ class Emulator:
                     sse += b"data: {not json\n\n"
                 sse += b"data: " + json.dumps({"id": "chatcmpl-sm", "object": "chat.completion.chunk", "choices": [], "usage": _usage(body, answer)}).encode() + b"\n\n"
                 sse += b"data: [DONE]\n\n"
-                parts = [event("PayloadPart", sse[i:i + 37]) for i in range(0, len(sse), 37)]  # cut SSE lines across parts
+                size = 512 if len(sse) > 20000 else 37  # cut SSE lines across parts
+                parts = [event("PayloadPart", sse[i:i + size]) for i in range(0, len(sse), size)]
                 if "[[midstream-error]]" in prompt:
                     parts = parts[: len(parts) // 2] + [exception("ModelStreamError", json.dumps({"Message": "model crashed", "ErrorCode": "500"}).encode())]
-                self._stream(parts, delay, f"sagemaker:{endpoint}")
+                self._stream(parts, slow, f"sagemaker:{endpoint}")
 
             # -- Bedrock Runtime --
             def _bedrock(self, model_id: str, stream: bool, raw: bytes) -> None:
+                self._streaming = stream
                 emulator.stats.count(f"bedrock:{model_id}:{'stream' if stream else 'invoke'}")
                 try:
                     body = json.loads(raw)
@@ -251,10 +260,8 @@ class Emulator:
                 if self._fault(prompt, "bedrock"):
                     return
                 answer = fake_answer(body)
-                delay = 0.2 if "[[slow]]" in prompt else 0.0
+                slow = "[[slow]]" in prompt
                 if not stream:
-                    if delay:
-                        time.sleep(1.0)
                     text = f"<reasoning>{answer['reasoning']}</reasoning>{answer['content']}"
                     message = {"role": "assistant", "content": text}
                     if answer["tool_calls"]:
@@ -272,7 +279,7 @@ class Emulator:
                     parts.insert(len(parts) // 2, event("chunk", json.dumps({"bytes": base64.b64encode(b"{broken").decode()}).encode(), "application/json"))
                 if "[[midstream-error]]" in prompt:
                     parts = parts[: len(parts) // 2] + [exception("modelStreamErrorException", json.dumps({"message": "model crashed"}).encode())]
-                self._stream(parts, delay, f"bedrock:{model_id}")
+                self._stream(parts, slow, f"bedrock:{model_id}")
 
             def _guardrail(self, guardrail_id: str, version: str, raw: bytes) -> None:
                 body = json.loads(raw)

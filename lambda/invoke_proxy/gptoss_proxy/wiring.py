@@ -50,4 +50,6 @@ def build_service(env: Mapping[str, str] | None = None, log=emit) -> ProxyServic
 
     settings = Settings.from_env(env if env is not None else os.environ)
     guardrail = BedrockGuardrail(settings.guardrail_id, settings.guardrail_version) if settings.guardrail_id else None
-    return ProxyService(settings, {"sagemaker": SageMakerBackend(), "bedrock": BedrockBackend()}, guardrail, log=log)
+    timeout = settings.backend_timeout_seconds
+    backends = {"sagemaker": SageMakerBackend(timeout), "bedrock": BedrockBackend(timeout)}
+    return ProxyService(settings, backends, guardrail, log=log)

@@ -29,11 +29,11 @@ REJECT_CODES = {"ValidationError", "ValidationException"}
 
 
 @functools.cache
-def client(service: str, read_timeout: int = 300):
+def client(service: str, read_timeout: float = 300):
     import boto3  # deferred: keeps the handler's cold import small
     from botocore.config import Config
 
-    config = Config(connect_timeout=5, read_timeout=read_timeout, retries={"max_attempts": 1, "mode": "standard"}, tcp_keepalive=True)
+    config = Config(connect_timeout=5, read_timeout=read_timeout, retries={"total_max_attempts": 1, "mode": "standard"}, tcp_keepalive=True)
     return boto3.client(service, config=config)
 
 
@@ -86,13 +86,18 @@ def _sse_events(parts: Iterator[bytes]) -> Iterator[dict]:
         yield _json(buffer.strip()[5:].strip())
 
 
-class SageMakerBackend:
+class _Backend:
+    def __init__(self, read_timeout: float = 300) -> None:
+        self.read_timeout = read_timeout
+
+
+class SageMakerBackend(_Backend):
     """The JumpStart gpt-oss container: OpenAI chat schema on /invocations, SSE when streaming."""
 
     def complete(self, route: Route, body: dict, timeout: float) -> dict:
         kwargs = self._kwargs(route, body)
         try:
-            response = client("sagemaker-runtime").invoke_endpoint(**kwargs)
+            response = client("sagemaker-runtime", self.read_timeout).invoke_endpoint(**kwargs)
             return _json(response["Body"].read())
         except BackendError:
             raise
@@ -101,7 +106,7 @@ class SageMakerBackend:
 
     def stream(self, route: Route, body: dict, timeout: float) -> Iterator[dict]:
         try:
-            response = client("sagemaker-runtime").invoke_endpoint_with_response_stream(**self._kwargs(route, body))
+            response = client("sagemaker-runtime", self.read_timeout).invoke_endpoint_with_response_stream(**self._kwargs(route, body))
         except Exception as err:
             raise map_error(err) from None
         return self._chunks(response["Body"])
@@ -131,12 +136,12 @@ class SageMakerBackend:
         return kwargs
 
 
-class BedrockBackend:
+class BedrockBackend(_Backend):
     """Bedrock gpt-oss through InvokeModel / InvokeModelWithResponseStream with OpenAI chat bodies."""
 
     def complete(self, route: Route, body: dict, timeout: float) -> dict:
         try:
-            response = client("bedrock-runtime").invoke_model(modelId=route.target, body=json.dumps(body).encode(), contentType="application/json", accept="application/json")
+            response = client("bedrock-runtime", self.read_timeout).invoke_model(modelId=route.target, body=json.dumps(body).encode(), contentType="application/json", accept="application/json")
             return _json(response["body"].read())
         except BackendError:
             raise
@@ -145,7 +150,7 @@ class BedrockBackend:
 
     def stream(self, route: Route, body: dict, timeout: float) -> Iterator[dict]:
         try:
-            response = client("bedrock-runtime").invoke_model_with_response_stream(modelId=route.target, body=json.dumps(body).encode(), contentType="application/json", accept="application/json")
+            response = client("bedrock-runtime", self.read_timeout).invoke_model_with_response_stream(modelId=route.target, body=json.dumps(body).encode(), contentType="application/json", accept="application/json")
         except Exception as err:
             raise map_error(err) from None
         return self._chunks(response["body"])

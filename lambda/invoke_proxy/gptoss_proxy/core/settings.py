@@ -33,6 +33,7 @@ class Settings:
     context_tokens: int = 131_072
     default_max_tokens: int = 4096
     max_retries: int = 2
+    backend_timeout_seconds: float = 300
     log_content: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
@@ -76,4 +77,6 @@ class Settings:
             max_body_bytes=int(env.get("GPTOSS_MAX_BODY_BYTES", 1_048_576)),
             default_max_tokens=int(env.get("GPTOSS_DEFAULT_MAX_TOKENS", 4096)),
             log_content=env.get("GPTOSS_LOG_CONTENT", "false").lower() == "true",
+            max_retries=int(env.get("GPTOSS_MAX_RETRIES", 2)),
+            backend_timeout_seconds=float(env.get("GPTOSS_BACKEND_TIMEOUT_SECONDS", 300)),
         )

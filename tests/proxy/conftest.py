@@ -1,0 +1,85 @@
+"""Fixtures for the proxy: the emulators and the proxy's HTTP app on free localhost ports, once per session.
+
+boto3 inside the proxy is pointed at the emulators through AWS_ENDPOINT_URL_* (dummy credentials); the
+Lambda asset folder is put on sys.path (``lambda`` is a keyword, never an import path).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+import threading
+import urllib.request
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PROXY_DIR = ROOT / "lambda" / "invoke_proxy"
+if str(PROXY_DIR) not in sys.path:
+    sys.path.insert(0, str(PROXY_DIR))
+
+from emulators.devserver import emulator_env  # noqa: E402
+from emulators.server import Emulator  # noqa: E402
+
+
+@pytest.fixture(scope="session")
+def emulator():
+    em = Emulator().start()
+    yield em
+    em.stop()
+
+
+@pytest.fixture(scope="session")
+def proxy_env(emulator):
+    env = emulator_env(emulator.url, GPTOSS_MAX_RETRIES="1", GPTOSS_BACKEND_TIMEOUT_SECONDS="3")
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    yield env
+    for k, v in saved.items():
+        if v is None:
+            os.environ.pop(k, None)
+        else:
+            os.environ[k] = v
+
+
+@pytest.fixture(scope="session")
+def logs():
+    return []
+
+
+@pytest.fixture(scope="session")
+def proxy_url(proxy_env, logs):
+    from gptoss_proxy.wiring import build_service
+    from http_server import serve
+
+    server = serve(build_service(proxy_env, log=logs.append), "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+@pytest.fixture
+def client(proxy_url):
+    import openai
+
+    return openai.OpenAI(base_url=f"{proxy_url}/v1", api_key="unused-iam-signed-in-aws", max_retries=0, timeout=30)
+
+
+@pytest.fixture
+def stats(emulator):
+    """Resets the emulator's counters; call the returned function for a snapshot."""
+    urllib.request.urlopen(urllib.request.Request(f"{emulator.url}/_reset", data=b"{}", method="POST")).read()
+    return lambda: json.loads(urllib.request.urlopen(f"{emulator.url}/_stats").read())
+
+
+def post(url: str, body: bytes | dict, headers: dict | None = None) -> tuple[int, dict, bytes]:
+    """A raw POST (for bodies the SDK would refuse to send); returns status, headers, body."""
+    data = body if isinstance(body, bytes) else json.dumps(body).encode()
+    req = urllib.request.Request(url, data=data, method="POST", headers={"Content-Type": "application/json", **(headers or {})})
+    try:
+        with urllib.request.urlopen(req, timeout=30) as resp:
+            return resp.status, dict(resp.headers), resp.read()
+    except urllib.error.HTTPError as err:
+        return err.code, dict(err.headers), err.read()
