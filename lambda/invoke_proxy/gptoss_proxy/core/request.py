@@ -104,16 +104,16 @@ def _messages(body: dict) -> list[dict]:
 
 def _tools(body: dict) -> None:
     tools = body.get("tools")
-    if tools is None:
-        return
-    if not isinstance(tools, list):
+    if tools is not None and not isinstance(tools, list):
         raise _bad("Invalid type for 'tools': expected an array.", "tools", "invalid_type")
-    for i, t in enumerate(tools):
+    for i, t in enumerate(tools or []):
         fn = t.get("function") if isinstance(t, dict) else None
         if not isinstance(t, dict) or t.get("type") != "function" or not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
             raise _bad(f"Invalid 'tools[{i}]': expected {{'type': 'function', 'function': {{'name': ...}}}}.", f"tools[{i}]", "invalid_value")
     choice = body.get("tool_choice")
-    if choice is not None and choice not in ("none", "auto", "required") and not (isinstance(choice, dict) and choice.get("type") == "function"):
+    if choice is not None and not tools and choice != "none":
+        raise _bad("Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.", "tool_choice", "invalid_value")
+    if choice is not None and not (choice in ("none", "auto", "required") or (isinstance(choice, dict) and choice.get("type") == "function")):
         raise _bad("Invalid 'tool_choice': expected 'none', 'auto', 'required' or a named function.", "tool_choice", "invalid_value")
 
 

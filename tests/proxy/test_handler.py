@@ -1,0 +1,63 @@
+"""The buffered Lambda handler with real API Gateway REST, HTTP API and Function URL event shapes."""
+
+from __future__ import annotations
+
+import base64
+import json
+from dataclasses import dataclass
+
+import pytest
+
+
+@dataclass
+class Context:
+    aws_request_id: str = "req-1"
+
+    def get_remaining_time_in_millis(self) -> int:
+        return 60_000
+
+
+@pytest.fixture
+def handler(proxy_env):
+    import handler as module
+
+    module.SERVICE = None  # build from the (emulator) environment
+    return module
+
+
+def rest_event(method, path, body=None, b64=False):
+    raw = json.dumps(body) if body is not None else None
+    return {
+        "resource": path, "path": path, "httpMethod": method, "headers": {"Content-Type": "application/json"},
+        "requestContext": {"identity": {"userArn": "arn:aws:iam::111122223333:role/app"}, "stage": "prod"},
+        "body": base64.b64encode(raw.encode()).decode() if b64 and raw else raw, "isBase64Encoded": b64,
+    }
+
+
+def url_event(method, path, body=None):
+    return {
+        "version": "2.0", "rawPath": path, "headers": {"content-type": "application/json"},
+        "requestContext": {"http": {"method": method, "path": path}, "authorizer": {"iam": {"userArn": "arn:aws:iam::111122223333:role/app"}}},
+        "body": json.dumps(body) if body is not None else None, "isBase64Encoded": False,
+    }
+
+
+def test_rest_api_event_non_stream(handler):
+    out = handler.lambda_handler(rest_event("POST", "/v1/chat/completions", {"model": "gpt-oss-20b", "messages": [{"role": "user", "content": "hi"}]}, b64=True), Context())
+    assert out["statusCode"] == 200 and out["headers"]["Content-Type"] == "application/json"
+    assert json.loads(out["body"])["choices"][0]["message"]["content"] == "Echo: hi"
+
+
+def test_function_url_event_stream_returns_valid_sse_buffered(handler):
+    out = handler.lambda_handler(url_event("POST", "/v1/chat/completions", {"model": "gpt-oss-120b", "stream": True, "messages": [{"role": "user", "content": "hi"}]}), Context())
+    assert out["statusCode"] == 200 and out["headers"]["Content-Type"] == "text/event-stream"
+    events = [line[6:] for line in out["body"].split("\n") if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    assert "".join(json.loads(e)["choices"][0]["delta"].get("content", "") for e in events[:-1] if json.loads(e)["choices"]) == "Echo: hi"
+
+
+def test_errors_keep_the_openai_shape(handler):
+    out = handler.lambda_handler(rest_event("GET", "/v1/nothing"), Context())
+    assert out["statusCode"] == 404 and json.loads(out["body"])["error"]["code"] == "unknown_url"
+    health = handler.lambda_handler(url_event("GET", "/health"), Context())
+    assert json.loads(health["body"]) == {"status": "ok", "routes": ["gpt-oss-120b", "gpt-oss-20b"], "guardrail": "on"}
