@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Mapping, Sequence
 
 import jsii
-from aws_cdk import RemovalPolicy
+from aws_cdk import Acknowledgment, RemovalPolicy, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -139,6 +139,20 @@ class PrivateNetwork(Construct):
             )
 
     def _new_vpc(
+        self, cidr: str, max_azs: int, availability_zones: Sequence[str] | None, mask: int
+    ) -> ec2.Vpc:
+        vpc = self._vpc(cidr, max_azs, availability_zones, mask)
+        if availability_zones:
+            Validations.of(vpc).acknowledge(
+                Acknowledgment(
+                    id="CloudFormation-Validate::W3010",
+                    reason="the AZ names are given explicitly (config availability_zones, or the catalog's names when "
+                    "an explicit account is set) so synth needs no AWS lookup; each account maps them to its own AZ IDs",
+                )
+            )
+        return vpc
+
+    def _vpc(
         self, cidr: str, max_azs: int, availability_zones: Sequence[str] | None, mask: int
     ) -> ec2.Vpc:
         return ec2.Vpc(

@@ -57,8 +57,8 @@ class PlatformRoles(Construct):
         :param resource_prefix: stack-name / resource-name prefix that scopes the operator and auditor
             (stacks ``<prefix>-*``, endpoints ``<prefix>*`` and roles ``<prefix>-*``). Default: - ``GptOss``.
         :param role_name_pattern: IAM role-name pattern of the platform's roles, read by the auditor.
-            Default: - ``<resource_prefix>-*`` (CloudFormation names roles after their stack); with a role-name
-            prefix from ``apply_role_governance`` pass ``<role prefix><resource_prefix>-*``.
+            Default: - ``<resource_prefix>*`` (CloudFormation names roles after their stack); with a role-name
+            prefix from ``apply_role_governance`` pass ``<role prefix><resource_prefix>*``.
         :param reports_bucket: the bucket holding nag/compliance reports the auditor may read.
             Default: - none.
         """
@@ -70,7 +70,7 @@ class PlatformRoles(Construct):
             f"arn:{stack.partition}:{service}:{region}:{stack.account}:{resource}"
         )
         self.prefix = resource_prefix
-        self.role_name_pattern = role_name_pattern or f"{resource_prefix}-*"
+        self.role_name_pattern = role_name_pattern or f"{resource_prefix}*"
         self.consumer_role = self._consumer(front_door, consumer_principals) if consumer_principals else None
         self.operator_role = self._operator(operator_principals) if operator_principals else None
         self.auditor_role = self._auditor(auditor_principals, reports_bucket) if auditor_principals else None
@@ -226,7 +226,7 @@ class PlatformRoles(Construct):
             )
         policy = self._policy(role, "AuditorPolicy", "Read-only: templates, role policies, key/log/guardrail/network metadata", statements)
         self._acknowledge(policy, stacks, "the auditor reads every stack of this platform (named <prefix>-<kind>-<region>) and nothing it could change")
-        self._acknowledge(policy, roles, "CloudFormation names the platform's roles after their stacks (<prefix>-...); the auditor reads their policies, never assumes or changes them")
+        self._acknowledge(policy, roles, "CloudFormation names the platform's roles after their stacks (<prefix>...); the auditor reads their policies, never assumes or changes them")
         self._acknowledge(policy, "*", "Describe/Get/List calls on keys, log groups, endpoints, guardrails, network and API Gateway metadata have no (or only account-wide) resource-level scope; every action here is read-only and returns configuration, never data")
         if reports_bucket is not None:
             self._acknowledge(policy, reports_bucket.arn_for_objects("*"), "the auditor reads every compliance report object in the reports bucket, which holds nothing else")

@@ -91,7 +91,7 @@ class ProxyStack(PlatformStack):
             consumer_principals=[principal(p) for p in proxy_config.consumer_principals],
             operator_principals=[principal(p) for p in proxy_config.operator_principals],
             auditor_principals=[principal(p) for p in proxy_config.auditor_principals],
-            role_name_pattern=f"{prefix}GptOss-*",
+            role_name_pattern=f"{prefix}GptOss*",
         )
 
         CfnOutput(self, "Url", value=url, description="Front door URL (SigV4-signed requests from inside the VPC)")

@@ -34,7 +34,16 @@ def test_unknown_region_fails_at_once_with_the_key_and_the_valid_regions(tmp_pat
 
 
 def test_explicit_account_synthesizes_without_credentials_or_lookups(tmp_path):
-    result = run_app(tmp_path, env_overrides={"CDK_DEFAULT_ACCOUNT": "123456789012"}, regions="ap-northeast-1")
+    result = run_app(
+        tmp_path,
+        env_overrides={"CDK_DEFAULT_ACCOUNT": "123456789012"},
+        regions="ap-northeast-1",
+        permissions_boundary_arn="arn:aws:iam::123456789012:policy/platform-boundary",
+        role_name_prefix="plat-",
+        consumer_principals="arn:aws:iam::123456789012:role/app",
+        operator_principals="123456789012",
+        auditor_principals="123456789012",
+    )
     assert result.returncode == 0, result.stderr[-3000:]
     stack = "GptOss-Network-ap-northeast-1"
     assert result.manifest_env(stack) == "aws://123456789012/ap-northeast-1"
@@ -46,3 +55,19 @@ def test_explicit_account_synthesizes_without_credentials_or_lookups(tmp_path):
         if r["Type"] == "AWS::EC2::Subnet"
     )
     assert azs == ["ap-northeast-1a", "ap-northeast-1c"]
+    # governance from config reaches every role of every stack, including custom-resource provider roles
+    roles = [
+        (stack, r["Properties"])
+        for stack in result.stacks()
+        for r in result.template(stack)["Resources"].values()
+        if r["Type"] == "AWS::IAM::Role"
+    ]
+    assert len(roles) >= 8
+    for stack, props in roles:
+        assert props["PermissionsBoundary"] == "arn:aws:iam::123456789012:policy/platform-boundary", stack
+        assert props["RoleName"].startswith("plat-GptOss"), stack
+    proxy = result.template("GptOss-Proxy-ap-northeast-1")
+    assert {"ConsumerRoleArn", "OperatorRoleArn", "AuditorRoleArn"} <= set(proxy["Outputs"])
+    assert result.validation_report()["pluginReports"] == [] or all(
+        not p["violations"] for p in result.validation_report()["pluginReports"]
+    )

@@ -95,7 +95,7 @@ def test_auditor_is_read_only(roles):
     actions = [a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
     verbs = {a.split(":")[1] for a in actions}
     assert all(v.startswith(("Describe", "Get", "List", "GET")) for v in verbs), sorted(verbs)
-    assert statements[1]["Resource"] == {"Fn::Join": ["", ["arn:aws:iam::", {"Ref": "AWS::AccountId"}, ":role/GptOss-*"]]}
+    assert statements[1]["Resource"] == {"Fn::Join": ["", ["arn:aws:iam::", {"Ref": "AWS::AccountId"}, ":role/GptOss*"]]}
     assert statements[3]["Resource"] == ["arn:aws:s3:::gptoss-reports", "arn:aws:s3:::gptoss-reports/*"]
 
 

@@ -1,0 +1,193 @@
+"""GptOssEndpoint: catalog-driven model, network isolation in the VPC, scoped role, rollout, scaling, grants."""
+
+from __future__ import annotations
+
+import pytest
+from aws_cdk import Duration, Environment, Stack
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_s3 as s3
+from aws_cdk.assertions import Match, Template
+
+from gptoss_constructs import catalog
+from gptoss_constructs.endpoint import GptOssEndpoint
+from gptoss_constructs.network import PrivateNetwork
+from tests.conftest import make_app
+
+
+def _build(region="us-east-1", **props):
+    stack = Stack(make_app(), "T", env=Environment(region=region))
+    net = PrivateNetwork(stack, "Net", interface_endpoints=[], flow_logs=False)
+    ep = GptOssEndpoint(stack, "Ep", vpc=net.vpc, **{"model": "gpt-oss-20b", **props})
+    return stack, net, ep
+
+
+@pytest.fixture(scope="module")
+def built():
+    stack, net, ep = _build()
+    ep.add_autoscaling(min_capacity=1, max_capacity=3)
+    ep.grant_invoke(iam.Role(stack, "Caller", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")))
+    return stack, net, ep, Template.from_stack(stack)
+
+
+class TestModel:
+    def test_model_uses_the_catalog_image_and_uncompressed_s3_weights_with_isolation(self, built):
+        stack, net, ep, t = built
+        spec = catalog.hosting("gpt-oss-20b")
+        (model,) = t.find_resources("AWS::SageMaker::Model").values()
+        props = model["Properties"]
+        assert props["EnableNetworkIsolation"] is True
+        container = props["PrimaryContainer"]
+        assert container["Image"] == spec.image_uri("us-east-1")
+        assert container["ModelDataSource"] == {
+            "S3DataSource": {"S3Uri": spec.model_data_s3_uri("us-east-1"), "S3DataType": "S3Prefix", "CompressionType": "None"}
+        }
+        assert container["Environment"]["OPTION_MAX_MODEL_LEN"] == "131072"
+        assert props["VpcConfig"]["Subnets"] == [stack.resolve(s.subnet_id) for s in net.vpc.isolated_subnets]
+
+    def test_endpoint_config_sizes_timeouts_and_skips_volume_kms_on_instance_storage(self, built):
+        _, _, ep, t = built
+        (config,) = t.find_resources("AWS::SageMaker::EndpointConfig").values()
+        variant = config["Properties"]["ProductionVariants"][0]
+        assert variant["InstanceType"] == "ml.g6e.xlarge" and variant["InitialInstanceCount"] == 1
+        assert variant["ContainerStartupHealthCheckTimeoutInSeconds"] == 1800
+        assert variant["ModelDataDownloadTimeoutInSeconds"] == 1800
+        assert variant["RoutingConfig"] == {"RoutingStrategy": "LEAST_OUTSTANDING_REQUESTS"}
+        assert "KmsKeyId" not in config["Properties"]  # ml.g6e has NVMe instance storage: SageMaker rejects it
+        assert ep.instance_info.instance_storage is True
+
+    def test_endpoint_has_a_stable_name_and_blue_green_rollback(self, built):
+        stack, _, ep, t = built
+        (endpoint,) = t.find_resources("AWS::SageMaker::Endpoint").values()
+        props = endpoint["Properties"]
+        assert props["EndpointName"] == ep.endpoint_name and ep.endpoint_name.startswith("gptoss-20b-")
+        policy = props["DeploymentConfig"]["BlueGreenUpdatePolicy"]
+        assert policy["TrafficRoutingConfiguration"]["Type"] == "LINEAR"
+        assert props["DeploymentConfig"]["AutoRollbackConfiguration"] == {"Alarms": [{"AlarmName": {"Ref": stack.resolve(ep.rollback_alarm.node.default_child.logical_id)}}]}
+        t.has_resource_properties(
+            "AWS::CloudWatch::Alarm",
+            {"MetricName": "Invocation5XXErrors", "Namespace": "AWS/SageMaker", "Dimensions": Match.array_with([{"Name": "EndpointName", "Value": ep.endpoint_name}])},
+        )
+
+    def test_security_group_has_no_ingress_and_https_egress_only(self, built):
+        stack, _, ep, t = built
+        sg = t.to_json()["Resources"][stack.resolve(ep.security_group.node.default_child.logical_id)]["Properties"]
+        assert "SecurityGroupIngress" not in sg
+        assert sg["SecurityGroupEgress"] == [{"CidrIp": "0.0.0.0/0", "Description": "HTTPS to S3 and VPC endpoints (no internet route)", "FromPort": 443, "IpProtocol": "tcp", "ToPort": 443}]
+
+
+class TestRole:
+    def test_execution_role_policy_is_scoped_statement_by_statement(self, built):
+        stack, _, ep, t = built
+        spec = catalog.hosting("gpt-oss-20b")
+        key = stack.resolve(ep.encryption_key.node.default_child.logical_id)
+        (policy,) = [p for p in t.find_resources("AWS::IAM::ManagedPolicy").values()]
+        statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+        assert set(statements) == {"ReadModelWeights", "ListModelWeights", "WriteEndpointLogs", "UseEndpointKey", "AttachToVpc", "PullImage"}
+        assert statements["ReadModelWeights"]["Resource"] == f"arn:aws:s3:::jumpstart-cache-prod-us-east-1/{spec.artifact_key}*"
+        assert statements["ReadModelWeights"]["Action"] == "s3:GetObject"
+        assert statements["ListModelWeights"]["Condition"] == {"StringLike": {"s3:prefix": [f"{spec.artifact_key}*"]}}
+        assert statements["PullImage"]["Resource"] == "arn:aws:ecr:us-east-1:763104351884:repository/djl-inference"
+        assert statements["UseEndpointKey"]["Resource"] == {"Fn::GetAtt": [key, "Arn"]}
+        logs = statements["WriteEndpointLogs"]["Resource"]
+        assert all(ep.endpoint_name in str(r) for r in logs)
+        assert statements["AttachToVpc"]["Resource"] == "*"
+        assert "ManagedPolicyArns" not in t.to_json()["Resources"][stack.resolve(ep.role.node.default_child.logical_id)]["Properties"]
+
+    def test_grant_invoke_is_this_endpoint_only(self, built):
+        _, _, ep, t = built
+        (policy,) = t.find_resources("AWS::IAM::Policy").values()
+        assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+            {
+                "Action": ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
+                "Effect": "Allow",
+                "Resource": {"Fn::Join": ["", ["arn:aws:sagemaker:us-east-1:", {"Ref": "AWS::AccountId"}, f":endpoint/{ep.endpoint_name}"]]},
+            }
+        ]
+
+
+class TestScaling:
+    def test_target_tracks_invocations_and_high_resolution_concurrency(self, built):
+        _, _, ep, t = built
+        t.has_resource_properties(
+            "AWS::ApplicationAutoScaling::ScalableTarget",
+            {"MinCapacity": 1, "MaxCapacity": 3, "ScalableDimension": "sagemaker:variant:DesiredInstanceCount", "ServiceNamespace": "sagemaker", "ResourceId": f"endpoint/{ep.endpoint_name}/variant/AllTraffic"},
+        )
+        policies = t.find_resources("AWS::ApplicationAutoScaling::ScalingPolicy")
+        kinds = sorted(p["Properties"]["TargetTrackingScalingPolicyConfiguration"]["PredefinedMetricSpecification"]["PredefinedMetricType"] for p in policies.values())
+        assert kinds == ["SageMakerVariantConcurrentRequestsPerModelHighResolution", "SageMakerVariantInvocationsPerInstance"]
+        for p in policies.values():
+            cfg = p["Properties"]["TargetTrackingScalingPolicyConfiguration"]
+            assert (cfg["ScaleInCooldown"], cfg["ScaleOutCooldown"]) == (900, 300)
+
+    def test_scale_to_zero_uses_an_inference_component_and_wakes_on_no_capacity(self):
+        stack, _, ep = _build(model="gpt-oss-120b", instance_type="ml.g6e.12xlarge", scale_to_zero=True)
+        ep.add_autoscaling(min_capacity=0, max_capacity=2)
+        t = Template.from_stack(stack)
+        (config,) = t.find_resources("AWS::SageMaker::EndpointConfig").values()
+        variant = config["Properties"]["ProductionVariants"][0]
+        assert "ModelName" not in variant and variant["ManagedInstanceScaling"]["MinInstanceCount"] == 0
+        t.has_resource_properties(
+            "AWS::SageMaker::InferenceComponent",
+            {"InferenceComponentName": ep.inference_component_name, "Specification": {"ComputeResourceRequirements": {"NumberOfAcceleratorDevicesRequired": 4}}, "RuntimeConfig": {"CopyCount": 1}},
+        )
+        t.has_resource_properties(
+            "AWS::ApplicationAutoScaling::ScalableTarget",
+            {"MinCapacity": 0, "ScalableDimension": "sagemaker:inference-component:DesiredCopyCount", "ResourceId": f"inference-component/{ep.inference_component_name}"},
+        )
+        t.has_resource_properties("AWS::ApplicationAutoScaling::ScalingPolicy", {"PolicyType": "StepScaling"})
+        t.has_resource_properties("AWS::CloudWatch::Alarm", {"MetricName": "NoCapacityInvocationFailures", "Dimensions": [{"Name": "InferenceComponentName", "Value": ep.inference_component_name}]})
+
+
+class TestOptions:
+    def test_overrides_and_data_capture(self):
+        stack = Stack(make_app(), "T", env=Environment(region="us-east-1"))
+        net = PrivateNetwork(stack, "Net", interface_endpoints=[], flow_logs=False)
+        bucket = s3.Bucket.from_bucket_name(stack, "Capture", "my-capture")
+        GptOssEndpoint(stack, "Ep", model="gpt-oss-20b", vpc=net.vpc, image_uri="111111111111.dkr.ecr.us-east-1.amazonaws.com/mine:1",
+                       model_data_url="s3://my-weights/gpt-oss-20b/", environment={"OPTION_MAX_MODEL_LEN": "32768"},
+                       data_capture_bucket=bucket, data_capture_sampling_percentage=10, container_startup_health_check_timeout=Duration.minutes(45))
+        t = Template.from_stack(stack)
+        (model,) = t.find_resources("AWS::SageMaker::Model").values()
+        c = model["Properties"]["PrimaryContainer"]
+        assert c["Image"].endswith("/mine:1") and c["ModelDataSource"]["S3DataSource"]["S3Uri"] == "s3://my-weights/gpt-oss-20b/"
+        assert c["Environment"]["OPTION_MAX_MODEL_LEN"] == "32768"
+        (config,) = t.find_resources("AWS::SageMaker::EndpointConfig").values()
+        capture = config["Properties"]["DataCaptureConfig"]
+        assert capture["InitialSamplingPercentage"] == 10 and capture["KmsKeyId"]
+        assert config["Properties"]["ProductionVariants"][0]["ContainerStartupHealthCheckTimeoutInSeconds"] == 2700
+        (policy,) = t.find_resources("AWS::IAM::ManagedPolicy").values()
+        sids = [s["Sid"] for s in policy["Properties"]["PolicyDocument"]["Statement"]]
+        assert "PullImage" not in sids and "WriteDataCapture" in sids
+
+    def test_metrics(self, built):
+        _, _, ep, _ = built
+        m = ep.metric_model_latency()
+        assert (m.namespace, m.metric_name, m.statistic) == ("AWS/SageMaker", "ModelLatency", "p90")
+        assert ep.metric_gpu_utilization().namespace == "/aws/sagemaker/Endpoints"
+        assert ep.metric_concurrent_requests().metric_name == "ConcurrentRequestsPerModel"
+
+
+@pytest.mark.parametrize(
+    ("region", "props", "message"),
+    [
+        ("us-west-2", {}, "model gpt-oss-20b is not offered by SageMaker JumpStart in us-west-2; offered in: us-east-1, us-east-2, ap-south-1, ap-northeast-1"),
+        ("us-east-1", {"instance_type": "ml.g4dn.xlarge"}, "instance_type 'ml.g4dn.xlarge' is not supported for gpt-oss-20b; supported: ml.g5.12xlarge"),
+        ("us-east-1", {"model": "gpt-oss-120b", "instance_type": "ml.g6e.xlarge"}, "instance_type 'ml.g6e.xlarge' is not supported for gpt-oss-120b"),
+        ("us-east-1", {"model": "gpt-oss-7b"}, "model must be one of gpt-oss-120b, gpt-oss-20b, got 'gpt-oss-7b'"),
+        ("us-east-1", {"initial_instance_count": 0}, "initial_instance_count must be between 1 and 100, got 0"),
+        ("us-east-1", {"model_data_url": "https://weights"}, "model_data_url must be an S3 prefix like 's3://bucket/path/', got 'https://weights'"),
+    ],
+)
+def test_fails_on_bad_props(region, props, message):
+    with pytest.raises(ValueError) as err:
+        _build(region=region, **props)
+    assert message in str(err.value)
+
+
+def test_fails_when_autoscaling_bounds_are_wrong():
+    _, _, ep = _build()
+    with pytest.raises(ValueError, match="min_capacity must be between 1 and 100, got 0"):
+        ep.add_autoscaling(min_capacity=0)
+    ep.add_autoscaling()
+    with pytest.raises(ValueError, match="add_autoscaling was already called"):
+        ep.add_autoscaling()

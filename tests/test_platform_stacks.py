@@ -1,0 +1,94 @@
+"""The full platform as deployed per region: who calls what, outputs, and per-region template snapshots.
+
+Snapshots live in tests/snapshots/; after an intended change, refresh them with
+``UPDATE_SNAPSHOTS=1 make test`` and review the diff.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+from pathlib import Path
+
+import pytest
+
+SNAPSHOTS = Path(__file__).parent / "snapshots"
+_HASH = re.compile(r"[0-9a-f]{64}")
+
+
+def _function_policy(template: dict) -> list[dict]:
+    (fn,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function" and r["Properties"].get("Runtime") == "python3.14"]
+    role = fn["Properties"]["Role"]["Fn::GetAtt"][0]
+    (policy,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy" and {"Ref": role} in r["Properties"]["Roles"]]
+    return policy["Properties"]["PolicyDocument"]["Statement"]
+
+
+def _actions(statement: dict) -> list[str]:
+    return statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+
+
+def test_us_east_1_routes_sagemaker_20b_and_us_west_2_is_bedrock_only(platform_app):
+    assert "GptOss-Models-us-east-1" in platform_app.stacks() and "GptOss-Models-us-west-2" not in platform_app.stacks()
+    east = {a for s in _function_policy(platform_app.template("GptOss-Proxy-us-east-1")) for a in _actions(s)}
+    west = {a for s in _function_policy(platform_app.template("GptOss-Proxy-us-west-2")) for a in _actions(s)}
+    assert {"sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream", "bedrock:ApplyGuardrail"} <= east
+    assert not {a for a in east if a.startswith("bedrock:Invoke")}
+    assert {"bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream", "bedrock:ApplyGuardrail"} <= west
+    assert not {a for a in west if a.startswith("sagemaker:")}
+
+
+def test_proxy_invokes_exactly_the_models_stack_endpoint(platform_app):
+    models = platform_app.template("GptOss-Models-us-east-1")
+    (endpoint,) = [r for r in models["Resources"].values() if r["Type"] == "AWS::SageMaker::Endpoint"]
+    name = endpoint["Properties"]["EndpointName"]
+    (invoke,) = [s for s in _function_policy(platform_app.template("GptOss-Proxy-us-east-1")) if "sagemaker:InvokeEndpoint" in _actions(s)]
+    assert invoke["Resource"] == {"Fn::Join": ["", ["arn:aws:sagemaker:us-east-1:", {"Ref": "AWS::AccountId"}, f":endpoint/{name}"]]}
+
+
+def test_no_wildcard_action_anywhere(platform_app):
+    for stack in platform_app.stacks():
+        for r in platform_app.template(stack)["Resources"].values():
+            docs = []
+            if r["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+                docs.append(r["Properties"]["PolicyDocument"])
+            for doc in docs:
+                for s in doc["Statement"]:
+                    assert not any(a == "*" or a.endswith(":*") for a in _actions(s)), (stack, s)
+
+
+def test_proxy_routes_and_guardrail_version_reach_the_function(platform_app):
+    (fn,) = [r for r in platform_app.template("GptOss-Proxy-us-west-2")["Resources"].values() if r["Type"] == "AWS::Lambda::Function" and r["Properties"].get("Runtime") == "python3.14"]
+    env = fn["Properties"]["Environment"]["Variables"]
+    assert json.loads(env["GPTOSS_ROUTES"]) == {
+        "gpt-oss-20b": {"backend": "bedrock", "model_id": "openai.gpt-oss-20b-1:0"},
+        "gpt-oss-120b": {"backend": "bedrock", "model_id": "openai.gpt-oss-120b-1:0"},
+    }
+    assert "Fn::GetStackOutput" in json.dumps(env["GPTOSS_GUARDRAIL_VERSION"]) or "Fn::ImportValue" in json.dumps(env["GPTOSS_GUARDRAIL_VERSION"])
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "us-west-2"])
+def test_outputs_a_consumer_needs(platform_app, region):
+    outputs = platform_app.template(f"GptOss-Proxy-{region}")["Outputs"]
+    assert {"Url", "OpenAIBaseUrl", "Models", "GuardrailVersion", "HowToCall"} <= set(outputs)
+    assert outputs["OpenAIBaseUrl"]["Value"]["Fn::Join"][1][-1] == "/v1"
+    guardrail = platform_app.template(f"GptOss-Guardrail-{region}")["Outputs"]
+    assert {"GuardrailId", "GuardrailVersion", "GuardrailPolicy"} <= set(guardrail)
+
+
+def _normalized(template: dict) -> dict:
+    text = _HASH.sub("<asset-hash>", json.dumps(template, sort_keys=True))
+    return json.loads(text)
+
+
+@pytest.mark.parametrize("region", ["us-east-1", "us-west-2"])
+def test_snapshot(platform_app, region):
+    current = {s: _normalized(platform_app.template(s)) for s in platform_app.stacks() if s.endswith(region)}
+    path = SNAPSHOTS / f"{region}.json"
+    if os.environ.get("UPDATE_SNAPSHOTS") == "1" or not path.exists():
+        SNAPSHOTS.mkdir(exist_ok=True)
+        path.write_text(json.dumps(current, indent=1, sort_keys=True) + "\n")
+        if os.environ.get("UPDATE_SNAPSHOTS") != "1":
+            pytest.fail(f"snapshot {path.name} did not exist and was written; commit it")
+    expected = json.loads(path.read_text())
+    assert current == expected, f"templates of {region} changed; if intended run UPDATE_SNAPSHOTS=1 make test and review the diff"
