@@ -1,0 +1,117 @@
+"""Proxy overhead and cold import, measured against the local emulators (no AWS).
+
+overhead = (OpenAI-SDK-style HTTP request through the proxy, guardrail off) - (boto3 call straight to the same
+emulator): the proxy's own cost (HTTP parsing, validation, translation, SSE framing), p50/p99, median of runs.
+Run: ``make bench`` (writes bench/results.md and bench/results.json).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import statistics
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+PROXY_DIR = ROOT / "lambda" / "invoke_proxy"
+sys.path[:0] = [str(ROOT), str(PROXY_DIR)]
+
+from emulators.devserver import emulator_env  # noqa: E402
+from emulators.server import Emulator  # noqa: E402
+
+REQUESTS, RUNS, WARMUP = 200, 5, 20
+BODY = {"model": "gpt-oss-20b", "messages": [{"role": "user", "content": "hello"}], "max_tokens": 64}
+
+
+def _percentile(values: list[float], p: float) -> float:
+    values = sorted(values)
+    return values[min(len(values) - 1, int(round(p / 100 * (len(values) - 1))))]
+
+
+def _time(fn, n: int) -> list[float]:
+    for _ in range(WARMUP):
+        fn()
+    samples = []
+    for _ in range(n):
+        start = time.perf_counter()
+        fn()
+        samples.append((time.perf_counter() - start) * 1000)
+    return samples
+
+
+def measure_overhead() -> dict:
+    emulator = Emulator().start()
+    env = emulator_env(emulator.url, GPTOSS_GUARDRAIL_ID="")
+    os.environ.update(env)
+    import boto3
+    from botocore.config import Config
+
+    from gptoss_proxy.wiring import build_service
+    from http_server import serve
+
+    server = serve(build_service(env, log=lambda r: None), "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    proxy = f"http://127.0.0.1:{server.server_address[1]}/v1/chat/completions"
+    sm = boto3.client("sagemaker-runtime", config=Config(retries={"total_max_attempts": 1}))
+    backend_body = json.dumps({**BODY, "stream": False, "reasoning_effort": "medium"}).encode()
+    stream_body = json.dumps({**BODY, "stream": True, "stream_options": {"include_usage": True}, "reasoning_effort": "medium"}).encode()
+
+    def direct():
+        sm.invoke_endpoint(EndpointName="gptoss-20b-dev", Body=backend_body, ContentType="application/json")["Body"].read()
+
+    def direct_stream():
+        for _ in sm.invoke_endpoint_with_response_stream(EndpointName="gptoss-20b-dev", Body=stream_body, ContentType="application/json")["Body"]:
+            pass
+
+    def via(payload: dict):
+        data = json.dumps(payload).encode()
+
+        def call():
+            with urllib.request.urlopen(urllib.request.Request(proxy, data=data, headers={"Content-Type": "application/json"})) as r:
+                r.read()
+
+        return call
+
+    results = {}
+    for name, base, proxied in (
+        ("non-stream", direct, via(BODY)),
+        ("stream", direct_stream, via({**BODY, "stream": True, "stream_options": {"include_usage": True}})),
+    ):
+        p50s, p99s, base50, proxy50 = [], [], [], []
+        for _ in range(RUNS):
+            b, p = _time(base, REQUESTS), _time(proxied, REQUESTS)
+            p50s.append(statistics.median(p) - statistics.median(b))
+            p99s.append(_percentile(p, 99) - _percentile(b, 99))
+            base50.append(statistics.median(b))
+            proxy50.append(statistics.median(p))
+        results[name] = {
+            "direct_boto3_p50_ms": round(statistics.median(base50), 3),
+            "via_proxy_p50_ms": round(statistics.median(proxy50), 3),
+            "overhead_p50_ms": round(statistics.median(p50s), 3),
+            "overhead_p99_ms": round(statistics.median(p99s), 3),
+        }
+    server.shutdown()
+    emulator.stop()
+    return results
+
+
+def measure_cold_import(runs: int = 7) -> dict:
+    code = "import time; t=time.perf_counter(); import handler; print((time.perf_counter()-t)*1000)"
+    samples = []
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-c", code], cwd=PROXY_DIR, capture_output=True, text=True, check=True)
+        samples.append(float(out.stdout.strip()))
+    boto = []
+    for _ in range(runs):
+        out = subprocess.run([sys.executable, "-c", "import time; t=time.perf_counter(); import boto3; print((time.perf_counter()-t)*1000)"], capture_output=True, text=True, check=True)
+        boto.append(float(out.stdout.strip()))
+    return {"handler_import_median_ms": round(statistics.median(samples), 1), "boto3_import_median_ms": round(statistics.median(boto), 1)}
+
+
+if __name__ == "__main__":
+    print(json.dumps({"overhead": measure_overhead(), "cold_import": measure_cold_import()}, indent=1))
