@@ -11,7 +11,7 @@ export PATH := $(NODE_BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 CDK    := npx --no-install cdk
 
-.PHONY: setup synth test clean
+.PHONY: setup synth test clean nag lint
 
 $(VENV)/.stamp-runtime: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -37,3 +37,22 @@ test: $(VENV)/.stamp-dev node_modules/.stamp ## install and run the whole test s
 
 clean:
 	rm -rf cdk.out .pytest_cache
+
+# ---- compliance (issue 7): cdk-nag review reports, cfn-lint, checkov ------------------------------------
+# checkov pins boto3 1.35 / packaging 23, which clash with requirements-dev.txt, so it gets its own venv.
+CHECKOV_VENV := .venv-checkov
+NAG_REGIONS  ?= us-east-1,us-west-2
+
+$(CHECKOV_VENV)/.stamp: requirements-checkov.txt
+	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/python -m pip install -q --disable-pip-version-check -r requirements-checkov.txt
+	touch $@
+
+setup test: $(CHECKOV_VENV)/.stamp
+
+nag: $(VENV)/.stamp-dev node_modules/.stamp ## synthesize NAG_REGIONS (+ regions in CDK_ARGS); write reports/nag/<region>.md/.csv
+	$(PY) -m tools.nag_report --synth --regions $(NAG_REGIONS) -- $(CDK_ARGS)
+
+lint: $(VENV)/.stamp-dev $(CHECKOV_VENV)/.stamp node_modules/.stamp ## synthesize, then cfn-lint + checkov over cdk.out
+	$(CDK) synth --quiet $(CDK_ARGS)
+	$(PY) -m tools.lint cdk.out

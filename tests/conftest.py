@@ -88,3 +88,75 @@ def platform_app(tmp_path_factory) -> SynthResult:
     result = run_app(tmp_path_factory.mktemp("cdk.out"), regions=",".join(APP_REGIONS))
     assert result.returncode == 0, f"app.py failed:\n{result.stderr[-4000:]}"
     return result
+
+
+def all_regions_context() -> dict[str, Any]:
+    """Context for every region the catalog supports at once: each region hosts what it can (gpt-oss-20b on
+    SageMaker where JumpStart offers it, every Bedrock model offered there), so the config is valid."""
+    from gptoss_constructs import catalog
+
+    regions = catalog.supported_regions()
+    overrides = {}
+    for region in regions:
+        sagemaker = [m for m, info in catalog.models().items() if region in info.jumpstart_regions]
+        bedrock = [m for m, info in catalog.models().items() if region in info.bedrock_regions]
+        overrides[region] = {
+            "sagemaker_models": ["gpt-oss-20b"] if "gpt-oss-20b" in sagemaker else sagemaker[:1],
+            "bedrock_models": bedrock,
+        }
+    return {"regions": ",".join(regions), "region_overrides": json.dumps(overrides)}
+
+
+@pytest.fixture(scope="session")
+def all_regions_app(tmp_path_factory) -> SynthResult:
+    """The app for every supported region, synthesized once per session (compliance and lint tests)."""
+    result = run_app(tmp_path_factory.mktemp("cdk.out.all"), **all_regions_context())
+    assert result.returncode == 0, f"app.py failed:\n{result.stderr[-4000:]}"
+    return result
+
+
+def build_broken_stacks(outdir: Path) -> None:
+    """Deliberately non-compliant stacks, checked through the app's own ``attach_compliance``: (a) a log group
+    without KMS, (b) a policy with a wildcard action, (c) a VPC with public subnets behind an internet gateway.
+    Synth fails (ValidationFailed) after writing templates and validation-report.json to ``outdir``."""
+    from aws_cdk import App, Environment, Stack
+    from aws_cdk import aws_ec2 as ec2
+    from aws_cdk import aws_iam as iam
+    from aws_cdk import aws_logs as logs
+
+    from stacks.compliance import attach_compliance
+
+    app = App(context=project_context(), outdir=str(outdir))
+    attach_compliance(app)
+    env = Environment(region="us-east-1")
+    stack = Stack(app, "Broken-LogGroup", env=env)
+    logs.LogGroup(stack, "Plain", retention=logs.RetentionDays.ONE_YEAR)  # (a) not KMS-encrypted
+    stack = Stack(app, "Broken-Iam", env=env)
+    role = iam.Role(stack, "Role", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    iam.ManagedPolicy(  # (b) wildcard action on every resource
+        stack, "Wildcard", roles=[role], statements=[iam.PolicyStatement(actions=["*"], resources=["*"])]
+    )
+    stack = Stack(app, "Broken-PublicSubnet", env=env)
+    ec2.Vpc(  # (c) public subnets: internet gateway, 0.0.0.0/0 routes, public IPs on launch, no flow log
+        stack, "Vpc", max_azs=2, nat_gateways=0,
+        subnet_configuration=[ec2.SubnetConfiguration(name="public", subnet_type=ec2.SubnetType.PUBLIC)],
+    )
+    with pytest.raises(Exception, match="ValidationFailed"):
+        app.synth()
+
+
+@pytest.fixture(scope="session")
+def broken_app(tmp_path_factory) -> SynthResult:
+    outdir = tmp_path_factory.mktemp("cdk.out.broken")
+    build_broken_stacks(outdir)
+    return SynthResult(outdir=outdir, returncode=1, stderr="")
+
+
+@pytest.fixture(scope="session")
+def lint_results(platform_app, all_regions_app, broken_app) -> dict[str, Any]:
+    """cfn-lint and checkov, each run ONCE per session over every template of the three assemblies
+    (checkov takes seconds to start). Findings are keyed back to their template file."""
+    from tools import lint
+
+    files = lint.templates(platform_app.outdir, all_regions_app.outdir, broken_app.outdir)
+    return {"templates": files, "cfn_lint": lint.cfn_lint(files), "checkov": lint.checkov(files)}
