@@ -16,6 +16,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from gptoss_constructs import catalog
+from gptoss_constructs._compliance import skip_scanner_checks
 from gptoss_constructs._defaults import nag_resource, new_key
 from gptoss_constructs._validation import require_range
 
@@ -341,6 +342,15 @@ class GptOssEndpoint(Construct):
         }
         if capture is not None:
             reasons[capture.arn_for_objects(f"{self.endpoint_name}/*")] = "data capture writes objects named by date and hour under this endpoint's own prefix of the capture bucket"
+        skip_scanner_checks(
+            policy.node.default_child,
+            checkov={
+                "CKV_AWS_111": "the unconstrained write actions are the EC2 network-interface actions SageMaker uses to "
+                "attach the model to the isolated subnets; they have no resource-level scope",
+                "CKV_AWS_109": "ec2:Create/DeleteNetworkInterfacePermission let SageMaker manage the interfaces of this "
+                "model in the VPC; they grant no IAM permission management",
+            },
+        )
         for resource, reason in reasons.items():
             Validations.of(policy).acknowledge(
                 Acknowledgment(id=f"AwsSolutions::AwsSolutions-IAM5[{nag_resource(self, resource)}]", reason=reason)

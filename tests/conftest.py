@@ -58,12 +58,12 @@ class SynthResult:
     def acknowledgments(self, stack: str) -> dict[str, dict[str, str]]:
         """construct path → {finding id: reason} from ``<stack>.metadata.json``."""
         metadata = json.loads((self.outdir / f"{stack}.metadata.json").read_text())
-        return {
-            path: entry["data"]
-            for path, entries in metadata.items()
-            for entry in entries
-            if entry["type"] == "aws:cdk:acknowledged-rules"
-        }
+        acks: dict[str, dict[str, str]] = {}
+        for path, entries in metadata.items():
+            for entry in entries:
+                if entry["type"] == "aws:cdk:acknowledged-rules":
+                    acks.setdefault(path, {}).update(entry["data"])  # one entry per acknowledge() call
+        return acks
 
 
 def run_app(outdir: Path, env_overrides: dict[str, str] | None = None, **context: Any) -> SynthResult:

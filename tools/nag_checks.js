@@ -68,6 +68,15 @@ function reparent(stack, l1, realPath) {
   scope.node.addChild(l1, id);
 }
 
+function replaceStackOutputs(node) {
+  if (Array.isArray(node)) return node.map(replaceStackOutputs);
+  if (node && typeof node === 'object') {
+    if (Object.keys(node).length === 1 && 'Fn::GetStackOutput' in node) return 'cross-stack-output';
+    return Object.fromEntries(Object.entries(node).map(([k, v]) => [k, replaceStackOutputs(v)]));
+  }
+  return node;
+}
+
 const app = new cdk.App();
 const classes = treeClasses(outdir);
 const stacks = [];
@@ -77,11 +86,15 @@ for (const [name, artifact] of Object.entries(manifest.artifacts)) {
   const stack = new cdk.Stack(app, name, { env: region && region !== 'unknown-region' ? { region } : undefined });
   const paths = logicalIdPaths(artifact);
   const templateFile = path.join(outdir, artifact.properties.templateFile);
-  const template = JSON.parse(fs.readFileSync(templateFile, 'utf8'));
+  // CfnInclude cannot parse the cross-stack intrinsic Fn::GetStackOutput; no nag rule reads its value, so a
+  // placeholder string stands in for it (in a copy of the template)
+  const template = replaceStackOutputs(JSON.parse(fs.readFileSync(templateFile, 'utf8')));
+  const includeFile = path.join(fs.mkdtempSync(path.join(require('os').tmpdir(), 'nag-')), 'template.json');
+  fs.writeFileSync(includeFile, JSON.stringify(template));
   // resources that were plain CfnResource at synth (e.g. CDK's own custom resource providers) stay plain,
   // so instanceof-based rules treat them exactly as the real run did
   const generic = Object.keys(template.Resources || {}).filter((id) => classes[paths[id]] === 'aws-cdk-lib.CfnResource');
-  const include = new CfnInclude(stack, 'T', { templateFile, dehydratedResources: generic });
+  const include = new CfnInclude(stack, 'T', { templateFile: includeFile, dehydratedResources: generic });
   for (const id of Object.keys(template.Resources || {})) {
     if (paths[id]) reparent(stack, include.getResource(id), paths[id]);
   }
