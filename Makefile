@@ -11,7 +11,7 @@ export PATH := $(NODE_BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 CDK    := npx --no-install cdk
 
-.PHONY: setup synth test clean nag lint
+.PHONY: setup synth test clean nag lint dev bench
 
 $(VENV)/.stamp-runtime: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,12 @@ synth: $(VENV)/.stamp-runtime node_modules/.stamp ## install and synthesize ever
 
 test: $(VENV)/.stamp-dev node_modules/.stamp ## install and run the whole test suite
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+dev: $(VENV)/.stamp-dev ## run the proxy on http://127.0.0.1:8080/v1 against the local emulators
+	$(PY) -m emulators.devserver
+
+bench: $(VENV)/.stamp-dev node_modules/.stamp ## run the benchmarks; writes bench/results.md and bench/results.json
+	$(PY) bench/run.py
 
 clean:
 	rm -rf cdk.out .pytest_cache

@@ -21,6 +21,7 @@ import base64
 import json
 import math
 import re
+import sys
 import threading
 import time
 import uuid
@@ -100,10 +101,16 @@ def _usage(body: dict, answer: dict) -> dict:
             "completion_tokens_details": {"reasoning_tokens": max(1, len(answer["reasoning"]) // 4)}}
 
 
+class _Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
+
+
 class Emulator:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.stats = Stats()
-        self.server = ThreadingHTTPServer((host, port), self._handler())
+        self.server = _Server((host, port), self._handler())
         self.server.daemon_threads = True
         self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
 
@@ -125,6 +132,7 @@ class Emulator:
 
         class Handler(BaseHTTPRequestHandler):
             protocol_version = "HTTP/1.1"
+            disable_nagle_algorithm = True
 
             def log_message(self, *args) -> None:
                 pass

@@ -15,6 +15,7 @@ from gptoss_proxy.core.service import ProxyService
 def make_handler(service: ProxyService):
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"
+        disable_nagle_algorithm = True  # headers and body leave at once (no 40 ms delayed-ACK stalls)
 
         def log_message(self, *args) -> None:  # the service logs structured records itself
             pass
@@ -58,8 +59,15 @@ def make_handler(service: ProxyService):
     return Handler
 
 
+class Server(ThreadingHTTPServer):
+    def handle_error(self, request, client_address) -> None:
+        """A client that hangs up is normal (keep-alive closed, stream abandoned); anything else is printed."""
+        if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
+            super().handle_error(request, client_address)
+
+
 def serve(service: ProxyService, host: str = "127.0.0.1", port: int = 8080) -> ThreadingHTTPServer:
-    server = ThreadingHTTPServer((host, port), make_handler(service))
+    server = Server((host, port), make_handler(service))
     server.daemon_threads = True
     return server
 

@@ -1,0 +1,115 @@
+"""``make bench``: every benchmark side by side in one run, written to bench/results.md and bench/results.json.
+
+1. synth time of the full two-region app vs an empty CDK app (median of runs, same way the CLI runs app.py);
+2. proxy overhead per request vs calling the same emulator directly with boto3 (in-process and over HTTP,
+   stream and non-stream, p50/p99, median of runs) and the handler's cold import;
+3. guardrail calls per streamed response vs the text-unit minimum ceil(chars/1000);
+4. test-suite wall time.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path[:0] = [str(ROOT), str(ROOT / "lambda" / "invoke_proxy")]
+import bench_proxy  # noqa: E402
+
+SYNTH_RUNS = 3
+EMPTY_APP = "from aws_cdk import App, Stack\napp = App()\nStack(app, 'Empty')\napp.synth()\n"
+
+
+def _synth_seconds(args: list[str], context: dict) -> float:
+    env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_"))}
+    with tempfile.TemporaryDirectory() as out:
+        env.update(CDK_OUTDIR=out, CDK_CONTEXT_JSON=json.dumps(context), JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION="20")
+        start = time.perf_counter()
+        subprocess.run(args, cwd=ROOT, env=env, check=True, capture_output=True)
+        return time.perf_counter() - start
+
+
+def synth_times() -> dict:
+    context = json.loads((ROOT / "cdk.json").read_text())["context"]
+    app = [_synth_seconds([sys.executable, "app.py"], {**context, "regions": "us-east-1,us-west-2"}) for _ in range(SYNTH_RUNS)]
+    empty = [_synth_seconds([sys.executable, "-c", EMPTY_APP], context) for _ in range(SYNTH_RUNS)]
+    return {"app_s": round(statistics.median(app), 2), "empty_s": round(statistics.median(empty), 2), "ratio": round(statistics.median(app) / statistics.median(empty), 2)}
+
+
+def guardrail_batches() -> list[dict]:
+    from emulators.devserver import emulator_env
+    from emulators.server import Emulator
+    from gptoss_proxy.wiring import build_service
+
+    emulator = Emulator().start()
+    env = emulator_env(emulator.url)
+    os.environ.update(env)
+    service = build_service(env, log=lambda r: None)
+    rows = []
+    for n in (500, 1000, 2500, 10000):
+        emulator.stats.reset()
+        body = json.dumps({"model": "gpt-oss-20b", "stream": True, "messages": [{"role": "user", "content": f"[[long:{n}]]"}]}).encode()
+        response = service.handle("POST", "/v1/chat/completions", {}, body)
+        b"".join(response.body)
+        outputs = [c for c in emulator.stats.snapshot()["guardrail"] if c["source"] == "OUTPUT"]
+        chars = sum(c["chars"] for c in outputs)
+        rows.append({"content_chars": n, "output_chars_checked": chars, "output_calls": len(outputs), "minimum_calls_per_field": math.ceil(n / 1000) + 1})
+    emulator.stop()
+    return rows
+
+
+def test_suite_seconds() -> float:
+    start = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider"], cwd=ROOT, check=True, capture_output=True)
+    return round(time.perf_counter() - start, 1)
+
+
+def main() -> None:
+    results = {
+        "machine": {"cpus": os.cpu_count(), "python": platform.python_version(), "platform": platform.platform()},
+        "synth": synth_times(),
+        "proxy": bench_proxy.measure_overhead(),
+        "cold_import": bench_proxy.measure_cold_import(),
+        "guardrail": guardrail_batches(),
+        "tests_s": test_suite_seconds(),
+    }
+    (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=1) + "\n")
+    (ROOT / "bench" / "results.md").write_text(render(results))
+    print(render(results))
+
+
+def render(r: dict) -> str:
+    p = r["proxy"]
+    lines = [
+        "# Benchmark results",
+        "",
+        f"Machine: {r['machine']['cpus']} CPUs, Python {r['machine']['python']}, {r['machine']['platform']}. Produced by `make bench`.",
+        "",
+        "| Measure | Result | Target |",
+        "| --- | --- | --- |",
+        f"| Synth, full two-region app vs empty CDK app (median of {SYNTH_RUNS}) | {r['synth']['app_s']} s vs {r['synth']['empty_s']} s = **{r['synth']['ratio']}×** | ≤ 1.3× |",
+    ]
+    for mode in ("non-stream", "stream"):
+        m = p["in_process"][mode]
+        lines.append(f"| Proxy overhead in-process, {mode} (p50 / p99) | **{m['overhead_p50_ms']} ms** / {m['overhead_p99_ms']} ms (boto3 direct p50 {m['direct_boto3_p50_ms']} ms) | ≤ 2 ms p50 |")
+    for mode in ("non-stream", "stream"):
+        m = p["over_http"][mode]
+        lines.append(f"| Proxy overhead incl. its HTTP hop, {mode} (p50 / p99) | {m['overhead_p50_ms']} ms / {m['overhead_p99_ms']} ms | (informative) |")
+    lines.append(f"| Cold import of the Lambda handler (median of 7) | **{r['cold_import']['handler_import_median_ms']} ms** (boto3 alone: {r['cold_import']['boto3_import_median_ms']} ms, deferred to the first call) | ≤ 150 ms |")
+    for g in r["guardrail"]:
+        lines.append(f"| Guardrail calls, stream of {g['content_chars']} content chars (+ reasoning) | {g['output_calls']} calls for {g['output_chars_checked']} chars | minimum {g['minimum_calls_per_field']} (ceil per field) |")
+    lines.append(f"| Test suite wall time (`pytest`, 2 cores) | {r['tests_s']} s | ≤ 90 s |")
+    lines += ["", "LiteLLM comparison: not measured in this run (needs its own venv; see bench/README or the closing notes).", ""]
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    main()
