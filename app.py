@@ -14,7 +14,7 @@ from aws_cdk import App, Tags
 from stacks.compliance import attach_compliance
 from stacks.config import ConfigError, load_config
 from stacks.proxy_config import check_routes, load_proxy_config
-from stacks.platform import build_app
+from stacks.platform import build_app, cost_estimates
 
 
 def main() -> None:
@@ -29,7 +29,14 @@ def main() -> None:
     Tags.of(app).add("project", "gpt-oss-platform")
     attach_compliance(app)
     build_app(app, config, proxy_config)
-    app.synth()
+    assembly = app.synth()
+    for region, report in cost_estimates(config).items():
+        path = os.path.join(assembly.directory, f"cost-{region}.md")
+        with open(path, "w", encoding="utf-8") as f:
+            f.write(report)
+        total = [line for line in report.splitlines() if line.startswith("| **Total**")][0].split("|")
+        low, high = (total[i].strip().strip("*") for i in (5, 7))
+        print(f"cost estimate {region}: {low} to {high} per month at min/max capacity (unverified prices; see {path})", file=sys.stderr)
 
 
 if __name__ == "__main__":

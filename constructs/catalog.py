@@ -153,3 +153,20 @@ def validate_hosting(model: str, region: str, instance_type: str | None) -> tupl
             f"instance_type {chosen!r} is not supported for {model}; supported: {', '.join(spec.supported_instance_types)}"
         )
     return spec, chosen
+
+
+@dataclass(frozen=True)
+class Price:
+    usd_per_hour: float
+    source: str
+
+
+def price(instance_type: str) -> Price | None:
+    """The reviewed (but unverified) on-demand price of an instance type, or None when the table lacks it."""
+    raw = _raw()["prices"]["usd_per_hour"].get(instance_type)
+    return Price(raw["price"], raw["source"]) if raw else None
+
+
+def price_table_note() -> str:
+    table = _raw()["prices"]
+    return f"prices of {table['date']} for {table['region']}: {table['_comment']}"

@@ -12,6 +12,7 @@ from gptoss_constructs.governance import apply_role_governance
 from stacks.config import PlatformConfig
 from stacks.guardrail_stack import GuardrailStack
 from stacks.model_stack import ModelStack
+from stacks.monitoring_stack import MonitoringStack
 from stacks.network_stack import NetworkStack
 from stacks.proxy_config import ProxyConfig
 from stacks.proxy_stack import ProxyStack
@@ -27,9 +28,10 @@ class RegionStacks:
     guardrail: GuardrailStack
     models: ModelStack | None
     proxy: ProxyStack
+    monitoring: MonitoringStack
 
     def all(self) -> list:
-        return [s for s in (self.network, self.guardrail, self.models, self.proxy) if s is not None]
+        return [s for s in (self.network, self.guardrail, self.models, self.proxy, self.monitoring) if s is not None]
 
 
 def stack_name(kind: str, region: str) -> str:
@@ -82,7 +84,19 @@ def build_region(app: App, config: PlatformConfig, proxy_config: ProxyConfig, re
         env=env,
         description=f"gpt-oss-platform {region}: OpenAI-compatible invoke proxy, private front door, roles",
     )
-    stacks = RegionStacks(network=network, guardrail=guardrail, models=models, proxy=proxy)
+    monitoring = MonitoringStack(
+        app,
+        stack_name("Monitoring", region),
+        region_config=region_config,
+        endpoints=list(models.endpoints.values()) if models else [],
+        proxy=proxy.proxy,
+        guardrail=guardrail.guardrail,
+        alarm_emails=proxy_config.alarm_emails,
+        removal_policy=removal_policy,
+        env=env,
+        description=f"gpt-oss-platform {region}: dashboard, alarms and alarm topic",
+    )
+    stacks = RegionStacks(network=network, guardrail=guardrail, models=models, proxy=proxy, monitoring=monitoring)
     for stack in stacks.all():
         apply_role_governance(
             stack,
@@ -96,3 +110,19 @@ def build_region(app: App, config: PlatformConfig, proxy_config: ProxyConfig, re
 
 def build_app(app: App, config: PlatformConfig, proxy_config: ProxyConfig) -> dict[str, RegionStacks]:
     return {region: build_region(app, config, proxy_config, region) for region in config.regions}
+
+
+def cost_estimates(config: PlatformConfig) -> dict[str, str]:
+    """region → the markdown cost estimate of its SageMaker endpoints (min and max capacity)."""
+    from gptoss_constructs import catalog, cost
+
+    out = {}
+    for region in config.regions:
+        rc = config.for_region(region)
+        rows = []
+        for model in rc.sagemaker_models:
+            itype = rc.instance_types.get(model) or catalog.hosting(model).default_instance_type
+            low = 0 if rc.scale_to_zero and rc.autoscaling_min_capacity == 0 else max(rc.autoscaling_min_capacity, 1)
+            rows.append((model, itype, low, rc.autoscaling_max_capacity))
+        out[region] = cost.render(region, cost.estimate(rows), rc.bedrock_models)
+    return out

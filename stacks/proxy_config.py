@@ -49,6 +49,7 @@ class ProxyConfig:
     auditor_principals: tuple[str, ...] = ()
     permissions_boundary_arn: str | None = None
     role_name_prefix: str | None = None
+    alarm_emails: tuple[str, ...] = ()
 
 
 def route_names(region: RegionConfig) -> dict[str, tuple[str, str]]:
@@ -78,6 +79,14 @@ def _principals(key: str, value: Any) -> tuple[str, ...]:
             "(e.g. arn:aws:iam::111122223333:role/app)"
         )
     return tuple(items)
+
+
+def _emails(value: Any) -> tuple[str, ...]:
+    emails = _as_list("alarm_emails", value)
+    bad = [e for e in emails if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", e)]
+    if bad:
+        raise ConfigError(f"context key 'alarm_emails': {bad[0]!r} is not an e-mail address")
+    return tuple(emails)
 
 
 def _int_map(key: str, value: Any, low: int, high: int) -> dict[str, int]:
@@ -141,6 +150,7 @@ def load_proxy_config(context: Callable[[str], Any]) -> ProxyConfig:
         auditor_principals=_principals("auditor_principals", context("auditor_principals")),
         permissions_boundary_arn=str(boundary) if boundary is not None else None,
         role_name_prefix=str(prefix) if prefix is not None else None,
+        alarm_emails=_emails(context("alarm_emails")),
     )
 
 

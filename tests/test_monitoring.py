@@ -1,0 +1,106 @@
+"""PlatformMonitoring: dashboard widgets on our resources' metrics, every alarm with its threshold and action,
+an encrypted topic; and the cost estimate's arithmetic."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_cdk import Duration, Environment, Stack
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk.assertions import Match, Template
+
+from gptoss_constructs import cost
+from gptoss_constructs.bedrock_model import BedrockFoundationModel
+from gptoss_constructs.endpoint import GptOssEndpoint
+from gptoss_constructs.guardrail import ModelGuardrail
+from gptoss_constructs.invoke_proxy import InvokeProxy, ProxyRoute
+from gptoss_constructs.monitoring import PlatformMonitoring
+from gptoss_constructs.network import PrivateNetwork
+from tests.conftest import make_app
+
+
+@pytest.fixture(scope="module")
+def built():
+    stack = Stack(make_app(), "T", env=Environment(region="us-east-1"))
+    net = PrivateNetwork(stack, "Net", flow_logs=False)
+    ep = GptOssEndpoint(stack, "Ep", model="gpt-oss-20b", vpc=net.vpc)
+    guardrail = ModelGuardrail(stack, "Guardrail")
+    proxy = InvokeProxy(stack, "Proxy", vpc=net.vpc, service_endpoints=net, guardrail=guardrail, code=lambda_.Code.from_inline("x=1"),
+                        routes=[ProxyRoute.sagemaker("gpt-oss-20b", ep), ProxyRoute.bedrock("gpt-oss-120b", BedrockFoundationModel("gpt-oss-120b"))])
+    proxy.add_private_api(vpc_endpoint=net.interface_endpoints["execute-api"])
+    mon = PlatformMonitoring(stack, "Mon", endpoints=[ep], proxy=proxy, guardrail=guardrail, alarm_emails=["oncall@example.com"], endpoint_latency_p99=Duration.seconds(30))
+    return stack, ep, proxy, mon, Template.from_stack(stack)
+
+
+def _dashboard(stack: Stack, t: Template) -> str:
+    (dash,) = t.find_resources("AWS::CloudWatch::Dashboard").values()
+    return json.dumps(stack.resolve(dash["Properties"]["DashboardBody"]))
+
+
+def test_dashboard_widgets_reference_our_resources(built):
+    stack, ep, proxy, mon, t = built
+    body = _dashboard(stack, t)
+    for needle in (
+        "ModelLatency", "Invocation5XXErrors", "ConcurrentRequestsPerModel", "GPUUtilization", "GPUMemoryUtilization", ep.endpoint_name,
+        "InvocationsIntervened", "AWS/Bedrock/Guardrails", "GptOssPlatform", "CompletionTokens", "ReasoningTokens", "Consumer",
+        "AWS/ApiGateway", "5XXError", "Throttles", "Duration", "p99",
+    ):
+        assert needle in body, needle
+    assert stack.resolve(proxy.function.function_name)["Ref"] in body
+
+
+def test_every_alarm_has_its_metric_threshold_and_topic_actions(built):
+    stack, ep, proxy, mon, t = built
+    topic = {"Ref": stack.resolve(mon.topic.node.default_child.logical_id)}
+    alarms = {a["Properties"]["AlarmDescription"]: a["Properties"] for a in t.find_resources("AWS::CloudWatch::Alarm").values() if a["Properties"].get("AlarmActions") == [topic]}
+    expected = {
+        f"{ep.endpoint_name}: model errors (5xx)": ("Invocation5XXErrors", 5),
+        f"{ep.endpoint_name}: model latency p99 above 30 s": ("ModelLatency", 30_000_000),
+        f"{ep.endpoint_name}: saturated at its maximum capacity": ("ConcurrentRequestsPerModel", 16),
+        "invoke proxy: function errors": ("Errors", 5),
+        "invoke proxy: throttled invocations": ("Throttles", 1),
+        "private API: 5xx responses": ("5XXError", 5),
+        "guardrail: ApplyGuardrail server errors": ("InvocationServerErrors", 1),
+    }
+    assert {d: (p["MetricName"], p["Threshold"]) for d, p in alarms.items()} == expected
+    for p in alarms.values():
+        assert p["OKActions"] == [topic] and p["ComparisonOperator"] == "GreaterThanOrEqualToThreshold" and p["TreatMissingData"] == "notBreaching"
+
+
+def test_topic_is_encrypted_ssl_only_and_subscribed(built):
+    stack, _, _, mon, t = built
+    key = stack.resolve(mon.encryption_key.node.default_child.logical_id)
+    t.has_resource_properties("AWS::SNS::Topic", {"KmsMasterKeyId": {"Fn::GetAtt": [key, "Arn"]}})
+    t.has_resource_properties("AWS::SNS::TopicPolicy", {"PolicyDocument": {"Statement": Match.array_with([Match.object_like({"Effect": "Deny", "Condition": {"Bool": {"aws:SecureTransport": "false"}}})])}})
+    t.has_resource_properties("AWS::SNS::Subscription", {"Protocol": "email", "Endpoint": "oncall@example.com"})
+    t.has_resource_properties("AWS::KMS::Key", {"KeyPolicy": {"Statement": Match.array_with([Match.object_like({"Sid": "AllowCloudWatchAlarmsToPublish", "Principal": {"Service": "cloudwatch.amazonaws.com"}})])}})
+
+
+@pytest.mark.parametrize(("props", "message"), [({"alarm_emails": ["oncall"]}, "alarm_emails must be e-mail addresses, got 'oncall'"), ({"proxy_error_threshold": 0}, "proxy_error_threshold must be between 1 and 100000, got 0")])
+def test_fails_on_bad_props(props, message):
+    with pytest.raises(ValueError) as err:
+        PlatformMonitoring(Stack(make_app(), "T"), "Mon", **props)
+    assert message in str(err.value)
+
+
+def test_cost_arithmetic_and_scale_to_zero_idle_cost():
+    rows = cost.estimate([("gpt-oss-20b", "ml.g6e.xlarge", 1, 3), ("gpt-oss-120b", "ml.p5.48xlarge", 0, 1), ("gpt-oss-20b", "ml.x99.large", 1, 1)])
+    g6e, p5, unknown = rows
+    assert g6e.monthly(1) == round(g6e.usd_per_hour * 730, 2) and g6e.monthly(3) == round(3 * g6e.usd_per_hour * 730, 2)
+    assert p5.monthly(0) == 0.0  # scale-to-zero idles at no instance cost
+    assert unknown.usd_per_hour is None and unknown.monthly(1) is None
+    text = cost.render("us-east-1", rows, ["gpt-oss-120b"])
+    assert "Check every price against https://aws.amazon.com/sagemaker/pricing/" in text
+    total_low = g6e.monthly(1)
+    total_high = g6e.monthly(3) + p5.monthly(1)
+    assert f"| **Total** | | | | **${total_low:,.2f}** | | **${total_high:,.2f}** | |" in text
+    assert "billed per token" in text
+
+
+def test_app_writes_a_cost_file_per_region(platform_app):
+    east = (platform_app.outdir / "cost-us-east-1.md").read_text()
+    west = (platform_app.outdir / "cost-us-west-2.md").read_text()
+    assert "| gpt-oss-20b | ml.g6e.xlarge |" in east and "unverified" in east.lower()
+    assert "**$0.00**" in west and "gpt-oss-20b, gpt-oss-120b" in west
+    assert "cost estimate us-east-1:" in platform_app.stderr
