@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, Sequence
@@ -20,8 +21,24 @@ from gptoss_constructs._validation import require_choice, require_range
 from gptoss_constructs.bedrock_model import BedrockFoundationModel
 from gptoss_constructs.front_door import FunctionUrlFrontDoor, PrivateApiFrontDoor
 
-#: the proxy's code: the Lambda asset folder of this repository
-DEFAULT_CODE_PATH = Path(__file__).resolve().parent.parent / "lambda" / "invoke_proxy"
+def _default_code_path() -> Path:
+    """The proxy's code: this repository's ``lambda/invoke_proxy``, or the copy shipped in the wheel."""
+    repo = Path(__file__).resolve().parent.parent / "lambda" / "invoke_proxy"
+    if repo.is_dir():
+        return repo
+    import importlib.util
+
+    spec = importlib.util.find_spec("gptoss_invoke_proxy_asset")
+    if not spec or not spec.submodule_search_locations:
+        return repo
+    shipped = Path(list(spec.submodule_search_locations)[0])
+    start = shipped / "run.sh"
+    if start.exists() and not os.access(start, os.X_OK):  # wheels do not keep the executable bit
+        start.chmod(0o755)
+    return shipped
+
+
+DEFAULT_CODE_PATH = _default_code_path()
 REASONING_EFFORTS = ("low", "medium", "high")
 GUARDRAIL_STREAM_MODES = ("safe", "fast")
 #: AWS Lambda Web Adapter layer (published by AWS in account 753240598075) that lets a Python HTTP app stream
@@ -244,6 +261,9 @@ class InvokeProxy(Construct):
                 if r.endpoint is not None
                 else {"backend": "bedrock", "model_id": r.bedrock_model.model_id}
             )
+            component = getattr(r.endpoint, "inference_component_name", None)
+            if component:  # scale-to-zero endpoints are invoked through their inference component
+                target["inference_component"] = component
             if r.fallback:
                 target["fallback"] = r.fallback
             if r.max_tokens:
