@@ -27,6 +27,7 @@ COVERED = {
     "curl --aws-sigv4": "needs the deployed private API: the same request shape is tested in tests/proxy",
     "export PATH": "environment set-up",
     ".venv/bin/python -m emulators.devserver --aws": "needs AWS credentials",
+    ".venv/bin/python -m pip wheel --no-deps . -w dist": "tests/test_library.py builds the wheel the same way",
 }
 
 
