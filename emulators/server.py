@@ -192,6 +192,8 @@ class Emulator:
                 m = re.fullmatch(r"/guardrail/([^/]+)/version/([^/]+)/apply", path)
                 if m:
                     return self._guardrail(m.group(1), m.group(2), raw)
+                if path == "/v1/chat/completions":  # plain OpenAI API (what the JumpStart container serves), for benchmarks
+                    return self._openai(raw)
                 self._error(404, "UnknownOperationException", path)
 
             # -- common faults --
@@ -216,6 +218,22 @@ class Emulator:
                 if has("slow") and not self._streaming:
                     time.sleep(1.0)
                 return False
+
+            # -- plain OpenAI chat completions --
+            def _openai(self, raw: bytes) -> None:
+                emulator.stats.count("openai")
+                body = json.loads(raw)
+                answer = fake_answer(body)
+                if not body.get("stream"):
+                    message = {"role": "assistant", "content": answer["content"] or None, "reasoning_content": answer["reasoning"]}
+                    out = {"id": "chatcmpl-oa", "object": "chat.completion", "created": int(time.time()), "model": body.get("model", "gpt-oss"),
+                           "choices": [{"index": 0, "message": message, "finish_reason": answer["finish_reason"]}], "usage": _usage(body, answer)}
+                    return self._send(200, json.dumps(out).encode(), {"Content-Type": "application/json"})
+                sse = b""
+                for delta in _deltas(answer, reasoning_field="reasoning_content"):
+                    sse += b"data: " + json.dumps({"id": "chatcmpl-oa", "object": "chat.completion.chunk", "created": int(time.time()), "model": body.get("model", "gpt-oss"), "choices": [{"index": 0, **delta}]}).encode() + b"\n\n"
+                sse += b"data: [DONE]\n\n"
+                self._send(200, sse, {"Content-Type": "text/event-stream"})
 
             # -- SageMaker Runtime --
             def _sagemaker(self, endpoint: str, stream: bool, raw: bytes) -> None:
