@@ -8,9 +8,10 @@ for every one.
 
 from __future__ import annotations
 
-from typing import Mapping
+from typing import Mapping, Sequence
 
-from aws_cdk import CfnResource
+from aws_cdk import Acknowledgment, CfnResource, Validations
+from constructs import IConstruct
 
 #: metadata key holding the written reason of each cfn-lint rule ignored on a resource
 CFN_LINT_REASONS = "gptoss:cfn-lint-reasons"
@@ -28,3 +29,13 @@ def skip_scanner_checks(
     if cfn_lint:
         resource.add_metadata("cfn-lint", {"config": {"ignore_checks": list(cfn_lint)}})
         resource.add_metadata(CFN_LINT_REASONS, dict(cfn_lint))
+
+
+#: the packs (by their id in acknowledgment ids) that share a rule name, e.g. ``<pack>-IAMNoInlinePolicy``
+COMPLIANCE_PACKS = ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321")
+
+
+def acknowledge_in_packs(construct: IConstruct, rule: str, reason: str, packs: Sequence[str] = COMPLIANCE_PACKS) -> None:
+    """Acknowledges the same-named finding ``<pack>-<rule>`` of each pack on ``construct``, with one reason."""
+    for pack in packs:
+        Validations.of(construct).acknowledge(Acknowledgment(id=f"{pack}::{pack}-{rule}", reason=reason))

@@ -16,7 +16,7 @@ from aws_cdk import aws_sagemaker as sagemaker
 from constructs import Construct
 
 from gptoss_constructs import catalog
-from gptoss_constructs._compliance import skip_scanner_checks
+from gptoss_constructs._compliance import acknowledge_in_packs, skip_scanner_checks
 from gptoss_constructs._defaults import nag_resource, new_key
 from gptoss_constructs._validation import require_range
 
@@ -358,25 +358,22 @@ class GptOssEndpoint(Construct):
 
     def _acknowledge_intrinsic_findings(self, no_volume_key: bool) -> None:
         if no_volume_key:
-            for pack in ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321"):
-                Validations.of(self.cfn_endpoint_config).acknowledge(
-                    Acknowledgment(
-                        id=f"{pack}::{pack}-SageMakerEndpointConfigurationKMSKeyConfigured",
-                        reason=f"{self.instance_type} has local NVMe instance storage, for which SageMaker rejects a "
-                        "storage-volume KmsKeyId; those volumes are encrypted by the instance's hardware module, and "
-                        "data capture (when enabled) uses this endpoint's customer-managed key",
-                    )
-                )
+            acknowledge_in_packs(
+                self.cfn_endpoint_config,
+                "SageMakerEndpointConfigurationKMSKeyConfigured",
+                f"{self.instance_type} has local NVMe instance storage, for which SageMaker rejects a storage-volume "
+                "KmsKeyId; those volumes are encrypted by the instance's hardware module, and data capture (when "
+                "enabled) uses this endpoint's customer-managed key",
+            )
         if self.rollback_alarm is None:
             return
-        for pack in ("HIPAA.Security", "NIST.800.53.R5"):
-            Validations.of(self.rollback_alarm).acknowledge(
-                Acknowledgment(
-                    id=f"{pack}::{pack}-CloudWatchAlarmAction",
-                    reason="this alarm's consumer is SageMaker's deployment auto-rollback (AutoRollbackConfiguration), "
-                    "which watches its state; people are notified by the platform's monitoring alarms instead",
-                )
-            )
+        acknowledge_in_packs(
+            self.rollback_alarm,
+            "CloudWatchAlarmAction",
+            "this alarm's consumer is SageMaker's deployment auto-rollback (AutoRollbackConfiguration), which watches "
+            "its state; people are notified by the platform's monitoring alarms instead",
+            packs=("HIPAA.Security", "NIST.800.53.R5"),
+        )
 
     # ---- scaling ---------------------------------------------------------------------------------------
 

@@ -14,7 +14,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from gptoss_constructs._compliance import skip_scanner_checks
+from gptoss_constructs._compliance import acknowledge_in_packs, skip_scanner_checks
 from gptoss_constructs._defaults import encrypted_log_group, nag_resource, new_key
 from gptoss_constructs._validation import require_range
 
@@ -234,22 +234,18 @@ class PrivateApiFrontDoor(Construct):
                     "internet threats a WAF web ACL filters cannot reach it",
                 )
             )
-        for pack in ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321"):
-            Validations.of(stage).acknowledge(
-                Acknowledgment(
-                    id=f"{pack}::{pack}-APIGWCacheEnabledAndEncrypted",
-                    reason="responses are per-caller, non-deterministic model completions to POST requests; caching "
-                    "them would serve one caller's completion to another, so the stage cache stays off",
-                )
-            )
-        for pack in ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321"):
-            Validations.of(stage).acknowledge(
-                Acknowledgment(
-                    id=f"{pack}::{pack}-APIGWSSLEnabled",
-                    reason="the only integration is a Lambda proxy integration invoked over the AWS API; there is no "
-                    "HTTP backend that could verify an API Gateway client certificate",
-                )
-            )
+        acknowledge_in_packs(
+            stage,
+            "APIGWCacheEnabledAndEncrypted",
+            "responses are per-caller, non-deterministic model completions to POST requests; caching them would serve "
+            "one caller's completion to another, so the stage cache stays off",
+        )
+        acknowledge_in_packs(
+            stage,
+            "APIGWSSLEnabled",
+            "the only integration is a Lambda proxy integration invoked over the AWS API; there is no HTTP backend that "
+            "could verify an API Gateway client certificate",
+        )
         for method in self.methods.values():
             Validations.of(method).acknowledge(
                 Acknowledgment(

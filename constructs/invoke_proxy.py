@@ -15,7 +15,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
-from gptoss_constructs._compliance import skip_scanner_checks
+from gptoss_constructs._compliance import acknowledge_in_packs, skip_scanner_checks
 from gptoss_constructs._defaults import encrypted_log_group, new_key
 from gptoss_constructs._validation import require_choice, require_range
 from gptoss_constructs.bedrock_model import BedrockFoundationModel
@@ -333,24 +333,21 @@ class InvokeProxy(Construct):
                 "active tracing; every model, guardrail, log and key permission is scoped to one ARN",
             )
         )
-        for pack in ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321"):
-            Validations.of(policy).acknowledge(
-                Acknowledgment(
-                    id=f"{pack}::{pack}-IAMNoInlinePolicy",
-                    reason="the proxy role's only policy is generated from the grant_* methods of the endpoints, "
-                    "Bedrock models, guardrail, log group and key it uses, each statement on exact ARNs; kept inline "
-                    "so it lives and dies with this one role and cannot be attached anywhere else",
-                )
-            )
-        for pack in ("HIPAA.Security", "NIST.800.53.R5", "Serverless"):
-            Validations.of(self.function).acknowledge(
-                Acknowledgment(
-                    id=f"{pack}::{pack}-LambdaDLQ",
-                    reason="the proxy is only invoked synchronously (API Gateway or its Function URL); there is no "
-                    "asynchronous path whose events could be lost, so a dead-letter queue would never receive one; "
-                    "failures return an OpenAI error to the caller and are logged and alarmed",
-                )
-            )
+        acknowledge_in_packs(
+            policy,
+            "IAMNoInlinePolicy",
+            "the proxy role's only policy is generated from the grant_* methods of the endpoints, Bedrock models, "
+            "guardrail, log group and key it uses, each statement on exact ARNs; kept inline so it lives and dies with "
+            "this one role and cannot be attached anywhere else",
+        )
+        acknowledge_in_packs(
+            self.function,
+            "LambdaDLQ",
+            "the proxy is only invoked synchronously (API Gateway or its Function URL); there is no asynchronous path "
+            "whose events could be lost, so a dead-letter queue would never receive one; failures return an OpenAI "
+            "error to the caller and are logged and alarmed",
+            packs=("HIPAA.Security", "NIST.800.53.R5", "Serverless"),
+        )
 
     # ---- front doors, grants and metrics ---------------------------------------------------------------
 

@@ -9,6 +9,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
+from gptoss_constructs._compliance import acknowledge_in_packs
 from gptoss_constructs._defaults import nag_resource
 
 
@@ -102,15 +103,13 @@ class PlatformRoles(Construct):
                             "stage, i.e. the proxy's three routes (POST /v1/chat/completions, GET /v1/models, GET /health)",
                         )
                     )
-        for pack in ("HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321"):
-            Validations.of(default_policy).acknowledge(
-                Acknowledgment(
-                    id=f"{pack}::{pack}-IAMNoInlinePolicy",
-                    reason="the consumer role's only policy is the front door's grant_invoke (one execute-api:Invoke "
-                    "or lambda:InvokeFunctionUrl statement on this API/function); inline so it cannot be attached "
-                    "to any other principal",
-                )
-            )
+        acknowledge_in_packs(
+            default_policy,
+            "IAMNoInlinePolicy",
+            "the consumer role's only policy is the front door's grant_invoke (one execute-api:Invoke or "
+            "lambda:InvokeFunctionUrl statement on this API/function); inline so it cannot be attached to any other "
+            "principal",
+        )
         return role
 
     # ---- operator -------------------------------------------------------------------------------------

@@ -6,7 +6,6 @@ import importlib.util
 import json
 from pathlib import Path
 
-import pytest
 from aws_cdk.assertions import Template
 
 from stacks.compliance import attach_compliance

@@ -7,7 +7,7 @@ from dataclasses import replace
 import pytest
 from aws_cdk import Environment, Stack
 from aws_cdk import aws_iam as iam
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Template
 
 from gptoss_constructs.guardrail import ModelGuardrail
 from gptoss_constructs.guardrail_policy import load_policy

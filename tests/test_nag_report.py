@@ -7,7 +7,6 @@ validation-report.json, acknowledgments from <stack>.metadata.json, passes from 
 from __future__ import annotations
 
 import csv
-import json
 from collections import Counter
 
 import pytest
