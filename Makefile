@@ -38,7 +38,12 @@ test: $(VENV)/.stamp-dev node_modules/.stamp ## install and run the whole test s
 dev: $(VENV)/.stamp-dev ## run the proxy on http://127.0.0.1:8080/v1 against the local emulators
 	$(PY) -m emulators.devserver
 
-bench: $(VENV)/.stamp-dev node_modules/.stamp ## run the benchmarks; writes bench/results.md and bench/results.json
+.venv-litellm/.stamp: requirements-litellm.txt
+	test -x .venv-litellm/bin/python || $(PYTHON) -m venv .venv-litellm
+	.venv-litellm/bin/python -m pip install -q --disable-pip-version-check -r requirements-litellm.txt
+	touch $@
+
+bench: $(VENV)/.stamp-dev node_modules/.stamp .venv-litellm/.stamp ## run the benchmarks; writes bench/results.md and bench/results.json
 	$(PY) bench/run.py
 
 clean:
