@@ -173,6 +173,10 @@ class PlatformMonitoring(Construct):
                 ),
                 cw.GraphWidget(title="guardrail calls made by the proxy", left=[cw.MathExpression(expression=f"SEARCH('{{{TOKEN_NAMESPACE},Model}} MetricName=\"GuardrailCalls\"', 'Sum', 300)", label="")], width=12),
             )
+            d.add_widgets(
+                cw.GraphWidget(title="proxy: responses by status", left=[cw.MathExpression(expression=f"SEARCH('{{{TOKEN_NAMESPACE},Status}} MetricName=\"Requests\"', 'Sum', 300)", label="")], width=12),
+                cw.GraphWidget(title="proxy: cold starts", left=[cw.Metric(namespace=TOKEN_NAMESPACE, metric_name="ColdStart", statistic="Sum", dimensions_map={})], width=12),
+            )
         if front_door is not None:
             d.add_widgets(
                 cw.GraphWidget(title="private API: requests and errors", left=[front_door.metric_count(), front_door.metric_client_error(), front_door.metric_server_error()], width=12),
@@ -180,7 +184,12 @@ class PlatformMonitoring(Construct):
             )
         if guardrail is not None:
             d.add_widgets(
-                cw.GraphWidget(title="guardrail: invocations and interventions", left=[guardrail.metric_invocations(), guardrail.metric_invocations_intervened()], width=8),
+                cw.GraphWidget(
+                    title="guardrail: invocations and interventions (by policy type)",
+                    left=[guardrail.metric_invocations(), guardrail.metric_invocations_intervened()],
+                    right=[cw.MathExpression(expression="SEARCH('{AWS/Bedrock/Guardrails,GuardrailPolicyType,Operation} MetricName=\"InvocationsIntervened\"', 'Sum', 300)", label="")],
+                    width=8,
+                ),
                 cw.GraphWidget(title="guardrail: latency p99", left=[guardrail.metric_invocation_latency()], width=8),
                 cw.GraphWidget(title="guardrail: errors and throttles", left=[guardrail.metric_invocation_server_errors(), guardrail.metric_invocation_throttles()], right=[guardrail.metric_text_unit_count()], width=8),
             )

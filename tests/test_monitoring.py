@@ -44,7 +44,7 @@ def test_dashboard_widgets_reference_our_resources(built):
     for needle in (
         "ModelLatency", "Invocation5XXErrors", "ConcurrentRequestsPerModel", "GPUUtilization", "GPUMemoryUtilization", ep.endpoint_name,
         "InvocationsIntervened", "AWS/Bedrock/Guardrails", "GptOssPlatform", "CompletionTokens", "ReasoningTokens", "Consumer",
-        "AWS/ApiGateway", "5XXError", "Throttles", "Duration", "p99",
+        "AWS/ApiGateway", "5XXError", "Throttles", "Duration", "p99", "ColdStart", "GuardrailPolicyType", "{GptOssPlatform,Status}",
     ):
         assert needle in body, needle
     assert stack.resolve(proxy.function.function_name)["Ref"] in body

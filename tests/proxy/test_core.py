@@ -233,3 +233,23 @@ class TestRetriesAndFallback:
 
         status, body, _ = _chat(_service(Exploding([]), FakeBackend([]), Clock()), deadline=100)
         assert status == 500 and body["error"]["code"] == "internal_error"
+
+
+def test_log_lines_are_emf_without_prompt_text(capsys):
+    from gptoss_proxy.wiring import emit
+
+    emit({"request_id": "r1", "status": 200, "cold_start": True, "model": "small", "consumer": "arn:aws:iam::1:role/a", "prompt_tokens": 3, "completion_tokens": 5, "reasoning_tokens": 2, "guardrail_calls": 2})
+    emit({"request_id": "r2", "status": 404})
+    first, second = (json.loads(line) for line in capsys.readouterr().out.splitlines())
+    directives = first["_aws"]["CloudWatchMetrics"]
+    assert [d["Dimensions"] for d in directives] == [[["Status"]], [[]], [["Model"], ["Model", "Consumer"]]]
+    assert (first["Status"], first["Requests"], first["ColdStart"], first["PromptTokens"], first["Model"]) == ("200", 1, 1, 3, "small")
+    assert second["ColdStart"] == 0 and len(second["_aws"]["CloudWatchMetrics"]) == 2 and "PromptTokens" not in second
+
+
+def test_only_the_first_request_is_a_cold_start():
+    records = []
+    service = ProxyService(SETTINGS, {}, log=records.append)
+    for _ in range(2):
+        service.handle("GET", "/health", {}, b"")
+    assert [r.get("cold_start", False) for r in records] == [True, False]

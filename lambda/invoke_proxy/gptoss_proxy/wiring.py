@@ -15,24 +15,33 @@ METRIC_NAMESPACE = "GptOssPlatform"
 
 
 def emit(record: dict) -> None:
-    """One JSON log line per request (never prompt or completion text), plus EMF token metrics."""
-    line = {"level": "INFO", "message": "request", **record}
+    """One JSON line per request (never prompt or completion text) that is also CloudWatch Embedded Metric
+    Format: Requests by Status and ColdStart for every request, token counts by Model (and Consumer)."""
+    directives = [
+        {"Namespace": METRIC_NAMESPACE, "Dimensions": [["Status"]], "Metrics": [{"Name": "Requests", "Unit": "Count"}]},
+        {"Namespace": METRIC_NAMESPACE, "Dimensions": [[]], "Metrics": [{"Name": "ColdStart", "Unit": "Count"}]},
+    ]
+    line = {
+        "level": "INFO",
+        "message": "request",
+        **record,
+        "Status": str(record.get("status", "unknown")),
+        "Requests": 1,
+        "ColdStart": 1 if record.get("cold_start") else 0,
+    }
     if "prompt_tokens" in record:
-        line["_aws"] = {
-            "Timestamp": int(time.time() * 1000),
-            "CloudWatchMetrics": [
-                {
-                    "Namespace": METRIC_NAMESPACE,
-                    "Dimensions": [["Model"], ["Model", "Consumer"]],
-                    "Metrics": [
-                        {"Name": "PromptTokens", "Unit": "Count"},
-                        {"Name": "CompletionTokens", "Unit": "Count"},
-                        {"Name": "ReasoningTokens", "Unit": "Count"},
-                        {"Name": "GuardrailCalls", "Unit": "Count"},
-                    ],
-                }
-            ],
-        }
+        directives.append(
+            {
+                "Namespace": METRIC_NAMESPACE,
+                "Dimensions": [["Model"], ["Model", "Consumer"]],
+                "Metrics": [
+                    {"Name": "PromptTokens", "Unit": "Count"},
+                    {"Name": "CompletionTokens", "Unit": "Count"},
+                    {"Name": "ReasoningTokens", "Unit": "Count"},
+                    {"Name": "GuardrailCalls", "Unit": "Count"},
+                ],
+            }
+        )
         line.update(
             Model=record.get("model", "unknown"),
             Consumer=record.get("consumer", "unknown"),
@@ -41,6 +50,7 @@ def emit(record: dict) -> None:
             ReasoningTokens=record.get("reasoning_tokens", 0),
             GuardrailCalls=record.get("guardrail_calls", 0),
         )
+    line["_aws"] = {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": directives}
     sys.stdout.write(json.dumps(line) + "\n")
     sys.stdout.flush()
 

@@ -68,6 +68,7 @@ class ProxyService:
         self.clock = clock
         self.sleep = sleep
         self.rng = rng or random.Random()
+        self._cold = True  # the first request this process serves
 
     # ---- entry point -----------------------------------------------------------------------------------
 
@@ -76,6 +77,8 @@ class ProxyService:
         deadline = deadline if deadline is not None else started + 300
         path = "/" + path.strip("/")
         record = {"request_id": request_id or new_id(), "method": method, "path": path, "consumer": consumer}
+        if self._cold:
+            record["cold_start"], self._cold = True, False
         try:
             if path in ("/v1/chat/completions", "/chat/completions"):
                 if method != "POST":

@@ -34,7 +34,6 @@ class Settings:
     default_max_tokens: int = 4096
     max_retries: int = 2
     backend_timeout_seconds: float = 300
-    log_content: bool = False
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -76,7 +75,6 @@ class Settings:
             guardrail_stream_mode=mode,
             max_body_bytes=int(env.get("GPTOSS_MAX_BODY_BYTES", 1_048_576)),
             default_max_tokens=int(env.get("GPTOSS_DEFAULT_MAX_TOKENS", 4096)),
-            log_content=env.get("GPTOSS_LOG_CONTENT", "false").lower() == "true",
             max_retries=int(env.get("GPTOSS_MAX_RETRIES", 2)),
             backend_timeout_seconds=float(env.get("GPTOSS_BACKEND_TIMEOUT_SECONDS", 300)),
         )
