@@ -7,6 +7,7 @@ and no SDK retries: the core owns retries, bounded by the Lambda's remaining tim
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import json
 from typing import Iterator, Sequence
@@ -58,6 +59,17 @@ def map_error(err: Exception) -> BackendError:
     return BackendFailure(f"the model backend failed ({err.__class__.__name__})")
 
 
+@contextlib.contextmanager
+def aws_errors() -> Iterator[None]:
+    """Turns any botocore failure inside the block into the core's backend error (ours pass through)."""
+    try:
+        yield
+    except BackendError:
+        raise
+    except Exception as err:
+        raise map_error(err) from None
+
+
 def _json(raw: bytes) -> dict:
     try:
         value = json.loads(raw)
@@ -95,36 +107,25 @@ class SageMakerBackend(_Backend):
     """The JumpStart gpt-oss container: OpenAI chat schema on /invocations, SSE when streaming."""
 
     def complete(self, route: Route, body: dict, timeout: float) -> dict:
-        kwargs = self._kwargs(route, body)
-        try:
-            response = client("sagemaker-runtime", self.read_timeout).invoke_endpoint(**kwargs)
+        with aws_errors():
+            response = client("sagemaker-runtime", self.read_timeout).invoke_endpoint(**self._kwargs(route, body))
             return _json(response["Body"].read())
-        except BackendError:
-            raise
-        except Exception as err:
-            raise map_error(err) from None
 
     def stream(self, route: Route, body: dict, timeout: float) -> Iterator[dict]:
-        try:
+        with aws_errors():  # the call is made here, so a refusal can still fall back before any byte is sent
             response = client("sagemaker-runtime", self.read_timeout).invoke_endpoint_with_response_stream(**self._kwargs(route, body))
-        except Exception as err:
-            raise map_error(err) from None
         return self._chunks(response["Body"])
 
     @staticmethod
     def _chunks(events) -> Iterator[dict]:
         def parts() -> Iterator[bytes]:
-            try:
+            with aws_errors():
                 for event in events:
                     if "PayloadPart" in event:
                         yield event["PayloadPart"]["Bytes"]
                     elif "ModelStreamError" in event or "InternalStreamFailure" in event:
                         detail = event.get("ModelStreamError") or event.get("InternalStreamFailure")
                         raise BackendFailure(f"the model stream failed: {detail.get('Message', '')}")
-            except BackendError:
-                raise
-            except Exception as err:
-                raise map_error(err) from None
 
         return _sse_events(parts())
 
@@ -140,34 +141,28 @@ class BedrockBackend(_Backend):
     """Bedrock gpt-oss through InvokeModel / InvokeModelWithResponseStream with OpenAI chat bodies."""
 
     def complete(self, route: Route, body: dict, timeout: float) -> dict:
-        try:
-            response = client("bedrock-runtime", self.read_timeout).invoke_model(modelId=route.target, body=json.dumps(body).encode(), contentType="application/json", accept="application/json")
+        with aws_errors():
+            response = client("bedrock-runtime", self.read_timeout).invoke_model(**self._kwargs(route, body))
             return _json(response["body"].read())
-        except BackendError:
-            raise
-        except Exception as err:
-            raise map_error(err) from None
 
     def stream(self, route: Route, body: dict, timeout: float) -> Iterator[dict]:
-        try:
-            response = client("bedrock-runtime", self.read_timeout).invoke_model_with_response_stream(modelId=route.target, body=json.dumps(body).encode(), contentType="application/json", accept="application/json")
-        except Exception as err:
-            raise map_error(err) from None
+        with aws_errors():
+            response = client("bedrock-runtime", self.read_timeout).invoke_model_with_response_stream(**self._kwargs(route, body))
         return self._chunks(response["body"])
 
     @staticmethod
     def _chunks(events) -> Iterator[dict]:
-        try:
+        with aws_errors():
             for event in events:
                 if "chunk" in event:
                     yield _json(event["chunk"]["bytes"])
                 else:
                     name = next(iter(event), "unknown")
                     raise BackendFailure(f"the model stream failed ({name})")
-        except BackendError:
-            raise
-        except Exception as err:
-            raise map_error(err) from None
+
+    @staticmethod
+    def _kwargs(route: Route, body: dict) -> dict:
+        return {"modelId": route.target, "body": json.dumps(body).encode(), "contentType": "application/json", "accept": "application/json"}
 
 
 class BedrockGuardrail:
