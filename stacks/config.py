@@ -201,6 +201,10 @@ def _region_config(region: str, account: str | None, ctx: Mapping[str, Any], k: 
                 f"context key '{k('instance_types')}': {itype!r} for {model} is not a SageMaker instance type "
                 "(expected e.g. 'ml.g6e.2xlarge')"
             )
+        try:
+            catalog.validate_hosting(model, region, itype)
+        except ValueError as err:
+            raise ConfigError(f"context key '{k('instance_types')}': {err}") from None
     low = _as_int(k("autoscaling_min_capacity"), ctx.get("autoscaling_min_capacity", 1), 0, 100)
     high = _as_int(k("autoscaling_max_capacity"), ctx.get("autoscaling_max_capacity", 2), 1, 100)
     scale_to_zero = _as_bool(k("scale_to_zero"), ctx.get("scale_to_zero", False))

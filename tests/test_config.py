@@ -111,6 +111,7 @@ def test_guardrail_policy_preset_or_file(tmp_path, monkeypatch):
         ({"instance_types": {"gpt-oss-120b": "ml.p5.48xlarge"}}, "context key 'instance_types': 'gpt-oss-120b' is not a SageMaker model in us-east-1; allowed: gpt-oss-20b"),
         ({"instance_types": {"gpt-oss-20b": "g6e.2xlarge"}}, "context key 'instance_types': 'g6e.2xlarge' for gpt-oss-20b is not a SageMaker instance type"),
         ({"instance_types": "{not json"}, "context key 'instance_types': '{not json' is not valid JSON"),
+        ({"instance_types": {"gpt-oss-20b": "ml.g4dn.xlarge"}}, "context key 'instance_types': instance_type 'ml.g4dn.xlarge' is not supported for gpt-oss-20b; supported: ml.g5.12xlarge"),
         ({"vpc_cidr": "192.168.0.0/30"}, "context key 'vpc_cidr prefix length must be between /16 and /24, got '192.168.0.0/30'"),
         ({"interface_endpoints": "sts,ecr"}, "context key 'interface_endpoints': unknown endpoint(s) ecr; allowed: sagemaker.runtime"),
         ({"flow_log_retention_days": 100}, "context key 'flow_log_retention_days': 100 is not a CloudWatch Logs retention; allowed: 1, 3, 5"),
