@@ -78,10 +78,9 @@ class ProxyStack(PlatformStack):
             )
             for plan in proxy_config.api_consumers:
                 door.add_consumer(plan.name, rate_limit=plan.rate_limit, burst_limit=plan.burst_limit, quota_per_day=plan.quota_per_day)
-            url, base_url = door.url, f"{door.url}v1"
         else:
             door = self.proxy.add_function_url()
-            url, base_url = door.url, f"{door.url}v1"
+        url, base_url = door.url, f"{door.url}v1"
 
         prefix = proxy_config.role_name_prefix or ""
         self.roles = PlatformRoles(
@@ -102,13 +101,12 @@ class ProxyStack(PlatformStack):
         for role_name, role in (("Consumer", self.roles.consumer_role), ("Operator", self.roles.operator_role), ("Auditor", self.roles.auditor_role)):
             if role is not None:
                 CfnOutput(self, f"{role_name}RoleArn", value=role.role_arn)
+        service = "execute-api" if region_config.front_door == "private-api" else "lambda"
         CfnOutput(
             self,
             "HowToCall",
-            value=f"curl --aws-sigv4 aws:amz:{self.region}:execute-api --user $AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY "
+            value=f"curl --aws-sigv4 aws:amz:{self.region}:{service} --user $AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY "
             f"-H \"x-amz-security-token: $AWS_SESSION_TOKEN\" -H 'content-type: application/json' "
-            f"{base_url}/chat/completions -d '{{\"model\": \"{routes[0].model}\", \"messages\": [{{\"role\": \"user\", \"content\": \"hi\"}}]}}'"
-            if region_config.front_door == "private-api"
-            else f"curl --aws-sigv4 aws:amz:{self.region}:lambda ... {base_url}/chat/completions",
-            description="Example call (from inside the VPC)",
+            f"{base_url}/chat/completions -d '{{\"model\": \"{routes[0].model}\", \"messages\": [{{\"role\": \"user\", \"content\": \"hi\"}}]}}'",
+            description="Example call (from inside the VPC or a peered network)",
         )
