@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Mapping
 
 import jsii
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Token, Validations
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Tags, Token, Validations
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -61,6 +61,7 @@ class GptOssEndpoint(Construct):
         data_capture_bucket: s3.IBucket | None = None,
         data_capture_sampling_percentage: int = 100,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        tags: Mapping[str, str] | None = None,
     ) -> None:
         """
         :param model: ``gpt-oss-20b`` or ``gpt-oss-120b``.
@@ -85,6 +86,8 @@ class GptOssEndpoint(Construct):
             encrypted with the key. Default: - no capture.
         :param data_capture_sampling_percentage: Default: - 100.
         :param removal_policy: for the key. Default: - RETAIN.
+        :param tags: tags for every resource of this endpoint (cost allocation per model). Default: - none
+            beyond the app's tags.
         """
         super().__init__(scope, id)
         stack = Stack.of(self)
@@ -241,6 +244,9 @@ class GptOssEndpoint(Construct):
             )
             self.inference_component.add_dependency(self.cfn_endpoint)
         self.scalable_target: appscaling.ScalableTarget | None = None
+        Tags.of(self).add("gpt-oss-model", model)
+        for key, value in (tags or {}).items():
+            Tags.of(self).add(key, value)
         self._acknowledge_intrinsic_findings(volume_key is None)
 
     # ---- pieces ---------------------------------------------------------------------------------------

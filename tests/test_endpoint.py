@@ -145,7 +145,8 @@ class TestOptions:
         bucket = s3.Bucket.from_bucket_name(stack, "Capture", "my-capture")
         GptOssEndpoint(stack, "Ep", model="gpt-oss-20b", vpc=net.vpc, image_uri="111111111111.dkr.ecr.us-east-1.amazonaws.com/mine:1",
                        model_data_url="s3://my-weights/gpt-oss-20b/", environment={"OPTION_MAX_MODEL_LEN": "32768"},
-                       data_capture_bucket=bucket, data_capture_sampling_percentage=10, container_startup_health_check_timeout=Duration.minutes(45))
+                       data_capture_bucket=bucket, data_capture_sampling_percentage=10, container_startup_health_check_timeout=Duration.minutes(45),
+                       tags={"cost-center": "ml-platform"})
         t = Template.from_stack(stack)
         (model,) = t.find_resources("AWS::SageMaker::Model").values()
         c = model["Properties"]["PrimaryContainer"]
@@ -158,6 +159,9 @@ class TestOptions:
         (policy,) = t.find_resources("AWS::IAM::ManagedPolicy").values()
         sids = [s["Sid"] for s in policy["Properties"]["PolicyDocument"]["Statement"]]
         assert "PullImage" not in sids and "WriteDataCapture" in sids
+        (endpoint,) = t.find_resources("AWS::SageMaker::Endpoint").values()
+        assert {"Key": "cost-center", "Value": "ml-platform"} in endpoint["Properties"]["Tags"]
+        assert {"Key": "gpt-oss-model", "Value": "gpt-oss-20b"} in endpoint["Properties"]["Tags"]
 
     def test_metrics(self, built):
         _, _, ep, _ = built
