@@ -110,3 +110,15 @@ def test_function_url_front_door_from_config():
     t.has_resource_properties("AWS::Lambda::Url", {"AuthType": "AWS_IAM", "InvokeMode": "RESPONSE_STREAM"})
     outputs = t.to_json()["Outputs"]
     assert "aws:amz:us-west-2:lambda" in outputs["HowToCall"]["Value"]["Fn::Join"][1][0]
+
+
+def test_the_proxy_asset_is_the_lambda_folder_ready_for_the_web_adapter(platform_app):
+    import os
+
+    assets = json.loads((platform_app.outdir / "GptOss-Proxy-us-east-1.assets.json").read_text())["files"]
+    folders = [platform_app.outdir / a["source"]["path"] for a in assets.values() if a["source"].get("packaging") == "zip"]
+    (folder,) = [f for f in folders if (f / "handler.py").exists()]
+    assert os.access(folder / "run.sh", os.X_OK)  # the Web Adapter starts it as the handler
+    assert (folder / "gptoss_proxy" / "core" / "service.py").exists()
+    leftovers = [p for p in folder.rglob("*") if p.name == "__pycache__" or p.suffix == ".pyc" or "tests" in p.parts]
+    assert leftovers == []
