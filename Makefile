@@ -11,7 +11,7 @@ export PATH := $(NODE_BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 CDK    := npx --no-install cdk
 
-.PHONY: setup synth test clean nag lint dev bench
+.PHONY: setup synth test clean nag lint dev bench preflight
 
 $(VENV)/.stamp-runtime: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -34,6 +34,9 @@ synth: $(VENV)/.stamp-runtime node_modules/.stamp ## install and synthesize ever
 
 test: $(VENV)/.stamp-dev node_modules/.stamp ## install and run the whole test suite
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+preflight: $(VENV)/.stamp-runtime ## read-only checks of the target account (same CDK_ARGS as synth); exit 1 on any FAIL
+	$(PY) -m tools.preflight $(CDK_ARGS)
 
 dev: $(VENV)/.stamp-dev ## run the proxy on http://127.0.0.1:8080/v1 against the local emulators
 	$(PY) -m emulators.devserver

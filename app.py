@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import sys
+from typing import Any, Callable
 
 from aws_cdk import App, Tags
 
@@ -17,12 +18,19 @@ from stacks.proxy_config import check_routes, load_proxy_config
 from stacks.platform import build_app, cost_estimates
 
 
+def load_settings(context: Callable[[str], Any], default_account: str | None = None):
+    """The app's typed, validated settings from a context getter. ``tools/preflight.py`` calls this too, so
+    preflight checks exactly what synth builds."""
+    config = load_config(context, default_account=default_account)
+    proxy_config = load_proxy_config(context)
+    check_routes(proxy_config, config.region_configs)
+    return config, proxy_config
+
+
 def main() -> None:
     app = App()
     try:
-        config = load_config(app.node.try_get_context, default_account=os.environ.get("CDK_DEFAULT_ACCOUNT"))
-        proxy_config = load_proxy_config(app.node.try_get_context)
-        check_routes(proxy_config, config.region_configs)
+        config, proxy_config = load_settings(app.node.try_get_context, os.environ.get("CDK_DEFAULT_ACCOUNT"))
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(1)

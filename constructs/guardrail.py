@@ -16,12 +16,17 @@ from gptoss_constructs.guardrail_policy import GuardrailPolicy, load_policy
 _PROFILE_GEOGRAPHY = {"us": "us", "ca": "us", "eu": "eu", "ap": "apac"}
 
 
+def guardrail_profile_id(region: str) -> str:
+    """The system-defined guardrail profile id (``us.guardrail.v1:0``) the STANDARD tier uses in ``region``."""
+    geography = _PROFILE_GEOGRAPHY.get(region.split("-")[0]) if isinstance(region, str) else None
+    if geography is None:
+        raise ValueError(f"tier STANDARD needs a guardrail profile; none is known for region {region!r}")
+    return f"{geography}.guardrail.v1:0"
+
+
 def guardrail_profile_arn(stack: Stack) -> str:
     """The cross-Region guardrail profile the STANDARD tier needs in ``stack``'s region."""
-    geography = _PROFILE_GEOGRAPHY.get(stack.region.split("-")[0])
-    if geography is None:
-        raise ValueError(f"tier STANDARD needs a guardrail profile; none is known for region {stack.region!r}")
-    return f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:guardrail-profile/{geography}.guardrail.v1:0"
+    return f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:guardrail-profile/{guardrail_profile_id(stack.region)}"
 
 
 class ModelGuardrail(Construct):

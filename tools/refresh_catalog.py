@@ -26,47 +26,24 @@ import urllib.request
 from pathlib import Path
 from typing import Callable
 
+from tools.jumpstart import facts_from_spec, latest_spec_key
+
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = ROOT / "constructs" / "catalog" / "gpt_oss.json"
 BUCKET_URL = "https://jumpstart-cache-prod-{region}.s3.{region}.amazonaws.com/{key}"
 
 
-def _version_key(version: str) -> tuple:
-    return tuple(int(p) if p.isdigit() else 0 for p in version.split("."))
-
-
-def latest_spec_key(manifest: list[dict], model_id: str) -> str:
-    entries = [e for e in manifest if e.get("model_id") == model_id]
-    if not entries:
-        raise ValueError(f"{model_id} is not in the JumpStart manifest")
-    return max(entries, key=lambda e: _version_key(e["version"]))["spec_key"]
-
-
-def image_uri(spec: dict, region: str) -> str | None:
-    variants = spec.get("hosting_instance_type_variants") or {}
-    aliases = (variants.get("regional_aliases") or {}).get(region) or {}
-    for variant in (variants.get("variants") or {}).values():
-        uri = ((variant.get("regional_properties") or {}).get("image_uri") or "")
-        if uri.startswith("$"):
-            uri = aliases.get(uri[1:], "")
-        if uri:
-            return uri
-    return None
-
-
 def hosting_values(spec: dict, region: str) -> dict:
-    """The catalog fields a spec determines."""
-    env = {v["name"]: str(v["default"]) for v in spec.get("inference_environment_variables") or [] if v.get("scope", "container") == "container"}
+    """The catalog fields a spec determines (read by the shared ``tools.jumpstart`` reader)."""
+    facts = facts_from_spec(spec, region, source="spec")
     out = {
-        "artifact_key": spec.get("hosting_prepacked_artifact_key") or spec.get("hosting_artifact_key"),
-        "default_instance_type": spec.get("default_inference_instance_type"),
-        "supported_instance_types": sorted(spec.get("supported_inference_instance_types") or []),
-        "environment": env,
-        "version": spec.get("version"),
+        "artifact_key": facts.artifact_uri.split("/", 3)[-1] if facts.artifact_uri else None,
+        "default_instance_type": facts.default_instance_type,
+        "supported_instance_types": list(facts.supported_instance_types),
+        "environment": dict(facts.environment),
+        "version": facts.version,
+        "image_uri": facts.image_uri,
     }
-    uri = image_uri(spec, region)
-    if uri:
-        out["image_uri"] = uri
     return {k: v for k, v in out.items() if v}
 
 

@@ -1,0 +1,346 @@
+"""tools/preflight.py: every check against botocore's Stubber (no network), PASS and FAIL paths.
+
+The API shapes are botocore's own service models (the Stubber rejects a request or response that does not
+match them), so these tests also pin the exact operations and parameters preflight sends.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import datetime
+import json
+
+import boto3
+import pytest
+from botocore.stub import Stubber
+
+from tests.conftest import project_context
+from tools import jumpstart, preflight
+
+REGION = "us-east-1"
+
+
+def settings(**context):
+    from app import load_settings
+
+    return load_settings(project_context(**context).get, None)
+
+
+class Clients:
+    """A client factory whose clients are stubbed; ``add(service, op, response | error_code, params)``."""
+
+    def __init__(self) -> None:
+        self.session = boto3.Session(aws_access_key_id="AKIDEXAMPLE", aws_secret_access_key="x", region_name=REGION)
+        self.stubs: dict[tuple[str, str], tuple] = {}
+
+    def _get(self, service: str, region: str):
+        key = (service, region)
+        if key not in self.stubs:
+            client = self.session.client(service, region_name=region)
+            stub = Stubber(client)
+            stub.activate()
+            self.stubs[key] = (client, stub)
+        return self.stubs[key]
+
+    def add(self, service: str, op: str, response, params=None, region: str = REGION) -> None:
+        _, stub = self._get(service, region)
+        if isinstance(response, str):
+            stub.add_client_error(op, service_error_code=response, expected_params=params)
+        else:
+            stub.add_response(op, response, params)
+
+    def __call__(self, service: str, region: str):
+        return self._get(service, region)[0]
+
+    def assert_all_used(self) -> None:
+        for _, stub in self.stubs.values():
+            stub.assert_no_pending_responses()
+
+
+def run(check, config, proxy_config, clients) -> list[preflight.Result]:
+    ctx = preflight.RegionContext(region=config.regions[0], account="123456789012", config=config, proxy_config=proxy_config, clients=clients)
+    results = list(check(ctx))
+    clients.assert_all_used()
+    return results
+
+
+@pytest.fixture(scope="module")
+def default():
+    return settings(regions=REGION)
+
+
+# ---- bootstrap ------------------------------------------------------------------------------------------
+
+
+def test_bootstrap_pass_and_fail(default):
+    """CDK templates read the bootstrap version from SSM ``/cdk-bootstrap/hnb659fds/version`` and assert >= 6
+    (aws-cdk-lib synthesized ``CheckBootstrapVersion`` rule; cloud_assembly_schema.AssetManifestOptions
+    ``bootstrapStackVersionSsmParameter``)."""
+    config, proxy = default
+    c = Clients()
+    c.add("ssm", "get_parameter", {"Parameter": {"Name": preflight.BOOTSTRAP_PARAMETER, "Value": "30"}}, {"Name": "/cdk-bootstrap/hnb659fds/version"})
+    assert [r.status for r in run(preflight.check_bootstrap, config, proxy, c)] == ["PASS"]
+    c = Clients()
+    c.add("ssm", "get_parameter", "ParameterNotFound", {"Name": "/cdk-bootstrap/hnb659fds/version"})
+    (r,) = run(preflight.check_bootstrap, config, proxy, c)
+    assert r.status == "FAIL" and r.fix == f"npx cdk bootstrap aws://123456789012/{REGION}"
+
+
+# ---- endpoint quotas ------------------------------------------------------------------------------------
+
+
+def _quota(value: float) -> dict:
+    return {"Quotas": [
+        {"ServiceCode": "sagemaker", "QuotaName": "ml.g6e.xlarge for endpoint usage", "QuotaCode": "L-TEST1234", "Value": value},
+        {"ServiceCode": "sagemaker", "QuotaName": "ml.p5.48xlarge for endpoint usage", "QuotaCode": "L-TEST5678", "Value": 0.0},
+    ]}
+
+
+@pytest.mark.parametrize("value,status", [(4.0, "PASS"), (2.0, "WARN"), (1.0, "FAIL")])
+def test_endpoint_quota_needs_twice_the_max_for_blue_green(default, value, status):
+    """SageMaker's per-type quotas are named "<instance type> for endpoint usage" (Service Quotas, service
+    code ``sagemaker``); a blue/green update runs both fleets, so 2 x autoscaling_max_capacity (2) = 4."""
+    config, proxy = default
+    c = Clients()
+    c.add("service-quotas", "list_service_quotas", _quota(value), {"ServiceCode": "sagemaker"})
+    (r,) = run(preflight.check_endpoint_quotas, config, proxy, c)
+    assert r.status == status, r
+    if status != "PASS":
+        assert "--quota-code L-TEST1234 --desired-value 4" in r.fix
+
+
+# ---- lambda concurrency ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("unreserved,status", [(1000, "PASS"), (120, "FAIL")])
+def test_lambda_reserved_concurrency_leaves_the_minimum(default, unreserved, status):
+    """Lambda developer guide, "Configuring reserved concurrency": you can reserve up to the unreserved account
+    concurrency minus 100 (CREATE fails with "decreases account's UnreservedConcurrentExecution below its
+    minimum value")."""
+    config, proxy = default
+    proxy = dataclasses.replace(proxy, reserved_concurrency=50)
+    c = Clients()
+    c.add("lambda", "get_account_settings", {"AccountLimit": {"ConcurrentExecutions": 1000, "UnreservedConcurrentExecutions": unreserved}}, {})
+    (r,) = run(preflight.check_lambda_concurrency, config, proxy, c)
+    assert r.status == status
+    if status == "FAIL":
+        assert "proxy_reserved_concurrency" in r.fix and "<= 20" in r.fix
+
+
+def test_lambda_concurrency_needs_no_call_without_a_reservation(default):
+    config, proxy = default
+    (r,) = run(preflight.check_lambda_concurrency, config, dataclasses.replace(proxy, reserved_concurrency=None), Clients())
+    assert r.status == "PASS"
+
+
+# ---- bedrock models -------------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def bedrock_region():
+    return settings(regions="us-west-2")
+
+
+def _fm(model_id: str) -> dict:
+    return {"modelDetails": {"modelArn": f"arn:aws:bedrock:us-west-2::foundation-model/{model_id}", "modelId": model_id,
+                             "modelLifecycle": {"status": "ACTIVE"}}}
+
+
+def test_bedrock_models_pass_when_active_and_authorized(bedrock_region):
+    """bedrock:GetFoundationModel (modelLifecycle.status ACTIVE|LEGACY) and GetFoundationModelAvailability
+    (authorizationStatus / entitlementAvailability / regionAvailability): botocore service model ``bedrock``."""
+    config, proxy = bedrock_region
+    c = Clients()
+    for model in config.for_region("us-west-2").bedrock_models:
+        mid = {"gpt-oss-20b": "openai.gpt-oss-20b-1:0", "gpt-oss-120b": "openai.gpt-oss-120b-1:0"}[model]
+        c.add("bedrock", "get_foundation_model", _fm(mid), {"modelIdentifier": mid}, region="us-west-2")
+        c.add("bedrock", "get_foundation_model_availability", {"modelId": mid, "agreementAvailability": {"status": "AVAILABLE"},
+              "authorizationStatus": "AUTHORIZED", "entitlementAvailability": "AVAILABLE", "regionAvailability": "AVAILABLE"},
+              {"modelId": mid}, region="us-west-2")
+    results = run(preflight.check_bedrock_models, config, proxy, c)
+    assert [r.status for r in results] == ["PASS"] * len(config.for_region("us-west-2").bedrock_models)
+
+
+def test_bedrock_model_fails_when_not_authorized_or_missing(bedrock_region):
+    config, proxy = bedrock_region
+    models = config.for_region("us-west-2").bedrock_models
+    c = Clients()
+    first = {"gpt-oss-20b": "openai.gpt-oss-20b-1:0", "gpt-oss-120b": "openai.gpt-oss-120b-1:0"}[models[0]]
+    c.add("bedrock", "get_foundation_model", _fm(first), {"modelIdentifier": first}, region="us-west-2")
+    c.add("bedrock", "get_foundation_model_availability", {"modelId": first, "agreementAvailability": {"status": "AVAILABLE"},
+          "authorizationStatus": "NOT_AUTHORIZED", "entitlementAvailability": "AVAILABLE", "regionAvailability": "AVAILABLE"}, region="us-west-2")
+    for model in models[1:]:
+        c.add("bedrock", "get_foundation_model", "ResourceNotFoundException", region="us-west-2")
+    results = run(preflight.check_bedrock_models, config, proxy, c)
+    assert [r.status for r in results] == ["FAIL"] * len(models)
+    assert "authorizationStatus=NOT_AUTHORIZED" in results[0].message and "Model access" in results[0].fix
+
+
+# ---- guardrail profile ----------------------------------------------------------------------------------
+
+
+def test_strict_guardrail_profile_is_reported_unconfirmed():
+    config, proxy = settings(regions=REGION, guardrail_policy="strict")
+    (r,) = run(preflight.check_guardrail_profile, config, proxy, Clients())
+    assert r.status == "WARN" and "UNCONFIRMED" in r.message and "us.guardrail.v1:0" in r.message
+
+
+# ---- JumpStart hub --------------------------------------------------------------------------------------
+
+
+def _hub(doc: dict) -> dict:
+    now = datetime.datetime(2026, 11, 1)
+    return {
+        "HubContentName": "openai-reasoning-gpt-oss-20b", "HubContentArn": "arn:aws:sagemaker:us-east-1:aws:hub-content/SageMakerPublicHub/Model/openai-reasoning-gpt-oss-20b/1.1.0",
+        "HubContentVersion": "1.1.0", "HubContentType": "Model", "DocumentSchemaVersion": "2.3.0", "HubName": "SageMakerPublicHub",
+        "HubArn": "arn:aws:sagemaker:us-east-1:aws:hub/SageMakerPublicHub", "HubContentDocument": json.dumps(doc),
+        "HubContentStatus": "Available", "CreationTime": now,
+    }
+
+
+def _catalog_doc() -> dict:
+    from gptoss_constructs import catalog
+
+    spec = catalog.hosting("gpt-oss-20b")
+    return {
+        "HostingEcrUri": spec.image_uri(REGION),
+        "HostingPrepackedArtifactUri": spec.model_data_s3_uri(REGION),
+        "DefaultInferenceInstanceType": spec.default_instance_type,
+        "SupportedInferenceInstanceTypes": list(spec.supported_instance_types),
+        "InferenceEnvironmentVariables": [{"Name": k, "Type": "text", "Default": v, "Scope": "container"} for k, v in spec.environment.items()],
+    }
+
+
+HUB_PARAMS = {"HubName": "SageMakerPublicHub", "HubContentType": "Model", "HubContentName": "openai-reasoning-gpt-oss-20b"}
+
+
+def test_hub_content_matching_the_catalog_passes(default):
+    """sagemaker:DescribeHubContent on SageMakerPublicHub / Model; document keys from aws/sagemaker-python-sdk
+    src/sagemaker/jumpstart/hub/interfaces.py (HubModelDocument: HostingEcrUri, HostingPrepackedArtifactUri,
+    HostingEulaUri, SupportedInferenceInstanceTypes, InferenceEnvironmentVariables)."""
+    config, proxy = default
+    c = Clients()
+    c.add("sagemaker", "describe_hub_content", _hub(_catalog_doc()), HUB_PARAMS)
+    assert [r.status for r in run(preflight.check_jumpstart_hub, config, proxy, c)] == ["PASS"]
+
+
+def test_hub_content_drift_prints_the_exact_override(default):
+    config, proxy = default
+    doc = _catalog_doc()
+    doc["HostingEcrUri"] = "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.40.0-lmi31.0.0-cu130"
+    doc["HostingPrepackedArtifactUri"] = "s3://jumpstart-cache-prod-us-east-1/openai-reasoning/gpt-oss-20b/artifacts/inference-prepack/v2.0.0/"
+    doc["InferenceEnvironmentVariables"].append({"Name": "TIKTOKEN_ENCODINGS_BASE", "Type": "text", "Default": "/opt/ml/model/tok", "Scope": "container"})
+    doc["HostingEulaUri"] = "s3://jumpstart-cache-prod-us-east-1/eula.txt"
+    c = Clients()
+    c.add("sagemaker", "describe_hub_content", _hub(doc), HUB_PARAMS)
+    by_field = {r.message.split(":")[0]: r for r in run(preflight.check_jumpstart_hub, config, proxy, c)}
+    assert by_field["image"].status == "FAIL" and "'djl-inference:0.40.0-lmi31.0.0-cu130'" in by_field["image"].fix
+    assert by_field["weights"].status == "FAIL"
+    assert "models.gpt-oss-20b.artifact_key" in by_field["weights"].fix and "'openai-reasoning/gpt-oss-20b/artifacts/inference-prepack/v2.0.0/'" in by_field["weights"].fix
+    assert by_field["environment"].status == "WARN" and '"TIKTOKEN_ENCODINGS_BASE": "/opt/ml/model/tok"' in by_field["environment"].fix
+    assert by_field["eula"].status == "FAIL"
+
+
+def test_hub_content_unreadable_fails(default):
+    config, proxy = default
+    c = Clients()
+    c.add("sagemaker", "describe_hub_content", "ResourceNotFound", HUB_PARAMS)
+    (r,) = run(preflight.check_jumpstart_hub, config, proxy, c)
+    assert r.status == "FAIL" and "ResourceNotFound" in r.message
+
+
+def test_refresh_catalog_and_preflight_share_one_reader():
+    from tools import refresh_catalog
+
+    assert refresh_catalog.latest_spec_key is jumpstart.latest_spec_key
+    assert refresh_catalog.facts_from_spec is jumpstart.facts_from_spec
+
+
+# ---- VPC endpoint services ------------------------------------------------------------------------------
+
+
+def _services(config, azs_by_service: dict[str, list[str]]) -> dict:
+    return {"ServiceDetails": [{"ServiceName": s, "AvailabilityZones": azs} for s, azs in azs_by_service.items()]}
+
+
+def test_missing_endpoint_azs_reads_describe_vpc_endpoint_services():
+    """ec2:DescribeVpcEndpointServices ServiceDetails[].AvailabilityZones (botocore service model ``ec2``)."""
+    resp = {"ServiceDetails": [{"ServiceName": "com.amazonaws.us-east-1.bedrock", "AvailabilityZones": ["us-east-1a", "us-east-1c"]}]}
+    got = preflight.missing_endpoint_azs(resp, ["com.amazonaws.us-east-1.bedrock", "com.amazonaws.us-east-1.kms"], ["us-east-1a", "us-east-1b"])
+    assert got == {"com.amazonaws.us-east-1.bedrock": ["us-east-1b"], "com.amazonaws.us-east-1.kms": ["us-east-1a", "us-east-1b"]}
+
+
+@pytest.mark.parametrize("offered,status", [(["us-east-1a", "us-east-1b"], "PASS"), (["us-east-1a"], "FAIL")])
+def test_endpoint_services_in_the_chosen_azs(offered, status):
+    config, proxy = settings(regions=REGION, availability_zones="us-east-1a,us-east-1b")
+    names = [preflight.endpoint_service_name(REGION, s) for s in config.interface_endpoints]
+    c = Clients()
+    c.add("ec2", "describe_vpc_endpoint_services", _services(config, {n: offered for n in names}), {"ServiceNames": names})
+    results = run(preflight.check_endpoint_services, config, proxy, c)
+    assert {r.status for r in results} == {status}
+    if status == "FAIL":
+        assert "not offered in us-east-1b" in results[0].message and "availability_zones" in results[0].fix
+
+
+# ---- API Gateway account role ---------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("role,status", [("arn:aws:iam::123456789012:role/existing", "WARN"), (None, "PASS")])
+def test_apigateway_account_role(default, role, status):
+    """apigateway:GetAccount ``cloudwatchRoleArn``: account-wide, one per region; our stack would replace it."""
+    config, proxy = default
+    c = Clients()
+    c.add("apigateway", "get_account", {"cloudwatchRoleArn": role} if role else {}, {})
+    (r,) = run(preflight.check_apigateway_account, config, proxy, c)
+    assert r.status == status
+    if role:
+        assert role in r.message and "configure_apigw_account_role=false" in r.fix
+
+
+# ---- the command ----------------------------------------------------------------------------------------
+
+
+def test_without_credentials_one_line_and_exit_2(monkeypatch, capsys, tmp_path):
+    for key in list(__import__("os").environ):
+        if key.startswith("AWS_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_EC2_METADATA_DISABLED", "true")
+    assert preflight.main(["-c", f"regions={REGION}"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "no AWS credentials" in err[0] and "AWS_ACCESS_KEY_ID" in err[0]
+
+
+def test_context_args_override_cdk_json():
+    ctx = preflight.context_from_args(["-c", "regions=us-west-2", "--context", "max_azs=3"])
+    assert ctx["regions"] == "us-west-2" and ctx["max_azs"] == "3" and ctx["guardrail_policy"] == "baseline"
+
+
+def test_config_error_is_one_line_and_exit_2(capsys):
+    assert preflight.main(["-c", "regions=mars-east-1"]) == 2
+    assert capsys.readouterr().err.count("\n") == 1
+
+
+def test_a_failing_check_makes_the_command_exit_1(capsys):
+    class Session:
+        def __init__(self, clients):
+            self.clients = clients
+
+        def get_credentials(self):
+            return object()
+
+        def client(self, service, region_name=None):
+            return self.clients(service, region_name or REGION)
+
+    c = Clients()
+    c.add("sts", "get_caller_identity", {"Account": "123456789012", "Arn": "arn:aws:iam::123456789012:user/x", "UserId": "x"})
+    c.add("ssm", "get_parameter", "ParameterNotFound")
+    preflight_checks = preflight.CHECKS
+    try:
+        preflight.CHECKS = [preflight.check_bootstrap]
+        code = preflight.main(["-c", f"regions={REGION}"], session=Session(c))
+    finally:
+        preflight.CHECKS = preflight_checks
+    out = capsys.readouterr().out
+    assert code == 1 and "FAIL  us-east-1" in out and "fix: npx cdk bootstrap aws://123456789012/us-east-1" in out

@@ -1,0 +1,379 @@
+"""``make preflight``: read-only checks of the target account before the first ``cdk deploy``.
+
+Usage (the same ``-c`` context as synth)::
+
+    make preflight CDK_ARGS="-c regions=us-east-1"
+    .venv/bin/python -m tools.preflight -c regions=us-east-1,us-west-2 [--profile NAME]
+
+The config is loaded exactly as ``app.py`` loads it (``app.load_settings`` over cdk.json + cdk.context.json +
+``-c``), then every check in ``CHECKS`` runs for every configured region. Each prints PASS / WARN / FAIL and,
+unless PASS, the fix. Exit status 1 when any check FAILs, 2 without credentials or with a config error.
+
+Adding a check is ~10 lines: a function ``(ctx: RegionContext) -> Iterable[Result]`` appended to ``CHECKS``;
+call AWS only through ``ctx.client(service)`` (tests stub it with botocore's Stubber).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Callable, Iterable, Mapping, Sequence
+
+ROOT = Path(__file__).resolve().parent.parent
+PASS, WARN, FAIL = "PASS", "WARN", "FAIL"
+
+#: Lambda keeps this much account concurrency unreserved (Lambda developer guide, "Configuring reserved
+#: concurrency": "You can reserve up to the Unreserved account concurrency value that is shown, minus 100").
+LAMBDA_UNRESERVED_MINIMUM = 100
+#: the modern bootstrap's version parameter (default qualifier); CDK templates require version >= 6
+BOOTSTRAP_PARAMETER = "/cdk-bootstrap/hnb659fds/version"
+BOOTSTRAP_MINIMUM = 6
+
+
+@dataclass(frozen=True)
+class Result:
+    check: str
+    region: str
+    status: str
+    message: str
+    fix: str = ""
+
+    def line(self) -> str:
+        text = f"{self.status:4}  {self.region:14} {self.check:22} {self.message}"
+        return text + (f"\n      fix: {self.fix}" if self.fix and self.status != PASS else "")
+
+
+@dataclass
+class RegionContext:
+    """What a check may look at: the region's typed config and an AWS client factory for that region."""
+
+    region: str
+    account: str
+    config: Any  # stacks.config.PlatformConfig
+    proxy_config: Any  # stacks.proxy_config.ProxyConfig
+    clients: Callable[[str, str], Any]
+    _cache: dict = field(default_factory=dict)
+
+    @property
+    def rc(self):
+        return self.config.for_region(self.region)
+
+    def client(self, service: str):
+        if service not in self._cache:
+            self._cache[service] = self.clients(service, self.region)
+        return self._cache[service]
+
+
+def _error_code(err: Exception) -> str:
+    return getattr(err, "response", {}).get("Error", {}).get("Code", type(err).__name__)
+
+
+# ---- checks ---------------------------------------------------------------------------------------------
+
+
+def check_bootstrap(ctx: RegionContext) -> Iterable[Result]:
+    """CDK bootstrap: ``ssm:GetParameter /cdk-bootstrap/hnb659fds/version`` (templates assert version >= 6)."""
+    name = "cdk-bootstrap"
+    fix = f"npx cdk bootstrap aws://{ctx.account}/{ctx.region}"
+    try:
+        version = int(ctx.client("ssm").get_parameter(Name=BOOTSTRAP_PARAMETER)["Parameter"]["Value"])
+    except Exception as err:  # noqa: BLE001 - every failure here means "not bootstrapped (for us)"
+        yield Result(name, ctx.region, FAIL, f"{BOOTSTRAP_PARAMETER} not readable ({_error_code(err)})", fix)
+        return
+    if version < BOOTSTRAP_MINIMUM:
+        yield Result(name, ctx.region, FAIL, f"bootstrap version {version} < {BOOTSTRAP_MINIMUM}", fix)
+    else:
+        yield Result(name, ctx.region, PASS, f"bootstrap version {version}")
+
+
+def _quota_by_name(ctx: RegionContext) -> dict[str, dict]:
+    quotas: dict[str, dict] = {}
+    paginator = ctx.client("service-quotas").get_paginator("list_service_quotas")
+    for page in paginator.paginate(ServiceCode="sagemaker"):
+        for q in page.get("Quotas", []):
+            quotas[q["QuotaName"]] = q
+    return quotas
+
+
+def check_endpoint_quotas(ctx: RegionContext) -> Iterable[Result]:
+    """SageMaker "<type> for endpoint usage" quotas: a blue/green update runs the old and the new fleet at
+    once, so the deploy needs twice the maximum instance count (SageMaker developer guide, "Blue/Green
+    Deployments"; issue 13 item 15)."""
+    from gptoss_constructs import catalog
+
+    rc = ctx.rc
+    if not rc.sagemaker_models:
+        return
+    needed: Counter = Counter()
+    for model in rc.sagemaker_models:
+        itype = rc.instance_types.get(model) or catalog.hosting(model).default_instance_type
+        needed[itype] += 2 * rc.autoscaling_max_capacity
+    quotas = _quota_by_name(ctx)
+    for itype, count in sorted(needed.items()):
+        name = f"{itype} for endpoint usage"
+        q = quotas.get(name)
+        if q is None:
+            yield Result("endpoint-quota", ctx.region, WARN, f"no quota named {name!r} in Service Quotas (sagemaker)",
+                         "check the SageMaker quotas in the Service Quotas console for this instance type")
+            continue
+        value = int(q["Value"])
+        fix = (f"aws service-quotas request-service-quota-increase --service-code sagemaker --quota-code {q['QuotaCode']} "
+               f"--desired-value {count} --region {ctx.region}")
+        if value >= count:
+            yield Result("endpoint-quota", ctx.region, PASS, f"{name}: {value} >= {count} (2 x max during blue/green)")
+        elif value >= count // 2:
+            yield Result("endpoint-quota", ctx.region, WARN, f"{name}: {value}, enough to create but not for a blue/green update ({count})", fix)
+        else:
+            yield Result("endpoint-quota", ctx.region, FAIL, f"{name}: {value} < {count // 2} instances at max capacity", fix)
+
+
+def check_lambda_concurrency(ctx: RegionContext) -> Iterable[Result]:
+    """Reserved concurrency must leave ``LAMBDA_UNRESERVED_MINIMUM`` unreserved (``lambda:GetAccountSettings``)."""
+    reserved = ctx.proxy_config.reserved_concurrency
+    if not reserved:
+        yield Result("lambda-concurrency", ctx.region, PASS, "the proxy reserves no concurrency")
+        return
+    limits = ctx.client("lambda").get_account_settings()["AccountLimit"]
+    total, unreserved = limits["ConcurrentExecutions"], limits["UnreservedConcurrentExecutions"]
+    left = unreserved - reserved
+    if left >= LAMBDA_UNRESERVED_MINIMUM:
+        yield Result("lambda-concurrency", ctx.region, PASS, f"reserving {reserved} leaves {left} unreserved (limit {total})")
+    else:
+        yield Result(
+            "lambda-concurrency", ctx.region, FAIL,
+            f"reserving {reserved} would leave {left} of {total} unreserved; Lambda keeps {LAMBDA_UNRESERVED_MINIMUM}",
+            f"drop -c proxy_reserved_concurrency (or set it <= {max(unreserved - LAMBDA_UNRESERVED_MINIMUM, 0)}), "
+            "or request a higher 'Concurrent executions' quota (service code lambda)",
+        )
+
+
+def check_bedrock_models(ctx: RegionContext) -> Iterable[Result]:
+    """Routed Bedrock models: ``bedrock:GetFoundationModel`` (exists, ACTIVE) and
+    ``bedrock:GetFoundationModelAvailability`` (authorized and entitled in this account)."""
+    from gptoss_constructs import catalog
+
+    bedrock = ctx.client("bedrock")
+    for model in ctx.rc.bedrock_models:
+        model_id = catalog.models()[model].bedrock_model_id
+        name = f"bedrock:{model}"
+        try:
+            details = bedrock.get_foundation_model(modelIdentifier=model_id)["modelDetails"]
+        except Exception as err:  # noqa: BLE001
+            yield Result(name, ctx.region, FAIL, f"{model_id} not offered here ({_error_code(err)})",
+                         f"remove {model} from bedrock_models for {ctx.region}, or deploy to a region that lists it")
+            continue
+        status = details.get("modelLifecycle", {}).get("status")
+        if status != "ACTIVE":
+            yield Result(name, ctx.region, WARN, f"{model_id} lifecycle {status}", "plan a move before the model is retired")
+        try:
+            avail = bedrock.get_foundation_model_availability(modelId=model_id)
+        except Exception as err:  # noqa: BLE001
+            yield Result(name, ctx.region, WARN, f"availability of {model_id} unknown ({_error_code(err)})",
+                         "allow bedrock:GetFoundationModelAvailability to the preflight caller, or check Model access in the console")
+            continue
+        blocked = [k for k, ok in (("authorizationStatus", "AUTHORIZED"), ("entitlementAvailability", "AVAILABLE"),
+                                   ("regionAvailability", "AVAILABLE")) if avail.get(k) != ok]
+        if blocked:
+            yield Result(name, ctx.region, FAIL, f"{model_id}: " + ", ".join(f"{k}={avail.get(k)}" for k in blocked),
+                         f"enable access to {model_id} in the Bedrock console (Model access) for {ctx.region}")
+        elif status == "ACTIVE":
+            yield Result(name, ctx.region, PASS, f"{model_id} ACTIVE and authorized")
+
+
+def check_guardrail_profile(ctx: RegionContext) -> Iterable[Result]:
+    """STANDARD tier needs the region's system-defined guardrail profile. There is no read API for guardrail
+    profiles in the bedrock control plane (botocore's model has Get/ListGuardrails only), so this checks that
+    the region maps to a known profile and leaves the rest UNCONFIRMED."""
+    rc = ctx.rc
+    if rc.guardrail.tier != "STANDARD":
+        yield Result("guardrail-profile", ctx.region, PASS, f"tier {rc.guardrail.tier}: no guardrail profile needed")
+        return
+    from gptoss_constructs.guardrail import guardrail_profile_id
+
+    try:
+        profile = guardrail_profile_id(ctx.region)
+    except ValueError as err:
+        yield Result("guardrail-profile", ctx.region, FAIL, str(err), "use a CLASSIC-tier policy in this region")
+        return
+    yield Result("guardrail-profile", ctx.region, WARN, f"UNCONFIRMED: {profile} (no read API); the guardrail's first ApplyGuardrail call confirms it",
+                 "after deploy, run one request through the proxy; AccessDenied names the missing profile ARN")
+
+
+def check_jumpstart_hub(ctx: RegionContext) -> Iterable[Result]:
+    """The catalog against the public hub: ``sagemaker:DescribeHubContent`` (HubName ``SageMakerPublicHub``,
+    HubContentType ``Model``) — image, weights prefix, environment, EULA and instance type."""
+    from gptoss_constructs import catalog
+    from tools import jumpstart
+
+    rc = ctx.rc
+    for model in rc.sagemaker_models:
+        spec = catalog.hosting(model)
+        itype = rc.instance_types.get(model) or spec.default_instance_type
+        name = f"jumpstart:{model}"
+        try:
+            facts = jumpstart.facts_from_hub(jumpstart.describe_public_model(ctx.client("sagemaker"), spec.jumpstart_model_id), ctx.region)
+        except Exception as err:  # noqa: BLE001
+            yield Result(name, ctx.region, FAIL, f"{spec.jumpstart_model_id} not readable in {jumpstart.PUBLIC_HUB} ({_error_code(err)})",
+                         "allow sagemaker:DescribeHubContent to the preflight caller; if the model is missing, it is not offered here")
+            continue
+        drifts = jumpstart.drift(model, ctx.region, spec, itype, facts)
+        if not drifts:
+            yield Result(name, ctx.region, PASS, f"catalog matches {facts.source}")
+        for d in drifts:
+            yield Result(name, ctx.region, FAIL if d.blocking else WARN,
+                         f"{d.field}: catalog {d.ours!r}, hub {d.theirs!r}", d.fix)
+
+
+def endpoint_service_name(region: str, short: str) -> str:
+    return f"com.amazonaws.{region}.{short}"
+
+
+def missing_endpoint_azs(response: Mapping, service_names: Sequence[str], azs: Sequence[str]) -> dict[str, list[str]]:
+    """service name → the chosen AZs it is NOT offered in (every AZ when the service is absent), from a
+    ``DescribeVpcEndpointServices`` response. (Own helper: constructs/network.py had none on main yet.)"""
+    offered = {d["ServiceName"]: set(d.get("AvailabilityZones", [])) for d in response.get("ServiceDetails", [])}
+    return {s: [z for z in azs if z not in offered.get(s, set())] for s in service_names if set(azs) - offered.get(s, set())}
+
+
+def check_endpoint_services(ctx: RegionContext) -> Iterable[Result]:
+    """Interface endpoints exist only in some AZs: ``ec2:DescribeVpcEndpointServices`` for the chosen AZs."""
+    rc = ctx.rc
+    azs = list(rc.existing_vpc.availability_zones if rc.existing_vpc else rc.availability_zones or [])
+    services = [endpoint_service_name(ctx.region, s) for s in ctx.config.interface_endpoints]
+    if rc.front_door == "private-api" and endpoint_service_name(ctx.region, "execute-api") not in services:
+        services.append(endpoint_service_name(ctx.region, "execute-api"))
+    response = ctx.client("ec2").describe_vpc_endpoint_services(ServiceNames=services)
+    if not azs:
+        offered = {d["ServiceName"]: sorted(d.get("AvailabilityZones", [])) for d in response.get("ServiceDetails", [])}
+        common = sorted(set.intersection(*(set(offered.get(s, [])) for s in services))) if services else []
+        if len(common) >= ctx.config.max_azs:
+            yield Result("endpoint-services", ctx.region, WARN, f"AZs are chosen at deploy; every endpoint service is in {', '.join(common)}",
+                         f"pin them: -c availability_zones={','.join(common[:ctx.config.max_azs])}")
+        else:
+            yield Result("endpoint-services", ctx.region, FAIL, f"only {len(common)} AZ(s) offer every endpoint service: {', '.join(common) or 'none'}",
+                         "drop the service from -c interface_endpoints, or use fewer max_azs")
+        return
+    missing = missing_endpoint_azs(response, services, azs)
+    if not missing:
+        yield Result("endpoint-services", ctx.region, PASS, f"{len(services)} endpoint services offered in {', '.join(azs)}")
+    for service, zones in sorted(missing.items()):
+        yield Result("endpoint-services", ctx.region, FAIL, f"{service} not offered in {', '.join(zones)}",
+                     "choose other AZs with -c availability_zones=..., or drop the service from -c interface_endpoints")
+
+
+def check_apigateway_account(ctx: RegionContext) -> Iterable[Result]:
+    """``apigateway:GetAccount``: the account-wide CloudWatch role we would set (configure_apigw_account_role)."""
+    if ctx.rc.front_door != "private-api" or not ctx.proxy_config.configure_apigw_account_role:
+        yield Result("apigateway-account", ctx.region, PASS, "the stack does not set the account CloudWatch role")
+        return
+    current = ctx.client("apigateway").get_account().get("cloudwatchRoleArn")
+    if current:
+        yield Result("apigateway-account", ctx.region, WARN, f"the account already uses {current}; our stack would replace it",
+                     "keep it with -c configure_apigw_account_role=false (the stage only needs some role set)")
+    else:
+        yield Result("apigateway-account", ctx.region, PASS, "no account CloudWatch role yet; the stack sets (and retains) one")
+
+
+CHECKS: list[Callable[[RegionContext], Iterable[Result]]] = [
+    check_bootstrap,
+    check_endpoint_quotas,
+    check_lambda_concurrency,
+    check_bedrock_models,
+    check_guardrail_profile,
+    check_jumpstart_hub,
+    check_endpoint_services,
+    check_apigateway_account,
+]
+
+
+def run_checks(config, proxy_config, account: str, clients: Callable[[str, str], Any], checks=None) -> list[Result]:
+    results: list[Result] = []
+    for region in config.regions:
+        ctx = RegionContext(region=region, account=account, config=config, proxy_config=proxy_config, clients=clients)
+        for check in checks or CHECKS:
+            try:
+                results.extend(check(ctx))
+            except Exception as err:  # noqa: BLE001 - one broken check must not hide the others
+                name = check.__name__.removeprefix("check_").replace("_", "-")
+                results.append(Result(name, region, FAIL, f"could not run ({_error_code(err)}: {err})",
+                                      "grant the preflight caller read access for this check"))
+    return results
+
+
+# ---- context and credentials ----------------------------------------------------------------------------
+
+
+def context_from_args(cdk_args: Sequence[str], root: Path = ROOT) -> dict[str, Any]:
+    """The context ``cdk synth`` would see: cdk.json's, cdk.context.json's, then each ``-c key=value``."""
+    context: dict[str, Any] = {}
+    for name in ("cdk.json", "cdk.context.json"):
+        path = root / name
+        if path.exists():
+            data = json.loads(path.read_text())
+            context.update(data.get("context", {}) if name == "cdk.json" else data)
+    args = list(cdk_args)
+    for i, arg in enumerate(args):
+        value = None
+        if arg in ("-c", "--context") and i + 1 < len(args):
+            value = args[i + 1]
+        elif arg.startswith("--context="):
+            value = arg.split("=", 1)[1]
+        if value is not None:
+            key, sep, val = value.partition("=")
+            if not sep:
+                raise SystemExit(f"preflight: context argument {value!r} is not key=value")
+            context[key] = val
+    return context
+
+
+def caller_account(session) -> str | None:
+    """The caller's account, or None when there are no usable credentials."""
+    import botocore.exceptions
+
+    if session.get_credentials() is None:
+        return None
+    try:
+        return session.client("sts").get_caller_identity()["Account"]
+    except (botocore.exceptions.NoCredentialsError, botocore.exceptions.PartialCredentialsError):
+        return None
+
+
+NO_CREDENTIALS = ("preflight: no AWS credentials found: set AWS_PROFILE (or pass --profile), or AWS_ACCESS_KEY_ID and "
+                  "AWS_SECRET_ACCESS_KEY, or run 'aws sso login'")
+
+
+def main(argv: Sequence[str] | None = None, session=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--profile", help="AWS profile (default: the SDK's default chain)")
+    args, cdk_args = parser.parse_known_args(argv)
+    sys.path.insert(0, str(ROOT))
+    from app import load_settings
+    from stacks.config import ConfigError
+
+    try:
+        config, proxy_config = load_settings(context_from_args(cdk_args).get, None)
+    except ConfigError as err:
+        print(f"preflight: config error: {err}", file=sys.stderr)
+        return 2
+    if session is None:
+        import boto3
+
+        session = boto3.Session(profile_name=args.profile) if args.profile else boto3.Session()
+    account = caller_account(session)
+    if account is None:
+        print(NO_CREDENTIALS, file=sys.stderr)
+        return 2
+    results = run_checks(config, proxy_config, account, lambda service, region: session.client(service, region_name=region))
+    for r in results:
+        print(r.line())
+    counts = Counter(r.status for r in results)
+    print(f"preflight: {counts[PASS]} pass, {counts[WARN]} warn, {counts[FAIL]} fail (account {account}, regions {', '.join(config.regions)})")
+    return 1 if counts[FAIL] else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
