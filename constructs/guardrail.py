@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from aws_cdk import Duration, Names, RemovalPolicy, Stack
+from aws_cdk import Duration, Fn, Names, RemovalPolicy, Stack, Token
 from aws_cdk import aws_bedrock as bedrock
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_iam as iam
@@ -12,13 +12,33 @@ from constructs import Construct
 from gptoss_constructs._defaults import new_key
 from gptoss_constructs.guardrail_policy import GuardrailPolicy, load_policy
 
-#: the system-defined guardrail profile (STANDARD tier) per region geography
-_PROFILE_GEOGRAPHY = {"us": "us", "ca": "us", "eu": "eu", "ap": "apac"}
+#: the system-defined guardrail profile (STANDARD tier) per region geography ("us-gov-west-1" → "us-gov")
+_PROFILE_GEOGRAPHY = {"us": "us", "us-gov": "us-gov", "ca": "us", "eu": "eu", "ap": "apac"}
+
+#: source region → destination regions of its guardrail profile. Bedrock user guide, "Supported Regions for
+#: cross-Region guardrail inference" (https://docs.aws.amazon.com/bedrock/latest/userguide/guardrails-cross-region-support.html):
+#: the US and GovCloud tables. Regions not listed here get the profile ARN in every region of the account
+#: (UNCONFIRMED destinations; still scoped to the profile id).
+GUARDRAIL_PROFILE_DESTINATIONS: dict[str, tuple[str, ...]] = {
+    "us-east-1": ("us-east-1", "us-east-2", "us-west-2"),
+    "us-east-2": ("us-east-1", "us-east-2", "us-west-2"),
+    "us-west-1": ("us-east-1", "us-east-2", "us-west-1", "us-west-2"),
+    "us-west-2": ("us-east-1", "us-east-2", "us-west-2"),
+    "us-gov-east-1": ("us-gov-east-1", "us-gov-west-1"),
+    "us-gov-west-1": ("us-gov-east-1", "us-gov-west-1"),
+}
+
+
+def _geography(region: str) -> str | None:
+    if not isinstance(region, str) or Token.is_unresolved(region):
+        return None
+    parts = region.split("-")
+    return _PROFILE_GEOGRAPHY.get("-".join(parts[:2]) if parts[1:2] == ["gov"] else parts[0])
 
 
 def guardrail_profile_id(region: str) -> str:
     """The system-defined guardrail profile id (``us.guardrail.v1:0``) the STANDARD tier uses in ``region``."""
-    geography = _PROFILE_GEOGRAPHY.get(region.split("-")[0]) if isinstance(region, str) else None
+    geography = _geography(region)
     if geography is None:
         raise ValueError(f"tier STANDARD needs a guardrail profile; none is known for region {region!r}")
     return f"{geography}.guardrail.v1:0"
@@ -29,7 +49,86 @@ def guardrail_profile_arn(stack: Stack) -> str:
     return f"arn:{stack.partition}:bedrock:{stack.region}:{stack.account}:guardrail-profile/{guardrail_profile_id(stack.region)}"
 
 
-class ModelGuardrail(Construct):
+def guardrail_profile_arns(stack: Stack, profile_id: str) -> list[str]:
+    """The guardrail-profile ARNs ``bedrock:ApplyGuardrail`` needs: the profile in every destination region of
+    ``stack``'s region (Bedrock user guide, "Permissions for using cross-Region inference with Amazon Bedrock
+    Guardrails": the policy lists the guardrail and ``guardrail-profile/us.guardrail.v1:0`` in us-east-1,
+    us-east-2 and us-west-2)."""
+    destinations = GUARDRAIL_PROFILE_DESTINATIONS.get(stack.region)
+    regions = destinations or ("*",)
+    return [f"arn:{stack.partition}:bedrock:{r}:{stack.account}:guardrail-profile/{profile_id}" for r in regions]
+
+
+class _GuardrailBase(Construct):
+    """What a guardrail made here and one imported with ``from_guardrail_attributes`` have in common."""
+
+    guardrail_arn: str
+    guardrail_id: str
+    guardrail_version: str
+    encryption_key: kms.IKey | None
+    guardrail_profile_id: str | None
+
+    def grant_apply(self, grantee: iam.IGrantable) -> iam.Grant:
+        """Grants ``bedrock:ApplyGuardrail`` on this guardrail (any version) and, for the STANDARD tier, on its
+        guardrail profile in every destination region; plus ``kms:Decrypt`` on its key. Returns ONE grant
+        combining all of them (like generative-ai-cdk-constructs ``GuardrailBase.grantApply``)."""
+        resources = [self.guardrail_arn]
+        if self.guardrail_profile_id:
+            resources += guardrail_profile_arns(Stack.of(self), self.guardrail_profile_id)
+        grant = iam.Grant.add_to_principal(grantee=grantee, actions=["bedrock:ApplyGuardrail"], resource_arns=resources)
+        if self.encryption_key is not None:
+            grant = grant.combine(self.encryption_key.grant_decrypt(grantee))
+        return grant
+
+    def metric(self, metric_name: str, **options) -> cloudwatch.Metric:
+        """A metric of this guardrail in ``AWS/Bedrock/Guardrails``; every option (statistic, period,
+        dimensions_map, label ...) may be overridden. Default dimensions: GuardrailArn + GuardrailVersion (the
+        set aws-cdk's bedrock-alpha ``GuardrailBase.metric`` uses; UNCONFIRMED in the Bedrock metrics doc,
+        which publishes ``Operation=ApplyGuardrail`` — alarms use that set, see ``metric_apply_guardrail``)."""
+        options.setdefault("dimensions_map", {"GuardrailArn": self.guardrail_arn, "GuardrailVersion": self.guardrail_version})
+        options.setdefault("statistic", "Sum")
+        options.setdefault("period", Duration.minutes(5))
+        return cloudwatch.Metric(namespace="AWS/Bedrock/Guardrails", metric_name=metric_name, **options)
+
+    def metric_apply_guardrail(self, metric_name: str, **options) -> cloudwatch.Metric:
+        """``metric_name`` in the published ``Operation=ApplyGuardrail`` dimension set (Bedrock user guide,
+        "Monitor Amazon Bedrock Guardrails using CloudWatch metrics"): every guardrail of the account and
+        region, so an alarm on it cannot stay silent because of an unpublished dimension combination."""
+        options.setdefault("dimensions_map", {"Operation": "ApplyGuardrail"})
+        return self.metric(metric_name, **options)
+
+    def metric_invocations(self, **options) -> cloudwatch.Metric:
+        return self.metric("Invocations", **options)
+
+    def metric_invocations_intervened(self, **options) -> cloudwatch.Metric:
+        return self.metric("InvocationsIntervened", **options)
+
+    def metric_invocation_latency(self, **options) -> cloudwatch.Metric:
+        options.setdefault("statistic", "p99")
+        return self.metric("InvocationLatency", **options)
+
+    def metric_invocation_server_errors(self, **options) -> cloudwatch.Metric:
+        return self.metric("InvocationServerErrors", **options)
+
+    def metric_invocation_throttles(self, **options) -> cloudwatch.Metric:
+        return self.metric("InvocationThrottles", **options)
+
+    def metric_text_unit_count(self, **options) -> cloudwatch.Metric:
+        return self.metric("TextUnitCount", **options)
+
+
+class _ImportedGuardrail(_GuardrailBase):
+    def __init__(self, scope: Construct, id: str, *, guardrail_arn: str, guardrail_version: str,
+                 encryption_key: kms.IKey | None, guardrail_profile_id: str | None) -> None:
+        super().__init__(scope, id)
+        self.guardrail_arn = guardrail_arn
+        self.guardrail_id = Fn.select(1, Fn.split("/", guardrail_arn)) if Token.is_unresolved(guardrail_arn) else guardrail_arn.rsplit("/", 1)[-1]
+        self.guardrail_version = guardrail_version
+        self.encryption_key = encryption_key
+        self.guardrail_profile_id = guardrail_profile_id
+
+
+class ModelGuardrail(_GuardrailBase):
     """A Bedrock guardrail enforcing a ``GuardrailPolicy`` on model input and output, with a version.
 
     Every policy the service offers can be expressed (content filters, denied topics, word and profanity
@@ -97,6 +196,29 @@ class ModelGuardrail(Construct):
         self.guardrail_arn = self.guardrail.attr_guardrail_arn
         self.guardrail_version = self.version.attr_version
         self.policy_fingerprint = fingerprint
+        self.guardrail_profile_id = guardrail_profile_id(stack.region) if p.tier == "STANDARD" else None
+
+    @classmethod
+    def from_guardrail_attributes(
+        cls,
+        scope: Construct,
+        id: str,
+        *,
+        guardrail_arn: str,
+        guardrail_version: str,
+        encryption_key: kms.IKey | None = None,
+        guardrail_profile_id: str | None = None,
+    ) -> _GuardrailBase:
+        """A guardrail made elsewhere, with the same surface (``grant_apply``, ``metric_*``, attributes).
+
+        :param guardrail_arn: ``arn:<partition>:bedrock:<region>:<account>:guardrail/<id>``.
+        :param guardrail_version: the published version to apply.
+        :param encryption_key: its customer-managed key, if any. Default: - no KMS grant.
+        :param guardrail_profile_id: the STANDARD tier's profile (e.g. ``us.guardrail.v1:0``).
+            Default: - CLASSIC tier, no profile grant.
+        """
+        return _ImportedGuardrail(scope, id, guardrail_arn=guardrail_arn, guardrail_version=guardrail_version,
+                                  encryption_key=encryption_key, guardrail_profile_id=guardrail_profile_id)
 
     # ---- policy → CloudFormation ------------------------------------------------------------------------
 
@@ -172,40 +294,3 @@ class ModelGuardrail(Construct):
             if value is not None
         ]
         return bedrock.CfnGuardrail.ContextualGroundingPolicyConfigProperty(filters_config=filters) if filters else None
-
-    # ---- grants and metrics -----------------------------------------------------------------------------
-
-    def grant_apply(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Grants bedrock:ApplyGuardrail on this guardrail (any version) and kms:Decrypt on its key."""
-        grant = iam.Grant.add_to_principal(grantee=grantee, actions=["bedrock:ApplyGuardrail"], resource_arns=[self.guardrail_arn])
-        self.encryption_key.grant_decrypt(grantee)
-        return grant
-
-    def metric(self, metric_name: str, *, statistic: str = "Sum", period: Duration | None = None, **options) -> cloudwatch.Metric:
-        """A metric of this guardrail version in ``AWS/Bedrock/Guardrails`` (ApplyGuardrail operation)."""
-        return cloudwatch.Metric(
-            namespace="AWS/Bedrock/Guardrails",
-            metric_name=metric_name,
-            dimensions_map={"GuardrailArn": self.guardrail_arn, "GuardrailVersion": self.guardrail_version, "Operation": "ApplyGuardrail"},
-            statistic=statistic,
-            period=period or Duration.minutes(5),
-            **options,
-        )
-
-    def metric_invocations(self, **options) -> cloudwatch.Metric:
-        return self.metric("Invocations", **options)
-
-    def metric_invocations_intervened(self, **options) -> cloudwatch.Metric:
-        return self.metric("InvocationsIntervened", **options)
-
-    def metric_invocation_latency(self, **options) -> cloudwatch.Metric:
-        return self.metric("InvocationLatency", statistic="p99", **options)
-
-    def metric_invocation_server_errors(self, **options) -> cloudwatch.Metric:
-        return self.metric("InvocationServerErrors", **options)
-
-    def metric_invocation_throttles(self, **options) -> cloudwatch.Metric:
-        return self.metric("InvocationThrottles", **options)
-
-    def metric_text_unit_count(self, **options) -> cloudwatch.Metric:
-        return self.metric("TextUnitCount", **options)

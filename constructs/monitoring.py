@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol, Sequence
 
-from aws_cdk import Duration, RemovalPolicy
+from aws_cdk import Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
@@ -99,13 +99,20 @@ class PlatformMonitoring(Construct):
         self.encryption_key = encryption_key or new_key(
             self, "Key", description="gpt-oss-platform: alarm topic", removal_policy=removal_policy
         )
-        # CloudWatch alarms publish to an encrypted topic only if the key lets CloudWatch use it.
+        # CloudWatch alarms publish to an encrypted topic only if the key lets CloudWatch use it (SNS developer
+        # guide, "Enable compatibility between event sources from AWS services and encrypted topics"). Explicit
+        # actions, and confused-deputy conditions: only alarms of this account and region.
+        stack = Stack.of(self)
         self.encryption_key.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="AllowCloudWatchAlarmsToPublish",
                 principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey*"],
+                actions=["kms:Decrypt", "kms:GenerateDataKey"],
                 resources=["*"],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:*"},
+                },
             )
         )
         self.topic = sns.Topic(self, "AlarmTopic", master_key=self.encryption_key, enforce_ssl=True, display_name="gpt-oss platform alarms")
@@ -124,7 +131,8 @@ class PlatformMonitoring(Construct):
         if front_door is not None:
             self._alarm("api-5xx", front_door.metric_server_error(statistic="Sum", period=Duration.minutes(5)), proxy_error_threshold, "private API: 5xx responses")
         if guardrail is not None:
-            self._alarm("guardrail-errors", guardrail.metric_invocation_server_errors(), guardrail_error_threshold, "guardrail: ApplyGuardrail server errors")
+            # the published Operation=ApplyGuardrail dimension set (Bedrock guardrails CloudWatch metrics doc)
+            self._alarm("guardrail-errors", guardrail.metric_apply_guardrail("InvocationServerErrors"), guardrail_error_threshold, "guardrail: ApplyGuardrail server errors (all guardrails of the region)")
 
         self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
         self._widgets(endpoints, proxy, front_door, guardrail)

@@ -57,9 +57,17 @@ class TestPolicies:
         pii = {e["Type"]: e["Action"] for e in props["SensitiveInformationPolicyConfig"]["PiiEntitiesConfig"]}
         assert pii["US_SOCIAL_SECURITY_NUMBER"] == "BLOCK" and pii["EMAIL"] == "ANONYMIZE"
 
-    def test_contextual_grounding(self, strict):
-        assert _guardrail_props(strict[2])["ContextualGroundingPolicyConfig"] == {
-            "FiltersConfig": [{"Type": "GROUNDING", "Threshold": 0.75}, {"Type": "RELEVANCE", "Threshold": 0.75}]
+    def test_strict_has_no_contextual_grounding(self, strict):
+        """ApplyGuardrail evaluates grounding only against content qualified ``grounding_source`` and ``query``
+        (botocore bedrock-runtime ``apply_guardrail``: qualifiers 'grounding_source'|'query'|'guard_content');
+        the proxy sends neither, so the preset must not promise a check that never runs."""
+        assert "ContextualGroundingPolicyConfig" not in _guardrail_props(strict[2])
+
+    def test_grounding_still_renders_from_a_policy_file(self):
+        stack = _stack()
+        ModelGuardrail(stack, "Guardrail", policy=replace(load_policy("baseline"), grounding_threshold=0.7, relevance_threshold=0.6))
+        assert _guardrail_props(Template.from_stack(stack))["ContextualGroundingPolicyConfig"] == {
+            "FiltersConfig": [{"Type": "GROUNDING", "Threshold": 0.7}, {"Type": "RELEVANCE", "Threshold": 0.6}]
         }
 
     def test_standard_tier_uses_the_regions_guardrail_profile(self, strict):
@@ -118,23 +126,91 @@ class TestKeyVersionAndGrants:
             ids.append(vid)
         assert ids[0] != ids[1] and ids[0] == ids[2]
 
-    def test_grant_apply_is_scoped_to_this_guardrail_and_its_key(self, strict):
+    def test_grant_apply_covers_the_guardrail_profile_in_every_destination_region(self, strict):
+        """Bedrock user guide, "Permissions for using cross-Region inference with Amazon Bedrock Guardrails"
+        (https://docs.aws.amazon.com/bedrock/latest/userguide/guardrail-profiles-permissions.html): ApplyGuardrail
+        on the guardrail plus ``guardrail-profile/us.guardrail.v1:0`` in us-east-1, us-east-2 and us-west-2 (the
+        destinations of us-east-1 in "Supported Regions for cross-Region guardrail inference")."""
         stack, g, t = strict
         guardrail = stack.resolve(g.guardrail.logical_id)
         key = stack.resolve(g.encryption_key.node.default_child.logical_id)
         (policy,) = t.find_resources("AWS::IAM::Policy").values()
+        profile = lambda r: {"Fn::Join": ["", [f"arn:aws:bedrock:{r}:", {"Ref": "AWS::AccountId"}, ":guardrail-profile/us.guardrail.v1:0"]]}  # noqa: E731
         assert policy["Properties"]["PolicyDocument"]["Statement"] == [
-            {"Action": "bedrock:ApplyGuardrail", "Effect": "Allow", "Resource": {"Fn::GetAtt": [guardrail, "GuardrailArn"]}},
+            {"Action": "bedrock:ApplyGuardrail", "Effect": "Allow",
+             "Resource": [{"Fn::GetAtt": [guardrail, "GuardrailArn"]}, profile("us-east-1"), profile("us-east-2"), profile("us-west-2")]},
             {"Action": "kms:Decrypt", "Effect": "Allow", "Resource": {"Fn::GetAtt": [key, "Arn"]}},
         ]
 
-    def test_metrics_are_per_guardrail_version(self, strict):
+    def test_classic_tier_grants_only_the_guardrail(self):
+        stack = _stack()
+        g = ModelGuardrail(stack, "Guardrail", policy="baseline")
+        g.grant_apply(iam.Role(stack, "Caller", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")))
+        (policy,) = Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
+        assert policy["Properties"]["PolicyDocument"]["Statement"][0]["Resource"] == {"Fn::GetAtt": [stack.resolve(g.guardrail.logical_id), "GuardrailArn"]}
+
+    def test_govcloud_uses_the_us_gov_profile_and_partition(self):
+        """GovCloud sources use ``us-gov.guardrail.v1:0`` with ``arn:aws-us-gov`` ARNs and route to
+        us-gov-east-1 and us-gov-west-1 (Bedrock user guide, "Supported Regions for cross-Region guardrail inference")."""
+        stack = _stack("us-gov-west-1")
+        g = ModelGuardrail(stack, "Guardrail", policy="strict")
+        g.grant_apply(iam.Role(stack, "Caller", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")))
+        t = Template.from_stack(stack)
+        assert _guardrail_props(t)["CrossRegionConfig"]["GuardrailProfileArn"]["Fn::Join"][1][0] == "arn:aws-us-gov:bedrock:us-gov-west-1:"
+        (policy,) = t.find_resources("AWS::IAM::Policy").values()
+        resources = policy["Properties"]["PolicyDocument"]["Statement"][0]["Resource"][1:]
+        assert [r["Fn::Join"][1][0] for r in resources] == ["arn:aws-us-gov:bedrock:us-gov-east-1:", "arn:aws-us-gov:bedrock:us-gov-west-1:"]
+        assert all(r["Fn::Join"][1][-1] == ":guardrail-profile/us-gov.guardrail.v1:0" for r in resources)
+
+    def test_unlisted_region_grants_the_profile_in_any_region_of_the_account(self):
+        stack = _stack("eu-west-1")
+        g = ModelGuardrail(stack, "Guardrail", policy="strict")
+        g.grant_apply(iam.Role(stack, "Caller", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")))
+        (policy,) = Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
+        (profile,) = policy["Properties"]["PolicyDocument"]["Statement"][0]["Resource"][1:]
+        assert profile == {"Fn::Join": ["", ["arn:aws:bedrock:*:", {"Ref": "AWS::AccountId"}, ":guardrail-profile/eu.guardrail.v1:0"]]}
+
+    def test_grant_apply_returns_one_grant_including_the_key(self):
+        stack = _stack()
+        g = ModelGuardrail(stack, "Guardrail", policy="baseline")
+        role = iam.Role(stack, "Caller", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        grant = g.grant_apply(role)
+        statements = [stack.resolve(s.to_statement_json()) for s in grant.principal_statements]
+        assert {s["Action"] for s in statements} == {"bedrock:ApplyGuardrail", "kms:Decrypt"}
+        assert grant.success
+
+    def test_imported_guardrail_has_the_same_surface(self):
+        stack = _stack()
+        key = __import__("aws_cdk.aws_kms", fromlist=["Key"]).Key.from_key_arn(stack, "K", "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+        g = ModelGuardrail.from_guardrail_attributes(
+            stack, "Imported", guardrail_arn="arn:aws:bedrock:us-east-1:111122223333:guardrail/abc123xyz", guardrail_version="3",
+            encryption_key=key, guardrail_profile_id="us.guardrail.v1:0",
+        )
+        assert g.guardrail_id == "abc123xyz" and g.guardrail_version == "3"
+        g.grant_apply(iam.Role(stack, "Caller", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")))
+        (policy,) = Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
+        statements = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert statements[0]["Resource"][0] == "arn:aws:bedrock:us-east-1:111122223333:guardrail/abc123xyz" and len(statements[0]["Resource"]) == 4
+        assert statements[1] == {"Action": "kms:Decrypt", "Effect": "Allow", "Resource": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab"}
+        assert stack.resolve(g.metric_invocations().dimensions) == {"GuardrailArn": "arn:aws:bedrock:us-east-1:111122223333:guardrail/abc123xyz", "GuardrailVersion": "3"}
+
+    def test_metrics_accept_overrides_without_a_duplicate_keyword(self, strict):
         stack, g, _ = strict
-        m = g.metric_invocations_intervened()
-        assert (m.namespace, m.metric_name, m.statistic) == ("AWS/Bedrock/Guardrails", "InvocationsIntervened", "Sum")
-        dims = stack.resolve(m.dimensions)
-        assert set(dims) == {"GuardrailArn", "GuardrailVersion", "Operation"}
+        m = g.metric_invocation_latency(statistic="p50", dimensions_map={"Operation": "ApplyGuardrail"}, label="x")
+        assert (m.statistic, m.label, stack.resolve(m.dimensions)) == ("p50", "x", {"Operation": "ApplyGuardrail"})
         assert g.metric_invocation_latency().statistic == "p99"
+
+    def test_metric_apply_guardrail_uses_the_published_dimension_set(self, strict):
+        """Bedrock user guide, "Monitor Amazon Bedrock Guardrails using CloudWatch metrics"
+        (https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-guardrails-cw-metrics.html): dimension
+        ``Operation`` = ``ApplyGuardrail`` is published for Invocations, InvocationLatency, InvocationClientErrors,
+        InvocationServerErrors, InvocationThrottles, InvocationsIntervened and TextUnitCount. The old alarm's
+        GuardrailArn + GuardrailVersion + Operation combination is not in that table."""
+        stack, g, _ = strict
+        m = g.metric_apply_guardrail("InvocationServerErrors")
+        assert (m.namespace, m.metric_name, m.statistic) == ("AWS/Bedrock/Guardrails", "InvocationServerErrors", "Sum")
+        assert stack.resolve(m.dimensions) == {"Operation": "ApplyGuardrail"}
+        assert set(stack.resolve(g.metric_invocations().dimensions)) == {"GuardrailArn", "GuardrailVersion"}
 
 
 def test_fails_when_the_preset_is_unknown():

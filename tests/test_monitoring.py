@@ -61,11 +61,36 @@ def test_every_alarm_has_its_metric_threshold_and_topic_actions(built):
         "invoke proxy: function errors": ("Errors", 5),
         "invoke proxy: throttled invocations": ("Throttles", 1),
         "private API: 5xx responses": ("5XXError", 5),
-        "guardrail: ApplyGuardrail server errors": ("InvocationServerErrors", 1),
+        "guardrail: ApplyGuardrail server errors (all guardrails of the region)": ("InvocationServerErrors", 1),
     }
     assert {d: (p["MetricName"], p["Threshold"]) for d, p in alarms.items()} == expected
     for p in alarms.values():
         assert p["OKActions"] == [topic] and p["ComparisonOperator"] == "GreaterThanOrEqualToThreshold" and p["TreatMissingData"] == "notBreaching"
+
+
+def test_guardrail_alarm_uses_a_published_dimension_set(built):
+    """Bedrock user guide, "Monitor Amazon Bedrock Guardrails using CloudWatch metrics"
+    (https://docs.aws.amazon.com/bedrock/latest/userguide/monitoring-guardrails-cw-metrics.html): the dimension
+    ``Operation`` = ``ApplyGuardrail`` is published for InvocationServerErrors. An alarm on an unpublished
+    combination (the old GuardrailArn + GuardrailVersion + Operation) would stay OK forever."""
+    _, _, _, _, t = built
+    (alarm,) = [a["Properties"] for a in t.find_resources("AWS::CloudWatch::Alarm").values() if a["Properties"]["MetricName"] == "InvocationServerErrors"]
+    assert (alarm["Namespace"], alarm["Dimensions"]) == ("AWS/Bedrock/Guardrails", [{"Name": "Operation", "Value": "ApplyGuardrail"}])
+
+
+def test_cloudwatch_key_grant_has_confused_deputy_conditions_and_explicit_actions(built):
+    """SNS developer guide, "Enable compatibility between event sources from AWS services and encrypted
+    topics": CloudWatch needs kms:Decrypt and kms:GenerateDataKey on the topic's key; aws:SourceAccount and
+    aws:SourceArn (this account's alarms in this region) keep another account's alarms from using it
+    (the same conditions as aws/modern-data-architecture-accelerator ``grantCloudWatchAlarmsTopicAccess``)."""
+    stack, _, _, mon, t = built
+    (key,) = [k for k in t.find_resources("AWS::KMS::Key").values() if any(s.get("Sid") == "AllowCloudWatchAlarmsToPublish" for s in k["Properties"]["KeyPolicy"]["Statement"])]
+    (statement,) = [s for s in key["Properties"]["KeyPolicy"]["Statement"] if s.get("Sid") == "AllowCloudWatchAlarmsToPublish"]
+    assert statement["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    assert statement["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+        "ArnLike": {"aws:SourceArn": {"Fn::Join": ["", ["arn:aws:cloudwatch:us-east-1:", {"Ref": "AWS::AccountId"}, ":alarm:*"]]}},
+    }
 
 
 def test_topic_is_encrypted_ssl_only_and_subscribed(built):
