@@ -191,13 +191,16 @@ class PlatformMonitoring(Construct):
                 cw.GraphWidget(title="private API: latency", left=[front_door.metric_latency(statistic=s, label=s) for s in ("p50", "p99")], width=12),
             )
         if guardrail is not None:
+            # the published Operation=ApplyGuardrail set (all guardrails of the region); the per-policy-type
+            # breakdown comes from the published GuardrailPolicyType dimension
+            g = guardrail.metric_apply_guardrail
             d.add_widgets(
                 cw.GraphWidget(
                     title="guardrail: invocations and interventions (by policy type)",
-                    left=[guardrail.metric_invocations(), guardrail.metric_invocations_intervened()],
+                    left=[g("Invocations"), g("InvocationsIntervened")],
                     right=[cw.MathExpression(expression="SEARCH('{AWS/Bedrock/Guardrails,GuardrailPolicyType,Operation} MetricName=\"InvocationsIntervened\"', 'Sum', 300)", label="")],
                     width=8,
                 ),
-                cw.GraphWidget(title="guardrail: latency p99", left=[guardrail.metric_invocation_latency()], width=8),
-                cw.GraphWidget(title="guardrail: errors and throttles", left=[guardrail.metric_invocation_server_errors(), guardrail.metric_invocation_throttles()], right=[guardrail.metric_text_unit_count()], width=8),
+                cw.GraphWidget(title="guardrail: latency p99", left=[g("InvocationLatency", statistic="p99")], width=8),
+                cw.GraphWidget(title="guardrail: errors and throttles", left=[g("InvocationServerErrors"), g("InvocationThrottles")], right=[g("TextUnitCount")], width=8),
             )

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 
-from aws_cdk import App, Environment, RemovalPolicy
+from aws_cdk import App, CfnWaitConditionHandle, Environment, RemovalPolicy, Stack
 
 from aws_cdk import aws_iam as iam
 
@@ -97,6 +99,7 @@ def build_region(app: App, config: PlatformConfig, proxy_config: ProxyConfig, re
         description=f"gpt-oss-platform {region}: dashboard, alarms and alarm topic",
     )
     stacks = RegionStacks(network=network, guardrail=guardrail, models=models, proxy=proxy, monitoring=monitoring)
+    wire_cross_stack_references(stacks, region_fingerprint(config, proxy_config, region))
     for stack in stacks.all():
         apply_role_governance(
             stack,
@@ -106,6 +109,49 @@ def build_region(app: App, config: PlatformConfig, proxy_config: ProxyConfig, re
             role_name_prefix=proxy_config.role_name_prefix,
         )
     return stacks
+
+
+_ROOT = Path(__file__).resolve().parent.parent
+
+
+def region_fingerprint(config: PlatformConfig, proxy_config: ProxyConfig, region: str) -> str:
+    """A digest of everything that decides the region's producer resources: the typed config, the catalog and
+    the source of the constructs and stacks. It changes whenever a deploy could replace a producer resource."""
+    digest = hashlib.sha256()
+    digest.update(repr(config.for_region(region)).encode())
+    digest.update(repr((config.account, config.vpc_cidr, config.max_azs, config.interface_endpoints, config.flow_log_retention_days, config.removal_policy)).encode())
+    digest.update(repr(proxy_config).encode())
+    for path in sorted([*(_ROOT / "constructs").rglob("*.py"), *(_ROOT / "constructs").rglob("*.json"), *(_ROOT / "constructs").rglob("*.yaml"), *(_ROOT / "stacks").glob("*.py")]):
+        digest.update(path.relative_to(_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
+    return digest.hexdigest()[:16]
+
+
+def wire_cross_stack_references(stacks: RegionStacks, fingerprint: str) -> None:
+    """Makes ``cdk deploy --all`` carry changed producer values into their consumers.
+
+    cdk.json sets ``@aws-cdk/core:defaultCrossStackReferences: weak``: consumers read producer outputs with
+    ``Fn::GetStackOutput``, which is "resolved at stack create or update time"; "if the referenced stack or
+    output is later deleted or modified, the consuming stack is not automatically updated" (CloudFormation
+    template reference, Fn::GetStackOutput). Strong references (exports) would instead block every producer
+    change that alters a consumed value (a new guardrail version, a replaced VPC endpoint) while it is in use.
+
+    So: (1) explicit dependencies put producers first — Proxy and Monitoring also depend on Models, whose
+    endpoint names they use as plain strings (no reference, hence no implicit dependency), so a targeted
+    deploy never routes to an endpoint that does not exist yet; (2) each consumer stack carries a no-op
+    ``AWS::CloudFormation::WaitConditionHandle`` whose logical id holds ``fingerprint``: whenever a producer
+    could have changed, every consumer template changes too, CloudFormation updates it, and its
+    ``Fn::GetStackOutput`` values are resolved again.
+    """
+    consumers: list[tuple[Stack, list[Stack]]] = [
+        (stacks.proxy, [stacks.network, stacks.guardrail] + ([stacks.models] if stacks.models else [])),
+        (stacks.monitoring, [stacks.proxy, stacks.guardrail] + ([stacks.models] if stacks.models else [])),
+    ]
+    if stacks.models is not None:
+        consumers.append((stacks.models, [stacks.network]))
+    for consumer, producers in consumers:
+        for producer in producers:
+            consumer.add_dependency(producer, "reads its values (Fn::GetStackOutput) or its endpoint names")
+        CfnWaitConditionHandle(consumer, f"ProducerFingerprint{fingerprint}")
 
 
 def build_app(app: App, config: PlatformConfig, proxy_config: ProxyConfig) -> dict[str, RegionStacks]:

@@ -15,6 +15,7 @@ import pytest
 
 SNAPSHOTS = Path(__file__).parent / "snapshots"
 _HASH = re.compile(r"[0-9a-f]{64}")
+_FINGERPRINT = re.compile(r"ProducerFingerprint[0-9a-f]{16}")
 
 
 def _function_policy(template: dict) -> list[dict]:
@@ -77,7 +78,7 @@ def test_outputs_a_consumer_needs(platform_app, region):
 
 
 def _normalized(template: dict) -> dict:
-    text = _HASH.sub("<asset-hash>", json.dumps(template, sort_keys=True))
+    text = _FINGERPRINT.sub("ProducerFingerprint<digest>", _HASH.sub("<asset-hash>", json.dumps(template, sort_keys=True)))
     return json.loads(text)
 
 
@@ -122,3 +123,63 @@ def test_the_proxy_asset_is_the_lambda_folder_ready_for_the_web_adapter(platform
     assert (folder / "gptoss_proxy" / "core" / "service.py").exists()
     leftovers = [p for p in folder.rglob("*") if p.name == "__pycache__" or p.suffix == ".pyc" or "tests" in p.parts]
     assert leftovers == []
+
+
+# ---- cross-stack wiring (issue 13 item 12) ---------------------------------------------------------------
+
+
+def _manifest(platform_app) -> dict:
+    return json.loads((platform_app.outdir / "manifest.json").read_text())["artifacts"]
+
+
+def test_consumers_depend_on_their_producers_and_on_models(platform_app):
+    """The cloud assembly's ``dependencies`` order ``cdk deploy --all``: Proxy and Monitoring use the Models
+    stack's endpoint names as plain strings (no reference), so only an explicit dependency stops a targeted
+    deploy from routing to an endpoint that does not exist yet."""
+    artifacts = _manifest(platform_app)
+    deps = lambda name: {d for d in artifacts[name].get("dependencies", []) if not d.endswith(".assets")}  # noqa: E731
+    assert deps("GptOss-Models-us-east-1") == {"GptOss-Network-us-east-1"}
+    assert deps("GptOss-Proxy-us-east-1") == {"GptOss-Network-us-east-1", "GptOss-Guardrail-us-east-1", "GptOss-Models-us-east-1"}
+    assert deps("GptOss-Monitoring-us-east-1") == {"GptOss-Proxy-us-east-1", "GptOss-Guardrail-us-east-1", "GptOss-Models-us-east-1"}
+    assert deps("GptOss-Proxy-us-west-2") == {"GptOss-Network-us-west-2", "GptOss-Guardrail-us-west-2"}  # no Models stack there
+
+
+def _values(node):
+    if isinstance(node, dict):
+        yield node
+        for v in node.values():
+            yield from _values(v)
+    elif isinstance(node, list):
+        for v in node:
+            yield from _values(v)
+
+
+def test_references_are_weak_and_every_consumer_refreshes_on_producer_change(platform_app):
+    """CloudFormation template reference, "Fn::GetStackOutput": the value "is resolved at stack create or
+    update time"; a consumer "is not automatically updated" when the producer's output changes. Our consumers
+    read producers with Fn::GetStackOutput (no export locks) and carry a WaitConditionHandle whose logical id
+    is the producers' fingerprint, so a producer change always changes (and so updates) every consumer."""
+    for consumer, producers in (
+        ("GptOss-Proxy-us-east-1", {"GptOss-Network-us-east-1", "GptOss-Guardrail-us-east-1"}),
+        ("GptOss-Monitoring-us-east-1", {"GptOss-Proxy-us-east-1"}),  # guardrail metrics use the published Operation set
+        ("GptOss-Models-us-east-1", {"GptOss-Network-us-east-1"}),
+    ):
+        template = platform_app.template(consumer)
+        refs = [n["Fn::GetStackOutput"] for n in _values(template) if "Fn::GetStackOutput" in n]
+        assert refs and {r["StackName"] for r in refs} == producers, consumer
+        assert not [n for n in _values(template) if "Fn::ImportValue" in n]
+        handles = [k for k, r in template["Resources"].items() if r["Type"] == "AWS::CloudFormation::WaitConditionHandle"]
+        assert len(handles) == 1 and _FINGERPRINT.fullmatch(handles[0]), consumer
+    fingerprints = {_FINGERPRINT.search(json.dumps(platform_app.template(s)))[0] for s in ("GptOss-Proxy-us-east-1", "GptOss-Monitoring-us-east-1")}
+    assert len(fingerprints) == 1
+
+
+def test_fingerprint_changes_with_what_decides_producer_resources():
+    from app import load_settings
+    from stacks.platform import region_fingerprint
+    from tests.conftest import project_context
+
+    base = region_fingerprint(*load_settings(project_context().get), "us-east-1")
+    assert base == region_fingerprint(*load_settings(project_context().get), "us-east-1")  # deterministic
+    for change in ({"guardrail_policy": "strict"}, {"availability_zones": "us-east-1a,us-east-1c"}, {"instance_types": '{"gpt-oss-20b": "ml.g6e.2xlarge"}'}, {"max_azs": 3}):
+        assert region_fingerprint(*load_settings(project_context(**change).get), "us-east-1") != base, change
