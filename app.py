@@ -13,7 +13,7 @@ from typing import Any, Callable
 from aws_cdk import App, Tags
 
 from stacks.compliance import attach_compliance
-from stacks.config import ConfigError, load_config
+from stacks.config import ConfigError, load_config, load_cost_assumptions
 from stacks.proxy_config import check_routes, load_proxy_config
 from stacks.platform import build_app, cost_estimates
 
@@ -31,20 +31,24 @@ def main() -> None:
     app = App()
     try:
         config, proxy_config = load_settings(app.node.try_get_context, os.environ.get("CDK_DEFAULT_ACCOUNT"))
+        assumptions = load_cost_assumptions(app.node.try_get_context)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(1)
     Tags.of(app).add("project", "gpt-oss-platform")
     attach_compliance(app)
-    build_app(app, config, proxy_config)
+    stacks = build_app(app, config, proxy_config)
+    estimates = cost_estimates(config, proxy_config, stacks, assumptions)
     assembly = app.synth()
-    for region, report in cost_estimates(config).items():
+    for region, estimate in estimates.items():
         path = os.path.join(assembly.directory, f"cost-{region}.md")
         with open(path, "w", encoding="utf-8") as f:
-            f.write(report)
-        total = [line for line in report.splitlines() if line.startswith("| **Total**")][0].split("|")
-        low, high = (total[i].strip().strip("*") for i in (5, 7))
-        print(f"cost estimate {region}: {low} to {high} per month at min/max capacity (unverified prices; see {path})", file=sys.stderr)
+            f.write(estimate.render())
+        print(
+            f"cost estimate {region}: ${estimate.monthly_low:,.2f} to ${estimate.monthly_high:,.2f} per month at min/max capacity "
+            f"and {assumptions.requests_per_month:,} requests (unverified prices; see {path})",
+            file=sys.stderr,
+        )
 
 
 if __name__ == "__main__":

@@ -373,3 +373,17 @@ def load_config(context: Callable[[str], Any], default_account: str | None = Non
         removal_policy=_as_choice("removal_policy", context("removal_policy") or "retain", REMOVAL_POLICIES),
         region_configs=region_configs,
     )
+
+
+def load_cost_assumptions(context: Callable[[str], Any]):
+    """The cost estimate's request assumptions (context keys ``cost_*``; README "Configuration")."""
+    from gptoss_constructs.cost import CostAssumptions
+
+    d = CostAssumptions()
+    get = lambda key, default: default if context(key) is None else context(key)  # noqa: E731
+    return CostAssumptions(
+        requests_per_month=_as_int("cost_requests_per_month", get("cost_requests_per_month", d.requests_per_month), 0, 10**10),
+        prompt_tokens=_as_int("cost_prompt_tokens", get("cost_prompt_tokens", d.prompt_tokens), 0, 131072),
+        answer_tokens=_as_int("cost_answer_tokens", get("cost_answer_tokens", d.answer_tokens), 0, 131072),
+        seconds_per_request=_as_int("cost_seconds_per_request", get("cost_seconds_per_request", d.seconds_per_request), 0, 900),
+    )

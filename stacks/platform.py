@@ -158,9 +158,19 @@ def build_app(app: App, config: PlatformConfig, proxy_config: ProxyConfig) -> di
     return {region: build_region(app, config, proxy_config, region) for region in config.regions}
 
 
-def cost_estimates(config: PlatformConfig) -> dict[str, str]:
-    """region → the markdown cost estimate of its SageMaker endpoints (min and max capacity)."""
+def cost_estimates(config: PlatformConfig, proxy_config: ProxyConfig, stacks: dict[str, RegionStacks], assumptions=None) -> dict:
+    """region → ``cost.RegionCost`` (totals and lines): endpoints from config, fixed costs counted in the
+    region's synthesized constructs (interface endpoints, KMS keys, alarms, dashboards), per-request costs from
+    the assumptions."""
+    from aws_cdk import aws_cloudwatch as cloudwatch
+    from aws_cdk import aws_ec2 as ec2
+    from aws_cdk import aws_kms as kms
+
     from gptoss_constructs import catalog, cost
+    from stacks.proxy_config import route_names
+
+    def count(region_stacks: RegionStacks, cls, where=lambda c: True) -> int:
+        return sum(1 for stack in region_stacks.all() for c in stack.node.find_all() if isinstance(c, cls) and where(c))
 
     out = {}
     for region in config.regions:
@@ -170,5 +180,24 @@ def cost_estimates(config: PlatformConfig) -> dict[str, str]:
             itype = rc.instance_types.get(model) or catalog.hosting(model).default_instance_type
             low = 0 if rc.scale_to_zero and rc.autoscaling_min_capacity == 0 else max(rc.autoscaling_min_capacity, 1)
             rows.append((model, itype, low, rc.autoscaling_max_capacity))
-        out[region] = cost.render(region, cost.estimate(rows), rc.bedrock_models)
+        g = rc.guardrail
+        policies = [name for name, on in (("content", g.content_filters), ("topics", g.denied_topics), ("pii", g.pii_entities),
+                                          ("grounding", g.grounding_threshold is not None or g.relevance_threshold is not None)) if on]
+        azs = rc.existing_vpc.availability_zones if rc.existing_vpc else rc.availability_zones
+        rs = stacks[region]
+        out[region] = cost.region_estimate(
+            region,
+            endpoints=cost.estimate(rows),
+            bedrock_models=rc.bedrock_models,
+            routes=len(route_names(rc)),
+            interface_endpoints=count(rs, ec2.CfnVPCEndpoint, lambda c: c.vpc_endpoint_type == "Interface"),
+            availability_zones=len(azs) if azs else config.max_azs,
+            kms_keys=count(rs, kms.CfnKey),
+            alarms=count(rs, cloudwatch.CfnAlarm),
+            dashboards=count(rs, cloudwatch.CfnDashboard),
+            lambda_memory_mb=proxy_config.memory_mb,
+            rest_api=rc.front_door == "private-api",
+            guardrail_policies=policies,
+            assumptions=assumptions or cost.CostAssumptions(),
+        )
     return out

@@ -115,17 +115,52 @@ def test_cost_arithmetic_and_scale_to_zero_idle_cost():
     assert g6e.monthly(1) == round(g6e.usd_per_hour * 730, 2) and g6e.monthly(3) == round(3 * g6e.usd_per_hour * 730, 2)
     assert p5.monthly(0) == 0.0  # scale-to-zero idles at no instance cost
     assert unknown.usd_per_hour is None and unknown.monthly(1) is None
-    text = cost.render("us-east-1", rows, ["gpt-oss-120b"])
-    assert "Check every price against https://aws.amazon.com/sagemaker/pricing/" in text
-    total_low = g6e.monthly(1)
-    total_high = g6e.monthly(3) + p5.monthly(1)
-    assert f"| **Total** | | | | **${total_low:,.2f}** | | **${total_high:,.2f}** | |" in text
-    assert "billed per token" in text
+    est = cost.region_estimate("us-east-1", endpoints=rows, assumptions=cost.CostAssumptions(requests_per_month=0))
+    assert est.unpriced == ["SageMaker gpt-oss-20b on ml.x99.large"]
+    assert est.monthly_low == round(g6e.monthly(1), 2) and est.monthly_high == round(g6e.monthly(3) + p5.monthly(1), 2)
+
+
+def test_cost_includes_the_fixed_costs_of_a_small_deployment():
+    """Issue 13 item 19: ten interface endpoints in two AZs at ~USD 0.01 per endpoint-AZ-hour is ~USD 146 a
+    month; KMS keys, alarms and dashboards are monthly per resource (prices unverified, sources in cost.PRICES)."""
+    est = cost.region_estimate("us-east-1", interface_endpoints=10, availability_zones=2, kms_keys=5, alarms=7, dashboards=1,
+                               rest_api=False, assumptions=cost.CostAssumptions(requests_per_month=0))
+    by_item = {line.item: line.monthly_low for line in est.lines}
+    assert by_item["VPC interface endpoints"] == 146.0
+    assert by_item["KMS customer-managed keys"] == 5.0 and by_item["CloudWatch alarms"] == 0.7 and by_item["CloudWatch dashboards"] == 3.0
+    assert est.monthly_low == est.monthly_high == 154.7
+
+
+def test_cost_per_request_terms_follow_the_assumptions():
+    a = cost.CostAssumptions(requests_per_month=1_000_000, prompt_tokens=1000, answer_tokens=500, seconds_per_request=20)
+    est = cost.region_estimate("us-west-2", bedrock_models=["gpt-oss-120b"], routes=2, lambda_memory_mb=1024,
+                               guardrail_policies=["content", "pii"], assumptions=a)
+    by_item = {line.item: line.monthly_low for line in est.lines}
+    assert by_item["Lambda (invoke proxy)"] == round(20_000_000 * 0.0000133334 + 0.20, 2)   # 1 GB x 20 s x 1 M, Arm
+    assert by_item["API Gateway (private REST API)"] == 3.5
+    # 4,000 + 2,000 characters = 4 + 2 text units per request, content filters + PII = USD 0.25 per 1,000 units
+    assert by_item["Bedrock Guardrails (input + output)"] == 1500.0
+    # half the requests (two routes) on gpt-oss-120b: 500,000 x (1,000 x 0.15 + 500 x 0.60) / 1 M
+    assert by_item["Bedrock gpt-oss-120b tokens"] == 225.0
+    text = est.render()
+    assert "`cost_requests_per_month`" in text and "unverified" in text and f"**${est.monthly_high:,.2f}**" in text
+
+
+def test_cost_assumptions_come_from_context_keys():
+    from stacks.config import ConfigError, load_cost_assumptions
+
+    a = load_cost_assumptions({"cost_requests_per_month": "5000", "cost_answer_tokens": 2000}.get)
+    assert (a.requests_per_month, a.prompt_tokens, a.answer_tokens, a.seconds_per_request) == (5000, 1000, 2000, 20)
+    with pytest.raises(ConfigError, match="context key 'cost_prompt_tokens': -1 is out of range; allowed: 0 to 131072"):
+        load_cost_assumptions({"cost_prompt_tokens": -1}.get)
 
 
 def test_app_writes_a_cost_file_per_region(platform_app):
     east = (platform_app.outdir / "cost-us-east-1.md").read_text()
     west = (platform_app.outdir / "cost-us-west-2.md").read_text()
-    assert "| gpt-oss-20b | ml.g6e.xlarge |" in east and "unverified" in east.lower()
-    assert "**$0.00**" in west and "gpt-oss-20b, gpt-oss-120b" in west
-    assert "cost estimate us-east-1:" in platform_app.stderr
+    assert "| SageMaker gpt-oss-20b on ml.g6e.xlarge |" in east and "unverified" in east.lower()
+    for text in (east, west):
+        assert "| VPC interface endpoints |" in text and "| KMS customer-managed keys |" in text and "| CloudWatch alarms |" in text
+    assert "| Bedrock gpt-oss-120b tokens |" in west and "SageMaker" not in west.split("| --- |")[-1]
+    line = [l for l in platform_app.stderr.splitlines() if l.startswith("cost estimate us-east-1:")][0]
+    assert "per month at min/max capacity and 100,000 requests" in line
