@@ -24,6 +24,21 @@ class ModelInfo:
     bedrock_model_id: str
     jumpstart_regions: tuple[str, ...]
     bedrock_regions: tuple[str, ...]
+    inference_profiles: Mapping[str, "InferenceProfileInfo"] = None  # geography → profile
+
+    def inference_profile(self, region: str) -> "InferenceProfileInfo | None":
+        """The geographic cross-Region inference profile callable from ``region``, if the catalog has one."""
+        return next((p for p in (self.inference_profiles or {}).values() if region in p.source_regions), None)
+
+
+@dataclass(frozen=True)
+class InferenceProfileInfo:
+    """A system-defined geographic inference profile of a model (``us.openai.gpt-oss-120b-1:0``)."""
+
+    geography: str
+    profile_id: str
+    source_regions: tuple[str, ...]
+    destination_regions: tuple[str, ...] | None  # None: not known here (grant the model in any region)
 
 
 @dataclass(frozen=True)
@@ -81,6 +96,15 @@ def models() -> Mapping[str, ModelInfo]:
             bedrock_model_id=m["bedrock_model_id"],
             jumpstart_regions=tuple(m["jumpstart_regions"]),
             bedrock_regions=tuple(m["bedrock_regions"]),
+            inference_profiles={
+                geo: InferenceProfileInfo(
+                    geography=geo,
+                    profile_id=p["id"],
+                    source_regions=tuple(p["source_regions"]),
+                    destination_regions=tuple(p["destination_regions"]) if p.get("destination_regions") else None,
+                )
+                for geo, p in (m.get("bedrock_inference_profiles") or {}).items()
+            },
         )
         for name, m in _raw()["models"].items()
     }

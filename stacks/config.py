@@ -33,6 +33,7 @@ REGION_KEYS = (
     "front_door",
     "availability_zones",
     "existing_vpc",
+    "bedrock_inference_profiles",
 )
 #: every key the app reads (anything else under our prefix-free namespace is ignored by CDK, not by us)
 KNOWN_KEYS = (
@@ -79,6 +80,8 @@ class RegionConfig:
     front_door: str
     availability_zones: tuple[str, ...] | None
     existing_vpc: ExistingVpc | None
+    #: Bedrock models called through the catalog's geographic cross-Region inference profile (opt-in)
+    bedrock_inference_profiles: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -183,7 +186,20 @@ def _region_config(region: str, account: str | None, ctx: Mapping[str, Any], k: 
     """``k(name)`` gives the full key path for messages (``region_overrides.<region>.<name>`` when overridden)."""
 
     sagemaker = _models(k("sagemaker_models"), ctx.get("sagemaker_models"), region, lambda m: m.jumpstart_regions, "SageMaker JumpStart")
-    bedrock = _models(k("bedrock_models"), ctx.get("bedrock_models"), region, lambda m: m.bedrock_regions, "Amazon Bedrock")
+    profiled = _inference_profiles(k("bedrock_inference_profiles"), ctx.get("bedrock_inference_profiles"), region)
+    bedrock_value = ctx.get("bedrock_models")
+    if bedrock_value is None:
+        bedrock_value = default_bedrock_models(region, sagemaker)
+    bedrock = _models(
+        k("bedrock_models"), bedrock_value, region,
+        lambda m: m.bedrock_regions + ((region,) if m.name in profiled else ()), "Amazon Bedrock",
+    )
+    unused = [m for m in profiled if m not in bedrock]
+    if unused:
+        raise ConfigError(
+            f"context key '{k('bedrock_inference_profiles')}': {', '.join(unused)} is not in bedrock_models for {region}; "
+            f"allowed: {', '.join(bedrock) or '(none: bedrock_models is empty)'}"
+        )
     if not sagemaker and not bedrock:
         raise ConfigError(
             f"context keys '{k('sagemaker_models')}' and '{k('bedrock_models')}': region {region} serves no model; "
@@ -258,7 +274,31 @@ def _region_config(region: str, account: str | None, ctx: Mapping[str, Any], k: 
         front_door=front_door,
         availability_zones=tuple(azs) if azs else None,
         existing_vpc=existing,
+        bedrock_inference_profiles=profiled,
     )
+
+
+def default_bedrock_models(region: str, sagemaker: tuple[str, ...]) -> list[str]:
+    """``bedrock_models`` when the key is not set: where the region has gpt-oss-20b on SageMaker and Bedrock
+    serves gpt-oss-120b in-region, route 120b to Bedrock (it becomes 20b's fallback); else none."""
+    big = catalog.models().get("gpt-oss-120b")
+    return ["gpt-oss-120b"] if big and "gpt-oss-20b" in sagemaker and region in big.bedrock_regions else []
+
+
+def _inference_profiles(key: str, value: Any, region: str) -> tuple[str, ...]:
+    """Models to call through their geographic cross-Region inference profile: each needs a catalog profile
+    whose source regions include ``region``."""
+    names = _as_list(key, value)
+    for name in names:
+        if name not in catalog.models():
+            raise ConfigError(f"context key '{key}': unknown model {name!r}; allowed: {', '.join(catalog.model_names())}")
+        if catalog.models()[name].inference_profile(region) is None:
+            callable_from = sorted({r for p in (catalog.models()[name].inference_profiles or {}).values() for r in p.source_regions})
+            raise ConfigError(
+                f"context key '{key}': the catalog has no cross-Region inference profile of {name} callable from {region}; "
+                f"profiles are callable from: {', '.join(callable_from) or '(none)'}"
+            )
+    return tuple(names)
 
 
 def _existing_vpc(key: str, value: Any, region: str) -> ExistingVpc | None:

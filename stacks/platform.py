@@ -150,7 +150,7 @@ def wire_cross_stack_references(stacks: RegionStacks, fingerprint: str) -> None:
         consumers.append((stacks.models, [stacks.network]))
     for consumer, producers in consumers:
         for producer in producers:
-            consumer.add_dependency(producer, "reads its values (Fn::GetStackOutput) or its endpoint names")
+            consumer.add_stack_dependency(producer, "reads its values (Fn::GetStackOutput) or its endpoint names")
         CfnWaitConditionHandle(consumer, f"ProducerFingerprint{fingerprint}")
 
 

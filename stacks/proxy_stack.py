@@ -8,6 +8,7 @@ from aws_cdk import CfnOutput, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from gptoss_constructs import catalog
 from gptoss_constructs.bedrock_model import BedrockFoundationModel
 from gptoss_constructs.invoke_proxy import ApplicableGuardrail, InvokableEndpoint, InvokeProxy, ProxyRoute
 from gptoss_constructs.network import PrivateNetwork
@@ -51,7 +52,8 @@ class ProxyStack(PlatformStack):
             if backend == "sagemaker":
                 routes.append(ProxyRoute.sagemaker(name, endpoints[model], **options))
             else:
-                routes.append(ProxyRoute.bedrock(name, BedrockFoundationModel(model), **options))
+                profile = catalog.models()[model].inference_profile(self.region) if model in region_config.bedrock_inference_profiles else None
+                routes.append(ProxyRoute.bedrock(name, BedrockFoundationModel(model, inference_profile=profile.geography if profile else None), **options))
 
         self.proxy = InvokeProxy(
             self,

@@ -64,3 +64,119 @@ def test_check_mode_exits_1_on_drift_and_writes_nothing(capsys):
 def test_fails_when_the_manifest_lacks_the_model():
     with pytest.raises(ValueError, match="openai-reasoning-gpt-oss-20b is not in the JumpStart manifest"):
         refresh_catalog.latest_spec_key([{"model_id": "other", "version": "1.0.0", "spec_key": "x"}], "openai-reasoning-gpt-oss-20b")
+
+
+# ---- Bedrock regions, default routing and geographic inference profiles (issue 13 item 18) ------------
+
+
+def _settings(**context):
+    from app import load_settings
+    from tests.conftest import project_context
+
+    return load_settings(project_context(**context).get)
+
+
+def test_bedrock_regions_are_refreshed_with_sources():
+    """GovCloud serves gpt-oss 120B and 20B on Bedrock (AWS ML blog "Run NVIDIA Nemotron and OpenAI GPT OSS
+    models on Amazon Bedrock in AWS GovCloud (US)"; BerriAI/litellm release notes list bedrock/us-gov-east-1
+    and bedrock/us-gov-west-1 openai.gpt-oss-*-1:0); us-west-2 was the launch region (seed 000)."""
+    for model in ("gpt-oss-20b", "gpt-oss-120b"):
+        assert set(catalog.models()[model].bedrock_regions) == {"us-west-2", "us-gov-west-1", "us-gov-east-1"}
+        source = RAW["models"][model]["sources"]["bedrock_regions"]
+        assert "GovCloud" in source and "UNCONFIRMED" in source and "model-card-openai-gpt-oss-120b" in source
+    assert {"us-gov-west-1", "us-gov-east-1"} <= set(catalog.supported_regions())
+
+
+def test_govcloud_region_is_valid_and_synthesizes_aws_us_gov_arns():
+    """GovCloud ARNs use the ``aws-us-gov`` partition (Bedrock user guide, guardrail profile ARN
+    ``arn:aws-us-gov:bedrock:source-region:account-id:guardrail-profile/us-gov.guardrail.v1:0``)."""
+    from aws_cdk import Environment, Stack
+    from aws_cdk import aws_iam as iam
+    from aws_cdk.assertions import Template
+
+    from gptoss_constructs.bedrock_model import BedrockFoundationModel
+    from tests.conftest import make_app
+
+    config, _ = _settings(regions="us-gov-west-1", sagemaker_models="", bedrock_models="gpt-oss-120b")
+    assert config.for_region("us-gov-west-1").bedrock_models == ("gpt-oss-120b",)
+    stack = Stack(make_app(), "T", env=Environment(region="us-gov-west-1"))
+    BedrockFoundationModel("gpt-oss-120b").grant_invoke(iam.Role(stack, "R", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")))
+    (policy,) = Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
+    assert policy["Properties"]["PolicyDocument"]["Statement"][0]["Resource"] == "arn:aws-us-gov:bedrock:us-gov-west-1::foundation-model/openai.gpt-oss-120b-1:0"
+
+
+def test_where_a_region_has_both_20b_goes_to_sagemaker_with_120b_on_bedrock_as_fallback(monkeypatch):
+    from dataclasses import replace
+
+    from stacks.proxy_config import default_fallbacks, route_names
+
+    models = dict(catalog.models())
+    models["gpt-oss-120b"] = replace(models["gpt-oss-120b"], bedrock_regions=models["gpt-oss-120b"].bedrock_regions + ("us-east-1",))
+    monkeypatch.setattr(catalog, "models", lambda: models)
+    rc = _settings(regions="us-east-1")[0].for_region("us-east-1")
+    assert (rc.sagemaker_models, rc.bedrock_models) == (("gpt-oss-20b",), ("gpt-oss-120b",))
+    assert route_names(rc) == {"gpt-oss-20b": ("sagemaker", "gpt-oss-20b"), "gpt-oss-120b": ("bedrock", "gpt-oss-120b")}
+    assert default_fallbacks(rc) == {"gpt-oss-20b": "gpt-oss-120b"}
+    # an explicit empty list still means no Bedrock route
+    assert _settings(regions="us-east-1", bedrock_models="")[0].for_region("us-east-1").bedrock_models == ()
+
+
+def test_without_in_region_bedrock_the_default_is_sagemaker_only():
+    rc = _settings(regions="us-east-1")[0].for_region("us-east-1")
+    assert (rc.sagemaker_models, rc.bedrock_models) == (("gpt-oss-20b",), ())
+
+
+def test_geographic_inference_profile_is_an_opt_in_route_target():
+    rc = _settings(regions="us-east-1", bedrock_models="gpt-oss-120b", bedrock_inference_profiles="gpt-oss-120b")[0].for_region("us-east-1")
+    assert rc.bedrock_models == ("gpt-oss-120b",) and rc.bedrock_inference_profiles == ("gpt-oss-120b",)
+
+
+@pytest.mark.parametrize(("context", "message"), [
+    ({"regions": "us-east-1", "bedrock_models": "gpt-oss-120b"},
+     "context key 'bedrock_models': gpt-oss-120b is not offered by Amazon Bedrock in us-east-1"),
+    ({"regions": "us-east-1", "bedrock_models": "", "bedrock_inference_profiles": "gpt-oss-120b"},
+     "context key 'bedrock_inference_profiles': gpt-oss-120b is not in bedrock_models for us-east-1; allowed: (none: bedrock_models is empty)"),
+    ({"regions": "ap-south-1", "sagemaker_models": "gpt-oss-20b", "bedrock_inference_profiles": "gpt-oss-120b"},
+     "context key 'bedrock_inference_profiles': the catalog has no cross-Region inference profile of gpt-oss-120b callable from ap-south-1; "
+     "profiles are callable from: us-east-1, us-east-2, us-west-2"),
+])
+def test_fails_when_a_bedrock_route_is_not_offered(context, message):
+    from stacks.config import ConfigError
+
+    with pytest.raises(ConfigError) as err:
+        _settings(**context)
+    assert message in str(err.value)
+
+
+def test_inference_profile_grant_names_the_profile_and_fences_the_model_arns():
+    """Bedrock user guide, "Prerequisites for inference profiles"
+    (https://docs.aws.amazon.com/bedrock/latest/userguide/inference-profiles-prereq.html): invoking through a
+    profile needs InvokeModel on the ``inference-profile/...`` ARN and on ``arn:aws:bedrock:*::foundation-model/...``
+    (the model in the destination regions). The model statement is fenced by ``bedrock:InferenceProfileArn`` so
+    it allows nothing but calls through that profile."""
+    from aws_cdk import Environment, Stack
+    from aws_cdk import aws_iam as iam
+    from aws_cdk.assertions import Template
+
+    from gptoss_constructs.bedrock_model import BedrockFoundationModel
+    from tests.conftest import make_app
+
+    stack = Stack(make_app(), "T", env=Environment(region="us-east-1"))
+    model = BedrockFoundationModel("gpt-oss-120b", inference_profile="us")
+    assert model.model_id == "us.openai.gpt-oss-120b-1:0"
+    model.grant_invoke(iam.Role(stack, "R", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")))
+    (policy,) = Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
+    profile = {"Fn::Join": ["", ["arn:aws:bedrock:us-east-1:", {"Ref": "AWS::AccountId"}, ":inference-profile/us.openai.gpt-oss-120b-1:0"]]}
+    actions = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {"Action": actions, "Effect": "Allow", "Resource": profile},
+        {"Action": actions, "Effect": "Allow", "Resource": "arn:aws:bedrock:*::foundation-model/openai.gpt-oss-120b-1:0",
+         "Condition": {"StringEquals": {"bedrock:InferenceProfileArn": profile}}},
+    ]
+
+
+def test_fails_when_the_inference_profile_geography_is_unknown():
+    from gptoss_constructs.bedrock_model import BedrockFoundationModel
+
+    with pytest.raises(ValueError, match="inference_profile"):
+        BedrockFoundationModel("gpt-oss-120b", inference_profile="mars")

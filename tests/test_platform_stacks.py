@@ -183,3 +183,17 @@ def test_fingerprint_changes_with_what_decides_producer_resources():
     assert base == region_fingerprint(*load_settings(project_context().get), "us-east-1")  # deterministic
     for change in ({"guardrail_policy": "strict"}, {"availability_zones": "us-east-1a,us-east-1c"}, {"instance_types": '{"gpt-oss-20b": "ml.g6e.2xlarge"}'}, {"max_azs": 3}):
         assert region_fingerprint(*load_settings(project_context(**change).get), "us-east-1") != base, change
+
+
+def test_inference_profile_route_synthesizes_nag_clean_and_calls_the_profile(tmp_path):
+    """Opt-in geographic profile: the proxy's route sends the profile id as modelId (Bedrock user guide, "Use
+    an inference profile in model invocation": specify the profile in place of the model) and the app stays
+    free of open nag findings (the region wildcard is acknowledged with its condition)."""
+    from tests.conftest import run_app
+
+    result = run_app(tmp_path, regions="us-east-1", bedrock_models="gpt-oss-120b", bedrock_inference_profiles="gpt-oss-120b")
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert not [v for p in result.validation_report()["pluginReports"] for v in p.get("violations", [])]
+    template = json.dumps(result.template("GptOss-Proxy-us-east-1"))
+    assert '\\"model_id\\":\\"us.openai.gpt-oss-120b-1:0\\"' in template
+    assert "arn:aws:bedrock:*::foundation-model/openai.gpt-oss-120b-1:0" in template

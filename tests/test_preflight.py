@@ -344,3 +344,28 @@ def test_a_failing_check_makes_the_command_exit_1(capsys):
         preflight.CHECKS = preflight_checks
     out = capsys.readouterr().out
     assert code == 1 and "FAIL  us-east-1" in out and "fix: npx cdk bootstrap aws://123456789012/us-east-1" in out
+
+
+# ---- inference profiles ---------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("regions,status", [(["us-east-1", "us-east-2", "us-west-2"], "WARN"), ("error", "FAIL")])
+def test_inference_profile_is_checked_and_its_destinations_printed(regions, status):
+    """bedrock:GetInferenceProfile returns ``models[].modelArn`` — one foundation-model ARN per destination
+    region — and ``status`` (botocore service model ``bedrock``)."""
+    config, proxy = settings(regions="us-east-1", bedrock_models="gpt-oss-120b", bedrock_inference_profiles="gpt-oss-120b")
+    c = Clients()
+    params = {"inferenceProfileIdentifier": "us.openai.gpt-oss-120b-1:0"}
+    if regions == "error":
+        c.add("bedrock", "get_inference_profile", "ValidationException", params)
+    else:
+        now = datetime.datetime(2026, 11, 1)
+        c.add("bedrock", "get_inference_profile", {
+            "inferenceProfileName": "US gpt-oss-120b", "inferenceProfileArn": "arn:aws:bedrock:us-east-1:123456789012:inference-profile/us.openai.gpt-oss-120b-1:0",
+            "inferenceProfileId": "us.openai.gpt-oss-120b-1:0", "status": "ACTIVE", "type": "SYSTEM_DEFINED", "createdAt": now, "updatedAt": now,
+            "models": [{"modelArn": f"arn:aws:bedrock:{r}::foundation-model/openai.gpt-oss-120b-1:0"} for r in regions],
+        }, params)
+    (r,) = run(preflight.check_inference_profiles, config, proxy, c)
+    assert r.status == status
+    if status == "WARN":
+        assert "us-east-1, us-east-2, us-west-2" in r.message and '"destination_regions": ["us-east-1", "us-east-2", "us-west-2"]' in r.fix

@@ -157,7 +157,7 @@ def check_bedrock_models(ctx: RegionContext) -> Iterable[Result]:
     from gptoss_constructs import catalog
 
     bedrock = ctx.client("bedrock")
-    for model in ctx.rc.bedrock_models:
+    for model in [m for m in ctx.rc.bedrock_models if m not in ctx.rc.bedrock_inference_profiles]:
         model_id = catalog.models()[model].bedrock_model_id
         name = f"bedrock:{model}"
         try:
@@ -182,6 +182,31 @@ def check_bedrock_models(ctx: RegionContext) -> Iterable[Result]:
                          f"enable access to {model_id} in the Bedrock console (Model access) for {ctx.region}")
         elif status == "ACTIVE":
             yield Result(name, ctx.region, PASS, f"{model_id} ACTIVE and authorized")
+
+
+def check_inference_profiles(ctx: RegionContext) -> Iterable[Result]:
+    """Opted-in geographic inference profiles: ``bedrock:GetInferenceProfile`` (ACTIVE), and its destination
+    regions (``models[].modelArn``) against the catalog's, which the IAM grant is built from."""
+    from gptoss_constructs import catalog
+
+    for model in ctx.rc.bedrock_inference_profiles:
+        profile = catalog.models()[model].inference_profile(ctx.region)
+        name = f"inference-profile:{model}"
+        try:
+            got = ctx.client("bedrock").get_inference_profile(inferenceProfileIdentifier=profile.profile_id)
+        except Exception as err:  # noqa: BLE001
+            yield Result(name, ctx.region, FAIL, f"{profile.profile_id} not usable here ({_error_code(err)})",
+                         f"remove {model} from bedrock_inference_profiles for {ctx.region}")
+            continue
+        destinations = sorted({m["modelArn"].split(":")[3] for m in got.get("models", [])})
+        if got.get("status") != "ACTIVE":
+            yield Result(name, ctx.region, FAIL, f"{profile.profile_id} status {got.get('status')}", "do not route to this profile")
+        elif profile.destination_regions is None or sorted(profile.destination_regions) != destinations:
+            yield Result(name, ctx.region, WARN, f"{profile.profile_id} ACTIVE; prompts may be processed in {', '.join(destinations)}",
+                         f"record \"destination_regions\": {json.dumps(destinations)} under models.{model}.bedrock_inference_profiles."
+                         f"{profile.geography} in constructs/catalog/gpt_oss.json (the grant then names exactly these regions)")
+        else:
+            yield Result(name, ctx.region, PASS, f"{profile.profile_id} ACTIVE; destinations {', '.join(destinations)} as in the catalog")
 
 
 def check_guardrail_profile(ctx: RegionContext) -> Iterable[Result]:
@@ -283,6 +308,7 @@ CHECKS: list[Callable[[RegionContext], Iterable[Result]]] = [
     check_endpoint_quotas,
     check_lambda_concurrency,
     check_bedrock_models,
+    check_inference_profiles,
     check_guardrail_profile,
     check_jumpstart_hub,
     check_endpoint_services,
