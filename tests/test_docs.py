@@ -22,6 +22,7 @@ COVERED = {
     "make lint": "tests/test_lint.py runs cfn-lint and checkov over the same templates",
     "make dev": "a long-running server: tests/proxy/conftest.py starts the same app on a free port",
     "make bench": "writes bench/results.md (committed)",
+    "make preflight": "needs AWS credentials: tests/test_preflight.py runs every check against botocore's Stubber",
     "npx cdk deploy": "needs an AWS account: not run here",
     "npx cdk bootstrap": "needs an AWS account: not run here",
     "curl --aws-sigv4": "needs the deployed private API: the same request shape is tested in tests/proxy",
