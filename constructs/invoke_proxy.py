@@ -62,6 +62,19 @@ class ApplicableGuardrail(Protocol):
     def grant_apply(self, grantee: iam.IGrantable) -> iam.Grant: ...
 
 
+def validate_function_props(
+    *, memory_size: int | None = None, timeout: Duration | None = None, reserved_concurrent_executions: int | None = None
+) -> None:
+    """The function's ranges, written once: ``InvokeProxy`` checks its props with this, and the app's config calls
+    it to name the context key of a bad value."""
+    if memory_size is not None:
+        require_range("memory_size", memory_size, 128, 10240)
+    if timeout is not None:
+        require_range("timeout (seconds)", timeout.to_seconds(), 10, 900)
+    if reserved_concurrent_executions is not None:
+        require_range("reserved_concurrent_executions", reserved_concurrent_executions, 1, 1000)
+
+
 @dataclass(frozen=True)
 class ProxyRoute:
     """One model name clients can ask for, and where the proxy sends it.
@@ -167,10 +180,8 @@ class InvokeProxy(Construct):
         super().__init__(scope, id)
         _validate_routes(routes)
         self.settings = self._settings(routes, guardrail, guardrail_stream_mode)
-        require_range("memory_size", memory_size, 128, 10240)
-        require_range("reserved_concurrent_executions", reserved_concurrent_executions, 1, 1000)
         timeout = timeout or Duration.minutes(5)
-        require_range("timeout (seconds)", timeout.to_seconds(), 10, 900)
+        validate_function_props(memory_size=memory_size, timeout=timeout, reserved_concurrent_executions=reserved_concurrent_executions)
         architecture = architecture or lambda_.Architecture.ARM_64
         if code is None:
             if not DEFAULT_CODE_PATH.is_dir():

@@ -38,7 +38,7 @@ def test_explicit_account_synthesizes_without_credentials_or_lookups(tmp_path):
         tmp_path,
         env_overrides={"CDK_DEFAULT_ACCOUNT": "123456789012"},
         regions="ap-northeast-1",
-        permissions_boundary_arn="arn:aws:iam::123456789012:policy/platform-boundary",
+        permissions_boundary="arn:aws:iam::123456789012:policy/platform-boundary",
         role_name_prefix="plat-",
         consumer_principals="arn:aws:iam::123456789012:role/app",
         operator_principals="123456789012",

@@ -68,7 +68,6 @@ def test_readme_synth_commands_work_as_printed():
 def test_readme_context_examples_are_valid_config():
     """Every `npx cdk synth/deploy -c ...` line's context must pass the app's config validation."""
     from stacks.config import load_config
-    from stacks.proxy_config import check_routes, load_proxy_config
     from tests.conftest import project_context
 
     lines = [c for c in _commands(README) if c.startswith(("npx cdk synth", "npx cdk deploy")) and " -c " in c]
@@ -78,4 +77,4 @@ def test_readme_context_examples_are_valid_config():
         for key, value in re.findall(r"-c ([\w_]+)=('(?:[^']*)'|\S+)", line):
             overrides[key] = value.strip("'")
         ctx = project_context(**overrides)
-        check_routes(load_proxy_config(ctx.get), load_config(ctx.get).region_configs)
+        load_config(ctx.get)

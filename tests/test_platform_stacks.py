@@ -99,12 +99,11 @@ def test_function_url_front_door_from_config():
 
     from stacks.config import load_config
     from stacks.platform import build_region
-    from stacks.proxy_config import load_proxy_config
     from tests.conftest import make_app, project_context
 
     ctx = project_context(regions="us-west-2", front_door="function-url")
     app = make_app(**ctx)
-    stacks = build_region(app, load_config(ctx.get), load_proxy_config(ctx.get), "us-west-2")
+    stacks = build_region(app, load_config(ctx.get), "us-west-2")
     t = Template.from_stack(stacks.proxy)
     t.resource_count_is("AWS::ApiGateway::RestApi", 0)
     t.has_resource_properties("AWS::Lambda::Url", {"AuthType": "AWS_IAM", "InvokeMode": "RESPONSE_STREAM"})

@@ -69,6 +69,11 @@ class Route:
         if not self.target:
             raise ValueError(f"route {self.model!r} needs {TARGET_KEYS[self.backend]} (its {self.backend} target)")
 
+    @classmethod
+    def check_field(cls, name: str, value: Any, label: str | None = None) -> None:
+        """Checks one field's value against its allowed values (for callers that hold it before a Route exists)."""
+        check(label or name, value, {f.name: f for f in fields(cls)}[name].metadata)
+
     def to_json(self) -> dict[str, Any]:
         """The route's entry in GPTOSS_ROUTES: its fields that are set, the target under its backend's key."""
         out: dict[str, Any] = {"backend": self.backend, TARGET_KEYS[self.backend]: self.target}
@@ -123,6 +128,11 @@ class Settings:
                 )
         for f in _scalar_fields(type(self)):
             check(f.name, getattr(self, f.name), f.metadata)
+
+    @classmethod
+    def check_field(cls, name: str, value: Any, label: str | None = None) -> None:
+        """Checks one setting's value against its allowed values (for callers that hold it before Settings exist)."""
+        check(label or name, value, {f.name: f for f in fields(cls)}[name].metadata)
 
     @staticmethod
     def variable(name: str) -> str:
