@@ -8,37 +8,26 @@ from __future__ import annotations
 
 import os
 import sys
-from typing import Any, Callable
 
 from aws_cdk import App, Tags
 
 from stacks.compliance import attach_compliance
 from stacks.config import ConfigError, load_config, load_cost_assumptions
-from stacks.proxy_config import check_routes, load_proxy_config
 from stacks.platform import build_app, cost_estimates
-
-
-def load_settings(context: Callable[[str], Any], default_account: str | None = None):
-    """The app's typed, validated settings from a context getter. ``tools/preflight.py`` calls this too, so
-    preflight checks exactly what synth builds."""
-    config = load_config(context, default_account=default_account)
-    proxy_config = load_proxy_config(context)
-    check_routes(proxy_config, config.region_configs)
-    return config, proxy_config
 
 
 def main() -> None:
     app = App()
     try:
-        config, proxy_config = load_settings(app.node.try_get_context, os.environ.get("CDK_DEFAULT_ACCOUNT"))
+        config = load_config(app.node.try_get_context, default_account=os.environ.get("CDK_DEFAULT_ACCOUNT"))
         assumptions = load_cost_assumptions(app.node.try_get_context)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(1)
     Tags.of(app).add("project", "gpt-oss-platform")
     attach_compliance(app)
-    stacks = build_app(app, config, proxy_config)
-    estimates = cost_estimates(config, proxy_config, stacks, assumptions)
+    stacks = build_app(app, config)
+    estimates = cost_estimates(config, stacks, assumptions)
     assembly = app.synth()
     for region, estimate in estimates.items():
         path = os.path.join(assembly.directory, f"cost-{region}.md")

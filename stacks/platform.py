@@ -6,7 +6,7 @@ import hashlib
 from dataclasses import dataclass
 from pathlib import Path
 
-from aws_cdk import App, CfnWaitConditionHandle, Environment, RemovalPolicy, Stack
+from aws_cdk import App, CfnWaitConditionHandle, Environment, Stack
 
 from aws_cdk import aws_iam as iam
 
@@ -16,7 +16,6 @@ from stacks.guardrail_stack import GuardrailStack
 from stacks.model_stack import ModelStack
 from stacks.monitoring_stack import MonitoringStack
 from stacks.network_stack import NetworkStack
-from stacks.proxy_config import ProxyConfig
 from stacks.proxy_stack import ProxyStack
 
 STACK_PREFIX = "GptOss"
@@ -41,7 +40,7 @@ def stack_name(kind: str, region: str) -> str:
     return f"{STACK_PREFIX}-{kind}-{region}"
 
 
-def build_region(app: App, config: PlatformConfig, proxy_config: ProxyConfig, region: str) -> RegionStacks:
+def build_region(app: App, config: PlatformConfig, region: str) -> RegionStacks:
     region_config = config.for_region(region)
     # Region-only env unless an account is configured (then AZs come from config: no lookups at synth).
     env = Environment(account=config.account, region=region)
@@ -53,7 +52,7 @@ def build_region(app: App, config: PlatformConfig, proxy_config: ProxyConfig, re
         env=env,
         description=f"gpt-oss-platform {region}: private VPC, VPC endpoints and flow logs",
     )
-    removal_policy = RemovalPolicy.DESTROY if config.removal_policy == "destroy" else RemovalPolicy.RETAIN
+    removal_policy = config.removal_policy
     guardrail = GuardrailStack(
         app,
         stack_name("Guardrail", region),
@@ -79,7 +78,7 @@ def build_region(app: App, config: PlatformConfig, proxy_config: ProxyConfig, re
         stack_name("Proxy", region),
         network=network.network,
         region_config=region_config,
-        proxy_config=proxy_config,
+        config=config,
         endpoints=models.endpoints if models else {},
         guardrail=guardrail.guardrail,
         removal_policy=removal_policy,
@@ -93,20 +92,20 @@ def build_region(app: App, config: PlatformConfig, proxy_config: ProxyConfig, re
         endpoints=list(models.endpoints.values()) if models else [],
         proxy=proxy.proxy,
         guardrail=guardrail.guardrail,
-        alarm_emails=proxy_config.alarm_emails,
+        alarm_emails=config.alarm_emails,
         removal_policy=removal_policy,
         env=env,
         description=f"gpt-oss-platform {region}: dashboard, alarms and alarm topic",
     )
     stacks = RegionStacks(network=network, guardrail=guardrail, models=models, proxy=proxy, monitoring=monitoring)
-    wire_cross_stack_references(stacks, region_fingerprint(config, proxy_config, region))
+    wire_cross_stack_references(stacks, region_fingerprint(config, region))
     for stack in stacks.all():
         apply_role_governance(
             stack,
-            permissions_boundary=iam.ManagedPolicy.from_managed_policy_arn(stack, "PermissionsBoundary", proxy_config.permissions_boundary_arn)
-            if proxy_config.permissions_boundary_arn
+            permissions_boundary=iam.ManagedPolicy.from_managed_policy_arn(stack, "PermissionsBoundary", config.permissions_boundary)
+            if config.permissions_boundary
             else None,
-            role_name_prefix=proxy_config.role_name_prefix,
+            role_name_prefix=config.role_name_prefix,
         )
     return stacks
 
@@ -114,13 +113,13 @@ def build_region(app: App, config: PlatformConfig, proxy_config: ProxyConfig, re
 _ROOT = Path(__file__).resolve().parent.parent
 
 
-def region_fingerprint(config: PlatformConfig, proxy_config: ProxyConfig, region: str) -> str:
+def region_fingerprint(config: PlatformConfig, region: str) -> str:
     """A digest of everything that decides the region's producer resources: the typed config, the catalog and
     the source of the constructs and stacks. It changes whenever a deploy could replace a producer resource."""
     digest = hashlib.sha256()
     digest.update(repr(config.for_region(region)).encode())
-    digest.update(repr((config.account, config.vpc_cidr, config.max_azs, config.interface_endpoints, config.flow_log_retention_days, config.removal_policy)).encode())
-    digest.update(repr(proxy_config).encode())
+    platform = {k: v for k, v in vars(config).items() if k != "region_configs"}  # every platform-wide setting
+    digest.update(repr(sorted((k, repr(v)) for k, v in platform.items())).encode())
     for path in sorted([*(_ROOT / "constructs").rglob("*.py"), *(_ROOT / "constructs").rglob("*.json"), *(_ROOT / "constructs").rglob("*.yaml"), *(_ROOT / "stacks").glob("*.py")]):
         digest.update(path.relative_to(_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
@@ -154,11 +153,11 @@ def wire_cross_stack_references(stacks: RegionStacks, fingerprint: str) -> None:
         CfnWaitConditionHandle(consumer, f"ProducerFingerprint{fingerprint}")
 
 
-def build_app(app: App, config: PlatformConfig, proxy_config: ProxyConfig) -> dict[str, RegionStacks]:
-    return {region: build_region(app, config, proxy_config, region) for region in config.regions}
+def build_app(app: App, config: PlatformConfig) -> dict[str, RegionStacks]:
+    return {region: build_region(app, config, region) for region in config.regions}
 
 
-def cost_estimates(config: PlatformConfig, proxy_config: ProxyConfig, stacks: dict[str, RegionStacks], assumptions=None) -> dict:
+def cost_estimates(config: PlatformConfig, stacks: dict[str, RegionStacks], assumptions=None) -> dict:
     """region → ``cost.RegionCost`` (totals and lines): endpoints from config, fixed costs counted in the
     region's synthesized constructs (interface endpoints, KMS keys, alarms, dashboards), per-request costs from
     the assumptions."""
@@ -195,7 +194,7 @@ def cost_estimates(config: PlatformConfig, proxy_config: ProxyConfig, stacks: di
             kms_keys=count(rs, kms.CfnKey),
             alarms=count(rs, cloudwatch.CfnAlarm),
             dashboards=count(rs, cloudwatch.CfnDashboard),
-            lambda_memory_mb=proxy_config.memory_mb,
+            lambda_memory_mb=config.memory_size or 1024,  # InvokeProxy's default memory_size
             rest_api=rc.front_door == "private-api",
             guardrail_policies=policies,
             assumptions=assumptions or cost.CostAssumptions(),

@@ -70,10 +70,10 @@ def test_fails_when_the_manifest_lacks_the_model():
 
 
 def _settings(**context):
-    from app import load_settings
+    from stacks.config import load_config
     from tests.conftest import project_context
 
-    return load_settings(project_context(**context).get)
+    return load_config(project_context(**context).get)
 
 
 def test_bedrock_regions_are_refreshed_with_sources():
@@ -97,7 +97,7 @@ def test_govcloud_region_is_valid_and_synthesizes_aws_us_gov_arns():
     from gptoss_constructs.bedrock_model import BedrockFoundationModel
     from tests.conftest import make_app
 
-    config, _ = _settings(regions="us-gov-west-1", sagemaker_models="", bedrock_models="gpt-oss-120b")
+    config = _settings(regions="us-gov-west-1", sagemaker_models="", bedrock_models="gpt-oss-120b")
     assert config.for_region("us-gov-west-1").bedrock_models == ("gpt-oss-120b",)
     stack = Stack(make_app(), "T", env=Environment(region="us-gov-west-1"))
     BedrockFoundationModel("gpt-oss-120b").grant_invoke(iam.Role(stack, "R", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")))
@@ -113,21 +113,21 @@ def test_where_a_region_has_both_20b_goes_to_sagemaker_with_120b_on_bedrock_as_f
     models = dict(catalog.models())
     models["gpt-oss-120b"] = replace(models["gpt-oss-120b"], bedrock_regions=models["gpt-oss-120b"].bedrock_regions + ("us-east-1",))
     monkeypatch.setattr(catalog, "models", lambda: models)
-    rc = _settings(regions="us-east-1")[0].for_region("us-east-1")
+    rc = _settings(regions="us-east-1").for_region("us-east-1")
     assert (rc.sagemaker_models, rc.bedrock_models) == (("gpt-oss-20b",), ("gpt-oss-120b",))
     assert route_names(rc) == {"gpt-oss-20b": ("sagemaker", "gpt-oss-20b"), "gpt-oss-120b": ("bedrock", "gpt-oss-120b")}
     assert default_fallbacks(rc) == {"gpt-oss-20b": "gpt-oss-120b"}
     # an explicit empty list still means no Bedrock route
-    assert _settings(regions="us-east-1", bedrock_models="")[0].for_region("us-east-1").bedrock_models == ()
+    assert _settings(regions="us-east-1", bedrock_models="").for_region("us-east-1").bedrock_models == ()
 
 
 def test_without_in_region_bedrock_the_default_is_sagemaker_only():
-    rc = _settings(regions="us-east-1")[0].for_region("us-east-1")
+    rc = _settings(regions="us-east-1").for_region("us-east-1")
     assert (rc.sagemaker_models, rc.bedrock_models) == (("gpt-oss-20b",), ())
 
 
 def test_geographic_inference_profile_is_an_opt_in_route_target():
-    rc = _settings(regions="us-east-1", bedrock_models="gpt-oss-120b", bedrock_inference_profiles="gpt-oss-120b")[0].for_region("us-east-1")
+    rc = _settings(regions="us-east-1", bedrock_models="gpt-oss-120b", bedrock_inference_profiles="gpt-oss-120b").for_region("us-east-1")
     assert rc.bedrock_models == ("gpt-oss-120b",) and rc.bedrock_inference_profiles == ("gpt-oss-120b",)
 
 

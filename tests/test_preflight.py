@@ -21,9 +21,9 @@ REGION = "us-east-1"
 
 
 def settings(**context):
-    from app import load_settings
+    from stacks.config import load_config
 
-    return load_settings(project_context(**context).get, None)
+    return load_config(project_context(**context).get, None)
 
 
 class Clients:
@@ -57,8 +57,8 @@ class Clients:
             stub.assert_no_pending_responses()
 
 
-def run(check, config, proxy_config, clients) -> list[preflight.Result]:
-    ctx = preflight.RegionContext(region=config.regions[0], account="123456789012", config=config, proxy_config=proxy_config, clients=clients)
+def run(check, config, clients) -> list[preflight.Result]:
+    ctx = preflight.RegionContext(region=config.regions[0], account="123456789012", config=config, clients=clients)
     results = list(check(ctx))
     clients.assert_all_used()
     return results
@@ -76,13 +76,13 @@ def test_bootstrap_pass_and_fail(default):
     """CDK templates read the bootstrap version from SSM ``/cdk-bootstrap/hnb659fds/version`` and assert >= 6
     (aws-cdk-lib synthesized ``CheckBootstrapVersion`` rule; cloud_assembly_schema.AssetManifestOptions
     ``bootstrapStackVersionSsmParameter``)."""
-    config, proxy = default
+    config = default
     c = Clients()
     c.add("ssm", "get_parameter", {"Parameter": {"Name": preflight.BOOTSTRAP_PARAMETER, "Value": "30"}}, {"Name": "/cdk-bootstrap/hnb659fds/version"})
-    assert [r.status for r in run(preflight.check_bootstrap, config, proxy, c)] == ["PASS"]
+    assert [r.status for r in run(preflight.check_bootstrap, config, c)] == ["PASS"]
     c = Clients()
     c.add("ssm", "get_parameter", "ParameterNotFound", {"Name": "/cdk-bootstrap/hnb659fds/version"})
-    (r,) = run(preflight.check_bootstrap, config, proxy, c)
+    (r,) = run(preflight.check_bootstrap, config, c)
     assert r.status == "FAIL" and r.fix == f"npx cdk bootstrap aws://123456789012/{REGION}"
 
 
@@ -100,10 +100,10 @@ def _quota(value: float) -> dict:
 def test_endpoint_quota_needs_twice_the_max_for_blue_green(default, value, status):
     """SageMaker's per-type quotas are named "<instance type> for endpoint usage" (Service Quotas, service
     code ``sagemaker``); a blue/green update runs both fleets, so 2 x autoscaling_max_capacity (2) = 4."""
-    config, proxy = default
+    config = default
     c = Clients()
     c.add("service-quotas", "list_service_quotas", _quota(value), {"ServiceCode": "sagemaker"})
-    (r,) = run(preflight.check_endpoint_quotas, config, proxy, c)
+    (r,) = run(preflight.check_endpoint_quotas, config, c)
     assert r.status == status, r
     if status != "PASS":
         assert "--quota-code L-TEST1234 --desired-value 4" in r.fix
@@ -117,19 +117,19 @@ def test_lambda_reserved_concurrency_leaves_the_minimum(default, unreserved, sta
     """Lambda developer guide, "Configuring reserved concurrency": you can reserve up to the unreserved account
     concurrency minus 100 (CREATE fails with "decreases account's UnreservedConcurrentExecution below its
     minimum value")."""
-    config, proxy = default
-    proxy = dataclasses.replace(proxy, reserved_concurrency=50)
+    config = default
+    config = dataclasses.replace(config, reserved_concurrent_executions=50)
     c = Clients()
     c.add("lambda", "get_account_settings", {"AccountLimit": {"ConcurrentExecutions": 1000, "UnreservedConcurrentExecutions": unreserved}}, {})
-    (r,) = run(preflight.check_lambda_concurrency, config, proxy, c)
+    (r,) = run(preflight.check_lambda_concurrency, config, c)
     assert r.status == status
     if status == "FAIL":
-        assert "proxy_reserved_concurrency" in r.fix and "<= 20" in r.fix
+        assert "reserved_concurrent_executions" in r.fix and "<= 20" in r.fix
 
 
 def test_lambda_concurrency_needs_no_call_without_a_reservation(default):
-    config, proxy = default
-    (r,) = run(preflight.check_lambda_concurrency, config, dataclasses.replace(proxy, reserved_concurrency=None), Clients())
+    config = default
+    (r,) = run(preflight.check_lambda_concurrency, dataclasses.replace(config, reserved_concurrent_executions=None), Clients())
     assert r.status == "PASS"
 
 
@@ -149,7 +149,7 @@ def _fm(model_id: str) -> dict:
 def test_bedrock_models_pass_when_active_and_authorized(bedrock_region):
     """bedrock:GetFoundationModel (modelLifecycle.status ACTIVE|LEGACY) and GetFoundationModelAvailability
     (authorizationStatus / entitlementAvailability / regionAvailability): botocore service model ``bedrock``."""
-    config, proxy = bedrock_region
+    config = bedrock_region
     c = Clients()
     for model in config.for_region("us-west-2").bedrock_models:
         mid = {"gpt-oss-20b": "openai.gpt-oss-20b-1:0", "gpt-oss-120b": "openai.gpt-oss-120b-1:0"}[model]
@@ -157,12 +157,12 @@ def test_bedrock_models_pass_when_active_and_authorized(bedrock_region):
         c.add("bedrock", "get_foundation_model_availability", {"modelId": mid, "agreementAvailability": {"status": "AVAILABLE"},
               "authorizationStatus": "AUTHORIZED", "entitlementAvailability": "AVAILABLE", "regionAvailability": "AVAILABLE"},
               {"modelId": mid}, region="us-west-2")
-    results = run(preflight.check_bedrock_models, config, proxy, c)
+    results = run(preflight.check_bedrock_models, config, c)
     assert [r.status for r in results] == ["PASS"] * len(config.for_region("us-west-2").bedrock_models)
 
 
 def test_bedrock_model_fails_when_not_authorized_or_missing(bedrock_region):
-    config, proxy = bedrock_region
+    config = bedrock_region
     models = config.for_region("us-west-2").bedrock_models
     c = Clients()
     first = {"gpt-oss-20b": "openai.gpt-oss-20b-1:0", "gpt-oss-120b": "openai.gpt-oss-120b-1:0"}[models[0]]
@@ -171,7 +171,7 @@ def test_bedrock_model_fails_when_not_authorized_or_missing(bedrock_region):
           "authorizationStatus": "NOT_AUTHORIZED", "entitlementAvailability": "AVAILABLE", "regionAvailability": "AVAILABLE"}, region="us-west-2")
     for model in models[1:]:
         c.add("bedrock", "get_foundation_model", "ResourceNotFoundException", region="us-west-2")
-    results = run(preflight.check_bedrock_models, config, proxy, c)
+    results = run(preflight.check_bedrock_models, config, c)
     assert [r.status for r in results] == ["FAIL"] * len(models)
     assert "authorizationStatus=NOT_AUTHORIZED" in results[0].message and "Model access" in results[0].fix
 
@@ -180,8 +180,8 @@ def test_bedrock_model_fails_when_not_authorized_or_missing(bedrock_region):
 
 
 def test_strict_guardrail_profile_is_reported_unconfirmed():
-    config, proxy = settings(regions=REGION, guardrail_policy="strict")
-    (r,) = run(preflight.check_guardrail_profile, config, proxy, Clients())
+    config = settings(regions=REGION, guardrail_policy="strict")
+    (r,) = run(preflight.check_guardrail_profile, config, Clients())
     assert r.status == "WARN" and "UNCONFIRMED" in r.message and "us.guardrail.v1:0" in r.message
 
 
@@ -218,14 +218,14 @@ def test_hub_content_matching_the_catalog_passes(default):
     """sagemaker:DescribeHubContent on SageMakerPublicHub / Model; document keys from aws/sagemaker-python-sdk
     src/sagemaker/jumpstart/hub/interfaces.py (HubModelDocument: HostingEcrUri, HostingPrepackedArtifactUri,
     HostingEulaUri, SupportedInferenceInstanceTypes, InferenceEnvironmentVariables)."""
-    config, proxy = default
+    config = default
     c = Clients()
     c.add("sagemaker", "describe_hub_content", _hub(_catalog_doc()), HUB_PARAMS)
-    assert [r.status for r in run(preflight.check_jumpstart_hub, config, proxy, c)] == ["PASS"]
+    assert [r.status for r in run(preflight.check_jumpstart_hub, config, c)] == ["PASS"]
 
 
 def test_hub_content_drift_prints_the_exact_override(default):
-    config, proxy = default
+    config = default
     doc = _catalog_doc()
     doc["HostingEcrUri"] = "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.40.0-lmi31.0.0-cu130"
     doc["HostingPrepackedArtifactUri"] = "s3://jumpstart-cache-prod-us-east-1/openai-reasoning/gpt-oss-20b/artifacts/inference-prepack/v2.0.0/"
@@ -233,7 +233,7 @@ def test_hub_content_drift_prints_the_exact_override(default):
     doc["HostingEulaUri"] = "s3://jumpstart-cache-prod-us-east-1/eula.txt"
     c = Clients()
     c.add("sagemaker", "describe_hub_content", _hub(doc), HUB_PARAMS)
-    by_field = {r.message.split(":")[0]: r for r in run(preflight.check_jumpstart_hub, config, proxy, c)}
+    by_field = {r.message.split(":")[0]: r for r in run(preflight.check_jumpstart_hub, config, c)}
     assert by_field["image"].status == "FAIL" and "'djl-inference:0.40.0-lmi31.0.0-cu130'" in by_field["image"].fix
     assert by_field["weights"].status == "FAIL"
     assert "models.gpt-oss-20b.artifact_key" in by_field["weights"].fix and "'openai-reasoning/gpt-oss-20b/artifacts/inference-prepack/v2.0.0/'" in by_field["weights"].fix
@@ -242,10 +242,10 @@ def test_hub_content_drift_prints_the_exact_override(default):
 
 
 def test_hub_content_unreadable_fails(default):
-    config, proxy = default
+    config = default
     c = Clients()
     c.add("sagemaker", "describe_hub_content", "ResourceNotFound", HUB_PARAMS)
-    (r,) = run(preflight.check_jumpstart_hub, config, proxy, c)
+    (r,) = run(preflight.check_jumpstart_hub, config, c)
     assert r.status == "FAIL" and "ResourceNotFound" in r.message
 
 
@@ -272,11 +272,11 @@ def test_missing_endpoint_azs_reads_describe_vpc_endpoint_services():
 
 @pytest.mark.parametrize("offered,status", [(["us-east-1a", "us-east-1b"], "PASS"), (["us-east-1a"], "FAIL")])
 def test_endpoint_services_in_the_chosen_azs(offered, status):
-    config, proxy = settings(regions=REGION, availability_zones="us-east-1a,us-east-1b")
+    config = settings(regions=REGION, availability_zones="us-east-1a,us-east-1b")
     names = [preflight.endpoint_service_name(REGION, s) for s in config.interface_endpoints]
     c = Clients()
     c.add("ec2", "describe_vpc_endpoint_services", _services(config, {n: offered for n in names}), {"ServiceNames": names})
-    results = run(preflight.check_endpoint_services, config, proxy, c)
+    results = run(preflight.check_endpoint_services, config, c)
     assert {r.status for r in results} == {status}
     if status == "FAIL":
         assert "not offered in us-east-1b" in results[0].message and "availability_zones" in results[0].fix
@@ -288,13 +288,13 @@ def test_endpoint_services_in_the_chosen_azs(offered, status):
 @pytest.mark.parametrize("role,status", [("arn:aws:iam::123456789012:role/existing", "WARN"), (None, "PASS")])
 def test_apigateway_account_role(default, role, status):
     """apigateway:GetAccount ``cloudwatchRoleArn``: account-wide, one per region; our stack would replace it."""
-    config, proxy = default
+    config = default
     c = Clients()
     c.add("apigateway", "get_account", {"cloudwatchRoleArn": role} if role else {}, {})
-    (r,) = run(preflight.check_apigateway_account, config, proxy, c)
+    (r,) = run(preflight.check_apigateway_account, config, c)
     assert r.status == status
     if role:
-        assert role in r.message and "configure_apigw_account_role=false" in r.fix
+        assert role in r.message and "configure_account_logging_role=false" in r.fix
 
 
 # ---- the command ----------------------------------------------------------------------------------------
@@ -353,7 +353,7 @@ def test_a_failing_check_makes_the_command_exit_1(capsys):
 def test_inference_profile_is_checked_and_its_destinations_printed(regions, status):
     """bedrock:GetInferenceProfile returns ``models[].modelArn`` — one foundation-model ARN per destination
     region — and ``status`` (botocore service model ``bedrock``)."""
-    config, proxy = settings(regions="us-east-1", bedrock_models="gpt-oss-120b", bedrock_inference_profiles="gpt-oss-120b")
+    config = settings(regions="us-east-1", bedrock_models="gpt-oss-120b", bedrock_inference_profiles="gpt-oss-120b")
     c = Clients()
     params = {"inferenceProfileIdentifier": "us.openai.gpt-oss-120b-1:0"}
     if regions == "error":
@@ -365,7 +365,7 @@ def test_inference_profile_is_checked_and_its_destinations_printed(regions, stat
             "inferenceProfileId": "us.openai.gpt-oss-120b-1:0", "status": "ACTIVE", "type": "SYSTEM_DEFINED", "createdAt": now, "updatedAt": now,
             "models": [{"modelArn": f"arn:aws:bedrock:{r}::foundation-model/openai.gpt-oss-120b-1:0"} for r in regions],
         }, params)
-    (r,) = run(preflight.check_inference_profiles, config, proxy, c)
+    (r,) = run(preflight.check_inference_profiles, config, c)
     assert r.status == status
     if status == "WARN":
         assert "us-east-1, us-east-2, us-west-2" in r.message and '"destination_regions": ["us-east-1", "us-east-2", "us-west-2"]' in r.fix

@@ -5,8 +5,8 @@ Usage (the same ``-c`` context as synth)::
     make preflight CDK_ARGS="-c regions=us-east-1"
     .venv/bin/python -m tools.preflight -c regions=us-east-1,us-west-2 [--profile NAME]
 
-The config is loaded exactly as ``app.py`` loads it (``app.load_settings`` over cdk.json + cdk.context.json +
-``-c``), then every check in ``CHECKS`` runs for every configured region. Each prints PASS / WARN / FAIL and,
+The config is loaded exactly as ``app.py`` loads it (``stacks.config.load_config`` over cdk.json +
+cdk.context.json + ``-c``), then every check in ``CHECKS`` runs for every configured region. Each prints PASS / WARN / FAIL and,
 unless PASS, the fix. Exit status 1 when any check FAILs, 2 without credentials or with a config error.
 
 Adding a check is ~10 lines: a function ``(ctx: RegionContext) -> Iterable[Result]`` appended to ``CHECKS``;
@@ -54,7 +54,6 @@ class RegionContext:
     region: str
     account: str
     config: Any  # stacks.config.PlatformConfig
-    proxy_config: Any  # stacks.proxy_config.ProxyConfig
     clients: Callable[[str, str], Any]
     _cache: dict = field(default_factory=dict)
 
@@ -133,7 +132,7 @@ def check_endpoint_quotas(ctx: RegionContext) -> Iterable[Result]:
 
 def check_lambda_concurrency(ctx: RegionContext) -> Iterable[Result]:
     """Reserved concurrency must leave ``LAMBDA_UNRESERVED_MINIMUM`` unreserved (``lambda:GetAccountSettings``)."""
-    reserved = ctx.proxy_config.reserved_concurrency
+    reserved = ctx.config.reserved_concurrent_executions
     if not reserved:
         yield Result("lambda-concurrency", ctx.region, PASS, "the proxy reserves no concurrency")
         return
@@ -146,7 +145,7 @@ def check_lambda_concurrency(ctx: RegionContext) -> Iterable[Result]:
         yield Result(
             "lambda-concurrency", ctx.region, FAIL,
             f"reserving {reserved} would leave {left} of {total} unreserved; Lambda keeps {LAMBDA_UNRESERVED_MINIMUM}",
-            f"drop -c proxy_reserved_concurrency (or set it <= {max(unreserved - LAMBDA_UNRESERVED_MINIMUM, 0)}), "
+            f"drop -c reserved_concurrent_executions (or set it <= {max(unreserved - LAMBDA_UNRESERVED_MINIMUM, 0)}), "
             "or request a higher 'Concurrent executions' quota (service code lambda)",
         )
 
@@ -292,13 +291,14 @@ def check_endpoint_services(ctx: RegionContext) -> Iterable[Result]:
 
 def check_apigateway_account(ctx: RegionContext) -> Iterable[Result]:
     """``apigateway:GetAccount``: the account-wide CloudWatch role we would set (configure_apigw_account_role)."""
-    if ctx.rc.front_door != "private-api" or not ctx.proxy_config.configure_apigw_account_role:
+    # None: PrivateApiFrontDoor's default (configure_account_logging_role=True)
+    if ctx.rc.front_door != "private-api" or ctx.config.configure_account_logging_role is False:
         yield Result("apigateway-account", ctx.region, PASS, "the stack does not set the account CloudWatch role")
         return
     current = ctx.client("apigateway").get_account().get("cloudwatchRoleArn")
     if current:
         yield Result("apigateway-account", ctx.region, WARN, f"the account already uses {current}; our stack would replace it",
-                     "keep it with -c configure_apigw_account_role=false (the stage only needs some role set)")
+                     "keep it with -c configure_account_logging_role=false (the stage only needs some role set)")
     else:
         yield Result("apigateway-account", ctx.region, PASS, "no account CloudWatch role yet; the stack sets (and retains) one")
 
@@ -316,10 +316,10 @@ CHECKS: list[Callable[[RegionContext], Iterable[Result]]] = [
 ]
 
 
-def run_checks(config, proxy_config, account: str, clients: Callable[[str, str], Any], checks=None) -> list[Result]:
+def run_checks(config, account: str, clients: Callable[[str, str], Any], checks=None) -> list[Result]:
     results: list[Result] = []
     for region in config.regions:
-        ctx = RegionContext(region=region, account=account, config=config, proxy_config=proxy_config, clients=clients)
+        ctx = RegionContext(region=region, account=account, config=config, clients=clients)
         for check in checks or CHECKS:
             try:
                 results.extend(check(ctx))
@@ -377,11 +377,10 @@ def main(argv: Sequence[str] | None = None, session=None) -> int:
     parser.add_argument("--profile", help="AWS profile (default: the SDK's default chain)")
     args, cdk_args = parser.parse_known_args(argv)
     sys.path.insert(0, str(ROOT))
-    from app import load_settings
-    from stacks.config import ConfigError
+    from stacks.config import ConfigError, load_config
 
     try:
-        config, proxy_config = load_settings(context_from_args(cdk_args).get, None)
+        config = load_config(context_from_args(cdk_args).get, None)
     except ConfigError as err:
         print(f"preflight: config error: {err}", file=sys.stderr)
         return 2
@@ -393,7 +392,7 @@ def main(argv: Sequence[str] | None = None, session=None) -> int:
     if account is None:
         print(NO_CREDENTIALS, file=sys.stderr)
         return 2
-    results = run_checks(config, proxy_config, account, lambda service, region: session.client(service, region_name=region))
+    results = run_checks(config, account, lambda service, region: session.client(service, region_name=region))
     for r in results:
         print(r.line())
     counts = Counter(r.status for r in results)
