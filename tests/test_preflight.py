@@ -317,24 +317,42 @@ def test_context_args_override_cdk_json():
     assert ctx["regions"] == "us-west-2" and ctx["max_azs"] == "3" and ctx["guardrail_policy"] == "baseline"
 
 
+class Session:
+    """A boto3-Session stand-in whose clients are stubbed (credentials present)."""
+
+    def __init__(self, clients):
+        self.clients = clients
+
+    def get_credentials(self):
+        return object()
+
+    def client(self, service, region_name=None):
+        return self.clients(service, region_name or REGION)
+
+
+def _identity(c: Clients) -> None:
+    c.add("sts", "get_caller_identity", {"Account": "123456789012", "Arn": "arn:aws:iam::123456789012:user/x", "UserId": "x"})
+
+
 def test_config_error_is_one_line_and_exit_2(capsys):
-    assert preflight.main(["-c", "regions=mars-east-1"]) == 2
-    assert capsys.readouterr().err.count("\n") == 1
+    c = Clients()
+    _identity(c)
+    assert preflight.main(["-c", "regions=mars-east-1"], session=Session(c)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "context key 'regions': 'mars-east-1'" in err
+
+
+def test_rejected_credentials_are_one_line_and_exit_2(capsys):
+    c = Clients()
+    c.add("sts", "get_caller_identity", "InvalidClientTokenId")
+    assert preflight.main(["-c", f"regions={REGION}"], session=Session(c)) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "rejected by sts:GetCallerIdentity (InvalidClientTokenId)" in err
 
 
 def test_a_failing_check_makes_the_command_exit_1(capsys):
-    class Session:
-        def __init__(self, clients):
-            self.clients = clients
-
-        def get_credentials(self):
-            return object()
-
-        def client(self, service, region_name=None):
-            return self.clients(service, region_name or REGION)
-
     c = Clients()
-    c.add("sts", "get_caller_identity", {"Account": "123456789012", "Arn": "arn:aws:iam::123456789012:user/x", "UserId": "x"})
+    _identity(c)
     c.add("ssm", "get_parameter", "ParameterNotFound")
     preflight_checks = preflight.CHECKS
     try:

@@ -356,26 +356,43 @@ def context_from_args(cdk_args: Sequence[str], root: Path = ROOT) -> dict[str, A
     return context
 
 
-def caller_account(session) -> str | None:
-    """The caller's account, or None when there are no usable credentials."""
-    import botocore.exceptions
-
-    if session.get_credentials() is None:
-        return None
-    try:
-        return session.client("sts").get_caller_identity()["Account"]
-    except (botocore.exceptions.NoCredentialsError, botocore.exceptions.PartialCredentialsError):
-        return None
-
-
 NO_CREDENTIALS = ("preflight: no AWS credentials found: set AWS_PROFILE (or pass --profile), or AWS_ACCESS_KEY_ID and "
                   "AWS_SECRET_ACCESS_KEY, or run 'aws sso login'")
+
+
+def caller_account(session) -> tuple[str | None, str]:
+    """(account, "") for usable credentials, else (None, the one line that says what is missing or wrong)."""
+    import botocore.exceptions
+
+    try:
+        if session.get_credentials() is None:
+            return None, NO_CREDENTIALS
+        return session.client("sts").get_caller_identity()["Account"], ""
+    except (botocore.exceptions.NoCredentialsError, botocore.exceptions.PartialCredentialsError):
+        return None, NO_CREDENTIALS
+    except botocore.exceptions.ClientError as err:
+        return None, f"preflight: the AWS credentials were rejected by sts:GetCallerIdentity ({_error_code(err)}); refresh them"
+    except botocore.exceptions.BotoCoreError as err:
+        return None, f"preflight: could not use the AWS credentials ({type(err).__name__}: {err})"
 
 
 def main(argv: Sequence[str] | None = None, session=None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--profile", help="AWS profile (default: the SDK's default chain)")
     args, cdk_args = parser.parse_known_args(argv)
+    if session is None:
+        import boto3
+        import botocore.exceptions
+
+        try:
+            session = boto3.Session(profile_name=args.profile) if args.profile else boto3.Session()
+        except botocore.exceptions.ProfileNotFound:
+            print(f"preflight: AWS profile {args.profile!r} not found in ~/.aws/config or ~/.aws/credentials", file=sys.stderr)
+            return 2
+    account, problem = caller_account(session)  # first: without credentials, stop before loading anything else
+    if account is None:
+        print(problem, file=sys.stderr)
+        return 2
     sys.path.insert(0, str(ROOT))
     from stacks.config import ConfigError, load_config
 
@@ -383,14 +400,6 @@ def main(argv: Sequence[str] | None = None, session=None) -> int:
         config = load_config(context_from_args(cdk_args).get, None)
     except ConfigError as err:
         print(f"preflight: config error: {err}", file=sys.stderr)
-        return 2
-    if session is None:
-        import boto3
-
-        session = boto3.Session(profile_name=args.profile) if args.profile else boto3.Session()
-    account = caller_account(session)
-    if account is None:
-        print(NO_CREDENTIALS, file=sys.stderr)
         return 2
     results = run_checks(config, account, lambda service, region: session.client(service, region_name=region))
     for r in results:
