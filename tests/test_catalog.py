@@ -180,3 +180,32 @@ def test_fails_when_the_inference_profile_geography_is_unknown():
 
     with pytest.raises(ValueError, match="inference_profile"):
         BedrockFoundationModel("gpt-oss-120b", inference_profile="mars")
+
+
+def test_refresh_from_the_public_hub_uses_the_reader_preflight_uses():
+    """sagemaker:DescribeHubContent (HubName SageMakerPublicHub, HubContentType Model) — document keys as read by
+    aws/sagemaker-python-sdk src/sagemaker/jumpstart/hub/interfaces.py; stubbed with botocore's Stubber."""
+    import datetime
+
+    import boto3
+    from botocore.stub import Stubber
+
+    client = boto3.client("sagemaker", region_name="us-east-1", aws_access_key_id="x", aws_secret_access_key="y")
+    stub = Stubber(client)
+    for name in ("gpt-oss-20b", "gpt-oss-120b"):
+        mid = RAW["models"][name]["jumpstart_model_id"]
+        doc = {"HostingEcrUri": "763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.40.0-lmi31.0.0-cu130",
+               "HostingPrepackedArtifactUri": f"s3://jumpstart-cache-prod-us-east-1/openai-reasoning/{mid}/artifacts/inference-prepack/v2.0.0/",
+               "InferenceEnvironmentVariables": [{"Name": "OPTION_MAX_MODEL_LEN", "Default": "131072", "Scope": "container"}]}
+        stub.add_response("describe_hub_content", {
+            "HubContentName": mid, "HubContentArn": f"arn:aws:sagemaker:us-east-1:aws:hub-content/SageMakerPublicHub/Model/{mid}/2.0.0",
+            "HubContentVersion": "2.0.0", "HubContentType": "Model", "DocumentSchemaVersion": "2.3.0", "HubName": "SageMakerPublicHub",
+            "HubArn": "arn:aws:sagemaker:us-east-1:aws:hub/SageMakerPublicHub", "HubContentDocument": json.dumps(doc),
+            "HubContentStatus": "Available", "CreationTime": datetime.datetime(2026, 11, 1),
+        }, {"HubName": "SageMakerPublicHub", "HubContentType": "Model", "HubContentName": mid})
+    with stub:
+        updated, changes = refresh_catalog.refresh_from_hub(copy.deepcopy(RAW), client, "us-east-1")
+    assert updated["models"]["gpt-oss-20b"]["artifact_key"] == "openai-reasoning/openai-reasoning-gpt-oss-20b/artifacts/inference-prepack/v2.0.0/"
+    assert updated["containers"]["lmi"]["tag"] == "0.40.0-lmi31.0.0-cu130"
+    assert updated["models"]["gpt-oss-20b"]["sources"]["artifact_key"].startswith("DescribeHubContent SageMakerPublicHub/openai-reasoning-gpt-oss-20b version 2.0.0")
+    assert "gpt-oss-20b.environment: " in "\n".join(changes)

@@ -5,6 +5,10 @@ With network access (anonymous HTTPS to the public JumpStart bucket of a region)
     .venv/bin/python -m tools.refresh_catalog --region us-east-1            # rewrite the catalog
     .venv/bin/python -m tools.refresh_catalog --region us-east-1 --check    # only show what would change
 
+With AWS credentials, from the SageMaker public hub (the same reader ``make preflight`` uses)::
+
+    .venv/bin/python -m tools.refresh_catalog --region us-east-1 --hub --check
+
 Offline, against saved spec files (the tests do this)::
 
     .venv/bin/python -m tools.refresh_catalog --specs tests/fixtures/jumpstart --check
@@ -26,50 +30,62 @@ import urllib.request
 from pathlib import Path
 from typing import Callable
 
-from tools.jumpstart import facts_from_spec, latest_spec_key
+from tools.jumpstart import HostingFacts, describe_public_model, facts_from_hub, facts_from_spec, latest_spec_key
 
 ROOT = Path(__file__).resolve().parent.parent
 CATALOG = ROOT / "constructs" / "catalog" / "gpt_oss.json"
 BUCKET_URL = "https://jumpstart-cache-prod-{region}.s3.{region}.amazonaws.com/{key}"
 
 
-def hosting_values(spec: dict, region: str) -> dict:
-    """The catalog fields a spec determines (read by the shared ``tools.jumpstart`` reader)."""
-    facts = facts_from_spec(spec, region, source="spec")
-    out = {
-        "artifact_key": facts.artifact_uri.split("/", 3)[-1] if facts.artifact_uri else None,
+def apply_facts(catalog: dict, name: str, facts: HostingFacts, region: str) -> list[str]:
+    """Writes one model's JumpStart facts (from either source) into the catalog; returns the changes."""
+    model = catalog["models"][name]
+    changes = []
+    prefix = f"s3://{model['artifact_bucket_pattern'].format(region=region)}/"
+    values = {
+        "artifact_key": facts.artifact_uri[len(prefix):] if facts.artifact_uri and facts.artifact_uri.startswith(prefix) else None,
         "default_instance_type": facts.default_instance_type,
-        "supported_instance_types": list(facts.supported_instance_types),
-        "environment": dict(facts.environment),
-        "version": facts.version,
-        "image_uri": facts.image_uri,
+        "supported_instance_types": list(facts.supported_instance_types) or None,
+        "environment": dict(facts.environment) or None,
     }
-    return {k: v for k, v in out.items() if v}
+    if facts.artifact_uri and values["artifact_key"] is None:
+        changes.append(f"{name}.artifact: {facts.artifact_uri} is outside {prefix}; set model_data_url on the endpoint")
+    for field, value in values.items():
+        if value is not None and value != model.get(field):
+            changes.append(f"{name}.{field}: {model.get(field)!r} -> {value!r}")
+            model[field] = value
+            model["sources"][field] = facts.source + " (confirmed)"
+    for t in values["supported_instance_types"] or []:
+        if t not in catalog["instance_types"]:
+            changes.append(f"{name}: instance type {t} has no GPU facts in the catalog's instance_types; add them")
+    if facts.image_uri:
+        repository, _, tag = facts.image_uri.split("/", 1)[1].partition(":")
+        container = catalog["containers"][model["container"]]
+        if (container["repository"], container["tag"]) != (repository, tag):
+            changes.append(f"{name}.image: {container['repository']}:{container['tag']} -> {repository}:{tag}")
+            container.update(repository=repository, tag=tag, confirmed=True, source=facts.source)
+    if facts.eula_uri:
+        changes.append(f"{name}: JumpStart now requires accepting a EULA ({facts.eula_uri}); the platform does not set AcceptEula")
+    return changes
 
 
 def refresh(catalog: dict, fetch: Callable[[str], dict | list], region: str) -> tuple[dict, list[str]]:
-    """Returns the updated catalog and a list of human-readable changes."""
+    """From the public spec files (``fetch(key)`` reads the bucket): the updated catalog and the changes."""
     manifest = fetch("models_manifest.json")
     changes = []
     for name, model in catalog["models"].items():
         key = latest_spec_key(manifest, model["jumpstart_model_id"])
-        values = hosting_values(fetch(key), region)
-        source = f"JumpStart spec s3://jumpstart-cache-prod-{region}/{key}"
-        for field in ("artifact_key", "default_instance_type", "supported_instance_types", "environment"):
-            if field in values and values[field] != model.get(field):
-                changes.append(f"{name}.{field}: {model.get(field)!r} -> {values[field]!r}")
-                model[field] = values[field]
-                model["sources"][field] = source + " (confirmed)"
-        unknown = [t for t in values.get("supported_instance_types", []) if t not in catalog["instance_types"]]
-        for t in unknown:
-            changes.append(f"{name}: instance type {t} has no GPU facts in the catalog's instance_types; add them")
-        if "image_uri" in values:
-            repo_tag = values["image_uri"].split("/", 1)[1]
-            repository, _, tag = repo_tag.partition(":")
-            container = catalog["containers"][model["container"]]
-            if (container["repository"], container["tag"]) != (repository, tag):
-                changes.append(f"{name}.image: {container['repository']}:{container['tag']} -> {repository}:{tag}")
-                container.update(repository=repository, tag=tag, confirmed=True, source=source)
+        facts = facts_from_spec(fetch(key), region, source=f"JumpStart spec s3://jumpstart-cache-prod-{region}/{key}")
+        changes += apply_facts(catalog, name, facts, region)
+    return catalog, changes
+
+
+def refresh_from_hub(catalog: dict, sagemaker_client, region: str) -> tuple[dict, list[str]]:
+    """From the SageMaker public hub (``DescribeHubContent``, the reader preflight uses): catalog and changes."""
+    changes = []
+    for name, model in catalog["models"].items():
+        facts = facts_from_hub(describe_public_model(sagemaker_client, model["jumpstart_model_id"]), region)
+        changes += apply_facts(catalog, name, facts, region)
     return catalog, changes
 
 
@@ -77,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--region", default="us-east-1")
     parser.add_argument("--specs", type=Path, help="read models_manifest.json and spec files from this folder instead of S3")
+    parser.add_argument("--hub", action="store_true", help="read sagemaker:DescribeHubContent (SageMakerPublicHub) with your AWS credentials")
     parser.add_argument("--check", action="store_true", help="print the changes and exit 1 if there are any; write nothing")
     args = parser.parse_args(argv)
 
@@ -86,7 +103,12 @@ def main(argv: list[str] | None = None) -> int:
         with urllib.request.urlopen(BUCKET_URL.format(region=args.region, key=key), timeout=30) as r:
             return json.loads(r.read())
 
-    catalog, changes = refresh(json.loads(CATALOG.read_text()), fetch, args.region)
+    if args.hub:
+        import boto3
+
+        catalog, changes = refresh_from_hub(json.loads(CATALOG.read_text()), boto3.client("sagemaker", region_name=args.region), args.region)
+    else:
+        catalog, changes = refresh(json.loads(CATALOG.read_text()), fetch, args.region)
     for change in changes:
         print(change)
     if args.check:
