@@ -387,3 +387,48 @@ def test_inference_profile_is_checked_and_its_destinations_printed(regions, stat
     assert r.status == status
     if status == "WARN":
         assert "us-east-1, us-east-2, us-west-2" in r.message and '"destination_regions": ["us-east-1", "us-east-2", "us-west-2"]' in r.fix
+
+
+# ---- tokenizer and Web Adapter layer ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("env,status", [({"TIKTOKEN_ENCODINGS_BASE": "/opt/ml/model/tokenizer"}, "PASS"), ({}, "WARN")])
+def test_tokenizer_encodings_come_from_the_hub_or_are_reported(default, env, status):
+    """vLLM / openai-harmony read o200k_base.tiktoken from $TIKTOKEN_ENCODINGS_BASE or download it
+    (vllm-project/vllm#22525, openai/harmony#46 and #95); the hub content's container environment says which."""
+    config = default
+    doc = _catalog_doc()
+    doc["InferenceEnvironmentVariables"] += [{"Name": k, "Type": "text", "Default": v, "Scope": "container"} for k, v in env.items()]
+    c = Clients()
+    c.add("sagemaker", "describe_hub_content", _hub(doc), HUB_PARAMS)
+    results = run(preflight.check_tokenizer_encodings, config, c)
+    assert [r.status for r in results] == [status]
+    if status == "WARN":
+        assert "UNCONFIRMED" in results[0].message and "Tokenizer encodings" in results[0].fix
+
+
+def test_hub_content_is_read_once_for_both_hub_checks(default):
+    config = default
+    c = Clients()
+    c.add("sagemaker", "describe_hub_content", _hub(_catalog_doc()), HUB_PARAMS)  # one response for two checks
+    results = run(lambda ctx: [*preflight.check_jumpstart_hub(ctx), *preflight.check_tokenizer_encodings(ctx)], config, c)
+    assert [r.check for r in results] == ["jumpstart:gpt-oss-20b", "tokenizer:gpt-oss-20b"]
+
+
+@pytest.mark.parametrize("region,error,status", [("us-east-1", None, "PASS"), ("us-gov-west-1", "AccessDeniedException", "FAIL")])
+def test_web_adapter_layer_exists_in_the_region(region, error, status):
+    """lambda:GetLayerVersionByArn on the adapter layer the proxy attaches (InvokeProxy: account 753240598075,
+    LambdaAdapterLayerArm64, LWA_LAYER_VERSION); GovCloud ARNs use the aws-us-gov partition."""
+    from gptoss_constructs.invoke_proxy import LWA_LAYER_VERSION
+
+    context = {"regions": region} if region == "us-east-1" else {"regions": region, "sagemaker_models": "", "bedrock_models": "gpt-oss-120b"}
+    config = settings(**context)
+    partition = "aws-us-gov" if region.startswith("us-gov") else "aws"
+    arn = f"arn:{partition}:lambda:{region}:753240598075:layer:LambdaAdapterLayerArm64:{LWA_LAYER_VERSION}"
+    c = Clients()
+    if error:
+        c.add("lambda", "get_layer_version_by_arn", error, {"Arn": arn}, region=region)
+    else:
+        c.add("lambda", "get_layer_version_by_arn", {"LayerVersionArn": arn, "Version": LWA_LAYER_VERSION}, {"Arn": arn}, region=region)
+    (r,) = run(preflight.check_web_adapter_layer, config, c)
+    assert r.status == status and arn in r.message

@@ -227,6 +227,16 @@ def check_guardrail_profile(ctx: RegionContext) -> Iterable[Result]:
                  "after deploy, run one request through the proxy; AccessDenied names the missing profile ARN")
 
 
+def _hub_facts(ctx: RegionContext, model_id: str):
+    """DescribeHubContent once per model and region (several checks read it)."""
+    from tools import jumpstart
+
+    key = ("hub", model_id)
+    if key not in ctx._cache:
+        ctx._cache[key] = jumpstart.facts_from_hub(jumpstart.describe_public_model(ctx.client("sagemaker"), model_id), ctx.region)
+    return ctx._cache[key]
+
+
 def check_jumpstart_hub(ctx: RegionContext) -> Iterable[Result]:
     """The catalog against the public hub: ``sagemaker:DescribeHubContent`` (HubName ``SageMakerPublicHub``,
     HubContentType ``Model``) — image, weights prefix, environment, EULA and instance type."""
@@ -239,7 +249,7 @@ def check_jumpstart_hub(ctx: RegionContext) -> Iterable[Result]:
         itype = rc.instance_types.get(model) or spec.default_instance_type
         name = f"jumpstart:{model}"
         try:
-            facts = jumpstart.facts_from_hub(jumpstart.describe_public_model(ctx.client("sagemaker"), spec.jumpstart_model_id), ctx.region)
+            facts = _hub_facts(ctx, spec.jumpstart_model_id)
         except Exception as err:  # noqa: BLE001
             yield Result(name, ctx.region, FAIL, f"{spec.jumpstart_model_id} not readable in {jumpstart.PUBLIC_HUB} ({_error_code(err)})",
                          "allow sagemaker:DescribeHubContent to the preflight caller; if the model is missing, it is not offered here")
@@ -250,6 +260,47 @@ def check_jumpstart_hub(ctx: RegionContext) -> Iterable[Result]:
         for d in drifts:
             yield Result(name, ctx.region, FAIL if d.blocking else WARN,
                          f"{d.field}: catalog {d.ours!r}, hub {d.theirs!r}", d.fix)
+
+
+def check_tokenizer_encodings(ctx: RegionContext) -> Iterable[Result]:
+    """vLLM / openai-harmony load o200k_base.tiktoken at start-up from ``$TIKTOKEN_ENCODINGS_BASE`` or download
+    it (vllm-project/vllm#22525, openai/harmony#46, #95); our endpoints run with network isolation. UNCONFIRMED
+    whether the JumpStart content provides it: PASS when the hub's container environment sets the variable."""
+    from gptoss_constructs import catalog
+
+    for model in ctx.rc.sagemaker_models:
+        spec = catalog.hosting(model)
+        try:
+            facts = _hub_facts(ctx, spec.jumpstart_model_id)
+        except Exception:  # noqa: BLE001 - check_jumpstart_hub reports the unreadable hub content
+            continue
+        value = facts.environment.get("TIKTOKEN_ENCODINGS_BASE")
+        if value:
+            yield Result(f"tokenizer:{model}", ctx.region, PASS, f"the hub content sets TIKTOKEN_ENCODINGS_BASE={value}")
+        else:
+            yield Result(f"tokenizer:{model}", ctx.region, WARN,
+                         "UNCONFIRMED: the hub content sets no TIKTOKEN_ENCODINGS_BASE, so the container may try to download "
+                         "o200k_base.tiktoken, which network isolation blocks",
+                         "ship the encoding with the endpoint (GptOssEndpoint tokenizer prop; README 'Tokenizer encodings')")
+
+
+def check_web_adapter_layer(ctx: RegionContext) -> Iterable[Result]:
+    """Streaming runs the proxy under the AWS Lambda Web Adapter layer published in account 753240598075:
+    ``lambda:GetLayerVersionByArn`` proves that exact layer version exists in this region (e.g. GovCloud)."""
+    from gptoss_constructs import invoke_proxy
+
+    if ctx.config.streaming is False:
+        yield Result("web-adapter-layer", ctx.region, PASS, "buffered proxy: no Web Adapter layer")
+        return
+    partition = "aws-us-gov" if ctx.region.startswith("us-gov-") else "aws"
+    arn = f"arn:{partition}:lambda:{ctx.region}:753240598075:layer:LambdaAdapterLayerArm64:{invoke_proxy.LWA_LAYER_VERSION}"
+    try:
+        ctx.client("lambda").get_layer_version_by_arn(Arn=arn)
+    except Exception as err:  # noqa: BLE001
+        yield Result("web-adapter-layer", ctx.region, FAIL, f"{arn} not readable ({_error_code(err)})",
+                     "use -c streaming=false in this region, or publish the adapter layer in your account")
+        return
+    yield Result("web-adapter-layer", ctx.region, PASS, f"{arn} exists")
 
 
 def endpoint_service_name(region: str, short: str) -> str:
@@ -311,7 +362,9 @@ CHECKS: list[Callable[[RegionContext], Iterable[Result]]] = [
     check_inference_profiles,
     check_guardrail_profile,
     check_jumpstart_hub,
+    check_tokenizer_encodings,
     check_endpoint_services,
+    check_web_adapter_layer,
     check_apigateway_account,
 ]
 
