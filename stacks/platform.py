@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import dataclasses
+import enum
 import hashlib
+import json
+from typing import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -117,12 +121,26 @@ def region_fingerprint(config: PlatformConfig, region: str) -> str:
     """A digest of everything that decides the region's producer resources: the typed config, the catalog and
     the source of the constructs and stacks. It changes whenever a deploy could replace a producer resource."""
     digest = hashlib.sha256()
-    digest.update(repr(config.for_region(region)).encode())
     platform = {k: v for k, v in vars(config).items() if k != "region_configs"}  # every platform-wide setting
-    digest.update(repr(sorted((k, repr(v)) for k, v in platform.items())).encode())
+    digest.update(json.dumps([config.for_region(region), platform], default=_stable, sort_keys=True).encode())
     for path in sorted([*(_ROOT / "constructs").rglob("*.py"), *(_ROOT / "constructs").rglob("*.json"), *(_ROOT / "constructs").rglob("*.yaml"), *(_ROOT / "stacks").glob("*.py")]):
         digest.update(path.relative_to(_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
+
+
+def _stable(value):
+    """A JSON-able, run-independent form of config values (jsii objects have no stable repr)."""
+    if dataclasses.is_dataclass(value):
+        return {f.name: getattr(value, f.name) for f in dataclasses.fields(value)}
+    if hasattr(value, "to_seconds"):  # Duration
+        return {"seconds": value.to_seconds()}
+    if isinstance(value, enum.Enum):
+        return value.name
+    if isinstance(value, (tuple, set, frozenset)):
+        return list(value)
+    if isinstance(value, Mapping):
+        return dict(value)
+    raise TypeError(f"no stable form for {type(value).__name__} in the config fingerprint")
 
 
 def wire_cross_stack_references(stacks: RegionStacks, fingerprint: str) -> None:

@@ -156,6 +156,8 @@ def test_fingerprint_changes_with_what_decides_producer_resources():
 
     base = region_fingerprint(load_config(project_context().get), "us-east-1")
     assert base == region_fingerprint(load_config(project_context().get), "us-east-1")  # deterministic
+    with_duration = lambda: region_fingerprint(load_config(project_context(timeout=120).get), "us-east-1")  # noqa: E731
+    assert with_duration() == with_duration()  # jsii values (Duration) are fingerprinted by value, not identity
     for change in ({"guardrail_policy": "strict"}, {"availability_zones": "us-east-1a,us-east-1c"}, {"instance_types": '{"gpt-oss-20b": "ml.g6e.2xlarge"}'}, {"max_azs": 3}, {"memory_size": 2048}):
         assert region_fingerprint(load_config(project_context(**change).get), "us-east-1") != base, change
 
