@@ -127,10 +127,14 @@ def test_lambda_reserved_concurrency_leaves_the_minimum(default, unreserved, sta
         assert "reserved_concurrent_executions" in r.fix and "<= 20" in r.fix
 
 
-def test_lambda_concurrency_needs_no_call_without_a_reservation(default):
-    config = default
-    (r,) = run(preflight.check_lambda_concurrency, dataclasses.replace(config, reserved_concurrent_executions=None), Clients())
-    assert r.status == "PASS"
+@pytest.mark.parametrize("total,status", [(1000, "PASS"), (10, "WARN")])
+def test_lambda_without_a_reservation_reports_a_small_account_limit(default, total, status):
+    """New accounts often have a concurrency limit of 10 (issue 13 item 1); without a reservation the proxy shares it."""
+    config = dataclasses.replace(default, reserved_concurrent_executions=None)
+    c = Clients()
+    c.add("lambda", "get_account_settings", {"AccountLimit": {"ConcurrentExecutions": total, "UnreservedConcurrentExecutions": total}}, {})
+    (r,) = run(preflight.check_lambda_concurrency, config, c)
+    assert r.status == status
 
 
 # ---- bedrock models -------------------------------------------------------------------------------------

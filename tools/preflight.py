@@ -131,13 +131,19 @@ def check_endpoint_quotas(ctx: RegionContext) -> Iterable[Result]:
 
 
 def check_lambda_concurrency(ctx: RegionContext) -> Iterable[Result]:
-    """Reserved concurrency must leave ``LAMBDA_UNRESERVED_MINIMUM`` unreserved (``lambda:GetAccountSettings``)."""
-    reserved = ctx.config.reserved_concurrent_executions
-    if not reserved:
-        yield Result("lambda-concurrency", ctx.region, PASS, "the proxy reserves no concurrency")
-        return
+    """``lambda:GetAccountSettings``: a reservation must leave ``LAMBDA_UNRESERVED_MINIMUM`` unreserved; without
+    one, a small account limit (new accounts often have 10) caps concurrent streams."""
     limits = ctx.client("lambda").get_account_settings()["AccountLimit"]
     total, unreserved = limits["ConcurrentExecutions"], limits["UnreservedConcurrentExecutions"]
+    reserved = ctx.config.reserved_concurrent_executions
+    if not reserved:
+        if total < LAMBDA_UNRESERVED_MINIMUM:
+            yield Result("lambda-concurrency", ctx.region, WARN,
+                         f"the account's concurrency limit is {total}: at most {unreserved} streams at once, shared with every other function",
+                         "request a higher 'Concurrent executions' quota (service code lambda) before production traffic")
+        else:
+            yield Result("lambda-concurrency", ctx.region, PASS, f"no reservation; {unreserved} of {total} unreserved")
+        return
     left = unreserved - reserved
     if left >= LAMBDA_UNRESERVED_MINIMUM:
         yield Result("lambda-concurrency", ctx.region, PASS, f"reserving {reserved} leaves {left} unreserved (limit {total})")
