@@ -84,6 +84,10 @@ def test_bootstrap_pass_and_fail(default):
     c.add("ssm", "get_parameter", "ParameterNotFound", {"Name": "/cdk-bootstrap/hnb659fds/version"})
     (r,) = run(preflight.check_bootstrap, config, c)
     assert r.status == "FAIL" and r.fix == f"npx cdk bootstrap aws://123456789012/{REGION}"
+    c = Clients()
+    c.add("ssm", "get_parameter", "AccessDeniedException", {"Name": "/cdk-bootstrap/hnb659fds/version"})
+    (r,) = run(preflight.check_bootstrap, config, c)
+    assert r.status == "WARN" and "ssm:GetParameter" in r.fix
 
 
 # ---- endpoint quotas ------------------------------------------------------------------------------------

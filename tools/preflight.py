@@ -80,8 +80,12 @@ def check_bootstrap(ctx: RegionContext) -> Iterable[Result]:
     fix = f"npx cdk bootstrap aws://{ctx.account}/{ctx.region}"
     try:
         version = int(ctx.client("ssm").get_parameter(Name=BOOTSTRAP_PARAMETER)["Parameter"]["Value"])
-    except Exception as err:  # noqa: BLE001 - every failure here means "not bootstrapped (for us)"
-        yield Result(name, ctx.region, FAIL, f"{BOOTSTRAP_PARAMETER} not readable ({_error_code(err)})", fix)
+    except Exception as err:  # noqa: BLE001
+        if _error_code(err) == "ParameterNotFound":
+            yield Result(name, ctx.region, FAIL, f"{BOOTSTRAP_PARAMETER} does not exist: the region is not bootstrapped", fix)
+        else:
+            yield Result(name, ctx.region, WARN, f"{BOOTSTRAP_PARAMETER} not readable ({_error_code(err)})",
+                         f"allow ssm:GetParameter on it to the preflight caller; if it is missing: {fix}")
         return
     if version < BOOTSTRAP_MINIMUM:
         yield Result(name, ctx.region, FAIL, f"bootstrap version {version} < {BOOTSTRAP_MINIMUM}", fix)
