@@ -107,7 +107,7 @@ def _json_slots(where: str, value: Any, put: Callable[[Any], None] | None, out: 
             out.append(_Slot(where, value, None))
     elif isinstance(value, dict):
         for k, v in value.items():
-            out.append(_Slot(f"{where}.{k}" if where else str(k), str(k), None))
+            out.append(_Slot(where, str(k), None))  # a key: named by its object, never by itself
             _json_slots(f"{where}.{k}", v, _setter(value, k), out, on_change)
     elif isinstance(value, list):
         for i, v in enumerate(value):
@@ -132,7 +132,7 @@ def _schema_slots(where: str, schema: Any, out: list[_Slot]) -> None:
             continue
         if key in _SCHEMA_NAME_MAPS and isinstance(value, dict):
             for name, sub in value.items():
-                out.append(_Slot(f"{path}.{name}", str(name), None))
+                out.append(_Slot(path, str(name), None))  # a property name: named by its map
                 _schema_slots(f"{path}.{name}", sub, out)
         elif isinstance(value, str):
             if value:
@@ -484,6 +484,7 @@ class StreamGuard:
             self._note("blocked")
             raise ContentBlocked(_safe_message(verdict.message, [window]))
         checked = verdict.texts[0] if verdict.masked else window
+        self._note("none")
         if checked != window:
             if self.guard.fast:
                 self._note("masked")
@@ -557,6 +558,8 @@ class ToolCallGuard:
         self.released = 0
 
     def feed(self, deltas: list) -> list[dict]:
+        if not self.guard.enabled:  # nothing to check: stream the deltas as they come
+            return [d for d in deltas or [] if isinstance(d, dict)]
         done: list[dict] = []
         for d in deltas or []:
             if not isinstance(d, dict):
