@@ -285,3 +285,36 @@ def test_stream_logs_the_real_action_per_field():
     (record,) = records
     assert record["guardrail_output"] == "masked" and record["guardrail_content"] == "masked" and record["guardrail_reasoning"] == "none"
     assert record["guardrail_input"] == "none" and record["guardrail_units"] >= 3 and record["guardrail_calls"] == 3
+
+
+def _stream_service(chunks, mode="safe", records=None):
+    env = {"GPTOSS_ROUTES": json.dumps(ROUTES), "GPTOSS_GUARDRAIL_STREAM_MODE": mode}
+    return ProxyService(Settings.from_env(env), {"sagemaker": ScriptedBackend(chunks)}, Fake(), log=(records if records is not None else []).append)
+
+
+def _events(service):
+    response = service.handle("POST", "/v1/chat/completions", {}, json.dumps({"model": "m", "stream": True, "messages": [{"role": "user", "content": "hi"}]}).encode())
+    return [json.loads(line[6:]) for line in b"".join(response.body).decode().split("\n") if line.startswith("data: {")]
+
+
+def test_fast_mode_releases_at_once_and_ends_with_content_filter_when_its_batch_is_masked():
+    """fast: text leaves unchecked (that is the mode's trade), so a mask found later ends the stream."""
+    records = []
+    words = [_chunk(content="word ") for _ in range(30)] + [_chunk(content="bob@example.com ")] + [_chunk(content="more ") for _ in range(30)]
+    events = _events(_stream_service(words, "fast", records))
+    deltas = [e["choices"][0] for e in events if e.get("choices")]
+    released = "".join(d["delta"].get("content") or "" for d in deltas)
+    assert released.startswith("word word") and deltas[-1]["finish_reason"] == "content_filter"
+    assert [d["delta"].get("content") for d in deltas[1:4]] == ["word ", "word ", "word "]  # one delta per chunk
+    assert records[0]["guardrail_content"] == "masked"
+
+
+def test_a_blocked_streamed_tool_call_sends_no_tool_call_delta():
+    chunks = [_chunk(tool_calls=[{"index": 0, "id": "a", "type": "function", "function": {"name": "f", "arguments": ""}}]),
+              _chunk(tool_calls=[{"index": 0, "function": {"arguments": '{"q": "forbid'}}]),
+              _chunk(tool_calls=[{"index": 0, "function": {"arguments": 'den"}'}}]),
+              {"choices": [{"index": 0, "delta": {}, "finish_reason": "tool_calls"}]}]
+    records = []
+    deltas = [e["choices"][0] for e in _events(_stream_service(chunks, records=records)) if e.get("choices")]
+    assert not any(d["delta"].get("tool_calls") for d in deltas)
+    assert deltas[-1]["finish_reason"] == "content_filter" and records[0]["guardrail_tool_calls"] == "blocked"
