@@ -144,6 +144,12 @@ def render(r: dict) -> str:
         "LiteLLM runs as its real proxy server from `.venv-litellm` with the `openai/` provider pointed at the "
         "emulator's OpenAI-compatible path.",
         "",
+        "First-token rows: the SageMaker route of the emulator streams one ~4-character token per event at the "
+        "stated rate; time is from the request to the first SSE chunk carrying that field. The emulator's "
+        "guardrail answers in about a millisecond: a real ApplyGuardrail round trip (not measurable offline) "
+        "adds once before the first token and once per released batch. Text units are counted per block, "
+        "ceil(chars/1000), by the emulator.",
+        "",
     ]
     return "\n".join(lines)
 

@@ -117,7 +117,11 @@ class ProxyService:
         request = validate(parse_json(raw, self.settings), self.settings, escalate_header)
         record.update(route=request.route.model, stream=request.stream)
         guard = Guard(self.guardrail, batch_chars=self.settings.guardrail_batch_chars, fast=self.settings.guardrail_stream_mode == "fast")
-        request.body, record["guardrail_input"] = guard.check_input(request.body)
+        try:
+            request.body, record["guardrail_input"] = guard.check_input(request.body)
+        except ProxyError:
+            record["guardrail_input"] = guard.actions.get("input", "unavailable")  # blocked / refused / unavailable
+            raise
         if request.stream:
             return Response(200, self._stream(request, guard, deadline, record), {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         raw_response, route = self._call(request, deadline, stream=False)
