@@ -318,3 +318,12 @@ def test_a_blocked_streamed_tool_call_sends_no_tool_call_delta():
     deltas = [e["choices"][0] for e in _events(_stream_service(chunks, records=records)) if e.get("choices")]
     assert not any(d["delta"].get("tool_calls") for d in deltas)
     assert deltas[-1]["finish_reason"] == "content_filter" and records[0]["guardrail_tool_calls"] == "blocked"
+
+
+def test_a_blocked_input_names_no_param_because_the_guardrail_does_not_say_which_block():
+    """ApplyGuardrail's assessments carry no block index (docs.aws.amazon.com/bedrock/latest/APIReference/
+    API_runtime_GuardrailAssessment.html lists per-policy findings, invocation metrics and guardrail details,
+    no positions), so the 400 cannot point at a field."""
+    with pytest.raises(ProxyError) as err:
+        Guard(Fake()).check_input(body(tools=[{"type": "function", "function": {"name": "f", "description": "attack"}}]))
+    assert err.value.param is None and err.value.code == "content_filter"

@@ -291,7 +291,8 @@ class Guard:
         texts, masked, blocked = self.check_texts("INPUT", [s.text for s in slots])
         if blocked:
             self.note("input", "blocked")
-            raise ProxyError(400, blocked, param="messages", code="content_filter")
+            # ApplyGuardrail does not say which block it blocked, so no ``param`` is named
+            raise ProxyError(400, blocked, param=None, code="content_filter")
         if not masked:
             self.note("input", "none")
             return body, "none"
@@ -525,7 +526,7 @@ class _LongText:
         try:
             out = stream.feed(text) + stream.flush()
         except ContentBlocked as blocked:
-            raise ProxyError(400, blocked.message, param="messages", code="content_filter") if self.source == "INPUT" else blocked
+            raise ProxyError(400, blocked.message, param=None, code="content_filter") if self.source == "INPUT" else blocked
         return out, out != text
 
     def _apply(self, source: str, texts: Sequence[str]) -> GuardVerdict:
