@@ -284,8 +284,7 @@ class Guard:
         if not self.enabled:
             return body, "off"
         only_messages = isinstance(body, list)
-        work = json.loads(json.dumps({"messages": body} if only_messages else body))
-        slots, after = input_slots(work)
+        slots, _ = input_slots({"messages": body} if only_messages else body)  # read only: nothing is put yet
         if not slots:
             return body, "none"
         texts, masked, blocked = self.check_texts("INPUT", [s.text for s in slots])
@@ -296,6 +295,8 @@ class Guard:
         if not masked:
             self.note("input", "none")
             return body, "none"
+        work = json.loads(json.dumps({"messages": body} if only_messages else body))  # masks go into a copy
+        slots, after = input_slots(work)
         for slot, new in zip(slots, texts):
             if new == slot.text:
                 continue
