@@ -19,8 +19,8 @@ import re
 import pytest
 
 from gptoss_proxy.core.errors import ProxyError
-from gptoss_proxy.core.guard import MAX_CALL_CHARS, ContentBlocked, Guard, GuardVerdict, input_slots
-from gptoss_proxy.core.service import ProxyService, _GuardedFields
+from gptoss_proxy.core.guard import MAX_CALL_CHARS, ContentBlocked, Guard, GuardVerdict, StreamFields, input_slots
+from gptoss_proxy.core.service import ProxyService
 from gptoss_proxy.core.settings import Settings
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
@@ -213,7 +213,7 @@ class TestOutputMessage:
         assert err.value.action == "refused" and "bob@" not in err.value.message
 
 
-def _drive(fields: _GuardedFields, deltas):
+def _drive(fields: StreamFields, deltas):
     out = []
     for reasoning, content, calls in deltas:
         out += fields.feed(reasoning, content, calls)
@@ -222,14 +222,14 @@ def _drive(fields: _GuardedFields, deltas):
 
 class TestStreamOrder:
     def test_reasoning_is_released_before_the_answer_in_safe_mode(self):
-        fields = _GuardedFields(Guard(Fake()))
+        fields = StreamFields(Guard(Fake()))
         deltas = [("think " * 5, "", None)] + [("", "answer " * 30, None)] * 40  # short reasoning, long answer
         kinds = [next(iter(d)) for d in _drive(fields, deltas)]
         assert kinds[0] == "reasoning_content" and "reasoning_content" not in kinds[kinds.index("content"):]
 
     def test_tool_call_is_buffered_until_complete_then_released_whole_after_the_text(self):
         fake = Fake()
-        fields = _GuardedFields(Guard(fake))
+        fields = StreamFields(Guard(fake))
         parts = [{"index": 0, "id": "c1", "type": "function", "function": {"name": "send_mail", "arguments": ""}}, {"index": 0, "function": {"arguments": '{"to": "bob@exa'}}, {"index": 0, "function": {"arguments": 'mple.com"}'}}]
         out = fields.feed("", "Sending.", None)
         for p in parts:
@@ -240,19 +240,19 @@ class TestStreamOrder:
         assert call["id"] == "c1" and json.loads(call["function"]["arguments"]) == {"to": "{EMAIL}"}
 
     def test_next_call_index_completes_the_previous_call(self):
-        fields = _GuardedFields(Guard(Fake()))
+        fields = StreamFields(Guard(Fake()))
         out = fields.feed("", "", [{"index": 0, "id": "a", "function": {"name": "f", "arguments": "{}"}}])
         out += fields.feed("", "", [{"index": 1, "id": "b", "function": {"name": "g", "arguments": "{}"}}])
         assert [c["id"] for d in out for c in d["tool_calls"]] == ["a"]
 
     def test_a_blocked_call_releases_nothing_of_it(self):
-        fields = _GuardedFields(Guard(Fake()))
+        fields = StreamFields(Guard(Fake()))
         fields.feed("", "", [{"index": 0, "id": "a", "function": {"name": "f", "arguments": '{"q": "forbidden"}'}}])
         with pytest.raises(ContentBlocked):
             fields.finish_calls()
 
     def test_without_a_guardrail_tool_call_deltas_stream_as_they_come(self):
-        fields = _GuardedFields(Guard(None))
+        fields = StreamFields(Guard(None))
         delta = {"index": 0, "id": "a", "function": {"name": "f", "arguments": "{"}}
         assert fields.feed("", "", [delta]) == [{"tool_calls": [delta]}]
 

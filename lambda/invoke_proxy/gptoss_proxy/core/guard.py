@@ -368,6 +368,14 @@ class Guard:
             self.note(f, a)
         return actions
 
+    def log_fields(self) -> dict:
+        """What the guardrail did, per output field, for the request log (never the text)."""
+        if not self.enabled:
+            return {"guardrail_output": "off", "guardrail_calls": 0}
+        actions = {k: v for k, v in self.actions.items() if k != "input"}
+        fields = {f"guardrail_{k}": v for k, v in actions.items()}
+        return {**fields, "guardrail_output": worst(*actions.values()) if actions else "none", "guardrail_calls": self.calls, "guardrail_units": self.units}
+
     def stream(self, field: str = "content") -> "StreamGuard":
         return StreamGuard(self, field)
 
@@ -596,3 +604,58 @@ class ToolCallGuard:
         fn = message["tool_calls"][0]["function"]
         self.released += 1
         return [{"index": call.index, "id": call.id, "type": call.type or "function", "function": {"name": fn["name"], "arguments": fn["arguments"]}}]
+
+
+class StreamFields:
+    """The guard of one streamed choice: a StreamGuard for reasoning and for content, a ToolCallGuard for tool
+    calls. Each item returned is a delta to send. When the model moves to another field, what is pending in the
+    previous one is checked and released first, so clients see the model's order (reasoning before the answer,
+    text before the tool call that follows it)."""
+
+    def __init__(self, guard: Guard) -> None:
+        self.reasoning, self.content, self.tools = guard.stream("reasoning"), guard.stream("content"), guard.tool_calls()
+        self.last: str | None = None
+
+    def _switch(self, to: str) -> list[dict]:
+        out: list[dict] = []
+        if self.last is not None and self.last != to:
+            out = self._flush(self.last)
+        self.last = to
+        return out
+
+    def _flush(self, name: str) -> list[dict]:
+        if name == "reasoning":
+            text = self.reasoning.flush()
+            return [{"reasoning_content": text}] if text else []
+        if name == "content":
+            text = self.content.flush()
+            return [{"content": text}] if text else []
+        return [{"tool_calls": calls} for calls in [self.tools.finish()] if calls]
+
+    def feed(self, reasoning: str, content: str, tool_calls: list | None) -> list[dict]:
+        out: list[dict] = []
+        if reasoning:
+            out += self._switch("reasoning")
+            text = self.reasoning.feed(reasoning)
+            out += [{"reasoning_content": text}] if text else []
+        if content:
+            out += self._switch("content")
+            text = self.content.feed(content)
+            out += [{"content": text}] if text else []
+        if tool_calls:
+            out += self._switch("tools")
+            calls = self.tools.feed(tool_calls)
+            out += [{"tool_calls": calls}] if calls else []
+        return out
+
+    def finish_calls(self) -> list[dict]:
+        """A finish_reason completes the calls still being streamed (after pending text, in order)."""
+        if not self.tools.pending:
+            return []
+        return self._switch("tools") + self._flush("tools")
+
+    def finish(self) -> list[dict]:
+        out: list[dict] = []
+        for name in ("reasoning", "content", "tools"):
+            out += self._flush(name)
+        return out

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Mapping, Protocol
 
 from gptoss_proxy.core.errors import BackendError, BackendThrottled, ProxyError
-from gptoss_proxy.core.guard import ApplyFn, ContentBlocked, Guard, worst
+from gptoss_proxy.core.guard import ApplyFn, ContentBlocked, Guard, StreamFields
 from gptoss_proxy.core.reasoning import ReasoningSplitter
 from gptoss_proxy.core.request import ChatRequest, parse_json, validate
 from gptoss_proxy.core.settings import Route, Settings
@@ -137,7 +137,7 @@ class ProxyService:
             message.pop("tool_calls", None)
             message["content"] = blocked.message
             completion["choices"][0]["finish_reason"] = "content_filter"
-        record.update(_guard_fields(guard))
+        record.update(guard.log_fields())
         record.update(model=route.model, **_usage_fields(completion.get("usage")))
         return json_response(200, completion, {"x-gptoss-model": route.model, "x-gptoss-route": request.route.model})
 
@@ -199,7 +199,7 @@ class ProxyService:
             return
         model = route.model
         splitter = ReasoningSplitter() if route.backend == "bedrock" else None
-        fields = _GuardedFields(guard)  # reasoning, content and tool calls released in the model's order
+        fields = StreamFields(guard)  # reasoning, content and tool calls released in the model's order
         finish, usage, reasoning_chars = None, None, 0
         yield sse(chunk(completion_id, model, created, {"role": "assistant", "content": ""}))
         try:
@@ -239,77 +239,13 @@ class ProxyService:
         except Exception as err:  # mid-stream surprise: end the stream with an error event, never hang
             record.update(error=err.__class__.__name__)
             yield sse(ProxyError(500, "The proxy hit an internal error mid-stream.", type="api_error", code="internal_error").body())
-        record.update(_guard_fields(guard))
+        record.update(guard.log_fields())
         final_usage = usage_of(usage, reasoning_chars)
         if request.include_usage and final_usage:
             yield sse(chunk(completion_id, model, created, usage=final_usage))
         yield sse("[DONE]")
         record.update(model=model, **_usage_fields(final_usage))
         self.log(record)
-
-
-class _GuardedFields:
-    """The guard of one streamed choice: a StreamGuard for reasoning and for content, a ToolCallGuard for tool
-    calls. Each item returned is a delta to send. When the model moves to another field, what is pending in the
-    previous one is checked and released first, so clients see the model's order (reasoning before the answer,
-    text before the tool call that follows it)."""
-
-    def __init__(self, guard: Guard) -> None:
-        self.reasoning, self.content, self.tools = guard.stream("reasoning"), guard.stream("content"), guard.tool_calls()
-        self.last: str | None = None
-
-    def _switch(self, to: str) -> list[dict]:
-        out: list[dict] = []
-        if self.last is not None and self.last != to:
-            out = self._flush(self.last)
-        self.last = to
-        return out
-
-    def _flush(self, name: str) -> list[dict]:
-        if name == "reasoning":
-            text = self.reasoning.flush()
-            return [{"reasoning_content": text}] if text else []
-        if name == "content":
-            text = self.content.flush()
-            return [{"content": text}] if text else []
-        return [{"tool_calls": calls} for calls in [self.tools.finish()] if calls]
-
-    def feed(self, reasoning: str, content: str, tool_calls: list | None) -> list[dict]:
-        out: list[dict] = []
-        if reasoning:
-            out += self._switch("reasoning")
-            text = self.reasoning.feed(reasoning)
-            out += [{"reasoning_content": text}] if text else []
-        if content:
-            out += self._switch("content")
-            text = self.content.feed(content)
-            out += [{"content": text}] if text else []
-        if tool_calls:
-            out += self._switch("tools")
-            calls = self.tools.feed(tool_calls)
-            out += [{"tool_calls": calls}] if calls else []
-        return out
-
-    def finish_calls(self) -> list[dict]:
-        """A finish_reason completes the calls still being streamed (after pending text, in order)."""
-        if not self.tools.pending:
-            return []
-        return self._switch("tools") + self._flush("tools")
-
-    def finish(self) -> list[dict]:
-        out: list[dict] = []
-        for name in ("reasoning", "content", "tools"):
-            out += self._flush(name)
-        return out
-
-
-def _guard_fields(guard: Guard) -> dict:
-    """What the guardrail did, per field, for the request log (never the text)."""
-    if not guard.enabled:
-        return {"guardrail_output": "off", "guardrail_calls": 0}
-    actions = {k: v for k, v in guard.actions.items() if k != "input"}
-    fields = {f"guardrail_{k}": v for k, v in actions.items()}
-    return {**fields, "guardrail_output": worst(*actions.values()) if actions else "none", "guardrail_calls": guard.calls, "guardrail_units": guard.units}
 
 
 def _chain(first, rest: Iterator) -> Iterator:
