@@ -180,3 +180,16 @@ def test_strands_agent_gets_a_blocked_tool_call_as_content_filter(proxy_url):
     except Exception:  # Strands may raise on a content_filter stop; either way the tool never ran
         pass
     assert calls == []
+
+
+@pytest.mark.parametrize("model", BACKENDS)
+def test_strands_builds_reasoning_then_one_text_block_in_safe_mode(proxy_url, model):
+    """The reordering bug of issue 14: Strands built [text, reasoningContent, text] (with a stray newline)
+    when reasoning was held to the end; in the model's order it builds [reasoningContent, text]."""
+    from strands import Agent
+    from strands.models.openai import OpenAIModel
+
+    agent = Agent(model=OpenAIModel(client_args={"base_url": f"{proxy_url}/v1", "api_key": "unused"}, model_id=model), callback_handler=None)
+    blocks = agent("[[long:3000]]").message["content"]
+    assert [next(iter(b)) for b in blocks] == ["reasoningContent", "text"]
+    assert len(blocks[1]["text"]) == 3000
