@@ -33,6 +33,9 @@ UNIT_CHARS = 1000
 MAX_CALL_CHARS = 25_000
 #: characters held back beyond a batch before it is cut, so the cut can be placed where no entity straddles it
 ENTITY_CHARS = 32
+#: characters checked twice after a hard cut (a run with no safe whitespace): longer than any e-mail address
+#: in practice, so an entity cut there is seen whole by the next check
+OVERLAP_CHARS = 128
 #: the first streamed batch of a field (the rest are ~1,000 characters): what the first token waits for
 FIRST_BATCH_CHARS = 48
 
@@ -223,13 +226,15 @@ class Guard:
     """One request's guardrail: counts calls, text units and the action per field."""
 
     def __init__(self, apply: ApplyFn | None, *, batch_chars: int = UNIT_CHARS, fast: bool = False,
-                 first_batch_chars: int = FIRST_BATCH_CHARS, entity_chars: int = ENTITY_CHARS, max_call_chars: int = MAX_CALL_CHARS) -> None:
+                 first_batch_chars: int = FIRST_BATCH_CHARS, entity_chars: int = ENTITY_CHARS, max_call_chars: int = MAX_CALL_CHARS,
+                 overlap_chars: int = OVERLAP_CHARS) -> None:
         self.apply = apply
         self.batch_chars = batch_chars
         self.fast = fast
         self.first_batch_chars = first_batch_chars
         self.entity_chars = entity_chars
         self.max_call_chars = max_call_chars
+        self.overlap_chars = overlap_chars
         self.calls = 0
         self.units = 0
         self.actions: dict[str, str] = {}
@@ -437,7 +442,7 @@ class StreamGuard:
     ``batch_chars`` (~1,000 = one text unit). A batch is checked only once ``entity_chars`` more characters
     have arrived after it, and it is cut at whitespace no entity can span (``_safe_cut``), so each character is
     sent once. Only a run with no such whitespace is cut hard, and then the next batch re-checks the last
-    ``entity_chars`` characters (the one overlap). ``safe``: text is released after its batch passed (masked
+    ``overlap_chars`` characters (the one overlap). ``safe``: text is released after its batch passed (masked
     text replaces it). ``fast``: text is released at once; any intervention (block or mask) cuts the stream.
     """
 
@@ -502,10 +507,10 @@ class StreamGuard:
             self._note("masked")
         released = checked
         if hard and not final:
-            # the cut may split an entity: the last ``entity_chars`` characters of this batch are checked again
+            # the cut may split an entity: the last ``overlap_chars`` characters of this batch are checked again
             # with the next one (the only characters sent twice) and released after that check. If a mask
             # reaches into them, nothing is released yet: the batch is checked again, larger, with more text.
-            keep = self.guard.entity_chars
+            keep = min(self.guard.overlap_chars, len(window) // 2)
             tail = window[len(window) - keep:] if len(window) > keep else ""
             if tail and checked.endswith(tail):
                 released = checked[: len(checked) - keep]
@@ -530,7 +535,8 @@ class _LongText:
         self.source = source
 
     def check(self, text: str) -> tuple[str, bool]:
-        inner = Guard(self._apply, batch_chars=self.guard.max_call_chars - self.guard.entity_chars, first_batch_chars=self.guard.max_call_chars - self.guard.entity_chars, entity_chars=self.guard.entity_chars)
+        size = self.guard.max_call_chars - self.guard.entity_chars
+        inner = Guard(self._apply, batch_chars=size, first_batch_chars=size, entity_chars=self.guard.entity_chars, overlap_chars=self.guard.overlap_chars)
         stream = inner.stream()
         try:
             out = stream.feed(text) + stream.flush()
