@@ -161,7 +161,7 @@ class TestInputFields:
 
     def test_calls_are_packed_up_to_the_per_call_limit(self):
         fake = Fake()
-        texts = [f"{i} " + "a" * 9_000 for i in range(7)]  # 63,014 characters, two texts per 25,000-character call
+        texts = [f"{i} " + "word " * 1_800 for i in range(7)]  # 63,014 characters, two texts per 25,000-character call
         Guard(fake).check_input(body(messages=[{"role": "user", "content": t} for t in texts]))
         assert len(fake.calls) == 4 and all(sum(map(len, c)) <= MAX_CALL_CHARS for _, c in fake.calls)
 

@@ -81,7 +81,7 @@ chunkings = st.lists(st.integers(0, 4000), max_size=120)
 sizes = st.tuples(st.integers(8, 64), st.integers(60, 400))
 
 
-@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=texts(), cuts=chunkings, size=sizes)
 def test_safe_stream_releases_what_one_whole_text_check_releases(text, cuts, size):
     """safe mode: for any chunking and entity position, the released concatenation is the whole-text mask."""
@@ -91,7 +91,7 @@ def test_safe_stream_releases_what_one_whole_text_check_releases(text, cuts, siz
     assert released == mask(text)
 
 
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=80, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=texts(blocked=True), cuts=chunkings, size=sizes)
 def test_safe_stream_never_releases_a_blocked_word_and_is_cut(text, cuts, size):
     released, cut = run(text, cuts, Guard(FakeGuardrail(), first_batch_chars=size[0], batch_chars=size[1]))
@@ -99,7 +99,7 @@ def test_safe_stream_never_releases_a_blocked_word_and_is_cut(text, cuts, size):
     assert mask(text).startswith(released)  # what left before the block is the whole-text mask of a prefix
 
 
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(text=st.one_of(texts(), texts(blocked=True)), cuts=chunkings, size=sizes)
 def test_fast_stream_releases_text_at_once_and_is_cut_exactly_when_the_whole_text_check_intervenes(text, cuts, size):
     """fast mode: text leaves unchecked at once, so any intervention (mask or block) must cut the stream."""
