@@ -9,6 +9,7 @@ not evidence about AWS; what it must show is that the stream guard releases what
 
 from __future__ import annotations
 
+import json
 import math
 import re
 
@@ -169,3 +170,51 @@ def test_safe_cut_positions(text, limit, cut):
 def test_stream_guard_is_a_no_op_without_a_guardrail():
     stream = StreamGuard(Guard(None))
     assert stream.feed("abc") == "abc" and stream.flush() == ""
+
+
+json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(-5, 5), st.lists(words, max_size=3).map(" ".join), entities, texts()),
+    lambda children: st.one_of(st.lists(children, max_size=3), st.dictionaries(st.sampled_from(["a", "city", "to", "note"]), children, max_size=3)),
+    max_leaves=8,
+)
+
+
+def _mask_json(value):
+    if isinstance(value, str):
+        return mask(value)
+    if isinstance(value, list):
+        return [_mask_json(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _mask_json(v) for k, v in value.items()}
+    return value
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(calls=st.lists(st.dictionaries(st.sampled_from(["a", "city", "to", "note"]), json_values, min_size=1, max_size=3), min_size=1, max_size=3),
+       cuts=st.lists(st.integers(1, 400), max_size=30), data=st.data())
+def test_streamed_tool_calls_release_each_call_whole_masked_inside_its_json_for_any_chunking(calls, cuts, data):
+    """However the argument deltas are cut, each call is released once, complete, with every JSON string value
+    masked as a whole check would, and the arguments stay valid JSON."""
+    from gptoss_proxy.core.guard import ToolCallGuard
+
+    guard = ToolCallGuard(Guard(FakeGuardrail()))
+    released = []
+    for index, args in enumerate(calls):
+        raw = json.dumps(args)
+        bounds = [0, *sorted({c for c in cuts if c < len(raw)}), len(raw)]
+        released += guard.feed([{"index": index, "id": f"c{index}", "type": "function", "function": {"name": "send", "arguments": ""}}])
+        for a, b in zip(bounds, bounds[1:]):
+            out = guard.feed([{"index": index, "function": {"arguments": raw[a:b]}}])
+            assert all(c["index"] < index for c in out)  # only earlier, complete calls leave
+            released += out
+    released += guard.finish()
+    assert [c["id"] for c in released] == [f"c{i}" for i in range(len(calls))]
+    assert [json.loads(c["function"]["arguments"]) for c in released] == [_mask_json(a) for a in calls]
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(args=st.dictionaries(st.sampled_from(["a", "city", "to", "note"]), json_values, min_size=1, max_size=4))
+def test_masked_input_arguments_stay_valid_json_with_every_string_masked(args):
+    body = {"messages": [{"role": "user", "content": "go"}, {"role": "assistant", "content": None, "tool_calls": [{"id": "c", "type": "function", "function": {"name": "send", "arguments": json.dumps(args)}}]}]}
+    out, _ = Guard(FakeGuardrail()).check_input(body)
+    assert json.loads(out["messages"][1]["tool_calls"][0]["function"]["arguments"]) == _mask_json(args)
