@@ -8,7 +8,8 @@ AWS facts relied on (the fake below follows them):
 - One output per text block when masking is what the adapter requires (UNCONFIRMED; it refuses otherwise).
 - A text unit holds up to 1,000 characters; 5,600 characters are 6 units (aws.amazon.com/bedrock/pricing).
 - Per-request input size quota in text units, smallest listed value 25 (docs.aws.amazon.com/general/latest/gr/
-  bedrock.html, "Content policy maximum input size in text units"): calls are packed up to 25,000 characters.
+  bedrock.html, "Content policy maximum input size in text units"): calls are packed up to 25,000 characters;
+  above that, ApplyGuardrail answered 429 in github.com/BerriAI/litellm/issues/19501.
 """
 
 from __future__ import annotations

@@ -29,7 +29,8 @@ from gptoss_proxy.core.errors import ProxyError
 UNIT_CHARS = 1000
 #: largest call: 25 text units, the smallest "maximum input size in text units" per request that AWS lists for
 #: guardrail content/sensitive-information policies (eu-south-1, eu-west-3, sa-east-1; 1,000 in the large
-#: regions; docs.aws.amazon.com/general/latest/gr/bedrock.html). Works in every region.
+#: regions; docs.aws.amazon.com/general/latest/gr/bedrock.html). Works in every region; a user of another proxy
+#: got 429 from ApplyGuardrail above 25,000 characters in one request (github.com/BerriAI/litellm/issues/19501).
 MAX_CALL_CHARS = 25_000
 #: characters held back beyond a batch before it is cut, so the cut can be placed where no entity straddles it
 ENTITY_CHARS = 32
