@@ -328,3 +328,12 @@ def test_a_blocked_input_names_no_param_because_the_guardrail_does_not_say_which
     with pytest.raises(ProxyError) as err:
         Guard(Fake()).check_input(body(tools=[{"type": "function", "function": {"name": "f", "description": "attack"}}]))
     assert err.value.param is None and err.value.code == "content_filter"
+
+
+def test_guardrail_text_units_are_an_emf_metric_by_model(capsys):
+    from gptoss_proxy.wiring import emit
+
+    emit({"request_id": "r", "status": 200, "model": "m", "consumer": "c", "prompt_tokens": 1, "completion_tokens": 1, "guardrail_calls": 3, "guardrail_units": 5})
+    line = json.loads(capsys.readouterr().out)
+    names = [m["Name"] for d in line["_aws"]["CloudWatchMetrics"] for m in d["Metrics"]]
+    assert "GuardrailUnits" in names and line["GuardrailUnits"] == 5
