@@ -10,7 +10,7 @@ Faults are injected per request by markers in the last user message:
 ``[[slow]]`` (1 s before answering, or 10 ms between stream parts and 1 s before the last)
 ``[[malformed]]`` (a broken stream chunk) ``[[midstream-error]]`` ``[[long:N]]`` (N characters of content)
 ``[[forbidden]]`` (output the guardrail blocks) ``[[email]]`` (output containing an e-mail the guardrail masks)
-``[[entity-at:K]]`` (with ``[[long:N]]``: an e-mail address starting at character K of the content)
+``[[reasoning-email]]`` (reasoning containing an e-mail) ``[[entity-at:K]]`` (with ``[[long:N]]``: an e-mail address starting at character K of the content)
 ``[[rate:T]]`` (stream at T tokens per second, 4 characters a token, one token per delta)
 ``[[tool-email]]`` ``[[tool-forbidden]]`` ``[[tool-notjson]]`` (tool-call arguments with an e-mail, a blocked word,
 or not JSON); streamed tool-call arguments come in pieces, as vLLM sends them.
@@ -83,6 +83,8 @@ def fake_answer(body: dict) -> dict:
     effort = body.get("reasoning_effort", "medium")
     sentences = {"low": 1, "medium": 2, "high": 3}.get(effort, 2)
     reasoning = " ".join(["The user asked something; I consider it carefully."] * sentences) + f" effort={effort}."
+    if "[[reasoning-email]]" in prompt:
+        reasoning += " I could write to jane.doe@example.com."
     long_match = re.search(r"\[\[long:(\d+)\]\]", prompt)
     clean = re.sub(r"\[\[[^\]]*\]\]", "", prompt).strip()
     if long_match:

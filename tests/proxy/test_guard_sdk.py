@@ -193,3 +193,18 @@ def test_strands_builds_reasoning_then_one_text_block_in_safe_mode(proxy_url, mo
     blocks = agent("[[long:3000]]").message["content"]
     assert [next(iter(b)) for b in blocks] == ["reasoningContent", "text"]
     assert len(blocks[1]["text"]) == 3000
+
+
+@pytest.mark.parametrize("stream", [False, True])
+@pytest.mark.parametrize("model", BACKENDS)
+@pytest.mark.parametrize("field", ["content", "reasoning"])
+def test_output_field_is_masked(client, model, stream, field):
+    marker = "[[email]]" if field == "content" else "[[reasoning-email]]"
+    kwargs = dict(model=model, messages=[{"role": "user", "content": marker}])
+    if stream:
+        content, reasoning, finish, _, _ = _collect(client.chat.completions.create(stream=True, **kwargs))
+    else:
+        r = client.chat.completions.create(**kwargs)
+        content, reasoning, finish = r.choices[0].message.content, r.choices[0].message.model_extra["reasoning_content"], r.choices[0].finish_reason
+    text = content if field == "content" else reasoning
+    assert finish == "stop" and "jane.doe" not in content + reasoning and "{EMAIL}" in text
