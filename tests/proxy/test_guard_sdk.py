@@ -208,3 +208,15 @@ def test_output_field_is_masked(client, model, stream, field):
         content, reasoning, finish = r.choices[0].message.content, r.choices[0].message.model_extra["reasoning_content"], r.choices[0].finish_reason
     text = content if field == "content" else reasoning
     assert finish == "stop" and "jane.doe" not in content + reasoning and "{EMAIL}" in text
+
+
+@pytest.mark.parametrize("model", BACKENDS)
+def test_fast_mode_cuts_the_stream_when_an_entity_straddles_a_batch(proxy_env, model):
+    """fast releases text before the guardrail saw it; an entity it later finds still ends the stream."""
+    from gptoss_proxy.wiring import build_service
+
+    service = build_service({**proxy_env, "GPTOSS_GUARDRAIL_STREAM_MODE": "fast"}, log=lambda r: None)
+    body = json.dumps({"model": model, "stream": True, "messages": [{"role": "user", "content": "[[long:3000]] [[entity-at:1040]]"}]}).encode()
+    events = [json.loads(line[6:]) for line in b"".join(service.handle("POST", "/v1/chat/completions", {}, body).body).decode().split("\n") if line.startswith("data: {")]
+    finishes = [c["finish_reason"] for e in events for c in e.get("choices") or [] if c["finish_reason"]]
+    assert finishes == ["content_filter"]
