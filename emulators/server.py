@@ -102,6 +102,8 @@ def _usage(body: dict, answer: dict) -> dict:
 
 
 class _Server(ThreadingHTTPServer):
+    request_queue_size = 1024  # socketserver's default backlog of 5 resets connections under concurrent streams
+
     def handle_error(self, request, client_address) -> None:
         if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
             super().handle_error(request, client_address)

@@ -29,6 +29,19 @@ TIMEOUT_CODES = {"ModelTimeoutException", "RequestTimeout"}
 REJECT_CODES = {"ValidationError", "ValidationException"}
 
 
+#: read timeouts the adapters use; a call gets the largest step within its budget, so a handful of clients
+#: (one per step, created on first use) serve every deadline instead of one client per distinct budget
+READ_TIMEOUT_STEPS = (1, 2, 3, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 300, 450, 600, 900)
+
+
+def read_timeout_for(timeout: float, limit: float) -> float:
+    """The read timeout for one call: at most ``limit`` (the configured backend timeout) and at most ``timeout``
+    (the time the core has left before the request's deadline), never longer than what was given."""
+    budget = min(timeout, limit)
+    steps = [s for s in READ_TIMEOUT_STEPS if s <= budget]
+    return steps[-1] if steps else max(0.1, int(budget * 10) / 10)
+
+
 @functools.cache
 def client(service: str, read_timeout: float = 300):
     import boto3  # deferred: keeps the handler's cold import small
@@ -108,12 +121,12 @@ class SageMakerBackend(_Backend):
 
     def complete(self, route: Route, body: dict, timeout: float) -> dict:
         with aws_errors():
-            response = client("sagemaker-runtime", self.read_timeout).invoke_endpoint(**self._kwargs(route, body))
+            response = client("sagemaker-runtime", read_timeout_for(timeout, self.read_timeout)).invoke_endpoint(**self._kwargs(route, body))
             return _json(response["Body"].read())
 
     def stream(self, route: Route, body: dict, timeout: float) -> Iterator[dict]:
         with aws_errors():  # the call is made here, so a refusal can still fall back before any byte is sent
-            response = client("sagemaker-runtime", self.read_timeout).invoke_endpoint_with_response_stream(**self._kwargs(route, body))
+            response = client("sagemaker-runtime", read_timeout_for(timeout, self.read_timeout)).invoke_endpoint_with_response_stream(**self._kwargs(route, body))
         return self._chunks(response["Body"])
 
     @staticmethod
@@ -142,12 +155,12 @@ class BedrockBackend(_Backend):
 
     def complete(self, route: Route, body: dict, timeout: float) -> dict:
         with aws_errors():
-            response = client("bedrock-runtime", self.read_timeout).invoke_model(**self._kwargs(route, body))
+            response = client("bedrock-runtime", read_timeout_for(timeout, self.read_timeout)).invoke_model(**self._kwargs(route, body))
             return _json(response["body"].read())
 
     def stream(self, route: Route, body: dict, timeout: float) -> Iterator[dict]:
         with aws_errors():
-            response = client("bedrock-runtime", self.read_timeout).invoke_model_with_response_stream(**self._kwargs(route, body))
+            response = client("bedrock-runtime", read_timeout_for(timeout, self.read_timeout)).invoke_model_with_response_stream(**self._kwargs(route, body))
         return self._chunks(response["body"])
 
     @staticmethod

@@ -10,6 +10,7 @@ import json
 import random
 import time
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Callable, Iterable, Iterator, Mapping, Protocol
 
 from gptoss_proxy.core.errors import BackendError, BackendThrottled, ProxyError
@@ -49,6 +50,42 @@ def sse(payload: dict | str) -> bytes:
     return f"data: {payload if isinstance(payload, str) else json.dumps(payload)}\n\n".encode()
 
 
+class Provisional(bytes):
+    """A stream part that commits to nothing yet (the opening role chunk): the status line waits for the
+    next part, so a failure that comes before any text can still be answered with its real HTTP status."""
+
+
+class FailureEvent(bytes):
+    """An OpenAI error event in a stream; ``error`` is the ProxyError it reports. Before anything real
+    was sent the service answers with ``error``'s status instead (see ``ProxyService._open_stream``)."""
+
+    error: ProxyError
+
+
+def failure_event(err: ProxyError) -> FailureEvent:
+    event = FailureEvent(sse(err.body()))
+    event.error = err
+    return event
+
+
+class DeadlineReached(ProxyError):
+    def __init__(self) -> None:
+        super().__init__(
+            504,
+            "The request reached the platform's time limit before the model finished; the answer ends here.",
+            type="timeout",
+            code="request_deadline",
+        )
+
+
+def _bounded(source: Iterator, cutoff: float, clock: Callable[[], float]) -> Iterator:
+    """Passes backend chunks through until ``cutoff`` (the deadline less the margin), then raises."""
+    for item in source:
+        if clock() >= cutoff:
+            raise DeadlineReached()
+        yield item
+
+
 class ProxyService:
     def __init__(
         self,
@@ -75,17 +112,21 @@ class ProxyService:
     def handle(self, method: str, path: str, headers: Mapping[str, str], body: bytes, *, deadline: float | None = None, consumer: str = "unknown", request_id: str = "") -> Response:
         started = self.clock()
         deadline = deadline if deadline is not None else started + 300
+        cutoff = deadline - self.settings.deadline_margin_seconds  # streams end (error event + [DONE]) by then
         path = "/" + path.strip("/")
-        record = {"request_id": request_id or new_id(), "method": method, "path": path, "consumer": consumer}
+        request_id = request_id or new_id()
+        record = {"request_id": request_id, "method": method, "path": path, "consumer": consumer}
         if self._cold:
             record["cold_start"], self._cold = True, False
         try:
             if path in ("/v1/chat/completions", "/chat/completions"):
                 if method != "POST":
                     raise ProxyError(405, f"Method {method} is not allowed on {path}; use POST.", code="method_not_allowed")
-                response = self._chat(headers, body, deadline, record)
+                response = self._chat(headers, body, cutoff, record)
             elif path in ("/v1/models", "/models") and method == "GET":
                 response = json_response(200, self._models())
+            elif path.startswith(("/v1/models/", "/models/")) and method == "GET":
+                response = json_response(200, self._model(path.split("/models/", 1)[1]))
             elif path == "/health" and method == "GET":
                 response = json_response(200, {"status": "ok", "routes": sorted(self.settings.routes), "guardrail": "on" if self.guardrail else "off"})
             else:
@@ -97,18 +138,28 @@ class ProxyService:
             response = error_response(ProxyError(500, "The proxy hit an internal error.", type="api_error", code="internal_error"))
             record.update(error=err.__class__.__name__)
         record.update(status=response.status, latency_ms=round((self.clock() - started) * 1000, 1))
+        response.headers["x-request-id"] = request_id
+        if record.get("route"):
+            response.headers.setdefault("x-gptoss-route", record["route"])
+        if record.get("model"):
+            response.headers.setdefault("x-gptoss-model", record["model"])
         if not response.streaming:
             self.log(record)
         return response
 
+    @staticmethod
+    def _model_object(route: Route) -> dict:
+        """OpenAI's model object. ``owned_by`` names the backend only: endpoint names and model ids stay inside."""
+        return {"id": route.model, "object": "model", "created": 0, "owned_by": route.backend, "fallback": route.fallback}
+
     def _models(self) -> dict:
-        return {
-            "object": "list",
-            "data": [
-                {"id": r.model, "object": "model", "created": 0, "owned_by": f"{r.backend}:{r.target}", "fallback": r.fallback}
-                for r in sorted(self.settings.routes.values(), key=lambda r: r.model)
-            ],
-        }
+        return {"object": "list", "data": [self._model_object(r) for r in sorted(self.settings.routes.values(), key=lambda r: r.model)]}
+
+    def _model(self, model: str) -> dict:
+        route = self.settings.routes.get(model)
+        if route is None:
+            raise ProxyError(404, f"The model '{model}' does not exist or you do not have access to it.", param="model", code="model_not_found")
+        return self._model_object(route)
 
     # ---- chat ------------------------------------------------------------------------------------------
 
@@ -121,7 +172,7 @@ class ProxyService:
         request.body["messages"] = messages
         record["guardrail_input"] = action
         if request.stream:
-            return Response(200, self._stream(request, guard, deadline, record), {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+            return self._open_stream(request, guard, deadline, record)
         raw_response, route = self._call(request, deadline, stream=False)
         try:
             completion = completion_from_backend(raw_response, request, route.model)
@@ -140,7 +191,7 @@ class ProxyService:
             completion["choices"][0]["finish_reason"] = "content_filter"
             record["guardrail_output"] = "blocked"
         record.update(model=route.model, guardrail_calls=guard.calls, **_usage_fields(completion.get("usage")))
-        return json_response(200, completion, {"x-gptoss-model": route.model, "x-gptoss-route": request.route.model})
+        return json_response(200, completion)
 
     def _candidates(self, request: ChatRequest) -> list[Route]:
         chain, route, seen = [], request.route, set()
@@ -180,29 +231,36 @@ class ProxyService:
 
     # ---- streaming -------------------------------------------------------------------------------------
 
+    def _open_stream(self, request: ChatRequest, guard: Guard, deadline: float, record: dict) -> Response:
+        """Runs the stream up to its first part that commits (text, a tool call, a refusal), so that the status
+        line is sent only once the answer is sure: a failure before that is a real HTTP status with OpenAI's
+        error body (429 + Retry-After, 503, 504...), which SDKs map to their error types and retry; after it,
+        failures are SSE error events followed by ``[DONE]``."""
+        events = self._stream(request, guard, deadline, record)
+        held: list[bytes] = []
+        for part in events:
+            if isinstance(part, FailureEvent):
+                events.close()  # nothing reached the client: the error becomes the response
+                raise part.error
+            held.append(part)
+            if not isinstance(part, Provisional):
+                break
+        return Response(200, chain(held, events), {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+
     def _stream(self, request: ChatRequest, guard: Guard, deadline: float, record: dict) -> Iterator[bytes]:
         completion_id, created = new_id(), int(time.time())
         try:
             chunks, route = self._call(request, deadline, stream=True)
-            source = iter(chunks)
+            source = _bounded(iter(chunks), deadline, self.clock)
             first = next(source, None)  # a failure before the first chunk can still fall back / return an error
-        except ProxyError as err:
-            record.update(status=err.status, error=err.code)
-            self.log(record)
-            yield sse(err.body())
-            yield sse("[DONE]")
-            return
         except BackendError as err:
-            record.update(error=err.code)
-            self.log(record)
-            yield sse(err.to_proxy_error().body())
-            yield sse("[DONE]")
-            return
+            raise err.to_proxy_error() from None  # nothing was sent: _open_stream answers with this status
         model = route.model
+        record["model"] = model
         splitter = ReasoningSplitter() if route.backend == "bedrock" else None
         content_guard, reasoning_guard = guard.stream(), guard.stream()
         finish, usage, reasoning_chars = None, None, 0
-        yield sse(chunk(completion_id, model, created, {"role": "assistant", "content": ""}))
+        yield Provisional(sse(chunk(completion_id, model, created, {"role": "assistant", "content": ""})))
         try:
             for raw in _chain(first, source):
                 if raw is None:
@@ -246,10 +304,10 @@ class ProxyService:
         except (BackendError, ProxyError) as err:
             proxy_err = err.to_proxy_error() if isinstance(err, BackendError) else err
             record.update(error=proxy_err.code)
-            yield sse(proxy_err.body())
+            yield failure_event(proxy_err)
         except Exception as err:  # mid-stream surprise: end the stream with an error event, never hang
             record.update(error=err.__class__.__name__)
-            yield sse(ProxyError(500, "The proxy hit an internal error mid-stream.", type="api_error", code="internal_error").body())
+            yield failure_event(ProxyError(500, "The proxy hit an internal error mid-stream.", type="api_error", code="internal_error"))
         final_usage = usage_of(usage, reasoning_chars)
         if request.include_usage and final_usage:
             yield sse(chunk(completion_id, model, created, usage=final_usage))

@@ -34,6 +34,8 @@ class Settings:
     default_max_tokens: int = 4096
     max_retries: int = 2
     backend_timeout_seconds: float = 300
+    #: streams end with an error event and [DONE] this long before the Lambda deadline (retries plan within it)
+    deadline_margin_seconds: float = 10
     extra: Mapping[str, str] = field(default_factory=dict)
 
     @classmethod
@@ -77,4 +79,5 @@ class Settings:
             default_max_tokens=int(env.get("GPTOSS_DEFAULT_MAX_TOKENS", 4096)),
             max_retries=int(env.get("GPTOSS_MAX_RETRIES", 2)),
             backend_timeout_seconds=float(env.get("GPTOSS_BACKEND_TIMEOUT_SECONDS", 300)),
+            deadline_margin_seconds=float(env.get("GPTOSS_DEADLINE_MARGIN_SECONDS", 10)),
         )
