@@ -54,8 +54,9 @@ def client(service: str, read_timeout: float = 300):
 def map_error(err: Exception) -> BackendError:
     """botocore exception → the core's backend error."""
     from botocore.exceptions import ClientError, ConnectTimeoutError, EventStreamError, ReadTimeoutError
+    from urllib3.exceptions import ReadTimeoutError as StreamReadTimeout  # event streams read urllib3 directly
 
-    if isinstance(err, (ReadTimeoutError, ConnectTimeoutError)):
+    if isinstance(err, (ReadTimeoutError, ConnectTimeoutError, StreamReadTimeout, TimeoutError)):
         return BackendTimeout("the model backend did not answer in time")
     if isinstance(err, (ClientError, EventStreamError)):
         code = err.response.get("Error", {}).get("Code", "")
