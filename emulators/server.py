@@ -29,6 +29,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
 from emulators.eventstream import event, exception
+from emulators.schema import instance
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
 BLOCKED_INPUT = "Your request was blocked by this platform's content policy."
@@ -79,19 +80,32 @@ def fake_answer(body: dict) -> dict:
         content = "Here is the forbidden answer."
     if "[[email]]" in prompt:
         content = "Write to jane.doe@example.com for details."
-    if "response_format" in body and body["response_format"].get("type") == "json_object":
+    fmt = body.get("response_format") or {}
+    if fmt.get("type") == "json_object":
         content = json.dumps({"echo": clean})
     tools = body.get("tools") or []
     answered_tool = any(m.get("role") == "tool" for m in body.get("messages") or [])
-    if tools and body.get("tool_choice") != "none" and not answered_tool:
-        fn = tools[0]["function"]
-        args = {k: "Paris" for k in (fn.get("parameters") or {}).get("required", [])}
+    choice = body.get("tool_choice")
+    if tools and choice != "none" and not answered_tool:
+        named = choice.get("function", {}).get("name") if isinstance(choice, dict) else None
+        fn = next((t["function"] for t in tools if t["function"]["name"] == named), tools[0]["function"])
+        args = instance(fn.get("parameters") or {"type": "object"})  # arguments valid against the tool's schema
         call = {"id": f"call_{uuid.uuid4().hex[:8]}", "type": "function", "function": {"name": fn["name"], "arguments": json.dumps(args)}}
         return {"reasoning": reasoning, "content": "", "tool_calls": [call], "finish_reason": "tool_calls"}
     if answered_tool:
         tool_text = next(m["content"] for m in reversed(body["messages"]) if m.get("role") == "tool")
         content = f"The tool said: {tool_text}"
+    if fmt.get("type") == "json_schema":  # guided decoding: the answer is a JSON value valid against the schema
+        content = json.dumps(instance((fmt.get("json_schema") or {}).get("schema") or {"type": "object"}))
     return {"reasoning": reasoning, "content": content, "tool_calls": None, "finish_reason": "stop"}
+
+
+def _logprobs(content: str, top: int) -> dict:
+    """vLLM's chat logprobs shape (``ChatCompletionLogProbs``): one entry per (word-sized) token of the content."""
+    tokens = re.findall(r"\S+\s*", content) or [content]
+    return {"content": [{"token": t, "logprob": -0.01 * (i + 1), "bytes": list(t.encode()),
+                         "top_logprobs": [{"token": t, "logprob": -0.01 * (i + 1), "bytes": list(t.encode())}][:top]}
+                        for i, t in enumerate(tokens)]}
 
 
 def _usage(body: dict, answer: dict) -> dict:
@@ -256,8 +270,10 @@ class Emulator:
                     message = {"role": "assistant", "content": answer["content"] or None, "reasoning_content": answer["reasoning"]}
                     if answer["tool_calls"]:
                         message["tool_calls"] = answer["tool_calls"]
+                    logprobs = _logprobs(answer["content"], body.get("top_logprobs") or 0) if body.get("logprobs") else None
+                    choices = [{"index": i, "message": message, "finish_reason": answer["finish_reason"], "logprobs": logprobs} for i in range(body.get("n") or 1)]
                     out = {"id": "chatcmpl-sm", "object": "chat.completion", "created": int(time.time()), "model": "gpt-oss",
-                           "choices": [{"index": 0, "message": message, "finish_reason": answer["finish_reason"]}], "usage": _usage(body, answer)}
+                           "choices": choices, "usage": _usage(body, answer)}
                     return self._send(200, json.dumps(out).encode(), {"Content-Type": "application/json", "x-Amzn-Invoked-Production-Variant": "AllTraffic"})
                 sse = b""
                 for delta in _deltas(answer, reasoning_field="reasoning_content"):

@@ -80,14 +80,15 @@ class TestValidation:
             ({"model": "small", "messages": [{"role": "user", "content": [{"type": "image_url"}]}]}, 400, "messages[0].content[0]", "invalid_value"),
             ({"model": "small", "messages": MSG, "temperature": 3}, 400, "temperature", "invalid_value"),
             ({"model": "small", "messages": MSG, "top_p": "1"}, 400, "top_p", "invalid_type"),
-            ({"model": "small", "messages": MSG, "n": 2}, 400, "n", "invalid_value"),
+            ({"model": "big", "messages": MSG, "n": 2}, 400, "n", "unsupported_parameter"),
+            ({"model": "small", "messages": MSG, "n": 2, "stream": True}, 400, "n", "unsupported_value"),
             ({"model": "small", "messages": MSG, "stop": ["a"] * 5}, 400, "stop", "invalid_value"),
-            ({"model": "small", "messages": MSG, "reasoning_effort": "max"}, 400, "reasoning_effort", "invalid_value"),
+            ({"model": "small", "messages": MSG, "reasoning_effort": "extreme"}, 400, "reasoning_effort", "invalid_value"),
             ({"model": "small", "messages": MSG, "stream_options": {"include_usage": True}}, 400, "stream_options", "invalid_value"),
             ({"model": "small", "messages": MSG, "tools": [{"type": "web"}]}, 400, "tools[0]", "invalid_value"),
             ({"model": "small", "messages": MSG, "response_format": {"type": "xml"}}, 400, "response_format.type", "invalid_value"),
             ({"model": "small", "messages": MSG, "max_tokens": 0}, 400, "max_tokens", "invalid_value"),
-            ({"model": "small", "messages": MSG, "functions": []}, 400, "functions", "unknown_parameter"),
+            ({"model": "small", "messages": MSG, "colour": "red"}, 400, "colour", "unknown_parameter"),
         ],
     )
     def test_fails_with_openai_status_param_and_code(self, body, status, param, code):

@@ -16,9 +16,9 @@ from typing import Callable, Iterable, Iterator, Mapping, Protocol
 from gptoss_proxy.core.errors import BackendError, BackendThrottled, ProxyError
 from gptoss_proxy.core.guard import ApplyFn, ContentBlocked, Guard
 from gptoss_proxy.core.reasoning import ReasoningSplitter
-from gptoss_proxy.core.request import ChatRequest, parse_json, validate
+from gptoss_proxy.core.request import ChatRequest, parse_json, unsupported_on, validate
 from gptoss_proxy.core.settings import Route, Settings
-from gptoss_proxy.core.translate import backend_body, chunk, completion_from_backend, new_id, usage_of
+from gptoss_proxy.core.translate import backend_body, chunk, completion_from_backend, new_id, to_legacy_function_call, usage_of
 
 
 class Backend(Protocol):
@@ -175,37 +175,56 @@ class ProxyService:
             return self._open_stream(request, guard, deadline, record)
         raw_response, route = self._call(request, deadline, stream=False)
         try:
-            completion = completion_from_backend(raw_response, request, route.model)
+            completion = completion_from_backend(raw_response, request, route.model, route.backend)
         except ValueError as err:
             raise ProxyError(502, f"The model backend returned an unusable answer ({err}).", type="api_error", code="backend_error") from None
-        message = completion["choices"][0]["message"]
+        outcomes = [self._guard_choice(guard, choice) for choice in completion["choices"]]  # n > 1: every choice
+        record["guardrail_output"] = next((o for o in ("blocked", "masked") if o in outcomes), outcomes[0])
+        if request.legacy_functions:
+            for choice in completion["choices"]:
+                to_legacy_function_call(choice)
+        record.update(model=route.model, guardrail_calls=guard.calls, **_usage_fields(completion.get("usage")))
+        return json_response(200, completion)
+
+    @staticmethod
+    def _guard_choice(guard: Guard, choice: dict) -> str:
+        """Checks one choice's output; returns the action. Log probabilities carry the raw tokens, so they are
+        dropped whenever the guardrail changed or withheld anything."""
+        message, action = choice["message"], "off" if not guard.enabled else "none"
         try:
             if message.get("content"):
-                message["content"], record["guardrail_output"] = guard.check_output(message["content"])
+                message["content"], action = guard.check_output(message["content"])
             if message.get("reasoning_content"):
-                message["reasoning_content"], _ = guard.check_output(message["reasoning_content"])
+                message["reasoning_content"], reasoning_action = guard.check_output(message["reasoning_content"])
+                action = "masked" if "masked" in (action, reasoning_action) else action
         except ContentBlocked as blocked:
             message.pop("reasoning_content", None)
             message.pop("tool_calls", None)
             message["content"] = blocked.message
-            completion["choices"][0]["finish_reason"] = "content_filter"
-            record["guardrail_output"] = "blocked"
-        record.update(model=route.model, guardrail_calls=guard.calls, **_usage_fields(completion.get("usage")))
-        return json_response(200, completion)
+            choice["finish_reason"] = "content_filter"
+            action = "blocked"
+        if action in ("masked", "blocked"):
+            choice["logprobs"] = None
+        return action
 
     def _candidates(self, request: ChatRequest) -> list[Route]:
+        """The route and its fallbacks, leaving out those that cannot honour the request (e.g. logprobs on Bedrock)."""
         chain, route, seen = [], request.route, set()
         while route is not None and route.model not in seen:
             chain.append(route)
             seen.add(route.model)
             route = self.settings.routes.get(route.fallback) if route.fallback else None
-        return chain[1:] if request.escalate and len(chain) > 1 else chain
+        chain = chain[1:] if request.escalate and len(chain) > 1 else chain
+        capable = [r for r in chain if unsupported_on(r, request.vllm_only_fields()) is None]
+        if not capable:
+            raise unsupported_on(chain[0], request.vllm_only_fields())
+        return capable
 
     def _call(self, request: ChatRequest, deadline: float, *, stream: bool):
         """Calls the route (retrying throttles with backoff + jitter within the deadline), then its fallbacks."""
         last: BackendError | None = None
         for route in self._candidates(request):
-            body = backend_body(request, stream)
+            body = backend_body(request, stream, route)
             for attempt in range(self.settings.max_retries + 1):
                 remaining = deadline - self.clock()
                 if remaining <= 1:
