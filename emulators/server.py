@@ -45,6 +45,11 @@ class Stats:
         self.calls: dict[str, int] = {}
         self.guardrail: list[dict] = []
         self.timelines: list[dict] = []
+        self.bodies: list[dict] = []  # model request bodies as received, newest last (the last 50)
+
+    def body(self, target: str, body: dict) -> None:
+        with self.lock:
+            self.bodies = self.bodies[-49:] + [{"target": target, "body": body}]
 
     def count(self, key: str) -> None:
         with self.lock:
@@ -52,7 +57,7 @@ class Stats:
 
     def snapshot(self) -> dict:
         with self.lock:
-            return {"calls": dict(self.calls), "guardrail": list(self.guardrail), "timelines": list(self.timelines)}
+            return {"calls": dict(self.calls), "guardrail": list(self.guardrail), "timelines": list(self.timelines), "bodies": list(self.bodies)}
 
 
 def _last_user(body: dict) -> str:
@@ -259,6 +264,7 @@ class Emulator:
                     body = json.loads(raw)
                 except ValueError:
                     return self._error(424, "ModelError", "Received client error (400) from primary: invalid JSON")
+                emulator.stats.body(f"sagemaker:{endpoint}", body)
                 prompt = _last_user(body)
                 if self._fault(prompt, "sagemaker"):
                     return
@@ -296,6 +302,7 @@ class Emulator:
                     body = json.loads(raw)
                 except ValueError:
                     return self._error(400, "ValidationException", "Malformed input request")
+                emulator.stats.body(f"bedrock:{model_id}", body)
                 if body.get("stream", False) != stream:
                     return self._error(400, "ValidationException", "stream must be false for InvokeModel and true for InvokeModelWithResponseStream")
                 if "model" in body and body["model"] != model_id:
