@@ -22,6 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "lambda" / "invoke_proxy")]
+import bench_concurrency  # noqa: E402
 import bench_litellm  # noqa: E402
 import bench_proxy  # noqa: E402
 
@@ -85,6 +86,7 @@ def main() -> None:
         "litellm": bench_litellm.measure(),
         "cold_import": bench_proxy.measure_cold_import(),
         "guardrail": guardrail_batches(),
+        "concurrency": {"default_backlog_5": bench_concurrency.measure(backlog=5), "ours": bench_concurrency.measure()},
         "tests_s": test_suite_seconds(),
     }
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=1) + "\n")
@@ -119,6 +121,8 @@ def render(r: dict) -> str:
     lines.append(f"| Cold import of the Lambda handler (median of 7) | **{r['cold_import']['handler_import_median_ms']} ms** (boto3 alone: {r['cold_import']['boto3_import_median_ms']} ms, deferred to the first call) | ≤ 150 ms |")
     for g in r["guardrail"]:
         lines.append(f"| Guardrail calls, stream of {g['content_chars']} content chars (+ reasoning) | {g['output_calls']} calls for {g['output_chars_checked']} chars | minimum {g['minimum_calls_per_field']} (ceil per field) |")
+    if r.get("concurrency"):
+        lines.append(concurrency_row(r["concurrency"]))
     lines.append(f"| Test suite wall time (`pytest`, 2 cores) | {r['tests_s']} s | ≤ 90 s |")
     lines += [
         "",
@@ -126,9 +130,21 @@ def render(r: dict) -> str:
         f"{bench_proxy.RUNS} runs of {bench_proxy.REQUESTS} requests (guardrail off, so only the proxy's own work counts). "
         "LiteLLM runs as its real proxy server from `.venv-litellm` with the `openai/` provider pointed at the "
         "emulator's OpenAI-compatible path.",
+        "Concurrency: `bench/bench_concurrency.py` (also runs alone) opens every stream behind one barrier, each "
+        "`[[slow]]` (the emulator holds its last part 1 s) so that the streams overlap.",
         "",
     ]
     return "\n".join(lines)
+
+
+def concurrency_row(c: dict) -> str:
+    ours, default = c["ours"], c["default_backlog_5"]
+    return (
+        f"| Concurrent streams through the dev server (proxy + emulators, guardrail on), all opened at once | "
+        f"**{ours['complete']} of {ours['streams']}** complete (listen backlog {ours['backlog']}; peak {ours['peak_open_model_streams']} model streams open, "
+        f"slowest {ours['slowest_stream_s']} s); with socketserver's default backlog {default['backlog']}: {default['complete']} of {default['streams']} "
+        f"({', '.join(default['errors']) or 'no errors'}) | {ours['streams']} of {ours['streams']} |"
+    )
 
 
 if __name__ == "__main__":
