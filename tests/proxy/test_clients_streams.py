@@ -52,6 +52,12 @@ class TestStreamStatusBeforeTheFirstByte:
                 pass
         assert err.value.status_code == status and err.value.body["code"] == code
 
+    @pytest.mark.parametrize(("model", "prompt", "error"), [("gpt-5", "hi", openai.NotFoundError), ("gpt-oss-20b", "[[block-input]] hi", openai.BadRequestError)])
+    def test_a_stream_refused_up_front_raises_the_sdks_status_error(self, client, model, prompt, error):
+        with pytest.raises(error):
+            for _ in client.chat.completions.create(model=model, messages=[{"role": "user", "content": prompt}], stream=True):
+                pass
+
     def test_raw_http_gets_the_status_and_openai_error_body_not_sse(self, proxy_url):
         status, headers, body = post(f"{proxy_url}/v1/chat/completions", {"model": "gpt-oss-120b", "stream": True, "messages": [{"role": "user", "content": "[[throttle]]"}]})
         assert status == 429 and headers["Content-Type"] == "application/json" and int(headers["Retry-After"]) >= 1
@@ -145,6 +151,12 @@ class TestLambdaDeadline:
         assert invocation({"x-amzn-lambda-context": '{"deadline_ms": 1700000010000}'}, wall=lambda: 1_700_000_000.0, mono=lambda: 0.0)[0] == pytest.approx(10.0)
         assert invocation({"x-amzn-lambda-context": "not json"}, mono=lambda: 0.0) == (DEFAULT_REQUEST_SECONDS, "")
         assert invocation({}, mono=lambda: 0.0) == (DEFAULT_REQUEST_SECONDS, "")
+
+    def test_health_shows_the_deadline_the_proxy_sees(self, proxy_url):
+        context = json.dumps({"request_id": "r-3", "deadline": int(time.time() * 1000) + 42_000})
+        req = urllib.request.Request(f"{proxy_url}/health", headers={"x-amzn-lambda-context": context})
+        with urllib.request.urlopen(req, timeout=10) as resp:
+            assert 40 <= json.loads(resp.read())["seconds_left"] <= 42
 
     def test_the_server_plans_within_the_forwarded_deadline(self, proxy_url, stats):
         """5 s before the deadline is inside the 10 s margin: no backend call is started."""

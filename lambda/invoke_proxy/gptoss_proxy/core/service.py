@@ -128,7 +128,9 @@ class ProxyService:
             elif path.startswith(("/v1/models/", "/models/")) and method == "GET":
                 response = json_response(200, self._model(path.split("/models/", 1)[1]))
             elif path == "/health" and method == "GET":
-                response = json_response(200, {"status": "ok", "routes": sorted(self.settings.routes), "guardrail": "on" if self.guardrail else "off"})
+                # seconds_left: the request's own deadline as the proxy sees it; behind the Web Adapter it must be below
+                # the function's timeout (a smoke check that x-amzn-lambda-context is read)
+                response = json_response(200, {"status": "ok", "routes": sorted(self.settings.routes), "guardrail": "on" if self.guardrail else "off", "seconds_left": round(deadline - started, 1)})
             else:
                 raise ProxyError(404, f"Unknown request URL: {method} {path}.", code="unknown_url")
         except ProxyError as err:
