@@ -57,7 +57,7 @@ class Provisional(bytes):
 
 class FailureEvent(bytes):
     """An OpenAI error event in a stream; ``error`` is the ProxyError it reports. Before anything real
-    was sent the service answers with ``error``'s status instead (see ``ProxyService._open_stream``)."""
+    was sent the service answers with ``error``'s status instead (see ``open_stream``)."""
 
     error: ProxyError
 
@@ -66,6 +66,25 @@ def failure_event(err: ProxyError) -> FailureEvent:
     event = FailureEvent(sse(err.body()))
     event.error = err
     return event
+
+
+def open_stream(events: Iterator[bytes], content_type: str = "text/event-stream") -> Response:
+    """Runs a stream of SSE parts up to its first part that commits (text, a tool call, a refusal: anything not
+    ``Provisional``), so that the status line is sent only once the answer is sure. A ``FailureEvent`` before that
+    becomes the response itself — a real HTTP status with OpenAI's error body (429 + Retry-After, 502, 503,
+    504...), which SDKs map to their error types and retry; after it, failures stay SSE error events followed by
+    ``[DONE]``. Any wire format's event generator can use it (chat completions today)."""
+    held: list[bytes] = []
+    for part in events:
+        if isinstance(part, FailureEvent):
+            close = getattr(events, "close", None)
+            if close:
+                close()  # nothing reached the client: the error becomes the response
+            raise part.error
+        held.append(part)
+        if not isinstance(part, Provisional):
+            break
+    return Response(200, chain(held, events), {"Content-Type": content_type, "Cache-Control": "no-cache"})
 
 
 class DeadlineReached(ProxyError):
@@ -174,7 +193,7 @@ class ProxyService:
         request.body["messages"] = messages
         record["guardrail_input"] = action
         if request.stream:
-            return self._open_stream(request, guard, deadline, record)
+            return open_stream(self._stream(request, guard, deadline, record))
         raw_response, route = self._call(request, deadline, stream=False)
         try:
             completion = completion_from_backend(raw_response, request, route.model, route.backend)
@@ -252,22 +271,6 @@ class ProxyService:
 
     # ---- streaming -------------------------------------------------------------------------------------
 
-    def _open_stream(self, request: ChatRequest, guard: Guard, deadline: float, record: dict) -> Response:
-        """Runs the stream up to its first part that commits (text, a tool call, a refusal), so that the status
-        line is sent only once the answer is sure: a failure before that is a real HTTP status with OpenAI's
-        error body (429 + Retry-After, 503, 504...), which SDKs map to their error types and retry; after it,
-        failures are SSE error events followed by ``[DONE]``."""
-        events = self._stream(request, guard, deadline, record)
-        held: list[bytes] = []
-        for part in events:
-            if isinstance(part, FailureEvent):
-                events.close()  # nothing reached the client: the error becomes the response
-                raise part.error
-            held.append(part)
-            if not isinstance(part, Provisional):
-                break
-        return Response(200, chain(held, events), {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
-
     def _stream(self, request: ChatRequest, guard: Guard, deadline: float, record: dict) -> Iterator[bytes]:
         completion_id, created = new_id(), int(time.time())
         try:
@@ -275,7 +278,7 @@ class ProxyService:
             source = _bounded(iter(chunks), deadline, self.clock)
             first = next(source, None)  # a failure before the first chunk can still fall back / return an error
         except BackendError as err:
-            raise err.to_proxy_error() from None  # nothing was sent: _open_stream answers with this status
+            raise err.to_proxy_error() from None  # nothing was sent: open_stream answers with this status
         model = route.model
         record["model"] = model
         splitter = ReasoningSplitter() if route.backend == "bedrock" else None
