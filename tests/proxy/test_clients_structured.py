@@ -124,3 +124,17 @@ class TestStrands:
         model = OpenAIModel(client_args={"base_url": f"{proxy_url}/v1", "api_key": "unused"}, model_id="gpt-oss-120b")
         result = Agent(model=model, callback_handler=None)("Forecast for Paris", structured_output_model=Forecast)
         assert isinstance(result.structured_output, Forecast)
+
+
+class TestInstructor:
+    @pytest.mark.parametrize("mode", ["TOOLS", "TOOLS_STRICT", "JSON_SCHEMA", "FUNCTIONS"])
+    def test_instructor_modes(self, client, stats, mode):
+        """instructor patches the SDK client: TOOLS* force a tool call, JSON_SCHEMA sends response_format,
+        FUNCTIONS the deprecated `functions` (answered with `message.function_call`)."""
+        import instructor
+
+        patched = instructor.from_openai(client, mode=getattr(instructor.Mode, mode))
+        result = patched.chat.completions.create(model="gpt-oss-20b", messages=[{"role": "user", "content": "Forecast for Paris"}], response_model=Forecast, max_retries=0)
+        assert isinstance(result, Forecast) and len(result.readings) >= 2
+        sent = _last_body(stats, "sagemaker")
+        assert ("response_format" in sent) == (mode == "JSON_SCHEMA") and ("tools" in sent) == (mode != "JSON_SCHEMA")
