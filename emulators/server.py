@@ -8,6 +8,7 @@ Faults are injected per request by markers in the last user message:
 
 ``[[throttle]]`` ``[[nocapacity]]`` ``[[error]]`` (add ``@sagemaker`` / ``@bedrock`` to hit one backend only)
 ``[[slow]]`` (1 s before answering, or 10 ms between stream parts and 1 s before the last)
+``[[stall]]`` (a stream goes silent for 5 s after half its parts)
 ``[[malformed]]`` (a broken stream chunk) ``[[midstream-error]]`` ``[[long:N]]`` (N characters of content)
 ``[[forbidden]]`` (output the guardrail blocks) ``[[email]]`` (output containing an e-mail the guardrail masks).
 Guardrail: input containing ``[[block-input]]`` is blocked, ``[[guardrail-error]]`` makes ApplyGuardrail fail,
@@ -171,8 +172,9 @@ class Emulator:
             def _error(self, status: int, code: str, message: str) -> None:
                 self._send(status, json.dumps({"message": message}).encode(), {"Content-Type": "application/json", "x-amzn-ErrorType": code})
 
-            def _stream(self, parts, slow: bool, label: str) -> None:
-                """Sends event-stream parts; ``slow``: 10 ms between parts and 1 s before the last one."""
+            def _stream(self, parts, slow: bool, label: str, stall: bool = False) -> None:
+                """Sends event-stream parts; ``slow``: 10 ms between parts and 1 s before the last one;
+                ``stall``: 5 s of silence after the first half (a model that hangs mid-answer)."""
                 self.send_response(200)
                 self.send_header("Content-Type", "application/vnd.amazon.eventstream")
                 self.send_header("Transfer-Encoding", "chunked")
@@ -182,6 +184,8 @@ class Emulator:
                 for i, part in enumerate(parts):
                     if slow:
                         time.sleep(1.0 if i == len(parts) - 1 else 0.01)
+                    if stall and i == len(parts) // 2:
+                        time.sleep(5.0)
                     self.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
                     self.wfile.flush()
                     timeline["sent"].append(time.time())
@@ -292,7 +296,7 @@ class Emulator:
                 parts = [event("PayloadPart", sse[i:i + size]) for i in range(0, len(sse), size)]
                 if "[[midstream-error]]" in prompt:
                     parts = parts[: len(parts) // 2] + [exception("ModelStreamError", json.dumps({"Message": "model crashed", "ErrorCode": "500"}).encode())]
-                self._stream(parts, slow, f"sagemaker:{endpoint}")
+                self._stream(parts, slow, f"sagemaker:{endpoint}", "[[stall]]" in prompt)
 
             # -- Bedrock Runtime --
             def _bedrock(self, model_id: str, stream: bool, raw: bytes) -> None:
@@ -330,7 +334,7 @@ class Emulator:
                     parts.insert(len(parts) // 2, event("chunk", json.dumps({"bytes": base64.b64encode(b"{broken").decode()}).encode(), "application/json"))
                 if "[[midstream-error]]" in prompt:
                     parts = parts[: len(parts) // 2] + [exception("modelStreamErrorException", json.dumps({"message": "model crashed"}).encode())]
-                self._stream(parts, slow, f"bedrock:{model_id}")
+                self._stream(parts, slow, f"bedrock:{model_id}", "[[stall]]" in prompt)
 
             def _guardrail(self, guardrail_id: str, version: str, raw: bytes) -> None:
                 body = json.loads(raw)

@@ -201,6 +201,65 @@ class TestLambdaDeadline:
         assert response.status == 429 and clock.now < 20.0 and 1 < Throttled.calls < 50
 
 
+class TestStalledModel:
+    """A model that goes silent mid-answer: the deadline watchdog aborts the backend read at the cutoff, so the
+    stream still ends with an error event and [DONE] before Lambda's deadline (a read timeout chosen at the start
+    of the call could outlast it)."""
+
+    def test_the_watchdog_aborts_a_stalled_stream_and_ends_it_with_an_error_event(self):
+        import threading
+
+        class Stalling:
+            def __init__(self):
+                self.released, self.aborted = threading.Event(), False
+
+            def stream(self, route, body, timeout):
+                backend = self
+
+                class Chunks:
+                    def __iter__(self):
+                        yield {"choices": [{"index": 0, "delta": {"content": "first words "}, "finish_reason": None}]}
+                        backend.released.wait(30)  # the model hangs until aborted
+                        if backend.aborted:
+                            raise ConnectionError("connection shut down")
+                        yield {"choices": [{"index": 0, "delta": {"content": "too late"}, "finish_reason": "stop"}]}
+
+                    def abort(self):
+                        backend.aborted = True
+                        backend.released.set()
+
+                return Chunks()
+
+        backend = Stalling()
+        settings = Settings.from_env({"GPTOSS_ROUTES": json.dumps({"m": {"backend": "sagemaker", "endpoint_name": "e"}}), "GPTOSS_DEADLINE_MARGIN_SECONDS": "10"})
+        service = ProxyService(settings, {"sagemaker": backend})
+        body = json.dumps({"model": "m", "stream": True, "messages": USER}).encode()
+        response = service.handle("POST", "/v1/chat/completions", {}, body, deadline=time.monotonic() + 11.5)  # cut in 1.5 s (a call needs > 1 s left)
+        events = _events(b"".join(response.body))
+        assert response.status == 200 and backend.aborted
+        assert events[-1] == "[DONE]" and json.loads(events[-2])["error"]["code"] == "request_deadline"
+        assert "too late" not in "".join(events)
+
+    @pytest.mark.parametrize("kind", ["sagemaker", "bedrock"])
+    def test_abort_unblocks_a_read_on_a_stalled_backend_stream(self, proxy_env, stats, kind):
+        """urllib3's HTTPResponse.shutdown() shuts the socket down so a read blocked in another thread returns
+        (urllib3 src/urllib3/response.py, `shutdown`); botocore's EventStream reads that response."""
+        import threading
+
+        from gptoss_proxy.adapters.aws import BedrockBackend, SageMakerBackend
+        from gptoss_proxy.core.settings import Route
+
+        backend, route = (SageMakerBackend(300), Route("m", "sagemaker", "gptoss-20b-dev")) if kind == "sagemaker" else (BedrockBackend(300), Route("m", "bedrock", "openai.gpt-oss-120b-1:0"))
+        chunks = backend.stream(route, {"messages": [{"role": "user", "content": "[[stall]] [[long:2000]]"}], "stream": True}, timeout=60)
+        source = iter(chunks)
+        assert next(source)["choices"]
+        threading.Timer(0.2, chunks.abort).start()  # the read below blocks on the stalled model
+        with pytest.raises(Exception):
+            for _ in source:
+                pass
+        assert stats()["timelines"] == []  # the emulator was still stalled: the read did not wait for the rest
+
+
 class TestAdaptersHonourTheirTimeout:
     """botocore's `Config(read_timeout=...)` bounds each read from the connection (botocore/config.py docstring:
     "The time in seconds till a timeout exception is thrown when attempting to read from a connection")."""

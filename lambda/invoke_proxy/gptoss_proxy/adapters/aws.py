@@ -112,6 +112,26 @@ def _sse_events(parts: Iterator[bytes]) -> Iterator[dict]:
         yield _json(buffer.strip()[5:].strip())
 
 
+class _Stream:
+    """A backend's chunks plus ``abort()``, which the core's deadline watchdog calls from another thread: it shuts
+    the connection's socket down so that a read blocked on a stalled model returns at once. urllib3 2.3+ has
+    ``HTTPResponse.shutdown()`` for this; with an older urllib3 (whichever the Lambda runtime's botocore brings is
+    UNCONFIRMED here) it falls back to ``close()``, and a blocked read then ends at the call's read timeout."""
+
+    def __init__(self, chunks: Iterator[dict], body) -> None:
+        self._chunks, self._body = chunks, body
+
+    def __iter__(self) -> Iterator[dict]:
+        return self._chunks
+
+    def abort(self) -> None:
+        raw = getattr(self._body, "_raw_stream", None)  # botocore EventStream -> urllib3 HTTPResponse
+        try:
+            (getattr(raw, "shutdown", None) or raw.close)()
+        except Exception:  # already closed or released: nothing is blocked on it
+            pass
+
+
 class _Backend:
     def __init__(self, read_timeout: float = 300) -> None:
         self.read_timeout = read_timeout
@@ -128,7 +148,7 @@ class SageMakerBackend(_Backend):
     def stream(self, route: Route, body: dict, timeout: float) -> Iterator[dict]:
         with aws_errors():  # the call is made here, so a refusal can still fall back before any byte is sent
             response = client("sagemaker-runtime", read_timeout_for(timeout, self.read_timeout)).invoke_endpoint_with_response_stream(**self._kwargs(route, body))
-        return self._chunks(response["Body"])
+        return _Stream(self._chunks(response["Body"]), response["Body"])
 
     @staticmethod
     def _chunks(events) -> Iterator[dict]:
@@ -162,7 +182,7 @@ class BedrockBackend(_Backend):
     def stream(self, route: Route, body: dict, timeout: float) -> Iterator[dict]:
         with aws_errors():
             response = client("bedrock-runtime", read_timeout_for(timeout, self.read_timeout)).invoke_model_with_response_stream(**self._kwargs(route, body))
-        return self._chunks(response["body"])
+        return _Stream(self._chunks(response["body"]), response["body"])
 
     @staticmethod
     def _chunks(events) -> Iterator[dict]:

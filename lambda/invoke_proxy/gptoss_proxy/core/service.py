@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from dataclasses import dataclass, field
 from itertools import chain
@@ -97,12 +98,39 @@ class DeadlineReached(ProxyError):
         )
 
 
-def _bounded(source: Iterator, cutoff: float, clock: Callable[[], float]) -> Iterator:
-    """Passes backend chunks through until ``cutoff`` (the deadline less the margin), then raises."""
-    for item in source:
-        if clock() >= cutoff:
-            raise DeadlineReached()
-        yield item
+def _bounded(source: Iterator, cutoff: float, clock: Callable[[], float], abort: Callable[[], None] | None = None) -> Iterator:
+    """Passes backend chunks through until ``cutoff`` (the deadline less the margin), then raises DeadlineReached.
+
+    A chunk arriving late is caught after it arrives; a model that stalls mid-stream is caught by a watchdog
+    that fires at the cutoff and calls the backend stream's ``abort`` (the adapter shuts its connection down), so
+    the blocked read returns and the stream can still end with an error event and ``[DONE]`` before Lambda's
+    deadline. Without ``abort`` the stall lasts until the adapter's read timeout.
+    """
+    fired = threading.Event()
+
+    def fire() -> None:
+        fired.set()
+        if abort is not None:
+            abort()
+
+    timer = threading.Timer(max(0.0, cutoff - clock()), fire)
+    timer.daemon = True
+    timer.start()
+    try:
+        while True:
+            try:
+                item = next(source)
+            except StopIteration:
+                return
+            except Exception:
+                if fired.is_set() or clock() >= cutoff:
+                    raise DeadlineReached() from None  # the read was cut by the watchdog
+                raise
+            if fired.is_set() or clock() >= cutoff:
+                raise DeadlineReached()
+            yield item
+    finally:
+        timer.cancel()
 
 
 class ProxyService:
@@ -275,7 +303,7 @@ class ProxyService:
         completion_id, created = new_id(), int(time.time())
         try:
             chunks, route = self._call(request, deadline, stream=True)
-            source = _bounded(iter(chunks), deadline, self.clock)
+            source = _bounded(iter(chunks), deadline, self.clock, getattr(chunks, "abort", None))
             first = next(source, None)  # a failure before the first chunk can still fall back / return an error
         except BackendError as err:
             raise err.to_proxy_error() from None  # nothing was sent: open_stream answers with this status
