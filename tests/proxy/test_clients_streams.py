@@ -86,6 +86,34 @@ class TestStreamStatusBeforeTheFirstByte:
         assert slept == [2.0, 2.0]  # the proxy's Retry-After, not the SDK's own backoff (0.5 s, 1 s with jitter)
         assert stats()["calls"]["bedrock:openai.gpt-oss-120b-1:0:stream"] == 3 * 2  # 3 SDK attempts x (1 + 1 proxy retry)
 
+    @pytest.mark.parametrize("when", ["call", "first_chunk"])
+    @pytest.mark.parametrize(
+        ("error", "status", "retry_after"),
+        [("BackendRejected", 400, None), ("BackendThrottled", 429, "2"), ("BackendFailure", 502, None), ("BackendCapacity", 503, "60"), ("BackendTimeout", 504, None)],
+    )
+    def test_every_backend_failure_before_the_first_byte_is_its_status(self, when, error, status, retry_after):
+        from gptoss_proxy.core import errors
+
+        failure = getattr(errors, error)("the backend said no")
+
+        class Failing:
+            def stream(self, route, body, timeout):
+                if when == "call":
+                    raise failure
+
+                def chunks():
+                    raise failure
+                    yield  # a generator that fails on its first chunk
+
+                return chunks()
+
+        clock = _Clock()
+        settings = Settings.from_env({"GPTOSS_ROUTES": json.dumps({"m": {"backend": "sagemaker", "endpoint_name": "e"}}), "GPTOSS_MAX_RETRIES": "0"})
+        service = ProxyService(settings, {"sagemaker": Failing()}, clock=clock, sleep=clock.sleep)
+        response = service.handle("POST", "/v1/chat/completions", {}, json.dumps({"model": "m", "stream": True, "messages": USER}).encode(), deadline=100)
+        assert response.status == status and not response.streaming and response.headers.get("Retry-After") == retry_after
+        assert set(json.loads(response.body)["error"]) == {"message", "type", "param", "code"}
+
     def test_after_the_first_byte_a_failure_is_an_sse_error_event_then_done(self, proxy_url):
         status, headers, body = post(f"{proxy_url}/v1/chat/completions", {"model": "gpt-oss-20b", "stream": True, "messages": [{"role": "user", "content": "[[midstream-error]] [[long:3000]]"}]})
         events = _events(body)
