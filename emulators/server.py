@@ -9,6 +9,7 @@ Faults are injected per request by markers in the last user message:
 ``[[throttle]]`` ``[[nocapacity]]`` ``[[error]]`` (add ``@sagemaker`` / ``@bedrock`` to hit one backend only)
 ``[[slow]]`` (1 s before answering, or 10 ms between stream parts and 1 s before the last)
 ``[[stall]]`` (a stream goes silent for 5 s after half its parts)
+``[[stream-throttle]]`` (Bedrock: the stream's first event is a ``throttlingException``)
 ``[[malformed]]`` (a broken stream chunk) ``[[midstream-error]]`` ``[[long:N]]`` (N characters of content)
 ``[[forbidden]]`` (output the guardrail blocks) ``[[email]]`` (output containing an e-mail the guardrail masks).
 Guardrail: input containing ``[[block-input]]`` is blocked, ``[[guardrail-error]]`` makes ApplyGuardrail fail,
@@ -334,6 +335,8 @@ class Emulator:
                     parts.insert(len(parts) // 2, event("chunk", json.dumps({"bytes": base64.b64encode(b"{broken").decode()}).encode(), "application/json"))
                 if "[[midstream-error]]" in prompt:
                     parts = parts[: len(parts) // 2] + [exception("modelStreamErrorException", json.dumps({"message": "model crashed"}).encode())]
+                if "[[stream-throttle]]" in prompt:  # refused inside the stream, as its first event
+                    parts = [exception("throttlingException", json.dumps({"message": "Too many requests, please wait before trying again."}).encode())]
                 self._stream(parts, slow, f"bedrock:{model_id}", "[[stall]]" in prompt)
 
             def _guardrail(self, guardrail_id: str, version: str, raw: bytes) -> None:

@@ -114,6 +114,38 @@ class TestStreamStatusBeforeTheFirstByte:
         assert response.status == status and not response.streaming and response.headers.get("Retry-After") == retry_after
         assert set(json.loads(response.body)["error"]) == {"message", "type", "param", "code"}
 
+    def test_bedrock_in_stream_throttling_is_retried_then_429(self, client, stats):
+        """Bedrock's InvokeModelWithResponseStream reports throttling as a `throttlingException` event in the
+        stream (bedrock-runtime service model, `ResponseStream` members; botocore raises EventStreamError whose
+        code is the `:exception-type`, botocore/parsers.py)."""
+        with pytest.raises(openai.RateLimitError) as err:
+            for _ in client.chat.completions.create(model="gpt-oss-120b", messages=[{"role": "user", "content": "[[stream-throttle]]"}], stream=True):
+                pass
+        assert err.value.status_code == 429 and err.value.response.headers["retry-after"]
+        assert stats()["calls"]["bedrock:openai.gpt-oss-120b-1:0:stream"] == 2  # retried once (GPTOSS_MAX_RETRIES=1)
+
+    def test_a_stream_failing_on_its_first_event_falls_back(self):
+        from gptoss_proxy.core.errors import BackendCapacity
+
+        class NoCapacity:
+            def stream(self, route, body, timeout):
+                def chunks():
+                    raise BackendCapacity("scaled to zero")
+                    yield
+
+                return chunks()
+
+        class Answers:
+            def stream(self, route, body, timeout):
+                return iter([{"choices": [{"index": 0, "delta": {"content": "from big"}, "finish_reason": "stop"}]}])
+
+        clock = _Clock()
+        settings = Settings.from_env({"GPTOSS_ROUTES": json.dumps({"small": {"backend": "sagemaker", "endpoint_name": "e", "fallback": "big"}, "big": {"backend": "bedrock", "model_id": "m"}})})
+        service = ProxyService(settings, {"sagemaker": NoCapacity(), "bedrock": Answers()}, clock=clock, sleep=clock.sleep)
+        response = service.handle("POST", "/v1/chat/completions", {}, json.dumps({"model": "small", "stream": True, "messages": USER}).encode(), deadline=100)
+        events = _events(b"".join(response.body))
+        assert response.status == 200 and response.headers["x-gptoss-model"] == "big" and json.loads(events[0])["model"] == "big"
+
     def test_after_the_first_byte_a_failure_is_an_sse_error_event_then_done(self, proxy_url):
         status, headers, body = post(f"{proxy_url}/v1/chat/completions", {"model": "gpt-oss-20b", "stream": True, "messages": [{"role": "user", "content": "[[midstream-error]] [[long:3000]]"}]})
         events = _events(body)

@@ -60,6 +60,9 @@ def map_error(err: Exception) -> BackendError:
         return BackendTimeout("the model backend did not answer in time")
     if isinstance(err, (ClientError, EventStreamError)):
         code = err.response.get("Error", {}).get("Code", "")
+        # an exception event inside an event stream carries its member name as the code ("throttlingException",
+        # botocore parsers.py takes it from `:exception-type`; members per the bedrock-runtime ResponseStream shape)
+        code = code[:1].upper() + code[1:]
         message = err.response.get("Error", {}).get("Message", "") or code
         if code in THROTTLE_CODES:
             return BackendThrottled(f"the model backend is throttling requests ({code})")

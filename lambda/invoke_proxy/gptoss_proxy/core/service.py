@@ -88,6 +88,24 @@ def open_stream(events: Iterator[bytes], content_type: str = "text/event-stream"
     return Response(200, chain(held, events), {"Content-Type": content_type, "Cache-Control": "no-cache"})
 
 
+class _Peeked:
+    """A backend stream whose first chunk was read at once, inside the call's retry / fallback loop: a stream
+    that fails on its first event (e.g. Bedrock's in-stream ``throttlingException``) is retried or falls back
+    like a call that failed, since nothing has been sent yet. Keeps the stream's ``abort``."""
+
+    _NOTHING = object()
+
+    def __init__(self, chunks) -> None:
+        self.abort = getattr(chunks, "abort", None)
+        self._rest = iter(chunks)
+        self._first = next(self._rest, self._NOTHING)
+
+    def __iter__(self) -> Iterator:
+        if self._first is not self._NOTHING:
+            yield self._first
+        yield from self._rest
+
+
 class DeadlineReached(ProxyError):
     def __init__(self) -> None:
         super().__init__(
@@ -280,7 +298,7 @@ class ProxyService:
                     break
                 try:
                     backend = self.backends[route.backend]
-                    result = backend.stream(route, body, remaining) if stream else backend.complete(route, body, remaining)
+                    result = _Peeked(backend.stream(route, body, remaining)) if stream else backend.complete(route, body, remaining)
                     return result, route
                 except BackendThrottled as err:
                     last = err
