@@ -188,6 +188,23 @@ class TestHeaders:
         raw = client.models.with_raw_response.list(extra_headers={"x-amzn-lambda-context": json.dumps({"request_id": "inv-1", "deadline": int(time.time() * 1000) + 60_000})})
         assert raw.headers["x-request-id"] == "inv-1"
 
+    def test_buffered_handler_answers_with_the_front_doors_request_id(self, proxy_env):
+        """API Gateway puts its request id in the proxy event's `requestContext.requestId` (API Gateway developer
+        guide, "Input format of a Lambda function for proxy integration")."""
+        import handler as module
+
+        class Context:
+            aws_request_id = "invocation-1"
+
+            def get_remaining_time_in_millis(self):
+                return 60_000
+
+        module.SERVICE = None
+        event = {"httpMethod": "GET", "path": "/v1/models", "headers": {}, "requestContext": {"requestId": "apigw-1", "identity": {}}, "body": None}
+        assert module.lambda_handler(event, Context())["headers"]["x-request-id"] == "apigw-1"
+        event["requestContext"].pop("requestId")
+        assert module.lambda_handler(event, Context())["headers"]["x-request-id"] == "invocation-1"
+
     def test_errors_carry_the_request_id_and_route(self, proxy_url):
         status, headers, _ = post(f"{proxy_url}/v1/chat/completions", {"model": "gpt-oss-120b", "messages": [{"role": "user", "content": "[[error]]"}]})
         assert status == 502 and headers["x-request-id"] and headers["x-gptoss-route"] == "gpt-oss-120b"
