@@ -179,7 +179,8 @@ class TestHeaders:
     def test_request_id_is_the_front_doors(self, client):
         """The Lambda Web Adapter forwards API Gateway's request context as JSON in `x-amzn-request-context`
         (awslabs/aws-lambda-web-adapter src/lib.rs `fetch_response`; docs/guide/src/features/request-context.md),
-        whose `requestId` is the front door's id (API Gateway developer guide, "Input format of a Lambda function for proxy integration", https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html)."""
+        whose `requestId` is the front door's id (API Gateway developer guide, "Input format of a Lambda function
+        for proxy integration", https://docs.aws.amazon.com/apigateway/latest/developerguide/set-up-lambda-proxy-integrations.html)."""
         context = json.dumps({"requestId": "c6af9ac6-7b61-11e6-9a41-93e8deadbeef", "identity": {"userArn": "arn:aws:iam::111122223333:role/app"}})
         raw = client.chat.completions.with_raw_response.create(model="gpt-oss-120b", messages=USER, extra_headers={"x-amzn-request-context": context})
         assert raw.headers["x-request-id"] == "c6af9ac6-7b61-11e6-9a41-93e8deadbeef"
