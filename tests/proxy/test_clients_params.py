@@ -48,6 +48,10 @@ class TestAcceptedEverywhere:
         sent = _last_body(stats, "sagemaker" if model == "gpt-oss-20b" else "bedrock")
         assert not set(sent) & (set(IGNORED_FIELDS) | {"logprobs", "modalities"})
 
+    def test_values_that_ask_for_nothing_are_accepted_on_bedrock_too(self, client, stats):
+        client.chat.completions.create(model="gpt-oss-120b", messages=USER, logprobs=False, top_logprobs=0, n=1, logit_bias={})
+        assert not {"logprobs", "top_logprobs", "n", "logit_bias"} & set(_last_body(stats, "bedrock"))
+
     def test_explicit_nulls_are_absent(self, proxy_url):
         body = {"model": "gpt-oss-20b", "messages": USER, "n": None, "stream": None, "temperature": None, "top_p": None, "stop": None,
                 "tools": None, "tool_choice": None, "logprobs": None, "top_logprobs": None, "max_tokens": None, "seed": None,

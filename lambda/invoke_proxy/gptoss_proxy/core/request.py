@@ -229,6 +229,8 @@ def _sampling_extras(body: dict, stream: bool) -> None:
     if logprobs is not None and not isinstance(logprobs, bool):
         raise _bad("Invalid type for 'logprobs': expected a boolean.", "logprobs", "invalid_type")
     _number(body, "top_logprobs", 0, 20, integer=True)
+    if body.get("top_logprobs") == 0 and not logprobs:
+        body.pop("top_logprobs")  # asks for nothing
     if "top_logprobs" in body and not logprobs:
         raise _bad("Invalid 'top_logprobs': 'logprobs' must be true when 'top_logprobs' is used.", "top_logprobs", "invalid_value")
     if logprobs and stream:
