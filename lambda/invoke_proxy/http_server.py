@@ -38,6 +38,8 @@ def invocation(headers: dict[str, str], *, wall=time.time, mono=time.monotonic) 
 
     lambda_ctx, request_ctx = obj("x-amzn-lambda-context"), obj("x-amzn-request-context")
     deadline_ms = lambda_ctx.get("deadline") or lambda_ctx.get("deadline_ms")
+    if isinstance(deadline_ms, str) and deadline_ms.isdigit():
+        deadline_ms = int(deadline_ms)
     if isinstance(deadline_ms, (int, float)) and not isinstance(deadline_ms, bool) and deadline_ms > 0:
         deadline = mono() + (deadline_ms / 1000 - wall())
     else:

@@ -228,6 +228,7 @@ class TestLambdaDeadline:
         from http_server import DEFAULT_REQUEST_SECONDS, invocation
 
         assert invocation({"x-amzn-lambda-context": '{"deadline_ms": 1700000010000}'}, wall=lambda: 1_700_000_000.0, mono=lambda: 0.0)[0] == pytest.approx(10.0)
+        assert invocation({"x-amzn-lambda-context": '{"deadline": "1700000010000"}'}, wall=lambda: 1_700_000_000.0, mono=lambda: 0.0)[0] == pytest.approx(10.0)
         assert invocation({"x-amzn-lambda-context": "not json"}, mono=lambda: 0.0) == (DEFAULT_REQUEST_SECONDS, "")
         assert invocation({}, mono=lambda: 0.0) == (DEFAULT_REQUEST_SECONDS, "")
 
