@@ -155,6 +155,17 @@ class TestLegacyFunctions:
         assert second.choices[0].message.content == "The tool said: 18C and sunny"
 
 
+    @pytest.mark.parametrize("model", ["gpt-oss-20b", "gpt-oss-120b"])
+    def test_streamed_functions_answer_with_function_call_deltas(self, client, model):
+        chunks = list(client.chat.completions.create(model=model, messages=[{"role": "user", "content": "weather?"}], functions=[WEATHER], stream=True))
+        deltas = [c.choices[0].delta for c in chunks if c.choices]
+        name = "".join(d.function_call.name or "" for d in deltas if d.function_call)
+        arguments = "".join(d.function_call.arguments or "" for d in deltas if d.function_call)
+        assert name == "get_weather" and json.loads(arguments) == {"city": "Paris"}
+        assert not any(d.tool_calls for d in deltas)
+        assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["function_call"]
+
+
 class TestLangChain:
     def test_chat_openai_with_logprobs(self, proxy_url):
         from langchain_openai import ChatOpenAI

@@ -106,6 +106,24 @@ class _Peeked:
         yield from self._rest
 
 
+def _legacy_function_stream(events: Iterator[bytes]) -> Iterator[bytes]:
+    """For a request made with ``functions``: the streamed first tool call as ``delta.function_call`` and
+    ``finish_reason: function_call``, the shape those clients parse."""
+    for part in events:
+        if type(part) is bytes and b'"tool_calls"' in part and part.startswith(b"data: {"):
+            payload = json.loads(part[6:])
+            for choice in payload.get("choices") or []:
+                delta = choice.get("delta") or {}
+                calls = [c for c in delta.pop("tool_calls", None) or [] if c.get("index", 0) == 0]
+                if calls:
+                    fn = calls[0].get("function") or {}
+                    delta["function_call"] = {k: fn[k] for k in ("name", "arguments") if k in fn}
+                if choice.get("finish_reason") == "tool_calls":
+                    choice["finish_reason"] = "function_call"
+            part = sse(payload)
+        yield part
+
+
 class DeadlineReached(ProxyError):
     def __init__(self) -> None:
         super().__init__(
@@ -239,7 +257,8 @@ class ProxyService:
         request.body["messages"] = messages
         record["guardrail_input"] = action
         if request.stream:
-            return open_stream(self._stream(request, guard, deadline, record))
+            events = self._stream(request, guard, deadline, record)
+            return open_stream(_legacy_function_stream(events) if request.legacy_functions else events)
         raw_response, route = self._call(request, deadline, stream=False)
         try:
             completion = completion_from_backend(raw_response, request, route.model, route.backend)
