@@ -24,5 +24,5 @@ def test_openai_agents_and_pydantic_ai_get_the_pydantic_object(proxy_url, stats)
     expected = {f"{m}/{lib}": "Forecast" for m in models for lib in ("openai_agents", "pydantic_ai_native", "pydantic_ai_tool")}
     assert {name: r.get("type", r.get("error")) for name, r in results.items()} == expected
     assert all(len(r["value"]["readings"]) >= 2 for r in results.values())
-    formats = [b["body"].get("response_format", {}).get("type") for b in stats()["bodies"]]
+    formats = [b["body"].get("response_format", {}).get("type") for b in stats()["model_requests"]]
     assert formats.count("json_schema") == 4  # openai-agents and pydantic-ai native asked for a schema; tool output used a tool

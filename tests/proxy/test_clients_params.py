@@ -26,7 +26,7 @@ WEATHER = {"name": "get_weather", "description": "Weather for a city", "paramete
 
 
 def _last_body(stats, prefix: str) -> dict:
-    return [b["body"] for b in stats()["bodies"] if b["target"].startswith(prefix)][-1]
+    return [b["body"] for b in stats()["model_requests"] if b["target"].startswith(prefix)][-1]
 
 
 def test_the_field_list_is_the_installed_sdks():

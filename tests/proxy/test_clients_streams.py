@@ -65,11 +65,12 @@ class TestStreamStatusBeforeTheFirstByte:
 
     def test_stream_that_times_out_before_any_text_is_504(self, proxy_env):
         """botocore raises ReadTimeoutError when a read waits longer than Config.read_timeout (botocore/config.py,
-        `read_timeout`); the emulator holds the stream's last part for 1 s, the backend timeout is 0.3 s."""
+        `read_timeout`); the emulator stalls the stream after half its parts (inside the reasoning, before the
+        guardrail's first batch is complete), the backend timeout is 0.3 s."""
         from gptoss_proxy.wiring import build_service
 
         service = build_service({**proxy_env, "GPTOSS_BACKEND_TIMEOUT_SECONDS": "0.3"})
-        body = json.dumps({"model": "gpt-oss-120b", "stream": True, "messages": [{"role": "user", "content": "[[slow]] hi"}]}).encode()
+        body = json.dumps({"model": "gpt-oss-120b", "stream": True, "reasoning_effort": "low", "messages": [{"role": "user", "content": "[[stall]] hi"}]}).encode()
         response = service.handle("POST", "/v1/chat/completions", {}, body)
         assert response.status == 504 and not response.streaming
         assert json.loads(response.body)["error"]["code"] == "backend_timeout"

@@ -43,7 +43,7 @@ class Forecast(BaseModel):
 
 
 def _last_body(stats, prefix: str) -> dict:
-    return [b["body"] for b in stats()["bodies"] if b["target"].startswith(prefix)][-1]
+    return [b["body"] for b in stats()["model_requests"] if b["target"].startswith(prefix)][-1]
 
 
 class TestSchemaInstances:
