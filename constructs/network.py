@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Mapping, Sequence
+from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 import jsii
 from aws_cdk import Acknowledgment, CfnResource, RemovalPolicy, Stack, Validations
@@ -14,7 +14,12 @@ from constructs import Construct
 
 from gptoss_constructs._compliance import skip_scanner_checks
 from gptoss_constructs._defaults import encrypted_log_group, new_key
-from gptoss_constructs._validation import require_choices, require_private_cidr, require_range
+from gptoss_constructs._validation import (
+    require_availability_zones,
+    require_choices,
+    require_private_cidr,
+    require_range,
+)
 
 #: Interface endpoints the platform can create, by the name used in props and config.
 INTERFACE_ENDPOINT_SERVICES: Mapping[str, ec2.InterfaceVpcEndpointAwsService] = {
@@ -32,6 +37,44 @@ INTERFACE_ENDPOINT_SERVICES: Mapping[str, ec2.InterfaceVpcEndpointAwsService] = 
 ALL_INTERFACE_ENDPOINTS: tuple[str, ...] = tuple(INTERFACE_ENDPOINT_SERVICES)
 
 DEFAULT_VPC_CIDR = "10.80.0.0/16"
+
+
+def endpoint_service_name(name: str, region: str) -> str:
+    """The VPC endpoint service name of interface endpoint ``name`` in ``region``, as
+    ``DescribeVpcEndpointServices`` reports it: ``endpoint_service_name("sagemaker.runtime", "us-east-1")`` →
+    ``com.amazonaws.us-east-1.sagemaker.runtime`` (our endpoint names are the service-name suffixes)."""
+    require_choices("interface endpoint", [name], ALL_INTERFACE_ENDPOINTS)
+    return f"com.amazonaws.{region}.{name}"
+
+
+class MissingEndpointAz(NamedTuple):
+    """An interface endpoint service that is not offered in an AZ we would put the endpoint in."""
+
+    service_name: str
+    availability_zone: str
+
+
+def missing_endpoint_azs(
+    service_details: Iterable[Mapping[str, Any]], wanted_services: Iterable[str], azs: Iterable[str]
+) -> list[MissingEndpointAz]:
+    """Which (service, AZ) pairs would fail: each wanted service that ``DescribeVpcEndpointServices`` does not
+    offer in each AZ (a service missing from the response is missing in every AZ).
+
+    Not every interface endpoint service is offered in every AZ, and CloudFormation fails creating an endpoint
+    with a subnet in an AZ the service lacks. Pure: pass the ``ServiceDetails`` list of the EC2 API's
+    ``DescribeVpcEndpointServices`` response (each item has ``ServiceName`` and ``AvailabilityZones``, the AZ
+    *names* of the caller's account), the full service names (:func:`endpoint_service_name`) and the AZ names
+    of the subnets. ``tools/preflight.py`` calls it; no boto3 here.
+    """
+    offered: dict[str, set[str]] = {}
+    for detail in service_details:
+        offered.setdefault(detail["ServiceName"], set()).update(detail.get("AvailabilityZones") or ())
+    return [
+        MissingEndpointAz(service, az)
+        for service in wanted_services
+        for az in azs
+        if az not in offered.get(service, set())
+    ]
 
 
 @jsii.implements(ec2.IConnectable)
@@ -75,8 +118,11 @@ class PrivateNetwork(Construct):
         :param vpc_cidr: the VPC's IPv4 CIDR, a literal private range. Default: - ``10.80.0.0/16`` for a new
             VPC; required with ``vpc`` when the VPC's CIDR is a token (e.g. ``Vpc.from_vpc_attributes``).
         :param max_azs: AZs for a new VPC, at least 2. Default: - 2. Ignored when ``availability_zones`` is given.
-        :param availability_zones: explicit AZ names for a new VPC (needed when the stack has an explicit
-            account and no AZ lookup is wanted). Default: - the stack's AZs (``Fn::GetAZs`` when env-agnostic).
+        :param availability_zones: explicit AZ names of the stack's region for a new VPC (at least two): its
+            subnets, and so every interface endpoint, go there. Choose AZs where every endpoint service you
+            list is offered (not all are offered in every AZ; :func:`missing_endpoint_azs` checks a
+            ``DescribeVpcEndpointServices`` answer). Also needed when the stack has an explicit account and no
+            AZ lookup is wanted. Default: - the stack's first ``max_azs`` AZs (``Fn::GetAZs`` when env-agnostic).
         :param subnet_cidr_mask: prefix length of each isolated subnet. Default: - 20 (4,091 addresses).
         :param interface_endpoints: names from ``ALL_INTERFACE_ENDPOINTS`` to create. Default: - all of them
             for a new VPC, none for an existing one (list the ones it lacks).
@@ -90,8 +136,8 @@ class PrivateNetwork(Construct):
         super().__init__(scope, id)
         require_range("max_azs", max_azs, 2, 6)
         require_range("subnet_cidr_mask", subnet_cidr_mask, 16, 28)
-        if availability_zones is not None and len(availability_zones) < 2:
-            raise ValueError(f"availability_zones must name at least 2 zones, got {list(availability_zones)}")
+        if availability_zones is not None:
+            availability_zones = require_availability_zones("availability_zones", availability_zones, Stack.of(self).region)
         existing = vpc is not None
         endpoint_names = require_choices(
             "interface_endpoints",

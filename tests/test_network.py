@@ -8,7 +8,13 @@ from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_kms as kms
 from aws_cdk.assertions import Capture, Match, Template
 
-from gptoss_constructs.network import ALL_INTERFACE_ENDPOINTS, PrivateNetwork
+from gptoss_constructs.network import (
+    ALL_INTERFACE_ENDPOINTS,
+    MissingEndpointAz,
+    PrivateNetwork,
+    endpoint_service_name,
+    missing_endpoint_azs,
+)
 from tests.conftest import make_app
 
 ENV = Environment(region="us-east-1")
@@ -271,3 +277,106 @@ class TestValidation:
         vpc = ec2.Vpc(stack, "Other")  # its CIDR is a GetAtt token
         with pytest.raises(ValueError, match="vpc_cidr must be a concrete CIDR string"):
             PrivateNetwork(stack, "Net", vpc=vpc)
+
+
+# A DescribeVpcEndpointServices response as boto3 returns it (botocore's ec2 model: ServiceDetails[] of
+# ServiceDetail with ServiceName, ServiceType, AvailabilityZones, AvailabilityZoneIds, ...). Values follow the
+# EC2 API reference "ServiceDetail" (https://docs.aws.amazon.com/AWSEC2/latest/APIReference/API_ServiceDetail.html)
+# and the CLI output quoted on re:Post "Creating AWS PrivateLink connections using AWS CloudFormation".
+RECORDED_DESCRIBE_VPC_ENDPOINT_SERVICES = {
+    "ServiceNames": ["com.amazonaws.us-east-1.bedrock-runtime", "com.amazonaws.us-east-1.sagemaker.runtime"],
+    "ServiceDetails": [
+        {
+            "ServiceName": "com.amazonaws.us-east-1.sagemaker.runtime",
+            "ServiceId": "vpce-svc-0a1b2c3d4e5f60718",
+            "ServiceType": [{"ServiceType": "Interface"}],
+            "AvailabilityZoneIds": ["use1-az1", "use1-az2", "use1-az4", "use1-az6"],
+            "AvailabilityZones": ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"],
+            "Owner": "amazon",
+            "BaseEndpointDnsNames": ["runtime.sagemaker.us-east-1.vpce.amazonaws.com"],
+            "PrivateDnsName": "runtime.sagemaker.us-east-1.amazonaws.com",
+            "VpcEndpointPolicySupported": True,
+            "AcceptanceRequired": False,
+            "ManagesVpcEndpoints": False,
+            "Tags": [],
+            "PrivateDnsNameVerificationState": "verified",
+        },
+        {
+            "ServiceName": "com.amazonaws.us-east-1.bedrock-runtime",
+            "ServiceId": "vpce-svc-0f1e2d3c4b5a69788",
+            "ServiceType": [{"ServiceType": "Interface"}],
+            "AvailabilityZoneIds": ["use1-az1", "use1-az4"],
+            "AvailabilityZones": ["us-east-1a", "us-east-1c"],
+            "Owner": "amazon",
+            "VpcEndpointPolicySupported": True,
+            "AcceptanceRequired": False,
+        },
+    ],
+}
+
+
+class TestEndpointAvailabilityZones:
+    """Issue 13 item 5: not every interface endpoint service is offered in every AZ (the EC2 API reference,
+    DescribeVpcEndpointServices: the response lists each service's AvailabilityZones). Users choose the AZs;
+    preflight compares them with the account's DescribeVpcEndpointServices through ``missing_endpoint_azs``."""
+
+    def test_recorded_response_matches_botocores_ec2_model(self):
+        """The recorded shape uses only member names of botocore's ServiceDetail (the SDK's copy of the API)."""
+        import botocore.session
+
+        model = botocore.session.get_session().get_service_model("ec2")
+        assert set(RECORDED_DESCRIBE_VPC_ENDPOINT_SERVICES) <= set(model.operation_model("DescribeVpcEndpointServices").output_shape.members)
+        members = set(model.shape_for("ServiceDetail").members)
+        for detail in RECORDED_DESCRIBE_VPC_ENDPOINT_SERVICES["ServiceDetails"]:
+            assert set(detail) <= members
+
+    def test_reports_each_service_missing_in_a_chosen_az(self):
+        details = RECORDED_DESCRIBE_VPC_ENDPOINT_SERVICES["ServiceDetails"]
+        wanted = [endpoint_service_name(n, "us-east-1") for n in ("sagemaker.runtime", "bedrock-runtime", "sts")]
+        missing = missing_endpoint_azs(details, wanted, ["us-east-1a", "us-east-1b"])
+        assert missing == [
+            MissingEndpointAz("com.amazonaws.us-east-1.bedrock-runtime", "us-east-1b"),
+            MissingEndpointAz("com.amazonaws.us-east-1.sts", "us-east-1a"),  # not in the response at all
+            MissingEndpointAz("com.amazonaws.us-east-1.sts", "us-east-1b"),
+        ]
+
+    def test_nothing_missing_when_every_service_is_offered_in_every_chosen_az(self):
+        details = RECORDED_DESCRIBE_VPC_ENDPOINT_SERVICES["ServiceDetails"]
+        wanted = [endpoint_service_name(n, "us-east-1") for n in ("sagemaker.runtime", "bedrock-runtime")]
+        assert missing_endpoint_azs(details, wanted, ["us-east-1a", "us-east-1c"]) == []
+
+    def test_service_names_are_what_the_api_reports(self):
+        assert endpoint_service_name("sagemaker.runtime", "eu-west-1") == "com.amazonaws.eu-west-1.sagemaker.runtime"
+        assert endpoint_service_name("execute-api", "us-east-1") == SERVICE_NAMES["execute-api"]
+        with pytest.raises(ValueError, match="interface endpoint has unknown value"):
+            endpoint_service_name("sagemaker", "us-east-1")
+
+    def test_interface_endpoints_sit_in_the_chosen_azs_only(self):
+        stack = _stack()
+        net = PrivateNetwork(stack, "Net", availability_zones=["us-east-1c", "us-east-1d"], interface_endpoints=["sts"])
+        t = Template.from_stack(stack)
+        subnets = t.find_resources("AWS::EC2::Subnet")
+        by_id = {logical: props["Properties"]["AvailabilityZone"] for logical, props in subnets.items()}
+        (endpoint,) = t.find_resources("AWS::EC2::VPCEndpoint", {"Properties": {"VpcEndpointType": "Interface"}}).values()
+        assert sorted(by_id[ref["Ref"]] for ref in endpoint["Properties"]["SubnetIds"]) == ["us-east-1c", "us-east-1d"]
+        assert net.vpc.availability_zones == ["us-east-1c", "us-east-1d"]
+
+    @pytest.mark.parametrize(
+        ("azs", "message"),
+        [
+            (["use1-az1", "use1-az2"], "availability_zones must be AZ names such as 'us-east-1a' (not AZ IDs like 'use1-az1'), got use1-az1, use1-az2"),
+            (["us-east-1a", "us-west-2b"], "availability_zones must be AZs of the stack's region us-east-1 (e.g. us-east-1a), got us-west-2b"),
+            (["us-east-1a", "us-east-1a"], "availability_zones lists a zone twice: us-east-1a, us-east-1a"),
+            (["US-EAST-1A", "us-east-1b"], "availability_zones must be AZ names such as 'us-east-1a'"),
+        ],
+    )
+    def test_fails_on_a_bad_or_foreign_az(self, azs, message):
+        with pytest.raises(ValueError) as err:
+            PrivateNetwork(_stack(), "Net", availability_zones=azs)
+        assert message in str(err.value)
+
+    def test_env_agnostic_stack_checks_the_az_format_only(self):
+        stack = Stack(make_app(), "T")  # region is a token: only the format can be checked
+        PrivateNetwork(stack, "Net", availability_zones=["eu-west-1a", "eu-west-1b"], interface_endpoints=[])
+        with pytest.raises(ValueError, match="must be AZ names"):
+            PrivateNetwork(Stack(make_app(), "U"), "Net", availability_zones=["a", "b"])
