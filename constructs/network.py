@@ -128,8 +128,10 @@ class PrivateNetwork(Construct):
             for a new VPC, none for an existing one (list the ones it lacks).
         :param s3_gateway_endpoint: add an S3 gateway endpoint. Default: - true for a new VPC.
         :param flow_logs: record VPC flow logs (all traffic) to CloudWatch Logs. Default: - true.
-        :param flow_log_retention: retention of the flow log group. Default: - one year.
-        :param encryption_key: KMS key for the flow log group. Default: - a new key with rotation enabled.
+        :param flow_log_retention: retention of the flow log group (and of the default-security-group
+            provider's log group). Default: - one year.
+        :param encryption_key: KMS key for the flow log group and the log group of aws-cdk-lib's
+            default-security-group provider Lambda. Default: - a new key with rotation enabled.
         :param removal_policy: what happens to the key and log group when removed from the stack.
             Default: - RETAIN (flow logs are audit evidence).
         """
@@ -154,10 +156,13 @@ class PrivateNetwork(Construct):
         self.vpc: ec2.IVpc = vpc
         self.isolated_subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
 
-        self.encryption_key: kms.IKey | None = None
+        self.encryption_key: kms.IKey | None = encryption_key
         self.flow_log_group: logs.ILogGroup | None = None
         if flow_logs:
             self._add_flow_logs(encryption_key, flow_log_retention, removal_policy)
+        self.default_sg_provider_log_group: logs.ILogGroup | None = None
+        if not existing:
+            self.default_sg_provider_log_group = self._default_sg_provider_log_group(flow_log_retention, removal_policy)
 
         self.endpoint_security_group = ec2.SecurityGroup(
             self,
@@ -262,7 +267,7 @@ class PrivateNetwork(Construct):
             assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com"),
             description="Delivers this VPC's flow logs to its encrypted log group",
         )
-        iam.ManagedPolicy(
+        policy = iam.ManagedPolicy(
             self,
             "FlowLogPolicy",
             description="Write VPC flow log streams to one log group",
@@ -282,6 +287,43 @@ class PrivateNetwork(Construct):
             destination=ec2.FlowLogDestination.to_cloud_watch_logs(self.flow_log_group, role.without_policy_updates()),
             traffic_type=ec2.FlowLogTrafficType.ALL,
         )
+        # The flow log names only the role, so CloudFormation could create it before the policy is attached and
+        # the first deliveries fail (CDK developer guide, "Permissions": "the deployment may fail if the
+        # permissions are applied too late"; aws-cdk PR #1966 made CloudTrail wait for its log policy the same way).
+        self.flow_log.node.add_dependency(policy)
+
+    def _default_sg_provider_log_group(self, retention: logs.RetentionDays, removal_policy: RemovalPolicy) -> logs.ILogGroup | None:
+        """The log group of aws-cdk-lib's default-security-group provider Lambda, created by us (KMS, retention).
+
+        ``restrict_default_security_group`` adds one provider per stack (aws-cdk-lib
+        ``aws-ec2/lib/vpc.ts`` ``restrictDefaultSecurityGroup()`` → ``RestrictDefaultSgProvider.getOrCreateProvider``,
+        construct ``<stack>/Custom::VpcRestrictDefaultSGCustomResourceProvider`` with children ``Role`` and
+        ``Handler``, an ``AWS::Lambda::Function`` without ``FunctionName``: core ``custom-resource-provider-base.ts``).
+        Lambda writes to ``/aws/lambda/<function name>`` and creates that group itself, unencrypted and kept forever,
+        unless it exists (Lambda developer guide, "Configuring CloudWatch log groups": "CloudWatch automatically creates a
+        log group named /aws/lambda/<function name> ... when it's first invoked"). The function's ``Ref`` is its
+        generated name, so the group is ``/aws/lambda/{Ref Handler}``, and the custom resource waits for it, so the
+        first invocation already writes into it. One per stack, like the provider (a second network reuses it).
+        """
+        stack = Stack.of(self)
+        provider = stack.node.try_find_child("Custom::VpcRestrictDefaultSGCustomResourceProvider")
+        handler = provider.node.try_find_child("Handler") if provider is not None else None
+        if not isinstance(handler, CfnResource):
+            return None
+        group = provider.node.try_find_child("LogGroup")
+        if group is None:
+            key = self.encryption_key or new_key(
+                self, "ProviderLogKey", description="gpt-oss-platform: encrypts the default-security-group provider's log group",
+                removal_policy=removal_policy,
+            )
+            group = encrypted_log_group(
+                provider, "LogGroup", key=key, retention=retention, removal_policy=removal_policy,
+                log_group_name=f"/aws/lambda/{handler.ref}",
+            )
+        custom = self.vpc.node.try_find_child("RestrictDefaultSecurityGroupCustomResource")
+        if custom is not None:
+            custom.node.add_dependency(group)
+        return group
 
     @property
     def connections(self) -> ec2.Connections:

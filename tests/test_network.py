@@ -243,8 +243,12 @@ class TestOptions:
         stack = _stack()
         PrivateNetwork(stack, "Net", flow_logs=False)
         t = Template.from_stack(stack)
-        for kind in ("AWS::EC2::FlowLog", "AWS::Logs::LogGroup", "AWS::KMS::Key"):
-            t.resource_count_is(kind, 0)
+        t.resource_count_is("AWS::EC2::FlowLog", 0)
+        t.resource_count_is("AWS::IAM::ManagedPolicy", 0)
+        # only the default-security-group provider's log group (and its key) remain
+        t.resource_count_is("AWS::Logs::LogGroup", 1)
+        t.resource_count_is("AWS::KMS::Key", 1)
+        t.has_resource_properties("AWS::Logs::LogGroup", {"LogGroupName": {"Fn::Join": ["", ["/aws/lambda/", Match.any_value()]]}})
 
     def test_add_interface_endpoint_is_idempotent(self):
         stack = _stack()
@@ -380,3 +384,47 @@ class TestEndpointAvailabilityZones:
         PrivateNetwork(stack, "Net", availability_zones=["eu-west-1a", "eu-west-1b"], interface_endpoints=[])
         with pytest.raises(ValueError, match="must be AZ names"):
             PrivateNetwork(Stack(make_app(), "U"), "Net", availability_zones=["a", "b"])
+
+
+class TestDeployOrder:
+    def test_flow_log_waits_for_its_roles_policy(self, new_vpc):
+        """Issue 13 item 14. The FlowLog references only the role; without DependsOn CloudFormation may create it
+        before the role's policy exists and the first deliveries fail. Source: AWS CDK developer guide,
+        "Permissions" (grants): "the deployment may fail if the permissions are applied too late"; aws-cdk PR #1966
+        (CloudTrail made to depend on its log policy) and issue #21827 (the same race for a subscription filter)."""
+        _, t = new_vpc
+        (policy_id,) = t.find_resources("AWS::IAM::ManagedPolicy")
+        (flow_log,) = t.find_resources("AWS::EC2::FlowLog").values()
+        assert policy_id in flow_log["DependsOn"]
+
+    def test_default_sg_provider_lambda_logs_to_our_encrypted_group_with_retention(self, new_vpc):
+        """Issue 13 item 17 (part). aws-cdk-lib's restrictDefaultSecurityGroup adds one provider per stack
+        (aws-cdk-lib aws-ec2/lib/vpc.ts restrictDefaultSecurityGroup(); core/lib/custom-resource-provider/
+        custom-resource-provider-base.ts: children Role and Handler, an AWS::Lambda::Function with no FunctionName).
+        Lambda sends a function's logs to /aws/lambda/<function name> and creates that group itself, unencrypted
+        and never expiring, if it is missing (Lambda developer guide, "Configuring CloudWatch log groups",
+        https://docs.aws.amazon.com/lambda/latest/dg/monitoring-cloudwatchlogs-loggroups.html). A
+        function's Ref is its name (CloudFormation, AWS::Lambda::Function return values)."""
+        _, t = new_vpc
+        (handler_id,) = [k for k, v in t.find_resources("AWS::Lambda::Function").items() if "VpcRestrictDefaultSG" in k]
+        groups = t.find_resources("AWS::Logs::LogGroup", {"Properties": {"LogGroupName": {"Fn::Join": ["", ["/aws/lambda/", {"Ref": handler_id}]]}}})
+        ((group_id, group),) = groups.items()
+        assert group["Properties"]["RetentionInDays"] == 365
+        assert set(group["Properties"]["KmsKeyId"]["Fn::GetAtt"][1:]) == {"Arn"}
+        assert group["DeletionPolicy"] == "Retain"
+        (custom,) = t.find_resources("Custom::VpcRestrictDefaultSG").values()
+        assert group_id in custom["DependsOn"]  # the first invocation already writes into it
+
+    def test_one_provider_log_group_per_stack(self):
+        stack = _stack()
+        PrivateNetwork(stack, "A", interface_endpoints=[])
+        PrivateNetwork(stack, "B", interface_endpoints=[], vpc_cidr="10.81.0.0/16")
+        t = Template.from_stack(stack)
+        t.resource_count_is("Custom::VpcRestrictDefaultSG", 2)
+        assert len(t.find_resources("AWS::Logs::LogGroup", {"Properties": {"LogGroupName": Match.object_like({"Fn::Join": Match.any_value()})}})) == 1
+        for custom in t.find_resources("Custom::VpcRestrictDefaultSG").values():
+            assert any("LogGroup" in d for d in custom["DependsOn"])
+
+    def test_no_provider_log_group_for_an_existing_vpc(self, byo_vpc):
+        byo_vpc.resource_count_is("AWS::Lambda::Function", 0)
+        byo_vpc.resource_count_is("AWS::Logs::LogGroup", 1)  # the flow log group only
