@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 import jsii
@@ -14,6 +15,7 @@ from constructs import Construct
 
 from gptoss_constructs._compliance import skip_scanner_checks
 from gptoss_constructs._defaults import encrypted_log_group, new_key
+from gptoss_constructs._endpoint_policies import INTERFACE_ENDPOINT_POLICIES, s3_gateway_statements
 from gptoss_constructs._validation import (
     require_availability_zones,
     require_choices,
@@ -35,8 +37,19 @@ INTERFACE_ENDPOINT_SERVICES: Mapping[str, ec2.InterfaceVpcEndpointAwsService] = 
     "xray": ec2.InterfaceVpcEndpointAwsService.XRAY,
 }
 ALL_INTERFACE_ENDPOINTS: tuple[str, ...] = tuple(INTERFACE_ENDPOINT_SERVICES)
+#: What the platform calls from inside the VPC, so what a new VPC gets by default (issue 16: no endpoint nothing
+#: uses). The proxy Lambda calls sagemaker-runtime (InvokeEndpoint*) and bedrock-runtime (InvokeModel*,
+#: ApplyGuardrail) and nothing else (lambda/invoke_proxy/gptoss_proxy/adapters/aws.py); consumers reach the private
+#: API through execute-api; the proxy runs with active X-Ray tracing, so xray stays (UNCONFIRMED whether Lambda's
+#: own trace segments need it when the function uses no X-Ray SDK: the cost of keeping it is one endpoint).
+#: Not needed: sagemaker.api / bedrock (control planes: CloudFormation and operators call them from outside the
+#: VPC), logs (Lambda ships the function's stdout itself; SageMaker ships container logs itself; flow logs are
+#: delivered by the service), monitoring (the proxy emits metrics as embedded-metric-format log lines), sts
+#: (Lambda hands the function its role's credentials), kms (Lambda decrypts environment variables itself).
+DEFAULT_INTERFACE_ENDPOINTS: tuple[str, ...] = ("sagemaker.runtime", "bedrock-runtime", "execute-api", "xray")
 
 DEFAULT_VPC_CIDR = "10.80.0.0/16"
+_BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")
 
 
 def endpoint_service_name(name: str, region: str) -> str:
@@ -83,7 +96,8 @@ class PrivateNetwork(Construct):
 
     By default it creates a VPC with isolated subnets in two AZs (no internet gateway, no NAT), VPC flow logs
     to a KMS-encrypted log group, an S3 gateway endpoint (model weights come from S3), interface endpoints with
-    private DNS for every service the platform calls, one security group for those endpoints admitting HTTPS
+    private DNS for every service the platform calls from inside the VPC, each with an endpoint policy that
+    admits only this account's resources and the AWS-owned ones the platform needs, one security group for those endpoints admitting HTTPS
     from the VPC CIDR only, and a default security group with every rule removed.
 
     Pass ``vpc`` to wrap an existing VPC instead: then only the endpoints you list (and flow logs, unless
@@ -108,6 +122,7 @@ class PrivateNetwork(Construct):
         subnet_cidr_mask: int = 20,
         interface_endpoints: Sequence[str] | None = None,
         s3_gateway_endpoint: bool = True,
+        s3_read_buckets: Sequence[str] = (),
         flow_logs: bool = True,
         flow_log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         encryption_key: kms.IKey | None = None,
@@ -124,9 +139,14 @@ class PrivateNetwork(Construct):
             ``DescribeVpcEndpointServices`` answer). Also needed when the stack has an explicit account and no
             AZ lookup is wanted. Default: - the stack's first ``max_azs`` AZs (``Fn::GetAZs`` when env-agnostic).
         :param subnet_cidr_mask: prefix length of each isolated subnet. Default: - 20 (4,091 addresses).
-        :param interface_endpoints: names from ``ALL_INTERFACE_ENDPOINTS`` to create. Default: - all of them
-            for a new VPC, none for an existing one (list the ones it lacks).
+        :param interface_endpoints: names from ``ALL_INTERFACE_ENDPOINTS`` to create, each with a scoped
+            endpoint policy. Default: - ``DEFAULT_INTERFACE_ENDPOINTS`` (what the platform calls from the VPC:
+            sagemaker.runtime, bedrock-runtime, execute-api, xray) for a new VPC, none for an existing one (list
+            the ones it lacks).
         :param s3_gateway_endpoint: add an S3 gateway endpoint. Default: - true for a new VPC.
+        :param s3_read_buckets: names of other accounts' buckets the VPC may read through the S3 gateway
+            endpoint (e.g. a ``model_data_url`` bucket elsewhere). Default: - none: only this account's buckets,
+            the region's JumpStart bucket and ECR's layer bucket.
         :param flow_logs: record VPC flow logs (all traffic) to CloudWatch Logs. Default: - true.
         :param flow_log_retention: retention of the flow log group (and of the default-security-group
             provider's log group). Default: - one year.
@@ -143,7 +163,7 @@ class PrivateNetwork(Construct):
         existing = vpc is not None
         endpoint_names = require_choices(
             "interface_endpoints",
-            list(interface_endpoints if interface_endpoints is not None else (() if existing else ALL_INTERFACE_ENDPOINTS)),
+            list(interface_endpoints if interface_endpoints is not None else (() if existing else DEFAULT_INTERFACE_ENDPOINTS)),
             ALL_INTERFACE_ENDPOINTS,
         )
 
@@ -180,6 +200,9 @@ class PrivateNetwork(Construct):
         for name in endpoint_names:
             self.add_interface_endpoint(name)
 
+        bad_buckets = [b for b in s3_read_buckets if not _BUCKET.fullmatch(b)]
+        if bad_buckets:
+            raise ValueError(f"s3_read_buckets must be S3 bucket names (not ARNs or URLs), got {', '.join(map(repr, bad_buckets))}")
         self.s3_endpoint: ec2.GatewayVpcEndpoint | None = None
         if s3_gateway_endpoint:
             self.s3_endpoint = ec2.GatewayVpcEndpoint(
@@ -189,6 +212,9 @@ class PrivateNetwork(Construct):
                 service=ec2.GatewayVpcEndpointAwsService.S3,
                 subnets=[self.isolated_subnets],
             )
+            stack = Stack.of(self)
+            for statement in s3_gateway_statements(stack, stack.region, list(s3_read_buckets)):
+                self.s3_endpoint.add_to_policy(statement)
 
     def _new_vpc(
         self, cidr: str, max_azs: int, availability_zones: Sequence[str] | None, mask: int
@@ -331,7 +357,9 @@ class PrivateNetwork(Construct):
         return self._connections
 
     def add_interface_endpoint(self, name: str) -> ec2.InterfaceVpcEndpoint:
-        """Adds (once) the interface endpoint ``name`` (one of ``ALL_INTERFACE_ENDPOINTS``) and returns it."""
+        """Adds (once) the interface endpoint ``name`` (one of ``ALL_INTERFACE_ENDPOINTS``) with its scoped
+        endpoint policy (``_endpoint_policies.INTERFACE_ENDPOINT_POLICIES``) and returns it; widen it with
+        ``endpoint.add_to_policy(...)`` when a workload in the VPC needs more."""
         require_choices("interface endpoint", [name], ALL_INTERFACE_ENDPOINTS)
         if name not in self.interface_endpoints:
             construct_id = "".join(part.capitalize() for part in name.replace("-", ".").split(".")) + "Endpoint"
@@ -345,4 +373,6 @@ class PrivateNetwork(Construct):
                 security_groups=[self.endpoint_security_group],
                 open=False,
             )
+            for statement in INTERFACE_ENDPOINT_POLICIES[name](Stack.of(self)):
+                self.interface_endpoints[name].add_to_policy(statement)
         return self.interface_endpoints[name]

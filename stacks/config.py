@@ -16,7 +16,7 @@ from gptoss_constructs import catalog
 from gptoss_constructs._defaults import RETENTION_DAYS
 from gptoss_constructs._validation import require_private_cidr
 from gptoss_constructs.guardrail_policy import GuardrailPolicy, PolicyError, load_policy
-from gptoss_constructs.network import ALL_INTERFACE_ENDPOINTS
+from gptoss_constructs.network import ALL_INTERFACE_ENDPOINTS, DEFAULT_INTERFACE_ENDPOINTS
 
 FRONT_DOORS = ("private-api", "function-url")
 REMOVAL_POLICIES = ("retain", "destroy")
@@ -330,7 +330,7 @@ def load_config(context: Callable[[str], Any], default_account: str | None = Non
         vpc_cidr = require_private_cidr("vpc_cidr", str(vpc_cidr))
     except ValueError as err:
         raise ConfigError(f"context key '{err}") from None
-    endpoints = _as_list("interface_endpoints", context("interface_endpoints")) if context("interface_endpoints") is not None else list(ALL_INTERFACE_ENDPOINTS)
+    endpoints = _as_list("interface_endpoints", context("interface_endpoints")) if context("interface_endpoints") is not None else list(DEFAULT_INTERFACE_ENDPOINTS)
     unknown = [e for e in endpoints if e not in ALL_INTERFACE_ENDPOINTS]
     if unknown:
         raise ConfigError(

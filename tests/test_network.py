@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 from aws_cdk import Environment, Stack
 from aws_cdk import aws_ec2 as ec2
@@ -74,8 +76,8 @@ class TestNewVpc:
         for kind in ("AWS::EC2::InternetGateway", "AWS::EC2::VPCGatewayAttachment", "AWS::EC2::NatGateway", "AWS::EC2::EIP"):
             t.resource_count_is(kind, 0)
 
-    def test_every_interface_endpoint_with_private_dns(self, new_vpc):
-        _, t = new_vpc
+    def test_every_interface_endpoint_with_private_dns(self, all_endpoints):
+        t = all_endpoints
         endpoints = t.find_resources("AWS::EC2::VPCEndpoint", {"Properties": {"VpcEndpointType": "Interface"}})
         assert len(endpoints) == len(ALL_INTERFACE_ENDPOINTS) == 10
         for name, service in SERVICE_NAMES.items():
@@ -428,3 +430,205 @@ class TestDeployOrder:
     def test_no_provider_log_group_for_an_existing_vpc(self, byo_vpc):
         byo_vpc.resource_count_is("AWS::Lambda::Function", 0)
         byo_vpc.resource_count_is("AWS::Logs::LogGroup", 1)  # the flow log group only
+
+
+def _policy(t: Template, service_suffix: str) -> list[dict]:
+    """The endpoint policy statements of the one endpoint whose service name ends with ``service_suffix``."""
+    found = [
+        e["Properties"]["PolicyDocument"]["Statement"]
+        for e in t.find_resources("AWS::EC2::VPCEndpoint").values()
+        if json.dumps(e["Properties"]["ServiceName"]).rstrip('"]}').endswith(service_suffix)
+    ]
+    assert len(found) == 1, f"expected one {service_suffix} endpoint, found {len(found)}"
+    return found[0]
+
+
+THIS_ACCOUNT = {"StringEquals": {"aws:ResourceAccount": {"Ref": "AWS::AccountId"}}}
+
+
+def _arn(rest: str) -> str:
+    return "arn:aws" + rest  # the partition of a stack with a concrete region resolves to "aws"
+
+
+@pytest.fixture(scope="module")
+def all_endpoints() -> Template:
+    stack = _stack()
+    PrivateNetwork(stack, "Net", interface_endpoints=list(ALL_INTERFACE_ENDPOINTS), s3_read_buckets=["models-elsewhere"])
+    return Template.from_stack(stack)
+
+
+class TestEndpointPolicies:
+    """Issue 16 "VPC endpoint policies". A VPC endpoint without a policy allows full access to its service
+    (AWS PrivateLink guide, "Control access to VPC endpoints using endpoint policies"); with private DNS every call
+    from the VPC goes through it, so other accounts' resources were reachable. Resource perimeter by
+    aws:ResourceAccount as in aws-samples/data-perimeter-policy-examples vpc_endpoint_policies/default_endpoint_policy.json
+    (IAM user guide, "AWS global condition context keys"); AWS-owned resources by exact ARN."""
+
+    def test_every_endpoint_has_a_policy_and_none_is_open(self, all_endpoints):
+        endpoints = all_endpoints.find_resources("AWS::EC2::VPCEndpoint")
+        assert len(endpoints) == 11  # ten interface endpoints + the S3 gateway
+        for logical, e in endpoints.items():
+            statements = e["Properties"]["PolicyDocument"]["Statement"]
+            for st in statements:
+                assert st["Effect"] == "Allow" and st["Principal"] == "*"
+                # "*" on "*" only ever with the this-account condition
+                if st["Resource"] == "*" and st["Action"] == "*":
+                    assert st["Condition"] == THIS_ACCOUNT, logical
+
+    def test_execute_api_invokes_only_this_accounts_apis(self, all_endpoints):
+        """API Gateway developer guide, "Use VPC endpoint policies for private APIs in API Gateway": the endpoint
+        policy limits which APIs can be invoked through the endpoint (example resource
+        arn:aws:execute-api:<region>:<account>:<api-id>/*). A foreign private API that allows our endpoint id is
+        thereby unreachable from our VPC."""
+        assert _policy(all_endpoints, ".execute-api") == [
+            {
+                "Sid": "InvokeThisAccountsApisOnly",
+                "Action": "execute-api:Invoke",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Resource": {"Fn::Join": ["", ["arn:aws:execute-api:us-east-1:", {"Ref": "AWS::AccountId"}, ":*"]]},
+            }
+        ]
+
+    def test_sagemaker_runtime_invokes_only_this_accounts_endpoints(self, all_endpoints):
+        assert _policy(all_endpoints, ".sagemaker.runtime") == [
+            {
+                "Sid": "InvokeThisAccountsEndpoints",
+                "Action": ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointAsync", "sagemaker:InvokeEndpointWithResponseStream"],
+                "Condition": THIS_ACCOUNT,
+                "Effect": "Allow",
+                "Principal": "*",
+                "Resource": "*",
+            }
+        ]
+
+    def test_bedrock_runtime_reaches_gpt_oss_and_this_accounts_guardrails(self, all_endpoints):
+        """Foundation-model ARNs have no account (arn:aws:bedrock:<region>::foundation-model/<model id>; Bedrock
+        user guide, "OpenAI models": openai.gpt-oss-120b-1:0 / -20b-1:0), so they are listed by ARN; region "*"
+        because a cross-Region inference profile invokes the model in its destination regions. Guardrails and
+        inference profiles of this account pass by aws:ResourceAccount; a STANDARD-tier guardrail's
+        guardrail-profile ARN is allowed for ApplyGuardrail (issue 13 item 6)."""
+        assert _policy(all_endpoints, ".bedrock-runtime") == [
+            {
+                "Sid": "ThisAccountsGuardrailsAndProfiles",
+                "Action": ["bedrock:ApplyGuardrail", "bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+                "Condition": THIS_ACCOUNT,
+                "Effect": "Allow",
+                "Principal": "*",
+                "Resource": "*",
+            },
+            {
+                "Sid": "InvokeGptOssFoundationModels",
+                "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+                "Effect": "Allow",
+                "Principal": "*",
+                "Resource": _arn(":bedrock:*::foundation-model/openai.gpt-oss-*"),
+            },
+            {
+                "Sid": "ApplyGuardrailThroughGuardrailProfiles",
+                "Action": "bedrock:ApplyGuardrail",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Resource": _arn(":bedrock:*:*:guardrail-profile/*"),
+            },
+        ]
+
+    def test_xray_only_sends_traces(self, all_endpoints):
+        """The X-Ray daemon's actions (AWS managed policy AWSXRayDaemonWriteAccess) have no resource-level
+        permissions and write into the caller's own account."""
+        assert _policy(all_endpoints, ".xray") == [
+            {
+                "Sid": "SendTracesToTheCallersAccount",
+                "Action": ["xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+                "Effect": "Allow",
+                "Principal": "*",
+                "Resource": "*",
+            }
+        ]
+
+    @pytest.mark.parametrize("suffix", [".sagemaker.api", ".bedrock", ".logs", ".kms"])
+    def test_opt_in_endpoints_reach_this_accounts_resources_only(self, all_endpoints, suffix):
+        assert _policy(all_endpoints, suffix) == [
+            {"Sid": "ThisAccountsResourcesOnly", "Action": "*", "Condition": THIS_ACCOUNT, "Effect": "Allow", "Principal": "*", "Resource": "*"}
+        ]
+
+    def test_sts_assumes_only_this_accounts_roles(self, all_endpoints):
+        assert _policy(all_endpoints, ".sts")[1] == {"Sid": "WhoAmI", "Action": "sts:GetCallerIdentity", "Effect": "Allow", "Principal": "*", "Resource": "*"}
+        assert _policy(all_endpoints, ".sts")[0]["Condition"] == THIS_ACCOUNT
+
+    def test_monitoring_puts_metrics_only_into_the_callers_account(self, all_endpoints):
+        assert _policy(all_endpoints, ".monitoring")[1] == {
+            "Sid": "PutMetricDataIntoTheCallersAccount", "Action": "cloudwatch:PutMetricData", "Effect": "Allow", "Principal": "*", "Resource": "*",
+        }
+
+    def test_s3_gateway_reaches_our_buckets_jumpstart_weights_and_ecr_layers_only(self, all_endpoints):
+        """SageMaker developer guide, "Give SageMaker AI Hosted Endpoints Access to Resources in Your Amazon VPC"
+        (an S3 VPC endpoint for model data, and "Use a custom endpoint policy to restrict access to S3"): the
+        weights are read from the region's JumpStart bucket (catalog: s3://jumpstart-cache-prod-<region>/...).
+        Amazon ECR user guide, "Amazon ECR interface VPC endpoints (AWS PrivateLink)": image layers come from
+        arn:aws:s3:::prod-<region>-starport-layer-bucket/* (also listed in data-perimeter-policy-examples
+        vpc_endpoint_policies/s3_endpoint_policy.json). Both stay readable so image pulls and weight downloads
+        keep working; every other bucket must be this account's (data capture, reports)."""
+        statements = next(
+            e["Properties"]["PolicyDocument"]["Statement"]
+            for e in all_endpoints.find_resources("AWS::EC2::VPCEndpoint", {"Properties": {"VpcEndpointType": "Gateway"}}).values()
+        )
+        assert statements == [
+            {"Sid": "ThisAccountsBuckets", "Action": "*", "Condition": THIS_ACCOUNT, "Effect": "Allow", "Principal": "*", "Resource": "*"},
+            {
+                "Sid": "ReadModelWeights",
+                "Action": ["s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket"],
+                "Effect": "Allow",
+                "Principal": "*",
+                "Resource": [
+                    _arn(":s3:::jumpstart-cache-prod-us-east-1"),
+                    _arn(":s3:::jumpstart-cache-prod-us-east-1/*"),
+                    _arn(":s3:::models-elsewhere"),
+                    _arn(":s3:::models-elsewhere/*"),
+                ],
+            },
+            {
+                "Sid": "PullContainerImageLayers",
+                "Action": "s3:GetObject",
+                "Effect": "Allow",
+                "Principal": "*",
+                "Resource": _arn(":s3:::prod-us-east-1-starport-layer-bucket/*"),
+            },
+        ]
+
+    def test_weights_bucket_matches_the_catalog(self):
+        """The policy's weights bucket is the one the endpoint reads (catalog's artifact bucket per region)."""
+        from gptoss_constructs import catalog
+        from gptoss_constructs._endpoint_policies import jumpstart_bucket
+
+        for region in catalog.jumpstart_regions():
+            url = catalog.hosting("gpt-oss-20b").model_data_s3_uri(region)
+            assert url.startswith(f"s3://{jumpstart_bucket(region)}/")
+
+    def test_fails_on_a_bucket_arn_instead_of_a_name(self):
+        with pytest.raises(ValueError, match="s3_read_buckets must be S3 bucket names \\(not ARNs or URLs\\), got 'arn:aws:s3:::x'"):
+            PrivateNetwork(_stack(), "Net", s3_read_buckets=["arn:aws:s3:::x"])
+
+
+class TestDefaultEndpoints:
+    def test_default_endpoints_are_what_the_platform_calls_from_the_vpc(self, new_vpc):
+        """Issue 16: drop interface endpoints nothing uses. The proxy calls sagemaker-runtime and bedrock-runtime
+        only (lambda/invoke_proxy/gptoss_proxy/adapters/aws.py creates no other client)."""
+        _, t = new_vpc
+        names = sorted(
+            e["Properties"]["ServiceName"] for e in t.find_resources("AWS::EC2::VPCEndpoint", {"Properties": {"VpcEndpointType": "Interface"}}).values()
+        )
+        assert names == [SERVICE_NAMES[n] for n in ("bedrock-runtime", "execute-api", "sagemaker.runtime", "xray")]
+
+    def test_the_proxy_creates_clients_only_for_the_default_endpoints(self):
+        """Reads the proxy's adapters: every boto3 client it creates must have an endpoint in the default list."""
+        import re
+        from pathlib import Path
+
+        from gptoss_constructs.network import DEFAULT_INTERFACE_ENDPOINTS
+
+        src = "\n".join(p.read_text() for p in (Path(__file__).parent.parent / "lambda/invoke_proxy/gptoss_proxy").rglob("*.py"))
+        clients = set(re.findall(r"client\(\s*\"([a-z0-9-]+)\"", src))
+        assert clients == {"sagemaker-runtime", "bedrock-runtime"}
+        as_endpoint = {"sagemaker-runtime": "sagemaker.runtime", "bedrock-runtime": "bedrock-runtime"}
+        assert {as_endpoint[c] for c in clients} <= set(DEFAULT_INTERFACE_ENDPOINTS)
