@@ -6,12 +6,13 @@ allows full access through the endpoint"). With private DNS on, every call from 
 through our endpoint, so a default policy lets code in the VPC reach *another* account's resources (a foreign
 private API that allows our endpoint id, an S3 bucket, a role to assume). Each policy below allows:
 
-* resources of this account only, by ``aws:ResourceAccount`` (the resource perimeter of
+* on the data path (sagemaker-runtime, bedrock-runtime, execute-api) only the actions the proxy and its
+  consumers use, on exact ARN patterns of this account and of the gpt-oss foundation models;
+* elsewhere, resources of this account only, by ``aws:ResourceAccount`` (the resource perimeter of
   aws-samples/data-perimeter-policy-examples ``vpc_endpoint_policies/default_endpoint_policy.json``, which uses
-  ``aws:ResourceOrgID``; IAM user guide, "AWS global condition context keys", ``aws:ResourceAccount``), with
-  only the actions the platform uses where the service is on its data path;
-* the AWS-owned resources the platform needs, by exact ARN (Bedrock foundation models, the JumpStart and ECR
-  layer buckets), because their ``aws:ResourceAccount`` is an AWS account, not ours;
+  ``aws:ResourceOrgID``; IAM user guide, "AWS global condition context keys", ``aws:ResourceAccount``);
+* the AWS-owned resources the platform needs, by exact ARN (the JumpStart and ECR layer buckets), because
+  their ``aws:ResourceAccount`` is an AWS account, not ours;
 * for actions that write only into the caller's own account and name no resource (X-Ray segments, CloudWatch
   ``PutMetricData``, ``sts:GetCallerIdentity``), those actions on ``*``.
 
@@ -45,38 +46,42 @@ def this_account(stack: Stack, actions: Sequence[str] = ("*",), sid: str = "This
 
 
 def _sagemaker_runtime(stack: Stack) -> list[iam.PolicyStatement]:
-    # the proxy invokes this account's endpoints (and inference components on them); nothing else goes through
+    # The proxy invokes this account's endpoints in this region (and inference components on them); nothing else
+    # goes through. Exact ARN patterns (SageMaker resource types endpoint and inference-component) rather than a
+    # condition key, so the data path does not depend on which keys a service puts in the request context.
+    base = f"arn:{stack.partition}:sagemaker:{stack.region}:{stack.account}"
     return [
-        this_account(
-            stack,
-            ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream", "sagemaker:InvokeEndpointAsync"],
+        _anyone(
             sid="InvokeThisAccountsEndpoints",
+            actions=["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream", "sagemaker:InvokeEndpointAsync"],
+            resources=[f"{base}:endpoint/*", f"{base}:inference-component/*"],
         )
     ]
 
 
 def _bedrock_runtime(stack: Stack) -> list[iam.PolicyStatement]:
-    # The proxy calls InvokeModel(WithResponseStream) on gpt-oss (and inference profiles of this account) and
-    # ApplyGuardrail on its guardrail. Foundation models are AWS-owned ARNs with no account
-    # (arn:aws:bedrock:<region>::foundation-model/<id>); a cross-Region inference profile invokes the model in each
-    # destination region, hence region "*". A guardrail's cross-Region profile (STANDARD tier) is checked as a
-    # resource too (Bedrock user guide, guardrail profiles), also region "*".
-    p = stack.partition
+    # The proxy calls InvokeModel(WithResponseStream) on gpt-oss and ApplyGuardrail on its guardrail, nothing else.
+    # Foundation models are AWS-owned ARNs with no account (arn:aws:bedrock:<region>::foundation-model/<id>); a
+    # cross-Region inference profile (this account's, any region) invokes the model in each destination region,
+    # hence region "*". A STANDARD-tier guardrail is applied through a cross-Region guardrail profile whose ARN in
+    # each destination region is checked as well, and carries the caller's account (Bedrock user guide,
+    # "Permissions for using cross-Region inference with Amazon Bedrock Guardrails":
+    # arn:aws:bedrock:us-east-2:account-id:guardrail-profile/us.guardrail.v1:0).
+    p, account = stack.partition, stack.account
     return [
-        this_account(
-            stack,
-            ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream", "bedrock:ApplyGuardrail"],
-            sid="ThisAccountsGuardrailsAndProfiles",
-        ),
         _anyone(
-            sid="InvokeGptOssFoundationModels",
+            sid="InvokeGptOssModelsAndThisAccountsProfiles",
             actions=["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
-            resources=[f"arn:{p}:bedrock:*::foundation-model/{GPT_OSS_MODEL_PATTERN}"],
+            resources=[
+                f"arn:{p}:bedrock:*::foundation-model/{GPT_OSS_MODEL_PATTERN}",
+                f"arn:{p}:bedrock:*:{account}:inference-profile/*",
+                f"arn:{p}:bedrock:*:{account}:application-inference-profile/*",
+            ],
         ),
         _anyone(
-            sid="ApplyGuardrailThroughGuardrailProfiles",
+            sid="ApplyThisAccountsGuardrails",
             actions=["bedrock:ApplyGuardrail"],
-            resources=[f"arn:{p}:bedrock:*:*:guardrail-profile/*"],
+            resources=[f"arn:{p}:bedrock:{stack.region}:{account}:guardrail/*", f"arn:{p}:bedrock:*:{account}:guardrail-profile/*"],
         ),
     ]
 

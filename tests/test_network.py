@@ -491,45 +491,47 @@ class TestEndpointPolicies:
         ]
 
     def test_sagemaker_runtime_invokes_only_this_accounts_endpoints(self, all_endpoints):
+        """Exact ARN patterns of SageMaker's endpoint and inference-component resource types, this account and region."""
+        base = ["arn:aws:sagemaker:us-east-1:", {"Ref": "AWS::AccountId"}]
         assert _policy(all_endpoints, ".sagemaker.runtime") == [
             {
                 "Sid": "InvokeThisAccountsEndpoints",
                 "Action": ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointAsync", "sagemaker:InvokeEndpointWithResponseStream"],
-                "Condition": THIS_ACCOUNT,
                 "Effect": "Allow",
                 "Principal": "*",
-                "Resource": "*",
+                "Resource": [{"Fn::Join": ["", [*base, ":endpoint/*"]]}, {"Fn::Join": ["", [*base, ":inference-component/*"]]}],
             }
         ]
 
     def test_bedrock_runtime_reaches_gpt_oss_and_this_accounts_guardrails(self, all_endpoints):
         """Foundation-model ARNs have no account (arn:aws:bedrock:<region>::foundation-model/<model id>; Bedrock
-        user guide, "OpenAI models": openai.gpt-oss-120b-1:0 / -20b-1:0), so they are listed by ARN; region "*"
-        because a cross-Region inference profile invokes the model in its destination regions. Guardrails and
-        inference profiles of this account pass by aws:ResourceAccount; a STANDARD-tier guardrail's
-        guardrail-profile ARN is allowed for ApplyGuardrail (issue 13 item 6)."""
+        user guide, "OpenAI models": openai.gpt-oss-120b-1:0 / -20b-1:0), region "*" because a cross-Region
+        inference profile invokes the model in its destination regions; inference profiles and guardrails must be
+        this account's; a STANDARD-tier guardrail's guardrail-profile ARNs (any destination region, this account:
+        Bedrock user guide, "Permissions for using cross-Region inference with Amazon Bedrock Guardrails") are
+        allowed for ApplyGuardrail (issue 13 item 6). Nothing else (no Converse-only or control-plane actions) goes through."""
+        account = {"Ref": "AWS::AccountId"}
         assert _policy(all_endpoints, ".bedrock-runtime") == [
             {
-                "Sid": "ThisAccountsGuardrailsAndProfiles",
-                "Action": ["bedrock:ApplyGuardrail", "bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
-                "Condition": THIS_ACCOUNT,
-                "Effect": "Allow",
-                "Principal": "*",
-                "Resource": "*",
-            },
-            {
-                "Sid": "InvokeGptOssFoundationModels",
+                "Sid": "InvokeGptOssModelsAndThisAccountsProfiles",
                 "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
                 "Effect": "Allow",
                 "Principal": "*",
-                "Resource": _arn(":bedrock:*::foundation-model/openai.gpt-oss-*"),
+                "Resource": [
+                    "arn:aws:bedrock:*::foundation-model/openai.gpt-oss-*",
+                    {"Fn::Join": ["", ["arn:aws:bedrock:*:", account, ":application-inference-profile/*"]]},
+                    {"Fn::Join": ["", ["arn:aws:bedrock:*:", account, ":inference-profile/*"]]},
+                ],
             },
             {
-                "Sid": "ApplyGuardrailThroughGuardrailProfiles",
+                "Sid": "ApplyThisAccountsGuardrails",
                 "Action": "bedrock:ApplyGuardrail",
                 "Effect": "Allow",
                 "Principal": "*",
-                "Resource": _arn(":bedrock:*:*:guardrail-profile/*"),
+                "Resource": [
+                    {"Fn::Join": ["", ["arn:aws:bedrock:*:", account, ":guardrail-profile/*"]]},
+                    {"Fn::Join": ["", ["arn:aws:bedrock:us-east-1:", account, ":guardrail/*"]]},
+                ],
             },
         ]
 
