@@ -123,6 +123,8 @@ class PrivateNetwork(Construct):
         interface_endpoints: Sequence[str] | None = None,
         s3_gateway_endpoint: bool = True,
         s3_read_buckets: Sequence[str] = (),
+        api_client_cidrs: Sequence[str] = (),
+        api_client_security_groups: Sequence[ec2.ISecurityGroup] = (),
         flow_logs: bool = True,
         flow_log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         encryption_key: kms.IKey | None = None,
@@ -147,6 +149,13 @@ class PrivateNetwork(Construct):
         :param s3_read_buckets: names of other accounts' buckets the VPC may read through the S3 gateway
             endpoint (e.g. a ``model_data_url`` bucket elsewhere). Default: - none: only this account's buckets,
             the region's JumpStart bucket and ECR's layer bucket.
+        :param api_client_cidrs: private (RFC 1918) CIDRs of peered networks / VPNs whose clients call the
+            private API through this VPC's execute-api endpoint: admitted on 443 to that endpoint only (not to
+            the other service endpoints). Such clients cannot resolve the VPC's private DNS names; they call the
+            API at ``https://{rest-api-id}-{vpce-id}.execute-api.{region}.amazonaws.com/{stage}`` (see README,
+            "Calling from a peered network or VPN"). Default: - none: the VPC CIDR only.
+        :param api_client_security_groups: security groups (e.g. of a peered VPC in this region) whose members
+            may call the execute-api endpoint on 443. Default: - none.
         :param flow_logs: record VPC flow logs (all traffic) to CloudWatch Logs. Default: - true.
         :param flow_log_retention: retention of the flow log group (and of the default-security-group
             provider's log group). Default: - one year.
@@ -195,6 +204,11 @@ class PrivateNetwork(Construct):
             ec2.Peer.ipv4(self.vpc_cidr), ec2.Port.tcp(443), "HTTPS from the VPC CIDR"
         )
         self._connections = ec2.Connections(security_groups=[self.endpoint_security_group])
+        self._api_client_cidrs = [
+            require_private_cidr("api_client_cidrs", c, min_prefix=8, max_prefix=32) for c in api_client_cidrs
+        ]
+        self._api_client_security_groups = list(api_client_security_groups)
+        self.api_endpoint_security_group: ec2.SecurityGroup | None = None
 
         self.interface_endpoints: dict[str, ec2.InterfaceVpcEndpoint] = {}
         for name in endpoint_names:
@@ -351,6 +365,25 @@ class PrivateNetwork(Construct):
             custom.node.add_dependency(group)
         return group
 
+    def _api_security_group(self) -> ec2.SecurityGroup:
+        """The execute-api endpoint's own group: the VPC CIDR plus the configured clients (peered networks, VPN),
+        who thereby reach the private API and nothing else in the VPC."""
+        if self.api_endpoint_security_group is None:
+            sg = ec2.SecurityGroup(
+                self,
+                "ApiEndpointSecurityGroup",
+                vpc=self.vpc,
+                description="execute-api VPC endpoint: HTTPS from the VPC and the configured API clients only",
+                allow_all_outbound=False,
+            )
+            sg.add_ingress_rule(ec2.Peer.ipv4(self.vpc_cidr), ec2.Port.tcp(443), "HTTPS from the VPC CIDR")
+            for cidr in self._api_client_cidrs:
+                sg.add_ingress_rule(ec2.Peer.ipv4(cidr), ec2.Port.tcp(443), f"HTTPS from API clients in {cidr}")
+            for client in self._api_client_security_groups:
+                sg.add_ingress_rule(client, ec2.Port.tcp(443), "HTTPS from an API client security group")
+            self.api_endpoint_security_group = sg
+        return self.api_endpoint_security_group
+
     @property
     def connections(self) -> ec2.Connections:
         """The VPC endpoints' security group: ``proxy.connections.allow_to(network, ec2.Port.tcp(443))``."""
@@ -370,7 +403,7 @@ class PrivateNetwork(Construct):
                 service=INTERFACE_ENDPOINT_SERVICES[name],
                 private_dns_enabled=True,
                 subnets=self.isolated_subnets,
-                security_groups=[self.endpoint_security_group],
+                security_groups=[self._api_security_group() if name == "execute-api" else self.endpoint_security_group],
                 open=False,
             )
             for statement in INTERFACE_ENDPOINT_POLICIES[name](Stack.of(self)):

@@ -33,6 +33,8 @@ REGION_KEYS = (
     "front_door",
     "availability_zones",
     "existing_vpc",
+    "api_client_cidrs",
+    "api_client_security_group_ids",
 )
 #: every key the app reads (anything else under our prefix-free namespace is ignored by CDK, not by us)
 KNOWN_KEYS = (
@@ -79,6 +81,8 @@ class RegionConfig:
     front_door: str
     availability_zones: tuple[str, ...] | None
     existing_vpc: ExistingVpc | None
+    api_client_cidrs: tuple[str, ...] = ()
+    api_client_security_group_ids: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -244,6 +248,19 @@ def _region_config(region: str, account: str | None, ctx: Mapping[str, Any], k: 
                 f"names for {region}; set availability_zones for it (e.g. {region}a,{region}b)"
             )
     existing = _existing_vpc(k("existing_vpc"), ctx.get("existing_vpc"), region)
+    api_cidrs = []
+    for cidr in _as_list(k("api_client_cidrs"), ctx.get("api_client_cidrs")):
+        try:  # the construct's rule, named by the context key
+            api_cidrs.append(require_private_cidr(k("api_client_cidrs"), cidr, min_prefix=8, max_prefix=32))
+        except ValueError as err:
+            raise ConfigError(f"context key '{k('api_client_cidrs')}': {err}") from None
+    api_sgs = _as_list(k("api_client_security_group_ids"), ctx.get("api_client_security_group_ids"))
+    bad_sgs = [g for g in api_sgs if not re.fullmatch(r"sg-[0-9a-f]{8,17}", g)]
+    if bad_sgs:
+        raise ConfigError(
+            f"context key '{k('api_client_security_group_ids')}': expected security group ids like "
+            f"'sg-0123456789abcdef0', got {', '.join(map(repr, bad_sgs))}"
+        )
     return RegionConfig(
         region=region,
         account=account,
@@ -258,6 +275,8 @@ def _region_config(region: str, account: str | None, ctx: Mapping[str, Any], k: 
         front_door=front_door,
         availability_zones=tuple(azs) if azs else None,
         existing_vpc=existing,
+        api_client_cidrs=tuple(api_cidrs),
+        api_client_security_group_ids=tuple(api_sgs),
     )
 
 

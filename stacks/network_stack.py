@@ -32,8 +32,21 @@ class NetworkStack(PlatformStack):
             interface_endpoints=config.interface_endpoints,
             flow_log_retention=retention_from_days(config.flow_log_retention_days),
             removal_policy=RemovalPolicy.DESTROY if config.removal_policy == "destroy" else RemovalPolicy.RETAIN,
+            api_client_cidrs=region_config.api_client_cidrs,
+            api_client_security_groups=[
+                ec2.SecurityGroup.from_security_group_id(self, f"ApiClient{i}", sg_id, mutable=False)
+                for i, sg_id in enumerate(region_config.api_client_security_group_ids)
+            ],
         )
         CfnOutput(self, "VpcId", value=self.network.vpc.vpc_id, description="The private VPC of this region")
+        api = self.network.interface_endpoints.get("execute-api")
+        if api is not None:
+            CfnOutput(
+                self,
+                "ApiVpcEndpointId",
+                value=api.vpc_endpoint_id,
+                description="execute-api VPC endpoint: peered networks / VPN call https://{rest-api-id}-{this id}.execute-api.{region}.amazonaws.com/{stage}",
+            )
 
     def _import_vpc(self, existing: ExistingVpc) -> ec2.IVpc:
         return ec2.Vpc.from_vpc_attributes(

@@ -110,7 +110,8 @@ class TestNewVpc:
         ]
         endpoints = t.find_resources("AWS::EC2::VPCEndpoint", {"Properties": {"VpcEndpointType": "Interface"}})
         for ep in endpoints.values():
-            assert ep["Properties"]["SecurityGroupIds"] == [{"Fn::GetAtt": [sg_id, "GroupId"]}]
+            if ep["Properties"]["ServiceName"] != SERVICE_NAMES["execute-api"]:  # the API endpoint has its own group
+                assert ep["Properties"]["SecurityGroupIds"] == [{"Fn::GetAtt": [sg_id, "GroupId"]}]
 
     def test_default_security_group_is_stripped(self, new_vpc):
         _, t = new_vpc
@@ -634,3 +635,116 @@ class TestDefaultEndpoints:
         assert clients == {"sagemaker-runtime", "bedrock-runtime"}
         as_endpoint = {"sagemaker-runtime": "sagemaker.runtime", "bedrock-runtime": "bedrock-runtime"}
         assert {as_endpoint[c] for c in clients} <= set(DEFAULT_INTERFACE_ENDPOINTS)
+
+
+class TestApiClients:
+    """Issue 13 item 9: peered networks and VPNs reach the private API. The execute-api endpoint gets its own
+    security group admitting the VPC CIDR plus configured client CIDRs / security groups, so those clients reach
+    the API and no other service endpoint."""
+
+    @pytest.fixture(scope="class")
+    @staticmethod
+    def api_clients():
+        stack = _stack()
+        client_sg = ec2.SecurityGroup.from_security_group_id(stack, "PeerClients", "sg-0123456789abcdef0", mutable=False)
+        net = PrivateNetwork(stack, "Net", api_client_cidrs=["172.16.0.0/12", "192.168.10.0/24"], api_client_security_groups=[client_sg])
+        return net, Template.from_stack(stack)
+
+    def test_api_endpoint_admits_the_vpc_and_the_configured_clients_on_443_only(self, api_clients):
+        net, t = api_clients
+        api_sg = Stack.of(net).resolve(net.api_endpoint_security_group.node.default_child.logical_id)
+        props = t.to_json()["Resources"][api_sg]["Properties"]
+        assert sorted(props["SecurityGroupIngress"], key=json.dumps) == sorted(
+            [
+                {"CidrIp": "10.80.0.0/16", "Description": "HTTPS from the VPC CIDR", "FromPort": 443, "IpProtocol": "tcp", "ToPort": 443},
+                {"CidrIp": "172.16.0.0/12", "Description": "HTTPS from API clients in 172.16.0.0/12", "FromPort": 443, "IpProtocol": "tcp", "ToPort": 443},
+                {"CidrIp": "192.168.10.0/24", "Description": "HTTPS from API clients in 192.168.10.0/24", "FromPort": 443, "IpProtocol": "tcp", "ToPort": 443},
+            ],
+            key=json.dumps,
+        )
+        # a security-group peer becomes its own ingress resource on the API group
+        t.has_resource_properties(
+            "AWS::EC2::SecurityGroupIngress",
+            {
+                "GroupId": {"Fn::GetAtt": [api_sg, "GroupId"]},
+                "SourceSecurityGroupId": "sg-0123456789abcdef0",
+                "Description": "HTTPS from an API client security group",
+                "FromPort": 443, "ToPort": 443, "IpProtocol": "tcp",
+            },
+        )
+        t.resource_count_is("AWS::EC2::SecurityGroupIngress", 1)
+        assert props["SecurityGroupEgress"][0]["Description"] == "Disallow all traffic"
+        api = net.interface_endpoints["execute-api"]
+        endpoint = t.to_json()["Resources"][Stack.of(net).resolve(api.node.default_child.logical_id)]
+        assert endpoint["Properties"]["SecurityGroupIds"] == [{"Fn::GetAtt": [api_sg, "GroupId"]}]
+
+    def test_clients_do_not_reach_the_other_service_endpoints(self, api_clients):
+        net, t = api_clients
+        sg = Stack.of(net).resolve(net.endpoint_security_group.node.default_child.logical_id)
+        assert [r["CidrIp"] for r in t.to_json()["Resources"][sg]["Properties"]["SecurityGroupIngress"]] == ["10.80.0.0/16"]
+
+    @pytest.mark.parametrize(
+        ("cidr", "message"),
+        [
+            ("0.0.0.0/0", "api_client_cidrs must be a private (RFC 1918) range, got '0.0.0.0/0'"),
+            ("8.8.8.0/24", "api_client_cidrs must be a private (RFC 1918) range, got '8.8.8.0/24'"),
+            ("10.1.2.3/16", "api_client_cidrs must be an IPv4 CIDR such as '10.80.0.0/16', got '10.1.2.3/16'"),
+        ],
+    )
+    def test_fails_on_a_public_or_malformed_client_cidr(self, cidr, message):
+        with pytest.raises(ValueError) as err:
+            PrivateNetwork(_stack(), "Net", api_client_cidrs=[cidr])
+        assert message in str(err.value)
+
+
+class TestNetworkStackFromConfig:
+    """The context keys reach the construct: api_client_cidrs / api_client_security_group_ids (per region or
+    global), availability_zones."""
+
+    @staticmethod
+    def _config(**context):
+        from stacks.config import load_config
+        from tests.conftest import project_context
+
+        ctx = project_context(**context)  # cdk.json's defaults, as the app reads them
+        return load_config(ctx.get)
+
+    def test_context_keys_reach_the_api_endpoint_group_and_the_stack_outputs_the_endpoint_id(self):
+        from aws_cdk import Environment as Env
+
+        from stacks.network_stack import NetworkStack
+
+        config = self._config(
+            regions="us-east-1",
+            availability_zones="us-east-1a,us-east-1c",
+            region_overrides=json.dumps({"us-east-1": {"api_client_cidrs": ["192.168.0.0/16"], "api_client_security_group_ids": "sg-0aaaaaaaaaaaaaaaa"}}),
+        )
+        rc = config.for_region("us-east-1")
+        assert rc.api_client_cidrs == ("192.168.0.0/16",) and rc.api_client_security_group_ids == ("sg-0aaaaaaaaaaaaaaaa",)
+        stack = NetworkStack(make_app(), "N", config=config, region_config=rc, env=Env(region="us-east-1"))
+        t = Template.from_stack(stack)
+        t.has_resource_properties(
+            "AWS::EC2::SecurityGroup",
+            {"SecurityGroupIngress": Match.array_with([Match.object_like({"CidrIp": "192.168.0.0/16", "FromPort": 443})])},
+        )
+        t.has_resource_properties("AWS::EC2::SecurityGroupIngress", {"SourceSecurityGroupId": "sg-0aaaaaaaaaaaaaaaa", "FromPort": 443})
+        assert sorted(s["Properties"]["AvailabilityZone"] for s in t.find_resources("AWS::EC2::Subnet").values()) == ["us-east-1a", "us-east-1c"]
+        outputs = t.to_json()["Outputs"]
+        assert outputs["ApiVpcEndpointId"]["Value"] == {"Ref": stack.resolve(stack.network.interface_endpoints["execute-api"].node.default_child.logical_id)}
+
+    @pytest.mark.parametrize(
+        ("context", "message"),
+        [
+            ({"api_client_cidrs": "8.8.8.0/24"}, "context key 'api_client_cidrs': api_client_cidrs must be a private (RFC 1918) range, got '8.8.8.0/24'"),
+            (
+                {"region_overrides": json.dumps({"us-east-1": {"api_client_security_group_ids": ["vpc-1234"]}})},
+                "context key 'region_overrides.us-east-1.api_client_security_group_ids': expected security group ids like 'sg-0123456789abcdef0', got 'vpc-1234'",
+            ),
+        ],
+    )
+    def test_fails_on_bad_client_keys(self, context, message):
+        from stacks.config import ConfigError
+
+        with pytest.raises(ConfigError) as err:
+            self._config(regions="us-east-1", **context)
+        assert message in str(err.value)
