@@ -35,6 +35,8 @@ def require_choices(prop: str, values: Sequence[str], allowed: Sequence[str]) ->
 
 
 def require_range(prop: str, value: int | float, low: int | float, high: int | float | None = None) -> None:
+    if Token.is_unresolved(value):  # e.g. a CfnParameter's value_as_number: CloudFormation checks it at deploy
+        return
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{prop} must be a number, got {value!r}")
     if value < low or (high is not None and value > high):

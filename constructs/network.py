@@ -103,11 +103,17 @@ class PrivateNetwork(Construct):
     Pass ``vpc`` to wrap an existing VPC instead: then only the endpoints you list (and flow logs, unless
     ``flow_logs=False``) are added, and ``vpc_cidr`` must give its CIDR as a literal.
 
-    Example::
+    Example (run by tests/test_network.py)::
 
-        net = PrivateNetwork(self, "Network")
-        endpoint.connections.allow_from(proxy, ec2.Port.tcp(443))
-        net.vpc, net.isolated_subnets, net.endpoint_security_group
+        net = PrivateNetwork(self, "Network", availability_zones=["us-east-1a", "us-east-1c"])
+        worker = ec2.SecurityGroup(self, "Worker", vpc=net.vpc, allow_all_outbound=False)
+        worker.connections.allow_to(net, ec2.Port.tcp(443))  # HTTPS to the VPC endpoints: net is IConnectable
+        api = net.add_interface_endpoint("execute-api")      # idempotent; its policy invokes this account's APIs only
+        net.vpc, net.isolated_subnets, net.endpoint_security_group, net.api_endpoint_security_group
+
+    ``InvokeProxy(..., service_endpoints=net)`` does the ``allow_to`` for the proxy. A SageMaker endpoint needs no
+    ingress from the proxy: the proxy calls SageMaker Runtime through its VPC endpoint, not the model's network
+    interfaces.
     """
 
     def __init__(

@@ -748,3 +748,41 @@ class TestNetworkStackFromConfig:
         with pytest.raises(ConfigError) as err:
             self._config(regions="us-east-1", **context)
         assert message in str(err.value)
+
+
+class TestDocsAndValidation:
+    """Issue 15 item 5: the network.py docstring example runs; require_range really skips unresolved tokens."""
+
+    def test_the_class_docstring_example_runs(self):
+        import textwrap
+
+        doc = PrivateNetwork.__doc__
+        block = doc.split("::\n", 1)[1].split("\n\n    ``InvokeProxy", 1)[0]
+        stack = _stack()
+        namespace = {"self": stack, "ec2": ec2, "PrivateNetwork": PrivateNetwork}
+        exec(compile(textwrap.dedent(block), "PrivateNetwork docstring", "exec"), namespace)
+        net = namespace["net"]
+        assert namespace["api"] is net.interface_endpoints["execute-api"]
+        t = Template.from_stack(stack)
+        worker = stack.resolve(namespace["worker"].node.default_child.logical_id)
+        endpoints = stack.resolve(net.endpoint_security_group.node.default_child.logical_id)
+        t.has_resource_properties(
+            "AWS::EC2::SecurityGroupIngress",
+            {"GroupId": {"Fn::GetAtt": [endpoints, "GroupId"]}, "SourceSecurityGroupId": {"Fn::GetAtt": [worker, "GroupId"]}, "FromPort": 443, "ToPort": 443},
+        )
+        t.has_resource_properties(
+            "AWS::EC2::SecurityGroupEgress",
+            {"GroupId": {"Fn::GetAtt": [worker, "GroupId"]}, "DestinationSecurityGroupId": {"Fn::GetAtt": [endpoints, "GroupId"]}, "FromPort": 443},
+        )
+
+    def test_require_range_skips_unresolved_tokens(self):
+        from aws_cdk import CfnParameter, Token
+
+        from gptoss_constructs._validation import require_range
+
+        stack = _stack()
+        token = CfnParameter(stack, "Count", type="Number").value_as_number
+        assert Token.is_unresolved(token) and token < 0  # an encoded token is a huge negative float
+        require_range("initial_instance_count", token, 1, 100)  # no error: CloudFormation has the value
+        with pytest.raises(ValueError, match="initial_instance_count must be between 1 and 100, got 0"):
+            require_range("initial_instance_count", 0, 1, 100)
