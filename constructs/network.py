@@ -46,6 +46,8 @@ ALL_INTERFACE_ENDPOINTS: tuple[str, ...] = tuple(INTERFACE_ENDPOINT_SERVICES)
 #: VPC), logs (Lambda ships the function's stdout itself; SageMaker ships container logs itself; flow logs are
 #: delivered by the service), monitoring (the proxy emits metrics as embedded-metric-format log lines), sts
 #: (Lambda hands the function its role's credentials), kms (Lambda decrypts environment variables itself).
+#: UNCONFIRMED offline for logs/sts/kms (no AWS page found that says it for VPC-attached functions; README,
+#: Troubleshooting): the first request through the deployed API shows the proxy's log lines if it holds.
 DEFAULT_INTERFACE_ENDPOINTS: tuple[str, ...] = ("sagemaker.runtime", "bedrock-runtime", "execute-api", "xray")
 
 DEFAULT_VPC_CIDR = "10.80.0.0/16"
