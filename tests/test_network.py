@@ -698,7 +698,7 @@ class TestApiClients:
 
 
 class TestNetworkStackFromConfig:
-    """The context keys reach the construct: api_client_cidrs / api_client_security_group_ids (per region or
+    """The context keys reach the construct: api_client_cidrs / api_client_security_groups (per region or
     global), availability_zones."""
 
     @staticmethod
@@ -717,10 +717,10 @@ class TestNetworkStackFromConfig:
         config = self._config(
             regions="us-east-1",
             availability_zones="us-east-1a,us-east-1c",
-            region_overrides=json.dumps({"us-east-1": {"api_client_cidrs": ["192.168.0.0/16"], "api_client_security_group_ids": "sg-0aaaaaaaaaaaaaaaa"}}),
+            region_overrides=json.dumps({"us-east-1": {"api_client_cidrs": ["192.168.0.0/16"], "api_client_security_groups": "sg-0aaaaaaaaaaaaaaaa"}}),
         )
         rc = config.for_region("us-east-1")
-        assert rc.api_client_cidrs == ("192.168.0.0/16",) and rc.api_client_security_group_ids == ("sg-0aaaaaaaaaaaaaaaa",)
+        assert rc.api_client_cidrs == ("192.168.0.0/16",) and rc.api_client_security_groups == ("sg-0aaaaaaaaaaaaaaaa",)
         stack = NetworkStack(make_app(), "N", config=config, region_config=rc, env=Env(region="us-east-1"))
         t = Template.from_stack(stack)
         t.has_resource_properties(
@@ -737,8 +737,8 @@ class TestNetworkStackFromConfig:
         [
             ({"api_client_cidrs": "8.8.8.0/24"}, "context key 'api_client_cidrs': api_client_cidrs must be a private (RFC 1918) range, got '8.8.8.0/24'"),
             (
-                {"region_overrides": json.dumps({"us-east-1": {"api_client_security_group_ids": ["vpc-1234"]}})},
-                "context key 'region_overrides.us-east-1.api_client_security_group_ids': expected security group ids like 'sg-0123456789abcdef0', got 'vpc-1234'",
+                {"region_overrides": json.dumps({"us-east-1": {"api_client_security_groups": ["vpc-1234"]}})},
+                "context key 'region_overrides.us-east-1.api_client_security_groups': expected security group ids like 'sg-0123456789abcdef0', got 'vpc-1234'",
             ),
         ],
     )
