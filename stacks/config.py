@@ -20,7 +20,7 @@ from gptoss_constructs._validation import require_private_cidr
 from gptoss_constructs.front_door import validate_throttling
 from gptoss_constructs.guardrail_policy import GuardrailPolicy, PolicyError, load_policy
 from gptoss_constructs.invoke_proxy import validate_function_props
-from gptoss_constructs.network import ALL_INTERFACE_ENDPOINTS, DEFAULT_INTERFACE_ENDPOINTS
+from gptoss_constructs.network import ALL_INTERFACE_ENDPOINTS
 from gptoss_invoke_proxy_asset.gptoss_proxy.core.settings import Route, Settings
 from stacks.proxy_config import route_names
 
@@ -117,7 +117,7 @@ class PlatformConfig:
     account: str | None
     vpc_cidr: str
     max_azs: int
-    interface_endpoints: tuple[str, ...]
+    interface_endpoints: tuple[str, ...] | None
     flow_log_retention: int
     removal_policy: RemovalPolicy
     region_configs: Mapping[str, RegionConfig] = field(default_factory=dict)
@@ -564,8 +564,9 @@ def load_config(context: Callable[[str], Any], default_account: str | None = Non
         vpc_cidr = require_private_cidr("vpc_cidr", str(vpc_cidr))
     except ValueError as err:
         raise ConfigError(f"context key '{err}") from None
-    endpoints = _as_list("interface_endpoints", context("interface_endpoints")) if context("interface_endpoints") is not None else list(DEFAULT_INTERFACE_ENDPOINTS)
-    unknown = [e for e in endpoints if e not in ALL_INTERFACE_ENDPOINTS]
+    # unset: None, and the Network stack creates what each region calls (network_stack.platform_interface_endpoints)
+    endpoints = _as_list("interface_endpoints", context("interface_endpoints")) if context("interface_endpoints") is not None else None
+    unknown = [e for e in endpoints or () if e not in ALL_INTERFACE_ENDPOINTS]
     if unknown:
         raise ConfigError(
             f"context key 'interface_endpoints': unknown endpoint(s) {', '.join(unknown)}; "
@@ -605,7 +606,7 @@ def load_config(context: Callable[[str], Any], default_account: str | None = Non
         account=account,
         vpc_cidr=vpc_cidr,
         max_azs=_as_int("max_azs", context("max_azs") if context("max_azs") is not None else 2, 2, 6),
-        interface_endpoints=tuple(endpoints),
+        interface_endpoints=tuple(endpoints) if endpoints is not None else None,
         flow_log_retention=_retention_days(context("flow_log_retention")),
         removal_policy=REMOVAL_POLICIES[removal_policy],
         region_configs=region_configs,

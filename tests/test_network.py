@@ -786,3 +786,44 @@ class TestDocsAndValidation:
         require_range("initial_instance_count", token, 1, 100)  # no error: CloudFormation has the value
         with pytest.raises(ValueError, match="initial_instance_count must be between 1 and 100, got 0"):
             require_range("initial_instance_count", 0, 1, 100)
+
+
+class TestPerRegionEndpoints:
+    """Issue 16, drop endpoints nothing uses, per region: a Bedrock-only region has no SageMaker endpoint to call,
+    a Function URL front door no private API."""
+
+    @staticmethod
+    def _region(**context):
+        from stacks.config import load_config
+        from tests.conftest import project_context
+
+        ctx = project_context(**context)
+        return load_config(ctx.get)
+
+    def test_sagemaker_region_behind_the_private_api_gets_all_four(self):
+        from stacks.network_stack import platform_interface_endpoints
+
+        config = self._region(regions="us-east-1")
+        assert config.interface_endpoints is None
+        assert platform_interface_endpoints(config.for_region("us-east-1")) == ("sagemaker.runtime", "bedrock-runtime", "execute-api", "xray")
+
+    def test_bedrock_only_region_has_no_sagemaker_runtime_endpoint(self):
+        from stacks.network_stack import platform_interface_endpoints
+
+        config = self._region(regions="us-west-2")  # cdk.json: us-west-2 is Bedrock only
+        rc = config.for_region("us-west-2")
+        assert rc.sagemaker_models == ()
+        assert platform_interface_endpoints(rc) == ("bedrock-runtime", "execute-api", "xray")
+
+    def test_an_explicit_list_wins(self):
+        from aws_cdk import Environment as Env
+
+        from stacks.network_stack import NetworkStack
+
+        config = self._region(regions="us-west-2", interface_endpoints="bedrock-runtime,sts")
+        stack = NetworkStack(make_app(), "N", config=config, region_config=config.for_region("us-west-2"), env=Env(region="us-west-2"))
+        names = sorted(
+            e["Properties"]["ServiceName"]
+            for e in Template.from_stack(stack).find_resources("AWS::EC2::VPCEndpoint", {"Properties": {"VpcEndpointType": "Interface"}}).values()
+        )
+        assert names == ["com.amazonaws.us-west-2.bedrock-runtime", "com.amazonaws.us-west-2.sts"]
