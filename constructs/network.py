@@ -99,8 +99,9 @@ class PrivateNetwork(Construct):
     By default it creates a VPC with isolated subnets in two AZs (no internet gateway, no NAT), VPC flow logs
     to a KMS-encrypted log group, an S3 gateway endpoint (model weights come from S3), interface endpoints with
     private DNS for every service the platform calls from inside the VPC, each with an endpoint policy that
-    admits only this account's resources and the AWS-owned ones the platform needs, one security group for those endpoints admitting HTTPS
-    from the VPC CIDR only, and a default security group with every rule removed.
+    admits only this account's resources and the AWS-owned ones the platform needs, one security group for
+    those endpoints admitting HTTPS from the VPC CIDR only (the execute-api endpoint has its own, which also
+    admits the configured API clients), and a default security group with every rule removed.
 
     Pass ``vpc`` to wrap an existing VPC instead: then only the endpoints you list (and flow logs, unless
     ``flow_logs=False``) are added, and ``vpc_cidr`` must give its CIDR as a literal.
