@@ -92,6 +92,16 @@ def missing_endpoint_azs(
     ]
 
 
+def azs_offering_all(
+    service_details: Iterable[Mapping[str, Any]], wanted_services: Iterable[str], candidate_azs: Iterable[str]
+) -> list[str]:
+    """The candidate AZs (in their order) where every wanted service is offered: what to put in
+    ``availability_zones`` when :func:`missing_endpoint_azs` finds a gap. Pure, like it."""
+    candidates = list(candidate_azs)
+    gaps = {m.availability_zone for m in missing_endpoint_azs(service_details, list(wanted_services), candidates)}
+    return [az for az in candidates if az not in gaps]
+
+
 @jsii.implements(ec2.IConnectable)
 class PrivateNetwork(Construct):
     """A private VPC for model hosting: isolated subnets only, AWS services through VPC endpoints.

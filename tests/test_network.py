@@ -352,6 +352,13 @@ class TestEndpointAvailabilityZones:
         wanted = [endpoint_service_name(n, "us-east-1") for n in ("sagemaker.runtime", "bedrock-runtime")]
         assert missing_endpoint_azs(details, wanted, ["us-east-1a", "us-east-1c"]) == []
 
+    def test_suggests_the_azs_that_offer_every_service(self):
+        from gptoss_constructs.network import azs_offering_all
+
+        details = RECORDED_DESCRIBE_VPC_ENDPOINT_SERVICES["ServiceDetails"]
+        wanted = [endpoint_service_name(n, "us-east-1") for n in ("sagemaker.runtime", "bedrock-runtime")]
+        assert azs_offering_all(details, wanted, ["us-east-1a", "us-east-1b", "us-east-1c", "us-east-1d"]) == ["us-east-1a", "us-east-1c"]
+
     def test_service_names_are_what_the_api_reports(self):
         assert endpoint_service_name("sagemaker.runtime", "eu-west-1") == "com.amazonaws.eu-west-1.sagemaker.runtime"
         assert endpoint_service_name("execute-api", "us-east-1") == SERVICE_NAMES["execute-api"]
