@@ -79,7 +79,8 @@ def missing_endpoint_azs(
     with a subnet in an AZ the service lacks. Pure: pass the ``ServiceDetails`` list of the EC2 API's
     ``DescribeVpcEndpointServices`` response (each item has ``ServiceName`` and ``AvailabilityZones``, the AZ
     *names* of the caller's account), the full service names (:func:`endpoint_service_name`) and the AZ names
-    of the subnets. ``tools/preflight.py`` calls it; no boto3 here.
+    of the subnets. Pass the details of every page (the call pages with ``NextToken``; filter it with
+    ``ServiceNames=wanted_services``). ``tools/preflight.py`` calls it; no boto3 here.
     """
     offered: dict[str, set[str]] = {}
     for detail in service_details:
