@@ -63,7 +63,7 @@ def require_private_cidr(prop: str, value: str, *, min_prefix: int = 16, max_pre
 
 
 #: an AZ name: the region's name plus one letter (``us-east-1a``, ``us-gov-west-1b``); AZ IDs (``use1-az1``) differ
-_AZ_NAME = re.compile(r"[a-z]{2}(-gov|-iso[a-z]?)?-[a-z]+-\d[a-z]")
+_AZ_NAME = re.compile(r"[a-z]{2,4}(-[a-z]+)+-\d+[a-z]")
 
 
 def require_availability_zones(prop: str, values: Sequence[str], region: str, *, minimum: int = 2) -> list[str]:
