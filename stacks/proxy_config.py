@@ -50,6 +50,9 @@ class ProxyConfig:
     permissions_boundary_arn: str | None = None
     role_name_prefix: str | None = None
     alarm_emails: tuple[str, ...] = ()
+    operator_require_mfa: bool = True
+    principal_org_id: str | None = None
+    principal_arns: tuple[str, ...] = ()
 
 
 def route_names(region: RegionConfig) -> dict[str, tuple[str, str]]:
@@ -151,7 +154,28 @@ def load_proxy_config(context: Callable[[str], Any]) -> ProxyConfig:
         permissions_boundary_arn=str(boundary) if boundary is not None else None,
         role_name_prefix=str(prefix) if prefix is not None else None,
         alarm_emails=_emails(context("alarm_emails")),
+        operator_require_mfa=_as_bool("operator_require_mfa", get("operator_require_mfa", True)),
+        principal_org_id=_org_id(context("principal_org_id")),
+        principal_arns=_arn_patterns(context("principal_arns")),
     )
+
+
+def _org_id(value: Any) -> str | None:
+    if value is None:
+        return None
+    if not re.fullmatch(r"o-[a-z0-9]{10,32}", str(value)):
+        raise ConfigError(f"context key 'principal_org_id': expected an AWS Organizations id (o- and 10 to 32 lowercase letters or digits), got {value!r}")
+    return str(value)
+
+
+def _arn_patterns(value: Any) -> tuple[str, ...]:
+    items = _as_list("principal_arns", value)
+    bad = [a for a in items if not re.fullmatch(r"arn:aws[a-z-]*:(iam|sts)::(\d{12}|\*):[\w+=,.@/*-]+", a)]
+    if bad:
+        raise ConfigError(
+            f"context key 'principal_arns': {bad[0]!r} is not an IAM/STS ARN pattern (e.g. arn:aws:iam::111122223333:role/ops-*)"
+        )
+    return tuple(items)
 
 
 def check_routes(proxy: ProxyConfig, regions: Mapping[str, RegionConfig]) -> None:

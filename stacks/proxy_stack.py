@@ -91,6 +91,10 @@ class ProxyStack(PlatformStack):
             operator_principals=[principal(p) for p in proxy_config.operator_principals],
             auditor_principals=[principal(p) for p in proxy_config.auditor_principals],
             role_name_pattern=f"{prefix}GptOss*",
+            rest_api_ids=[door.rest_api_id] if region_config.front_door == "private-api" else [],
+            operator_require_mfa=proxy_config.operator_require_mfa,
+            principal_org_id=proxy_config.principal_org_id,
+            principal_arns=proxy_config.principal_arns,
         )
 
         CfnOutput(self, "Url", value=url, description="Front door URL (SigV4-signed requests from inside the VPC)")

@@ -36,6 +36,9 @@ def roles():
         operator_principals=[iam.AccountPrincipal("111122223333")],
         auditor_principals=[iam.AccountPrincipal("444455556666")],
         reports_bucket=bucket,
+        rest_api_ids=["abc123"],
+        principal_org_id="o-abcdef1234",
+        principal_arns=["arn:aws:iam::111122223333:role/ops-*"],
     )
     apply_role_governance(stack, permissions_boundary=iam.ManagedPolicy.from_managed_policy_name(stack, "Boundary", "platform-boundary"), role_name_prefix="team-")
     return stack, r, Template.from_stack(stack)
@@ -62,12 +65,111 @@ def test_consumer_trusts_only_its_principals_and_may_only_invoke(roles):
     ]
 
 
-def test_operator_policy_has_no_data_plane_action(roles):
+ORG_AND_ARN = {
+    "StringEquals": {"aws:PrincipalOrgID": "o-abcdef1234"},
+    "ArnLike": {"aws:PrincipalArn": ["arn:aws:iam::111122223333:role/ops-*"]},
+}
+
+
+def test_operator_trust_requires_mfa_org_and_principal_arn(roles):
+    """Operator trust: MFA (PCI DSS v3.2.1 req. 8.3, MFA for non-console administrative access) via the global key
+    aws:MultiFactorAuthPresent, plus aws:PrincipalOrgID / aws:PrincipalArn from config. Source: IAM User Guide,
+    "AWS global condition context keys" (https://docs.aws.amazon.com/IAM/latest/UserGuide/reference_policies_condition-keys.html)."""
     stack, r, t = roles
     role = _role(t, stack, r.operator_role)
     assert role["AssumeRolePolicyDocument"]["Statement"] == [
-        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::111122223333:root"}}
+        {
+            "Action": "sts:AssumeRole",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::111122223333:root"},
+            "Condition": {**ORG_AND_ARN, "Bool": {"aws:MultiFactorAuthPresent": "true"}},
+        }
     ]
+
+
+def test_auditor_trust_has_org_and_principal_arn_conditions(roles):
+    stack, r, t = roles
+    role = _role(t, stack, r.auditor_role)
+    assert role["AssumeRolePolicyDocument"]["Statement"] == [
+        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444455556666:root"}, "Condition": ORG_AND_ARN}
+    ]
+
+
+def test_operator_mfa_is_on_by_default_and_can_be_turned_off():
+    for require, expected in ((True, {"Bool": {"aws:MultiFactorAuthPresent": "true"}}), (False, None)):
+        stack = Stack(make_app(), "T", env=Environment(region="us-east-1"))
+        kwargs = {} if require else {"operator_require_mfa": False}
+        r = PlatformRoles(stack, "Roles", operator_principals=[iam.AccountPrincipal("111122223333")], **kwargs)
+        (statement,) = _role(Template.from_stack(stack), stack, r.operator_role)["AssumeRolePolicyDocument"]["Statement"]
+        assert statement.get("Condition") == expected
+
+
+def _by_sid(statements: list[dict]) -> dict[str, dict]:
+    return {s["Sid"]: s for s in statements}
+
+
+def test_operator_reads_only_the_platforms_log_groups(roles):
+    """Log-group ARNs are arn:aws:logs:<region>:<account>:log-group:<name> (CloudWatch Logs in the Service
+    Authorization Reference); the trailing * also covers their log streams. SageMaker endpoint logs go to
+    /aws/sagemaker/Endpoints/<endpoint name> (SageMaker developer guide, "Log Amazon SageMaker AI events with Amazon
+    CloudWatch"); API Gateway execution logs to API-Gateway-Execution-Logs_<api id>/<stage> (API Gateway developer
+    guide, "Set up CloudWatch logging for REST APIs")."""
+    stack, r, t = roles
+    logs = _by_sid(_managed_statements(t, stack, r.operator_role))["ReadLogs"]
+    assert sorted(map(str, logs["Resource"])) == sorted(map(str, [
+        _acct("log-group:GptOss-*", "logs"),
+        _acct("log-group:/aws/sagemaker/Endpoints/gptoss-*", "logs"),
+        _acct("log-group:API-Gateway-Execution-Logs_abc123/*", "logs"),
+    ]))
+    assert sorted(logs["Action"]) == ["logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents", "logs:StartQuery"]
+    rendered = str(_managed_statements(t, stack, r.operator_role))
+    assert "log-group:*" not in rendered
+
+
+def test_operator_scales_only_tagged_sagemaker_targets(roles):
+    """Scalable targets are a taggable resource type whose ARN accepts aws:ResourceTag/<key>, and
+    RegisterScalableTarget / PutScalingPolicy take application-autoscaling:service-namespace (Service Authorization
+    Reference, "Actions, resources, and condition keys for AWS Application Auto Scaling",
+    https://docs.aws.amazon.com/service-authorization/latest/reference/list_awsapplicationautoscaling.html, as generated
+    into udondan/iam-floyd src/generated/policy-statements/applicationautoscaling.ts). The tag is the one app.py puts
+    on every resource (CfnScalableTarget is taggable)."""
+    stack, r, t = roles
+    scale = _by_sid(_managed_statements(t, stack, r.operator_role))["ScaleEndpointVariants"]
+    assert scale["Condition"] == {
+        "StringEquals": {"aws:ResourceTag/project": "gpt-oss-platform", "application-autoscaling:service-namespace": "sagemaker"}
+    }
+
+
+def test_auditor_reads_only_our_apis_never_api_keys(roles):
+    """GET /apikeys?includeValues=true returns API key values (API Gateway API reference, GetApiKeys,
+    https://docs.aws.amazon.com/apigateway/latest/api/API_GetApiKeys.html): the auditor's apigateway:GET covers only
+    /restapis/<our id> and below."""
+    stack, r, t = roles
+    statements = _by_sid(_managed_statements(t, stack, r.auditor_role))
+    assert statements["ReadApiConfiguration"] == {
+        "Action": "apigateway:GET",
+        "Effect": "Allow",
+        "Resource": ["arn:aws:apigateway:us-east-1::/restapis/abc123", "arn:aws:apigateway:us-east-1::/restapis/abc123/*"],
+        "Sid": "ReadApiConfiguration",
+    }
+    assert "apigateway:GET" not in statements["ReadConfigurationMetadata"]["Action"]
+    assert "apikeys" not in str(statements) and "usageplans" not in str(statements)
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "message"),
+    [
+        ({"principal_org_id": "org-1"}, r"principal_org_id must look like o-abcdef1234 .* got 'org-1'"),
+        ({"principal_arns": ["111122223333"]}, r"principal_arns must be IAM ARN patterns \(arn:...\), got '111122223333'"),
+    ],
+)
+def test_fails_when_trust_conditions_are_malformed(kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        PlatformRoles(Stack(make_app(), "T"), "Roles", auditor_principals=[iam.AccountPrincipal("444455556666")], **kwargs)
+
+
+def test_operator_policy_has_no_data_plane_action(roles):
+    stack, r, t = roles
     statements = _managed_statements(t, stack, r.operator_role)
     assert [s["Sid"] for s in statements] == ["EndpointLifecycle", "ListWithoutResourceScope", "ScaleEndpointVariants", "ReadLogs"]
     actions = [a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
@@ -91,12 +193,12 @@ def test_operator_policy_has_no_data_plane_action(roles):
 def test_auditor_is_read_only(roles):
     stack, r, t = roles
     statements = _managed_statements(t, stack, r.auditor_role)
-    assert [s["Sid"] for s in statements] == ["ReadStacks", "ReadRolePolicies", "ReadConfigurationMetadata", "ReadComplianceReports"]
+    assert [s["Sid"] for s in statements] == ["ReadStacks", "ReadRolePolicies", "ReadConfigurationMetadata", "ReadApiConfiguration", "ReadComplianceReports"]
     actions = [a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
     verbs = {a.split(":")[1] for a in actions}
     assert all(v.startswith(("Describe", "Get", "List", "GET")) for v in verbs), sorted(verbs)
     assert statements[1]["Resource"] == {"Fn::Join": ["", ["arn:aws:iam::", {"Ref": "AWS::AccountId"}, ":role/GptOss*"]]}
-    assert statements[3]["Resource"] == ["arn:aws:s3:::gptoss-reports", "arn:aws:s3:::gptoss-reports/*"]
+    assert statements[4]["Resource"] == ["arn:aws:s3:::gptoss-reports", "arn:aws:s3:::gptoss-reports/*"]
 
 
 def test_every_role_gets_the_boundary_and_the_name_prefix(roles):
