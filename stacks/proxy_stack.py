@@ -9,6 +9,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from gptoss_constructs.bedrock_model import BedrockFoundationModel
+from gptoss_constructs.model_access import ModelAccessGuard, ModelAccessThroughVpcEndpoints
 from gptoss_constructs.invoke_proxy import ApplicableGuardrail, InvokableEndpoint, InvokeProxy, ProxyRoute
 from gptoss_constructs.network import PrivateNetwork
 from gptoss_constructs.roles import PlatformRoles
@@ -66,6 +67,21 @@ class ProxyStack(PlatformStack):
             memory_size=proxy_config.memory_mb,
             reserved_concurrent_executions=proxy_config.reserved_concurrency,
             removal_policy=removal_policy,
+        )
+        # model access only through the platform: the proxy's model/guardrail grants hold only through our own
+        # runtime endpoints, and the guard policy (stack output) is ready for a boundary or an SCP
+        self.model_access = ModelAccessThroughVpcEndpoints(
+            self,
+            "ModelAccess",
+            role=self.proxy.role,
+            sagemaker_runtime=network.interface_endpoints.get("sagemaker.runtime") if endpoints else None,
+            bedrock_runtime=network.interface_endpoints.get("bedrock-runtime"),
+        )
+        ModelAccessGuard(
+            self,
+            "ModelAccessGuard",
+            endpoint_arns=[f"arn:{self.partition}:sagemaker:{self.region}:{self.account}:endpoint/{e.endpoint_name}" for e in endpoints.values()],
+            proxy_role=self.proxy.role,
         )
         if region_config.front_door == "private-api":
             door = self.proxy.add_private_api(

@@ -226,3 +226,85 @@ def test_fails_when_consumers_have_no_front_door():
 def test_fails_when_the_role_name_prefix_is_invalid(prefix):
     with pytest.raises(ValueError, match="role_name_prefix must be 1 to 32 characters"):
         RoleNamePrefix(prefix)
+
+
+# ---- model access only through the platform (gptoss_constructs.model_access) ---------------------------
+
+
+@pytest.fixture(scope="module")
+def model_access():
+    from aws_cdk import aws_ec2 as ec2
+
+    from gptoss_constructs.model_access import ModelAccessGuard, ModelAccessThroughVpcEndpoints
+
+    stack = Stack(make_app(), "M", env=Environment(region="us-east-1"))
+    role = iam.Role(stack, "Proxy", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    sm = ec2.InterfaceVpcEndpoint.from_interface_vpc_endpoint_attributes(stack, "Sm", vpc_endpoint_id="vpce-0sm", port=443)
+    br = ec2.InterfaceVpcEndpoint.from_interface_vpc_endpoint_attributes(stack, "Br", vpc_endpoint_id="vpce-0br", port=443)
+    access = ModelAccessThroughVpcEndpoints(stack, "Access", role=role, sagemaker_runtime=sm, bedrock_runtime=br)
+    ModelAccessGuard(stack, "Guard", endpoint_arns=["arn:aws:sagemaker:us-east-1:111122223333:endpoint/gptoss-20b-x"], proxy_role=role)
+    return stack, role, access, Template.from_stack(stack)
+
+
+def test_proxy_model_calls_are_denied_outside_our_vpc_endpoints(model_access):
+    """aws:SourceVpce is in the request context only when the request is made through a VPC endpoint (IAM User
+    Guide, "AWS global condition context keys", aws:SourceVpce; KMS developer guide, "Use VPC endpoints to control
+    access to AWS KMS resources"), so StringNotEquals denies every call that does not come through our endpoint,
+    including calls from outside any VPC."""
+    stack, role, access, t = model_access
+    (policy,) = t.find_resources("AWS::IAM::ManagedPolicy").values()
+    assert policy["Properties"]["Roles"] == [{"Ref": stack.resolve(role.node.default_child.logical_id)}]
+    assert policy["Properties"]["PolicyDocument"]["Statement"] == [
+        {
+            "Action": ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointAsync", "sagemaker:InvokeEndpointWithResponseStream"],
+            "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-0sm"}},
+            "Effect": "Deny",
+            "Resource": "*",
+            "Sid": "DenySageMakerRuntimeOutsideVpcEndpoint",
+        },
+        {
+            "Action": ["bedrock:ApplyGuardrail", "bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+            "Condition": {"StringNotEquals": {"aws:SourceVpce": "vpce-0br"}},
+            "Effect": "Deny",
+            "Resource": "*",
+            "Sid": "DenyBedrockRuntimeOutsideVpcEndpoint",
+        },
+    ]
+    assert access.unrestricted == []
+
+
+def test_model_access_guard_output_denies_endpoints_and_unguarded_gpt_oss(model_access):
+    """bedrock:GuardrailIdentifier is the condition key that enforces a guardrail on InvokeModel /
+    InvokeModelWithResponseStream / Converse (Bedrock user guide, "Enforce the use of specific guardrails in model
+    inference requests", https://docs.aws.amazon.com/bedrock/latest/userguide/guardrails-permissions-id.html); Null
+    = true matches requests that name no guardrail. aws:PrincipalArn of an assumed-role session is the role's ARN
+    (IAM User Guide, global condition keys)."""
+    import json
+
+    stack, role, _, t = model_access
+    output = t.to_json()["Outputs"]["ModelAccessGuardPolicy"]["Value"]
+    role_arn = stack.resolve(role.role_arn)
+    text = "".join("ROLE" if part == role_arn else part for part in output["Fn::Join"][1])
+    statements = {s["Sid"]: s for s in json.loads(text)["Statement"]}
+    not_proxy = {"ArnNotEquals": {"aws:PrincipalArn": ["ROLE"]}}
+    assert statements["DenyPlatformEndpointsExceptProxy"] == {
+        "Action": ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream", "sagemaker:InvokeEndpointAsync"],
+        "Condition": not_proxy,
+        "Effect": "Deny",
+        "Resource": "arn:aws:sagemaker:us-east-1:111122223333:endpoint/gptoss-20b-x",
+        "Sid": "DenyPlatformEndpointsExceptProxy",
+    }
+    guard = statements["DenyGptOssOnBedrockWithoutGuardrail"]
+    assert guard["Condition"] == {"Null": {"bedrock:GuardrailIdentifier": "true"}, **not_proxy}
+    assert guard["Resource"] == ["arn:aws:bedrock:*::foundation-model/openai.gpt-oss-*", "arn:aws:bedrock:*:*:inference-profile/*openai.gpt-oss-*"]
+    t.resource_count_is("AWS::IAM::Policy", 0)  # the guard creates nothing, it is published for an administrator
+
+
+def test_service_without_our_endpoint_is_left_unrestricted():
+    from gptoss_constructs.model_access import ModelAccessThroughVpcEndpoints
+
+    stack = Stack(make_app(), "U", env=Environment(region="us-east-1"))
+    role = iam.Role(stack, "Proxy", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    access = ModelAccessThroughVpcEndpoints(stack, "Access", role=role, sagemaker_runtime=None, bedrock_runtime=None)
+    assert access.policy is None and access.unrestricted == ["sagemaker.runtime", "bedrock-runtime"]
+    Template.from_stack(stack).resource_count_is("AWS::IAM::ManagedPolicy", 0)
