@@ -93,6 +93,7 @@ class PlatformConfig:
     flow_log_retention_days: int
     removal_policy: str
     region_configs: Mapping[str, RegionConfig] = field(default_factory=dict)
+    audit_trail: bool = False
 
     def for_region(self, region: str) -> RegionConfig:
         return self.region_configs[region]
@@ -372,4 +373,5 @@ def load_config(context: Callable[[str], Any], default_account: str | None = Non
         flow_log_retention_days=_retention_days(context("flow_log_retention_days")),
         removal_policy=_as_choice("removal_policy", context("removal_policy") or "retain", REMOVAL_POLICIES),
         region_configs=region_configs,
+        audit_trail=_as_bool("audit_trail", context("audit_trail") if context("audit_trail") is not None else False),
     )
