@@ -8,6 +8,7 @@ from aws_cdk import Names, RemovalPolicy, Stack
 from aws_cdk import aws_cloudtrail as cloudtrail
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
+from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
 from constructs import Construct
@@ -48,12 +49,12 @@ class AuditTrail(Construct):
         scope: Construct,
         id: str,
         *,
-        functions: Sequence[object] = (),
+        functions: Sequence[lambda_.IFunction] = (),
         retention_days: int = DEFAULT_RETENTION_DAYS,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         """
-        :param functions: Lambda functions (``aws_lambda.IFunction``) whose invocations are recorded.
+        :param functions: Lambda functions whose invocations are recorded.
             Default: - every function of the account and region (``AWS::Lambda::Function`` without an ARN filter).
         :param retention_days: how long the CloudWatch Logs copy is kept (a CloudWatch Logs retention value).
             Default: - 2192 (six years, HIPAA §164.316(b)(2)(i)); the S3 copy is kept until you delete it.
@@ -169,7 +170,7 @@ class AuditTrail(Construct):
         cfn.node.add_dependency(logs_role)
         self._acknowledge()
 
-    def _event_selectors(self, functions: Sequence[object]) -> list[dict]:
+    def _event_selectors(self, functions: Sequence[lambda_.IFunction]) -> list[dict]:
         selectors = [{"Name": "Management events", "FieldSelectors": [{"Field": "eventCategory", "Equals": ["Management"]}]}]
         for resource_type, what in DATA_EVENT_TYPES.items():
             fields = [{"Field": "eventCategory", "Equals": ["Data"]}, {"Field": "resources.type", "Equals": [resource_type]}]

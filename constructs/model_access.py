@@ -52,6 +52,13 @@ class ModelAccessThroughVpcEndpoints(Construct):
         sagemaker_runtime: ec2.IInterfaceVpcEndpoint | None,
         bedrock_runtime: ec2.IInterfaceVpcEndpoint | None,
     ) -> None:
+        """
+        :param role: the role whose runtime calls are restricted (the proxy's).
+        :param sagemaker_runtime: the platform's ``sagemaker.runtime`` interface endpoint, or None to leave
+            SageMaker-runtime calls unrestricted.
+        :param bedrock_runtime: the platform's ``bedrock-runtime`` interface endpoint, or None to leave
+            Bedrock-runtime calls (models and ApplyGuardrail) unrestricted.
+        """
         super().__init__(scope, id)
         statements = []
         self.unrestricted: list[str] = []
@@ -123,6 +130,10 @@ class ModelAccessGuard(Construct):
     permissions boundary or an SCP by an administrator. Creates no IAM resource."""
 
     def __init__(self, scope: Construct, id: str, *, endpoint_arns: Sequence[str], proxy_role: iam.IRole) -> None:
+        """
+        :param endpoint_arns: the platform's SageMaker endpoint ARNs (empty: no endpoint statement).
+        :param proxy_role: the only role that may invoke them, and gpt-oss on Bedrock without a guardrail identifier.
+        """
         super().__init__(scope, id)
         stack = Stack.of(self)
         self.document = iam.PolicyDocument(
