@@ -76,7 +76,7 @@ def summarize(reports: dict[str, RegionReport]) -> int:
     return failing
 
 
-def run_matrix(names: list[str], out: Path, build: Path, cdk_args: list[str]) -> int:
+def run_matrix(names: list[str], out: Path, build: Path, cdk_args: list[str], synth: bool = True) -> int:
     """Synthesizes every configuration, writes ``out/<configuration>/<region>.md|csv``, ``out/README.md`` and
     ``out/exceptions.md|csv``; non-zero if any configuration fails to synth or has any open finding."""
     extra_regions, rest = split_regions(cdk_args)
@@ -87,7 +87,7 @@ def run_matrix(names: list[str], out: Path, build: Path, cdk_args: list[str]) ->
         if extra_regions and name == "default":
             cfg = matrix.Configuration(cfg.name, cfg.description, cfg.context, tuple(dict.fromkeys(cfg.regions + tuple(extra_regions))))
         outdir = build / name
-        code = matrix.synth(cfg, outdir, rest)
+        code = matrix.synth(cfg, outdir, rest) if synth else 0
         if not (outdir / "manifest.json").exists():
             print(f"{name}: synth failed ({code})", file=sys.stderr)
             failing += 1
@@ -115,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--matrix", action="store_true", help="synthesize and report every configuration of the matrix")
     parser.add_argument("--configurations", default=",".join(matrix.BY_NAME), help="matrix configurations (comma-separated)")
+    parser.add_argument("--no-synth", action="store_true", help="with --matrix: report the assemblies already in --build")
     parser.add_argument("--build", type=Path, default=ROOT / "build" / "nag", help="where the matrix assemblies go")
     parser.add_argument("--cdk-out", type=Path, default=ROOT / "cdk.out", help="report this existing assembly (no --matrix)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default reports/nag, or reports/nag/adhoc)")
@@ -126,7 +127,7 @@ def main(argv: list[str] | None = None) -> int:
         unknown = [n for n in names if n not in matrix.BY_NAME]
         if unknown:
             parser.error(f"unknown configuration(s) {', '.join(unknown)}; known: {', '.join(matrix.BY_NAME)}")
-        return run_matrix(names, args.out or ROOT / "reports" / "nag", args.build, args.cdk_args)
+        return run_matrix(names, args.out or ROOT / "reports" / "nag", args.build, args.cdk_args, synth=not args.no_synth)
     reports = build_reports(args.cdk_out, configuration=args.configuration)
     out = args.out or ROOT / "reports" / "nag" / "adhoc"
     for path in write_reports(reports, out):

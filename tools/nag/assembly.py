@@ -147,6 +147,8 @@ def unevaluated_resources(outdir: Path) -> list[UnevaluatedResource]:
         paths = logical_id_paths(outdir, artifacts[stack])
         for logical_id, resource in template.get("Resources", {}).items():
             path = paths.get(logical_id, "")
-            if classes.get(path) == "aws-cdk-lib.CfnResource" and not resource["Type"].startswith("Custom::"):
+            # Custom::* resources are requests to a provider (listed with it); AWS::CDK::Metadata (the CLI's version
+            # reporting) records construct-library versions and creates nothing in the account
+            if classes.get(path) == "aws-cdk-lib.CfnResource" and not resource["Type"].startswith(("Custom::", "AWS::CDK::")):
                 found.append(UnevaluatedResource(stack, logical_id, path, resource["Type"], resource.get("Properties", {})))
     return found
