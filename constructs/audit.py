@@ -27,6 +27,8 @@ DATA_EVENT_TYPES: dict[str, str] = {
 DEFAULT_RETENTION_DAYS = 2192
 
 KEY_ACTIONS_FOR_CLOUDTRAIL = ("kms:GenerateDataKey", "kms:DescribeKey")
+#: UNCONFIRMED offline: that CloudWatch Logs needs no KMS action beyond these (its guide grants Encrypt*/Decrypt*/
+#: ReEncrypt*/GenerateDataKey*/Describe*); preflight: the trail log group receives streams after deploy
 KEY_ACTIONS_FOR_LOGS = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:DescribeKey")
 
 
