@@ -18,6 +18,19 @@ from gptoss_constructs._defaults import nag_resource
 PLATFORM_TAG = ("project", "gpt-oss-platform")
 
 
+_ORG_ID = re.compile(r"o-[a-z0-9]{10,32}")
+_PRINCIPAL_ARN = re.compile(r"arn:aws[a-z-]*:(iam|sts)::(\d{12}|\*):[\w+=,.@/*-]+")
+
+
+def validate_trust_conditions(*, principal_org_id: str | None = None, principal_arns: Sequence[str] = ()) -> None:
+    """The rules for ``PlatformRoles``' trust-condition props (raises ValueError naming the prop)."""
+    if principal_org_id is not None and not _ORG_ID.fullmatch(principal_org_id):
+        raise ValueError(f"principal_org_id must look like o-abcdef1234 (o- and 10 to 32 lowercase letters or digits), got {principal_org_id!r}")
+    bad = [a for a in principal_arns if not _PRINCIPAL_ARN.fullmatch(a)]
+    if bad:
+        raise ValueError(f"principal_arns must be IAM ARN patterns (arn:...), e.g. arn:aws:iam::111122223333:role/ops-*, got {bad[0]!r}")
+
+
 class FrontDoor(Protocol):
     """Anything that can let a principal call the proxy (``InvokeProxy`` or one of its front doors)."""
 
@@ -92,11 +105,7 @@ class PlatformRoles(Construct):
             f"arn:{stack.partition}:{service}:{region}:{stack.account}:{resource}"
         )
         self.prefix = resource_prefix
-        if principal_org_id is not None and not re.fullmatch(r"o-[a-z0-9]{10,32}", principal_org_id):
-            raise ValueError(f"principal_org_id must look like o-abcdef1234 (o- and 10 to 32 lowercase letters or digits), got {principal_org_id!r}")
-        bad = [a for a in principal_arns if not a.startswith("arn:")]
-        if bad:
-            raise ValueError(f"principal_arns must be IAM ARN patterns (arn:...), got {bad[0]!r}")
+        validate_trust_conditions(principal_org_id=principal_org_id, principal_arns=principal_arns)
         self.rest_api_ids = tuple(rest_api_ids)
         self.platform_tag = platform_tag
         self._trust_conditions: dict = {}

@@ -160,7 +160,7 @@ def test_auditor_reads_only_our_apis_never_api_keys(roles):
     ("kwargs", "message"),
     [
         ({"principal_org_id": "org-1"}, r"principal_org_id must look like o-abcdef1234 .* got 'org-1'"),
-        ({"principal_arns": ["111122223333"]}, r"principal_arns must be IAM ARN patterns \(arn:...\), got '111122223333'"),
+        ({"principal_arns": ["111122223333"]}, r"principal_arns must be IAM ARN patterns \(arn:...\), e.g. arn:aws:iam::111122223333:role/ops-\*, got '111122223333'"),
     ],
 )
 def test_fails_when_trust_conditions_are_malformed(kwargs, message):
@@ -308,3 +308,32 @@ def test_service_without_our_endpoint_is_left_unrestricted():
     access = ModelAccessThroughVpcEndpoints(stack, "Access", role=role, sagemaker_runtime=None, bedrock_runtime=None)
     assert access.policy is None and access.unrestricted == ["sagemaker.runtime", "bedrock-runtime"]
     Template.from_stack(stack).resource_count_is("AWS::IAM::ManagedPolicy", 0)
+
+
+@pytest.mark.parametrize(
+    ("key", "value", "message"),
+    [
+        ("principal_org_id", "org-1", "context key 'principal_org_id': principal_org_id must look like o-abcdef1234"),
+        ("principal_arns", "111122223333", "context key 'principal_arns': principal_arns must be IAM ARN patterns"),
+        ("operator_require_mfa", "sometimes", "context key 'operator_require_mfa': expected true or false, got 'sometimes'"),
+        ("audit_trail", "yes", "context key 'audit_trail': expected true or false, got 'yes'"),
+    ],
+)
+def test_fails_when_a_role_or_audit_context_key_is_bad(key, value, message):
+    from stacks.config import ConfigError, load_config
+    from tests.conftest import project_context
+
+    with pytest.raises(ConfigError, match=message.replace("(", r"\(")):
+        load_config(project_context(**{key: value}).get)
+
+
+def test_role_and_audit_context_keys_reach_the_config():
+    from stacks.config import load_config
+    from tests.conftest import project_context
+
+    cfg = load_config(project_context(principal_org_id="o-abcdef1234", principal_arns="arn:aws:iam::111122223333:role/ops-*", operator_require_mfa="false", audit_trail="true").get)
+    assert (cfg.principal_org_id, cfg.principal_arns, cfg.operator_require_mfa, cfg.audit_trail) == (
+        "o-abcdef1234", ("arn:aws:iam::111122223333:role/ops-*",), False, True
+    )
+    default = load_config(project_context().get)
+    assert (default.principal_org_id, default.principal_arns, default.operator_require_mfa, default.audit_trail) == (None, (), None, False)

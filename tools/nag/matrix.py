@@ -57,7 +57,7 @@ CONFIGURATIONS: tuple[Configuration, ...] = (
             "consumer_principals": "arn:aws:iam::111122223333:role/app",
             "operator_principals": "111122223333",
             "auditor_principals": "444455556666",
-            "permissions_boundary_arn": "arn:aws:iam::111122223333:policy/platform-boundary",
+            "permissions_boundary": "arn:aws:iam::111122223333:policy/platform-boundary",
             "role_name_prefix": "team-",
             "principal_org_id": "o-abcdef1234",
             "principal_arns": "arn:aws:iam::111122223333:role/ops-*,arn:aws:iam::444455556666:role/audit-*",
