@@ -96,7 +96,8 @@ def tool_versions() -> dict[str, str]:
 
 
 def provenance(configuration: Configuration, date: str | None = None) -> dict[str, Any]:
-    status = _git("status", "--porcelain", "--untracked-files=no")
+    # the reports themselves are rewritten during a run: only source changes make a report unreproducible
+    status = _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)reports")
     return {
         "date": date or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "commit": _git("rev-parse", "--short=12", "HEAD") + (" (with uncommitted changes)" if status and status != "unknown" else ""),
