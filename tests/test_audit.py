@@ -76,7 +76,9 @@ def test_key_policy_names_kms_actions_and_this_trail(audit):
     stack, trail, t, _ = audit
     statements = _one(t, "AWS::KMS::Key")["KeyPolicy"]["Statement"]
     service = [s for s in statements if "Service" in s.get("Principal", {})]
-    assert {s["Sid"] for s in service} == {"CloudTrailEncryptsThisTrailsLogs", "CloudWatchLogsEncryptsTheTrailLogGroup"}
+    assert {s.get("Sid") for s in service} == {
+        "CloudTrailEncryptsThisTrailsLogs", "CloudWatchLogsEncryptsTheTrailLogGroup", "S3LogDeliveryEncryptsAccessLogs"
+    }
     for s in service:
         actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
         assert not [a for a in actions if "*" in a], actions
@@ -84,6 +86,24 @@ def test_key_policy_names_kms_actions_and_this_trail(audit):
     assert ct["Condition"]["StringEquals"]["aws:SourceArn"] == stack.resolve(
         f"arn:aws:cloudtrail:us-east-1:{stack.account}:trail/{trail.trail_name}"
     )
+
+
+def test_both_buckets_use_the_key_and_the_trail_bucket_logs_access(audit):
+    """SSE-KMS works for server-access-log target buckets when the key lets the logging service use it (aws/aws-cdk
+    PR #25350, "fix(s3): KMS encryption works fine for server access logging target buckets")."""
+    stack, trail, t, _ = audit
+    key = {"Fn::GetAtt": [stack.resolve(trail.encryption_key.node.default_child.logical_id), "Arn"]}
+    buckets = {lid: r["Properties"] for lid, r in t.find_resources("AWS::S3::Bucket").items()}
+    assert len(buckets) == 2
+    for props in buckets.values():
+        (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert rule["ServerSideEncryptionByDefault"] == {"KMSMasterKeyID": key, "SSEAlgorithm": "aws:kms"}
+        assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    trail_bucket = buckets[stack.resolve(trail.bucket.node.default_child.logical_id)]
+    assert trail_bucket["LoggingConfiguration"] == {
+        "DestinationBucketName": {"Ref": stack.resolve(trail.access_log_bucket.node.default_child.logical_id)},
+        "LogFilePrefix": "trail-bucket/",
+    }
 
 
 def test_only_this_trail_may_write_to_the_bucket(audit):
