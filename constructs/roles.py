@@ -248,7 +248,15 @@ class PlatformRoles(Construct):
         self._acknowledge(policy, endpoints, "operators manage every endpoint this platform names with its prefix; endpoint names are generated per deployment, so a prefix is the narrowest stable scope")
         self._acknowledge(policy, endpoint_configs, "endpoint configs are generated with the same platform prefix as their endpoints; describing them is read-only, updates go through UpdateEndpoint")
         self._acknowledge(policy, inference_components, "inference components (scale-to-zero) carry the platform prefix like their endpoints; the operator resizes copies, never invokes them")
-        self._acknowledge(policy, "*", "List*, Describe*, logs:DescribeLogGroups / GetQueryResults (results of the operator's own StartQuery on the platform's log groups), CloudWatch metric and dashboard reads have no resource-level permissions in IAM; all are read-only telemetry and inventory, no data-plane call")
+        self._acknowledge(
+            policy,
+            "*",
+            "read-only inventory and telemetry: SageMaker List*, Application Auto Scaling Describe*, CloudWatch "
+            "GetMetricData / GetMetricStatistics / ListMetrics and logs:GetQueryResults have no resource-level "
+            "permissions; cloudwatch:DescribeAlarms / GetDashboard / ListDashboards and logs:DescribeLogGroups return "
+            "alarm, dashboard and log-group configuration only (no log events, no data plane) and stay account-wide "
+            "because the platform's alarm, dashboard and log-group names are generated per deployment",
+        )
         self._acknowledge(policy, scalable_targets, f"Application Auto Scaling names scalable targets by generated ids only; the statement is limited to SageMaker targets carrying the platform tag {tag_key}={tag_value} (aws:ResourceTag), so the operator changes min/max capacity of this platform's endpoints only and can neither invoke them nor read captures")
         for arn in log_groups:
             self._acknowledge(policy, arn, "the operator reads only the platform's own log groups (named after the platform's stacks, its SageMaker endpoints or its API id), which by design hold no prompt or completion text (the proxy logs ids, routes, latency and token counts); their names are generated per deployment, so a name prefix is the narrowest stable scope")
@@ -311,7 +319,15 @@ class PlatformRoles(Construct):
         policy = self._policy(role, "AuditorPolicy", "Read-only: templates, role policies, key/log/guardrail/network metadata", statements)
         self._acknowledge(policy, stacks, "the auditor reads every stack of this platform (named <prefix>-<kind>-<region>) and nothing it could change")
         self._acknowledge(policy, roles, "CloudFormation names the platform's roles after their stacks (<prefix>...); the auditor reads their policies, never assumes or changes them")
-        self._acknowledge(policy, "*", "Describe/Get/List calls on key, log-group, endpoint, guardrail and network metadata have no (or only account-wide) resource-level scope; every action here is read-only and returns configuration (no log events, objects, key material, API keys or model output)")
+        self._acknowledge(
+            policy,
+            "*",
+            "read-only configuration inventory: every action here returns metadata or configuration (no log events, "
+            "S3 objects, key material, API keys or model output); kept account-wide because the platform's keys, "
+            "endpoints, guardrails and network resources have ids generated per deployment, and because an auditor "
+            "must also see what else in the account touches them (cloudformation:ListStacks and kms:ListKeys have no "
+            "resource-level permissions at all)",
+        )
         for api_id in self.rest_api_ids:
             self._acknowledge(policy, self._api_arn(api_id, "/*"), "apigateway:GET below one of the platform's REST APIs (resources, methods, stages, deployments) returns API configuration only; API key values live under /apikeys, which this statement does not cover")
         if reports_bucket is not None:
