@@ -107,6 +107,9 @@ def test_both_buckets_use_the_key_and_the_trail_bucket_logs_access(audit):
 
 
 def test_only_this_trail_may_write_to_the_bucket(audit):
+    """CloudTrail's bucket policy should carry aws:SourceArn of the trail so no other trail (confused deputy) writes
+    to it (CloudTrail user guide, "Amazon S3 bucket policy for CloudTrail"); aws-cdk-lib's statements lack it, so a
+    deny on any other source is added."""
     stack, trail, t, _ = audit
     policies = [p["Properties"] for p in t.find_resources("AWS::S3::BucketPolicy").values()]
     (bucket_policy,) = [p for p in policies if p["Bucket"] == {"Ref": stack.resolve(trail.bucket.node.default_child.logical_id)}]

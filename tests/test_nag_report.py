@@ -237,3 +237,16 @@ def test_committed_reports_cover_the_matrix_and_are_clean():
             assert f"[{cfg.name}/{region}.md]({cfg.name}/{region}.md)" in index
     assert (reports / "exceptions.md").exists() and (reports / "exceptions.csv").exists()
     assert not list(reports.glob("*.md")) or sorted(p.name for p in reports.glob("*.md")) == ["README.md", "exceptions.md"]
+
+
+def test_matrix_run_writes_reports_index_and_register(platform_app, tmp_path):
+    """`make nag` = run_matrix over every configuration; here over the session assembly as `default`, no synth."""
+    build = tmp_path / "build"
+    build.mkdir()
+    (build / "default").symlink_to(platform_app.outdir)
+    out = tmp_path / "reports"
+    assert nag_report.run_matrix(["default"], out, build, [], synth=False) == 0
+    assert sorted(p.name for p in (out / "default").iterdir()) == ["us-east-1.csv", "us-east-1.md", "us-west-2.csv", "us-west-2.md"]
+    index = (out / "README.md").read_text()
+    assert "| default | us-east-1 | 5 |" in index and "[exceptions.md](exceptions.md)" in index
+    assert (out / "exceptions.md").read_text().startswith("# Exceptions register")
