@@ -141,6 +141,12 @@ class PlatformConfig:
     permissions_boundary: str | None = None
     role_name_prefix: str | None = None
     alarm_emails: tuple[str, ...] = ()
+    # PlatformRoles trust conditions (unset operator_require_mfa keeps the construct's default: required)
+    operator_require_mfa: bool | None = None
+    principal_org_id: str | None = None
+    principal_arns: tuple[str, ...] = ()
+    # optional AuditTrail stack per region
+    audit_trail: bool = False
 
     def proxy_props(self) -> dict[str, Any]:
         """The InvokeProxy props set in config (unset ones keep the construct's defaults)."""
@@ -510,7 +516,20 @@ def _proxy_and_platform_keys(context: Callable[[str], Any]) -> dict[str, Any]:
         permissions_boundary=str(boundary) if boundary is not None else None,
         role_name_prefix=str(prefix) if prefix is not None else None,
         alarm_emails=_emails(context("alarm_emails")),
+        **_role_trust_keys(context),
+        audit_trail=bool(_optional(context, "audit_trail", _as_bool)),
     )
+
+
+def _role_trust_keys(context: Callable[[str], Any]) -> dict[str, Any]:
+    """``operator_require_mfa``, ``principal_org_id``, ``principal_arns``: checked by PlatformRoles' own rules."""
+    from gptoss_constructs.roles import validate_trust_conditions
+
+    org = _optional(context, "principal_org_id", lambda k, v: str(v))
+    arns = tuple(_as_list("principal_arns", context("principal_arns")))
+    _construct_rule("principal_org_id", lambda: validate_trust_conditions(principal_org_id=org))
+    _construct_rule("principal_arns", lambda: validate_trust_conditions(principal_arns=arns))
+    return dict(operator_require_mfa=_optional(context, "operator_require_mfa", _as_bool), principal_org_id=org, principal_arns=arns)
 
 
 def check_routes(routes: Mapping[str, Mapping[str, Any]], regions: Mapping[str, RegionConfig]) -> None:
