@@ -271,23 +271,34 @@ def _services(config, azs_by_service: dict[str, list[str]]) -> dict:
     return {"ServiceDetails": [{"ServiceName": s, "AvailabilityZones": azs} for s, azs in azs_by_service.items()]}
 
 
-def test_missing_endpoint_azs_reads_describe_vpc_endpoint_services():
-    """ec2:DescribeVpcEndpointServices ServiceDetails[].AvailabilityZones (botocore service model ``ec2``)."""
-    resp = {"ServiceDetails": [{"ServiceName": "com.amazonaws.us-east-1.bedrock", "AvailabilityZones": ["us-east-1a", "us-east-1c"]}]}
-    got = preflight.missing_endpoint_azs(resp, ["com.amazonaws.us-east-1.bedrock", "com.amazonaws.us-east-1.kms"], ["us-east-1a", "us-east-1b"])
-    assert got == {"com.amazonaws.us-east-1.bedrock": ["us-east-1b"], "com.amazonaws.us-east-1.kms": ["us-east-1a", "us-east-1b"]}
-
-
-@pytest.mark.parametrize("offered,status", [(["us-east-1a", "us-east-1b"], "PASS"), (["us-east-1a"], "FAIL")])
+@pytest.mark.parametrize("offered,status", [(["us-east-1a", "us-east-1b"], "PASS"), (["us-east-1a", "us-east-1c"], "FAIL")])
 def test_endpoint_services_in_the_chosen_azs(offered, status):
+    """ec2:DescribeVpcEndpointServices ServiceDetails[].AvailabilityZones (botocore service model ``ec2``),
+    judged by constructs/network.py's missing_endpoint_azs / azs_offering_all."""
+    from gptoss_constructs.network import endpoint_service_name
+    from stacks.network_stack import platform_interface_endpoints
+
     config = settings(regions=REGION, availability_zones="us-east-1a,us-east-1b")
-    names = [preflight.endpoint_service_name(REGION, s) for s in config.interface_endpoints]
+    names = [endpoint_service_name(s, REGION) for s in platform_interface_endpoints(config.for_region(REGION))]
     c = Clients()
     c.add("ec2", "describe_vpc_endpoint_services", _services(config, {n: offered for n in names}), {"ServiceNames": names})
     results = run(preflight.check_endpoint_services, config, c)
     assert {r.status for r in results} == {status}
     if status == "FAIL":
-        assert "not offered in us-east-1b" in results[0].message and "availability_zones" in results[0].fix
+        assert "not offered in us-east-1b" in results[0].message
+        assert results[0].fix == "choose AZs that offer every service, e.g. -c availability_zones=us-east-1a,us-east-1c"
+
+
+def test_unpinned_azs_get_a_suggestion():
+    from gptoss_constructs.network import endpoint_service_name
+    from stacks.network_stack import platform_interface_endpoints
+
+    config = settings(regions=REGION)
+    names = [endpoint_service_name(s, REGION) for s in platform_interface_endpoints(config.for_region(REGION))]
+    c = Clients()
+    c.add("ec2", "describe_vpc_endpoint_services", _services(config, {n: ["us-east-1a", "us-east-1b", "us-east-1c"] for n in names}), {"ServiceNames": names})
+    (r,) = run(preflight.check_endpoint_services, config, c)
+    assert r.status == "WARN" and r.fix == "pin them: -c availability_zones=us-east-1a,us-east-1b"
 
 
 # ---- API Gateway account role ---------------------------------------------------------------------------

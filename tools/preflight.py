@@ -313,28 +313,27 @@ def check_web_adapter_layer(ctx: RegionContext) -> Iterable[Result]:
     yield Result("web-adapter-layer", ctx.region, PASS, f"{arn} exists")
 
 
-def endpoint_service_name(region: str, short: str) -> str:
-    return f"com.amazonaws.{region}.{short}"
-
-
-def missing_endpoint_azs(response: Mapping, service_names: Sequence[str], azs: Sequence[str]) -> dict[str, list[str]]:
-    """service name → the chosen AZs it is NOT offered in (every AZ when the service is absent), from a
-    ``DescribeVpcEndpointServices`` response. (Own helper: constructs/network.py had none on main yet.)"""
-    offered = {d["ServiceName"]: set(d.get("AvailabilityZones", [])) for d in response.get("ServiceDetails", [])}
-    return {s: [z for z in azs if z not in offered.get(s, set())] for s in service_names if set(azs) - offered.get(s, set())}
-
-
 def check_endpoint_services(ctx: RegionContext) -> Iterable[Result]:
-    """Interface endpoints exist only in some AZs: ``ec2:DescribeVpcEndpointServices`` for the chosen AZs."""
+    """Interface endpoints exist only in some AZs: ``ec2:DescribeVpcEndpointServices`` (every page) for the
+    chosen AZs, through constructs/network.py's pure ``missing_endpoint_azs`` / ``azs_offering_all``."""
+    from gptoss_constructs.network import azs_offering_all, endpoint_service_name, missing_endpoint_azs
+
     rc = ctx.rc
     azs = list(rc.existing_vpc.availability_zones if rc.existing_vpc else rc.availability_zones or [])
-    services = [endpoint_service_name(ctx.region, s) for s in ctx.config.interface_endpoints]
-    if rc.front_door == "private-api" and endpoint_service_name(ctx.region, "execute-api") not in services:
-        services.append(endpoint_service_name(ctx.region, "execute-api"))
-    response = ctx.client("ec2").describe_vpc_endpoint_services(ServiceNames=services)
+    from stacks.network_stack import platform_interface_endpoints
+
+    # exactly what NetworkStack creates: the configured list, else what the region's platform calls
+    names = list(ctx.config.interface_endpoints if ctx.config.interface_endpoints is not None else platform_interface_endpoints(rc))
+    if rc.front_door == "private-api" and "execute-api" not in names:
+        names.append("execute-api")
+    services = [endpoint_service_name(n, ctx.region) for n in names]
+    details: list = []
+    paginator = ctx.client("ec2").get_paginator("describe_vpc_endpoint_services")
+    for page in paginator.paginate(ServiceNames=services):
+        details += page.get("ServiceDetails", [])
     if not azs:
-        offered = {d["ServiceName"]: sorted(d.get("AvailabilityZones", [])) for d in response.get("ServiceDetails", [])}
-        common = sorted(set.intersection(*(set(offered.get(s, [])) for s in services))) if services else []
+        offered = sorted({z for d in details for z in d.get("AvailabilityZones", [])})
+        common = azs_offering_all(details, services, offered)
         if len(common) >= ctx.config.max_azs:
             yield Result("endpoint-services", ctx.region, WARN, f"AZs are chosen at deploy; every endpoint service is in {', '.join(common)}",
                          f"pin them: -c availability_zones={','.join(common[:ctx.config.max_azs])}")
@@ -342,12 +341,19 @@ def check_endpoint_services(ctx: RegionContext) -> Iterable[Result]:
             yield Result("endpoint-services", ctx.region, FAIL, f"only {len(common)} AZ(s) offer every endpoint service: {', '.join(common) or 'none'}",
                          "drop the service from -c interface_endpoints, or use fewer max_azs")
         return
-    missing = missing_endpoint_azs(response, services, azs)
+    missing = missing_endpoint_azs(details, services, azs)
     if not missing:
         yield Result("endpoint-services", ctx.region, PASS, f"{len(services)} endpoint services offered in {', '.join(azs)}")
-    for service, zones in sorted(missing.items()):
+        return
+    by_service: dict[str, list[str]] = {}
+    for m in missing:
+        by_service.setdefault(m.service_name, []).append(m.availability_zone)
+    offered = sorted({z for d in details for z in d.get("AvailabilityZones", [])})
+    better = azs_offering_all(details, services, offered)
+    for service, zones in sorted(by_service.items()):
         yield Result("endpoint-services", ctx.region, FAIL, f"{service} not offered in {', '.join(zones)}",
-                     "choose other AZs with -c availability_zones=..., or drop the service from -c interface_endpoints")
+                     (f"choose AZs that offer every service, e.g. -c availability_zones={','.join(better[:max(len(azs), 2)])}"
+                      if len(better) >= 2 else "drop the service from -c interface_endpoints"))
 
 
 def check_apigateway_account(ctx: RegionContext) -> Iterable[Result]:
