@@ -49,6 +49,14 @@ dev: $(VENV)/.stamp-dev ## run the proxy on http://127.0.0.1:8080/v1 against the
 	.venv-litellm/bin/python -m pip install -q --disable-pip-version-check -r requirements-litellm.txt
 	touch $@
 
+# openai-agents and pydantic-ai need openai 3.x: their client tests run them from a venv of their own.
+.venv-agents/.stamp: requirements-agents.txt
+	test -x .venv-agents/bin/python || $(PYTHON) -m venv .venv-agents
+	.venv-agents/bin/python -m pip install -q --disable-pip-version-check -r requirements-agents.txt
+	touch $@
+
+setup test test-fast: .venv-agents/.stamp
+
 bench: $(VENV)/.stamp-dev node_modules/.stamp .venv-litellm/.stamp ## run the benchmarks; writes bench/results.md and bench/results.json
 	$(PY) bench/run.py
 
