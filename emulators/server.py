@@ -12,6 +12,9 @@ Faults are injected per request by markers in the last user message:
 ``[[forbidden]]`` (output the guardrail blocks) ``[[email]]`` (output containing an e-mail the guardrail masks)
 ``[[reasoning-email]]`` (reasoning containing an e-mail) ``[[entity-at:K]]`` (with ``[[long:N]]``: an e-mail address starting at character K of the content)
 ``[[rate:T]]`` (stream at T tokens per second, 4 characters a token, one token per delta)
+``[[beyond]]`` (the small model calls the handoff tool, ``handoff_to_larger_model``, when it is offered; with
+``[[handoff-email]]`` / ``[[handoff-forbidden]]`` its reason holds an e-mail / a blocked word; ``[[beyond-late]]``:
+it writes its answer first, then calls the tool)
 ``[[tool-email]]`` ``[[tool-forbidden]]`` ``[[tool-notjson]]`` (tool-call arguments with an e-mail, a blocked word,
 or not JSON); streamed tool-call arguments come in pieces, as vLLM sends them.
 Guardrail (ApplyGuardrail, per text block, like Bedrock): a block containing ``[[block-input]]`` (INPUT) or the
@@ -41,6 +44,8 @@ EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 CARD = re.compile(r"\b\d{4}(?:[ -]?\d{4}){3}\b")
 SSN = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
 ENTITIES = (("EMAIL", EMAIL), ("CREDIT_DEBIT_CARD_NUMBER", CARD), ("US_SOCIAL_SECURITY_NUMBER", SSN))
+#: the proxy's handoff tool (gptoss_proxy.core.handoff.HANDOFF_TOOL; a test checks they agree)
+HANDOFF_TOOL = "handoff_to_larger_model"
 BLOCKED_INPUT = "Your request was blocked by this platform's content policy."
 BLOCKED_OUTPUT = "The model's answer was withheld by this platform's content policy."
 
@@ -102,7 +107,17 @@ def fake_answer(body: dict) -> dict:
         content = "Write to jane.doe@example.com for details."
     if "response_format" in body and body["response_format"].get("type") == "json_object":
         content = json.dumps({"echo": clean})
-    tools = body.get("tools") or []
+    offered = [t for t in body.get("tools") or [] if t["function"]["name"] == HANDOFF_TOOL]
+    tools = [t for t in body.get("tools") or [] if t["function"]["name"] != HANDOFF_TOOL]
+    if offered and ("[[beyond]]" in prompt or "[[beyond-late]]" in prompt):
+        reason = "This needs deeper multi-step reasoning than I can give."
+        if "[[handoff-email]]" in prompt:
+            reason += " Ask jane.doe@example.com."
+        if "[[handoff-forbidden]]" in prompt:
+            reason += " It is a forbidden topic."
+        call = {"id": f"call_{uuid.uuid4().hex[:8]}", "type": "function", "function": {"name": HANDOFF_TOOL, "arguments": json.dumps({"reason": reason})}}
+        late = "[[beyond-late]]" in prompt
+        return {"reasoning": reasoning, "content": content if late else "", "tool_calls": [call], "finish_reason": "tool_calls"}
     answered_tool = any(m.get("role") == "tool" for m in body.get("messages") or [])
     if tools and body.get("tool_choice") != "none" and not answered_tool:
         fn = tools[0]["function"]

@@ -15,6 +15,7 @@ KNOWN_FIELDS = {
     "tools", "tool_choice", "parallel_tool_calls", "response_format", "reasoning_effort", "stream",
     "stream_options", "user", "metadata", "frequency_penalty", "presence_penalty", "logit_bias", "store",
     "escalate",  # extension: ask for the route's fallback (larger) model
+    "handoff",  # extension: false opts this request out of model-initiated handoff (core/handoff.py)
 }
 ROLES = ("system", "developer", "user", "assistant", "tool")
 
@@ -29,6 +30,7 @@ class ChatRequest:
     include_usage: bool
     escalate: bool
     estimated_prompt_tokens: int
+    handoff: bool = True  # the small model may hand off (when its route has a handoff)
 
 
 def _bad(message: str, param: str | None = None, code: str | None = None) -> ProxyError:
@@ -168,6 +170,9 @@ def validate(body: dict, settings: Settings, escalate_header: bool = False) -> C
     escalate = body.get("escalate", False)
     if not isinstance(escalate, bool):
         raise _bad("Invalid type for 'escalate': expected a boolean.", "escalate", "invalid_type")
+    handoff = body.get("handoff", True)
+    if not isinstance(handoff, bool):
+        raise _bad("Invalid type for 'handoff': expected a boolean.", "handoff", "invalid_type")
 
     max_tokens = body.get("max_completion_tokens") or body.get("max_tokens") or settings.default_max_tokens
     if route.max_tokens:
@@ -193,4 +198,5 @@ def validate(body: dict, settings: Settings, escalate_header: bool = False) -> C
         include_usage=bool(options and options.get("include_usage")),
         escalate=escalate or escalate_header,
         estimated_prompt_tokens=estimated,
+        handoff=handoff,
     )

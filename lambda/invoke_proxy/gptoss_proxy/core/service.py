@@ -12,6 +12,7 @@ import time
 from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Mapping, Protocol
 
+from gptoss_proxy.core import handoff
 from gptoss_proxy.core.errors import BackendError, BackendThrottled, ProxyError
 from gptoss_proxy.core.guard import ApplyFn, ContentBlocked, Guard, StreamFields
 from gptoss_proxy.core.reasoning import ReasoningSplitter
@@ -69,6 +70,7 @@ class ProxyService:
         self.sleep = sleep
         self.rng = rng or random.Random()
         self._cold = True  # the first request this process serves
+        self.handoffs = handoff.HandoffCounter()
 
     # ---- entry point -----------------------------------------------------------------------------------
 
@@ -122,14 +124,23 @@ class ProxyService:
         except ProxyError:
             record["guardrail_input"] = guard.actions.get("input", "unavailable")  # blocked / refused / unavailable
             raise
+        request, offer_to, direct = self._handoff_plan(request, headers, record)
         if request.stream:
-            return Response(200, self._stream(request, guard, deadline, record), {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
-        raw_response, route = self._call(request, deadline, stream=False)
-        try:
-            completion = completion_from_backend(raw_response, request, route.model)
-        except ValueError as err:
-            raise ProxyError(502, f"The model backend returned an unusable answer ({err}).", type="api_error", code="backend_error") from None
+            stream_headers = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", **direct}
+            return Response(200, self._stream(request, guard, deadline, record, offer_to), stream_headers)
+        raw_response, route = self._call(request, deadline, stream=False, offer_to=offer_to)
+        completion = self._completion(raw_response, request, route)
         message = completion["choices"][0]["message"]
+        reason = handoff.split_calls(message)  # the handoff tool never reaches the client
+        if reason is not None and offer_to == route.model:
+            handed = self._hand_off(request, guard, reason, record)
+            raw_response, route = self._call(handed, deadline, stream=False)
+            first_usage, completion = completion.get("usage"), self._completion(raw_response, handed, route)
+            completion["usage"] = handoff.add_usage(first_usage, completion.get("usage"))
+            message = completion["choices"][0]["message"]
+            direct = self._handoff_headers(request.route.model, route.model, record["handoff_reason"])
+        elif reason is not None and not message.get("tool_calls"):
+            completion["choices"][0]["finish_reason"] = "stop"
         try:
             guard.check_message(message)  # content, reasoning and tool calls, masked in place
         except ContentBlocked as blocked:
@@ -139,7 +150,51 @@ class ProxyService:
             completion["choices"][0]["finish_reason"] = "content_filter"
         record.update(guard.log_fields())
         record.update(model=route.model, **_usage_fields(completion.get("usage")))
-        return json_response(200, completion, {"x-gptoss-model": route.model, "x-gptoss-route": request.route.model})
+        record.pop("handoff_reason", None)  # model text: never logged
+        return json_response(200, completion, {"x-gptoss-model": route.model, "x-gptoss-route": request.route.model, **direct})
+
+    @staticmethod
+    def _completion(raw_response: dict, request: ChatRequest, route: Route) -> dict:
+        try:
+            return completion_from_backend(raw_response, request, route.model)
+        except ValueError as err:
+            raise ProxyError(502, f"The model backend returned an unusable answer ({err}).", type="api_error", code="backend_error") from None
+
+    # ---- handoff (seed 002, core/handoff.py) ------------------------------------------------------------
+
+    def _handoff_plan(self, request: ChatRequest, headers: Mapping[str, str], record: dict) -> tuple[ChatRequest, str | None, dict]:
+        """Whether the request's model is offered the handoff tool (the route name it is offered on), or goes to the
+        handoff route at once (reasoning_effort high, when the operator says so); returns the request to send,
+        the route offered the tool, and response headers for a direct handoff."""
+        if handoff.opted_out(headers):
+            request.handoff = False
+        target = handoff.target_of(request, self.settings)
+        if target is None:
+            return request, None, {}
+        if not self.handoffs.allowed(record["consumer"], self.settings.handoff_daily_cap):
+            record["handoff_capped"] = True
+            return request, None, {}
+        if self.settings.handoff_on_high_effort and request.body.get("reasoning_effort") == "high":
+            record.update(handoff=1, handoff_from=request.route.model, handoff_to=target.model)
+            self.handoffs.add(record["consumer"])
+            return handoff.handed_request(request, target, handoff.HIGH_EFFORT_REASON), None, self._handoff_headers(request.route.model, target.model, handoff.HIGH_EFFORT_REASON)
+        return request, request.route.model, {}
+
+    def _hand_off(self, request: ChatRequest, guard: Guard, reason: str, record: dict) -> ChatRequest:
+        """The model called the handoff tool: its reason passes the guardrail like any output (masked, or
+        withheld when blocked), then the original conversation goes to the handoff route with it."""
+        try:
+            reason, _ = guard.check_output(reason)
+        except ContentBlocked:
+            reason = handoff.WITHHELD_REASON
+        target = self.settings.routes[request.route.handoff]
+        record.update(handoff=1, handoff_from=request.route.model, handoff_to=target.model, handoff_reason=reason)
+        self.handoffs.add(record["consumer"])
+        return handoff.handed_request(request, target, reason)
+
+    @staticmethod
+    def _handoff_headers(source: str, target: str, reason: str) -> dict[str, str]:
+        return {"x-gptoss-handoff": f"{source} -> {target}", "x-gptoss-handoff-reason": handoff.header_value(reason)}
 
     def _candidates(self, request: ChatRequest) -> list[Route]:
         chain, route, seen = [], request.route, set()
@@ -149,11 +204,14 @@ class ProxyService:
             route = self.settings.routes.get(route.fallback) if route.fallback else None
         return chain[1:] if request.escalate and len(chain) > 1 else chain
 
-    def _call(self, request: ChatRequest, deadline: float, *, stream: bool):
-        """Calls the route (retrying throttles with backoff + jitter within the deadline), then its fallbacks."""
+    def _call(self, request: ChatRequest, deadline: float, *, stream: bool, offer_to: str | None = None):
+        """Calls the route (retrying throttles with backoff + jitter within the deadline), then its fallbacks.
+        ``offer_to``: the route whose model is offered the handoff tool (its fallbacks are not)."""
         last: BackendError | None = None
         for route in self._candidates(request):
             body = backend_body(request, stream)
+            if route.model == offer_to:
+                body = handoff.offer(body)
             for attempt in range(self.settings.max_retries + 1):
                 remaining = deadline - self.clock()
                 if remaining <= 1:
@@ -179,10 +237,10 @@ class ProxyService:
 
     # ---- streaming -------------------------------------------------------------------------------------
 
-    def _stream(self, request: ChatRequest, guard: Guard, deadline: float, record: dict) -> Iterator[bytes]:
+    def _stream(self, request: ChatRequest, guard: Guard, deadline: float, record: dict, offer_to: str | None = None) -> Iterator[bytes]:
         completion_id, created = new_id(), int(time.time())
         try:
-            chunks, route = self._call(request, deadline, stream=True)
+            chunks, route = self._call(request, deadline, stream=True, offer_to=offer_to)
             source = iter(chunks)
             first = next(source, None)  # a failure before the first chunk can still fall back / return an error
         except ProxyError as err:
@@ -201,27 +259,56 @@ class ProxyService:
         splitter = ReasoningSplitter() if route.backend == "bedrock" else None
         fields = StreamFields(guard)  # reasoning, content and tool calls released in the model's order
         finish, usage, reasoning_chars = None, None, 0
+        calls = handoff.StreamedCalls()  # handoff tool calls taken out of the stream
+        released, sent_calls, first_usage = False, False, None  # text or a tool call was sent: a later handoff is ignored
         yield sse(chunk(completion_id, model, created, {"role": "assistant", "content": ""}))
         try:
-            for raw in _chain(first, source):
-                if raw is None:
-                    continue
-                if raw.get("usage"):
-                    usage = raw["usage"]
-                for choice in raw.get("choices") or []:
-                    delta = choice.get("delta") or {}
-                    reasoning = delta.get("reasoning_content") or delta.get("reasoning") or ""
-                    content = delta.get("content") or ""
-                    if splitter is not None and content:
-                        inline, content = splitter.feed(content)
-                        reasoning += inline
-                    reasoning_chars += len(reasoning)
-                    for out in fields.feed(reasoning, content, delta.get("tool_calls")):
-                        yield sse(chunk(completion_id, model, created, out))
-                    finish = choice.get("finish_reason") or finish
-                    if choice.get("finish_reason"):
-                        for out in fields.finish_calls():
+            while True:
+                for raw in _chain(first, source):
+                    if raw is None:
+                        continue
+                    if raw.get("usage"):
+                        usage = raw["usage"]
+                    for choice in raw.get("choices") or []:
+                        delta = choice.get("delta") or {}
+                        reasoning = delta.get("reasoning_content") or delta.get("reasoning") or ""
+                        content = delta.get("content") or ""
+                        if splitter is not None and content:
+                            inline, content = splitter.feed(content)
+                            reasoning += inline
+                        reasoning_chars += len(reasoning)
+                        for out in fields.feed(reasoning, content, calls.take(delta.get("tool_calls"))):
+                            sent_calls = sent_calls or bool(out.get("tool_calls"))
+                            released = released or sent_calls or bool(out.get("content"))
                             yield sse(chunk(completion_id, model, created, out))
+                        finish = choice.get("finish_reason") or finish
+                        if choice.get("finish_reason"):
+                            for out in fields.finish_calls():
+                                sent_calls, released = sent_calls or bool(out.get("tool_calls")), True
+                                yield sse(chunk(completion_id, model, created, out))
+                if calls.reason is None:
+                    break
+                if released or offer_to != route.model:  # text (fast mode) or a tool call went out: the answer stands
+                    record["handoff_ignored"] = True
+                    finish = "stop" if finish == "tool_calls" and not sent_calls else finish
+                    break
+                # hand off: the small model's reasoning so far is released, its unreleased text dropped
+                if splitter is not None:
+                    inline, _ = splitter.finish()
+                    reasoning_chars += len(inline)
+                    for out in fields.feed(inline, "", None):
+                        yield sse(chunk(completion_id, model, created, out))
+                text = fields.reasoning.flush()
+                if text:
+                    yield sse(chunk(completion_id, model, created, {"reasoning_content": text}))
+                handed = self._hand_off(request, guard, calls.reason, record)
+                first_usage = usage_of(usage, reasoning_chars)
+                chunks, route = self._call(handed, deadline, stream=True)
+                notice = handoff.stream_notice(request.route.model, route.model, record["handoff_reason"])
+                yield sse({**chunk(completion_id, route.model, created, {}), "x_gptoss_handoff": notice})
+                first, source, model, offer_to = None, iter(chunks), route.model, None
+                splitter = ReasoningSplitter() if route.backend == "bedrock" else None
+                fields, calls, finish, usage, reasoning_chars = StreamFields(guard), handoff.StreamedCalls(), None, None, 0
             if splitter is not None:
                 inline, tail = splitter.finish()
                 for out in fields.feed(inline, tail, None):
@@ -240,7 +327,8 @@ class ProxyService:
             record.update(error=err.__class__.__name__)
             yield sse(ProxyError(500, "The proxy hit an internal error mid-stream.", type="api_error", code="internal_error").body())
         record.update(guard.log_fields())
-        final_usage = usage_of(usage, reasoning_chars)
+        final_usage = handoff.add_usage(first_usage, usage_of(usage, reasoning_chars))
+        record.pop("handoff_reason", None)  # model text: never logged
         if request.include_usage and final_usage:
             yield sse(chunk(completion_id, model, created, usage=final_usage))
         yield sse("[DONE]")

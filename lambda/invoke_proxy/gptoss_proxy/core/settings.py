@@ -62,6 +62,8 @@ class Route:
     fallback: str | None = None
     max_tokens: int | None = field(default=None, metadata=between(1, CONTEXT_TOKENS))
     max_reasoning_effort: str | None = field(default=None, metadata=one_of(*EFFORTS))
+    #: another route's model that this route's model may hand a task to (seed 002; core/handoff.py)
+    handoff: str | None = None
 
     def __post_init__(self) -> None:
         for f in fields(self):
@@ -113,6 +115,11 @@ class Settings:
     default_max_tokens: int = 4096
     max_retries: int = 2
     backend_timeout_seconds: float = 300
+    #: handoffs per consumer per UTC day (per execution environment) after which the small model's answer
+    #: stands; None: no cap
+    handoff_daily_cap: int | None = field(default=None, metadata=between(0, 10**9))
+    #: ``reasoning_effort: high`` on a route with a handoff goes to the handoff route directly
+    handoff_on_high_effort: bool = False
 
     def __post_init__(self) -> None:
         if not self.routes:
@@ -125,6 +132,12 @@ class Settings:
                 raise ValueError(
                     f"route {name!r} fallback must be another route's model, one of {', '.join(others) or '(none)'}; "
                     f"got {route.fallback!r}"
+                )
+            if route.handoff is not None and (route.handoff not in self.routes or route.handoff == name):
+                others = [n for n in self.routes if n != name]
+                raise ValueError(
+                    f"route {name!r} handoff must be another route's model, one of {', '.join(others) or '(none)'}; "
+                    f"got {route.handoff!r}"
                 )
         for f in _scalar_fields(type(self)):
             check(f.name, getattr(self, f.name), f.metadata)
