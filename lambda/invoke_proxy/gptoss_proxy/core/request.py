@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from gptoss_proxy.core import budget as budgets
 from gptoss_proxy.core.errors import ProxyError
 from gptoss_proxy.core.settings import EFFORTS, Route, Settings
 
@@ -16,6 +17,7 @@ KNOWN_FIELDS = {
     "stream_options", "user", "metadata", "frequency_penalty", "presence_penalty", "logit_bias", "store",
     "escalate",  # extension: ask for the route's fallback (larger) model
     "handoff",  # extension: false opts this request out of model-initiated handoff (core/handoff.py)
+    "reasoning", "thinking",  # reasoning budgets: OpenRouter's and Anthropic-style (core/budget.py)
 }
 ROLES = ("system", "developer", "user", "assistant", "tool")
 
@@ -31,6 +33,7 @@ class ChatRequest:
     escalate: bool
     estimated_prompt_tokens: int
     handoff: bool = True  # the small model may hand off (when its route has a handoff)
+    budget: budgets.Budget | None = None  # the reasoning budget enforced on the model's stream
 
 
 def _bad(message: str, param: str | None = None, code: str | None = None) -> ProxyError:
@@ -158,6 +161,7 @@ def validate(body: dict, settings: Settings, escalate_header: bool = False) -> C
     fmt = body.get("response_format")
     if fmt is not None and not (isinstance(fmt, dict) and fmt.get("type") in ("text", "json_object", "json_schema")):
         raise _bad("Invalid 'response_format.type': supported values are 'text', 'json_object' and 'json_schema'.", "response_format.type", "invalid_value")
+    budget, budget_effort = budgets.parse(body)
     effort = body.get("reasoning_effort")
     if effort is not None and effort not in EFFORTS:
         raise _bad(f"Invalid value for 'reasoning_effort': {effort!r}; supported values are: {', '.join(EFFORTS)}.", "reasoning_effort", "invalid_value")
@@ -177,7 +181,8 @@ def validate(body: dict, settings: Settings, escalate_header: bool = False) -> C
     max_tokens = body.get("max_completion_tokens") or body.get("max_tokens") or settings.default_max_tokens
     if route.max_tokens:
         max_tokens = min(max_tokens, route.max_tokens)
-    effort = effort or "medium"
+    budget = budgets.for_route(budget, route)
+    effort = effort or budget_effort or (budgets.effort_for(budget) if budget else "medium")
     if route.max_reasoning_effort and EFFORTS.index(effort) > EFFORTS.index(route.max_reasoning_effort):
         effort = route.max_reasoning_effort
     estimated = estimate_tokens(messages, body.get("tools"))
@@ -199,4 +204,5 @@ def validate(body: dict, settings: Settings, escalate_header: bool = False) -> C
         escalate=escalate or escalate_header,
         estimated_prompt_tokens=estimated,
         handoff=handoff,
+        budget=budget,
     )

@@ -9,10 +9,10 @@ from __future__ import annotations
 import json
 import random
 import time
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Iterator, Mapping, Protocol
 
-from gptoss_proxy.core import handoff
+from gptoss_proxy.core import budget, handoff
 from gptoss_proxy.core.errors import BackendError, BackendThrottled, ProxyError
 from gptoss_proxy.core.guard import ApplyFn, ContentBlocked, Guard, StreamFields
 from gptoss_proxy.core.reasoning import ReasoningSplitter
@@ -128,13 +128,13 @@ class ProxyService:
         if request.stream:
             stream_headers = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", **direct}
             return Response(200, self._stream(request, guard, deadline, record, offer_to), stream_headers)
-        raw_response, route = self._call(request, deadline, stream=False, offer_to=offer_to)
+        raw_response, route = self._fetch(request, deadline, record, stream=False, offer_to=offer_to)
         completion = self._completion(raw_response, request, route)
         message = completion["choices"][0]["message"]
         reason = handoff.split_calls(message)  # the handoff tool never reaches the client
         if reason is not None and offer_to == route.model:
             handed = self._hand_off(request, guard, reason, record)
-            raw_response, route = self._call(handed, deadline, stream=False)
+            raw_response, route = self._fetch(handed, deadline, record, stream=False)
             first_usage, completion = completion.get("usage"), self._completion(raw_response, handed, route)
             completion["usage"] = handoff.add_usage(first_usage, completion.get("usage"))
             message = completion["choices"][0]["message"]
@@ -204,6 +204,28 @@ class ProxyService:
             route = self.settings.routes.get(route.fallback) if route.fallback else None
         return chain[1:] if request.escalate and len(chain) > 1 else chain
 
+    def _fetch(self, request: ChatRequest, deadline: float, record: dict, *, stream: bool, offer_to: str | None = None):
+        """``_call``, with the request's reasoning budget enforced on the backend's stream (core/budget.py): a
+        non-stream request with a budget is streamed from the backend and gathered."""
+        if request.budget is None:
+            return self._call(request, deadline, stream=stream, offer_to=offer_to)
+        chunks, route = self._call(request, deadline, stream=True, offer_to=offer_to)
+        body = backend_body(replace(request, route=route), True)
+        if route.model == offer_to:
+            body = handoff.offer(body)
+
+        def reask(next_body: dict) -> Iterator[dict]:
+            return self.backends[route.backend].stream(route, next_body, max(1.0, deadline - self.clock()))
+
+        enforced = budget.enforce(chunks, request.budget, body, reask, inline=route.backend == "bedrock",
+                                  prompt_estimate=request.estimated_prompt_tokens, record=record)
+        if stream:
+            return enforced, route
+        try:
+            return budget.collect(enforced), route
+        except BackendError as err:
+            raise err.to_proxy_error() from None
+
     def _call(self, request: ChatRequest, deadline: float, *, stream: bool, offer_to: str | None = None):
         """Calls the route (retrying throttles with backoff + jitter within the deadline), then its fallbacks.
         ``offer_to``: the route whose model is offered the handoff tool (its fallbacks are not)."""
@@ -240,7 +262,7 @@ class ProxyService:
     def _stream(self, request: ChatRequest, guard: Guard, deadline: float, record: dict, offer_to: str | None = None) -> Iterator[bytes]:
         completion_id, created = new_id(), int(time.time())
         try:
-            chunks, route = self._call(request, deadline, stream=True, offer_to=offer_to)
+            chunks, route = self._fetch(request, deadline, record, stream=True, offer_to=offer_to)
             source = iter(chunks)
             first = next(source, None)  # a failure before the first chunk can still fall back / return an error
         except ProxyError as err:
@@ -303,7 +325,7 @@ class ProxyService:
                     yield sse(chunk(completion_id, model, created, {"reasoning_content": text}))
                 handed = self._hand_off(request, guard, calls.reason, record)
                 first_usage = usage_of(usage, reasoning_chars)
-                chunks, route = self._call(handed, deadline, stream=True)
+                chunks, route = self._fetch(handed, deadline, record, stream=True)
                 notice = handoff.stream_notice(request.route.model, route.model, record["handoff_reason"])
                 yield sse({**chunk(completion_id, route.model, created, {}), "x_gptoss_handoff": notice})
                 first, source, model, offer_to = None, iter(chunks), route.model, None

@@ -64,6 +64,10 @@ class Route:
     max_reasoning_effort: str | None = field(default=None, metadata=one_of(*EFFORTS))
     #: another route's model that this route's model may hand a task to (seed 002; core/handoff.py)
     handoff: str | None = None
+    #: reasoning budgets (seed 003; core/budget.py): the operator's cap on a request's budget, and the budget
+    #: applied when a request sets none
+    max_reasoning_tokens: int | None = field(default=None, metadata=between(1, CONTEXT_TOKENS))
+    reasoning_tokens: int | None = field(default=None, metadata=between(1, CONTEXT_TOKENS))
 
     def __post_init__(self) -> None:
         for f in fields(self):
