@@ -15,6 +15,8 @@ Faults are injected per request by markers in the last user message:
 ``[[beyond]]`` (the small model calls the handoff tool, ``handoff_to_larger_model``, when it is offered; with
 ``[[handoff-email]]`` / ``[[handoff-forbidden]]`` its reason holds an e-mail / a blocked word; ``[[beyond-late]]``:
 it writes its answer first, then calls the tool)
+``[[think:N]]`` (reasoning of N tokens, 4 characters each; the proxy's reasoning-budget notes — a developer message
+starting ``[reasoning budget]`` — make it answer after one short sentence, or after "at least K more tokens")
 ``[[tool-email]]`` ``[[tool-forbidden]]`` ``[[tool-notjson]]`` (tool-call arguments with an e-mail, a blocked word,
 or not JSON); streamed tool-call arguments come in pieces, as vLLM sends them.
 Guardrail (ApplyGuardrail, per text block, like Bedrock): a block containing ``[[block-input]]`` (INPUT) or the
@@ -46,6 +48,8 @@ SSN = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
 ENTITIES = (("EMAIL", EMAIL), ("CREDIT_DEBIT_CARD_NUMBER", CARD), ("US_SOCIAL_SECURITY_NUMBER", SSN))
 #: the proxy's handoff tool (gptoss_proxy.core.handoff.HANDOFF_TOOL; a test checks they agree)
 HANDOFF_TOOL = "handoff_to_larger_model"
+#: how the proxy's reasoning-budget notes start (gptoss_proxy.core.budget.NOTE_PREFIX)
+BUDGET_NOTE = "[reasoning budget]"
 BLOCKED_INPUT = "Your request was blocked by this platform's content policy."
 BLOCKED_OUTPUT = "The model's answer was withheld by this platform's content policy."
 
@@ -90,6 +94,13 @@ def fake_answer(body: dict) -> dict:
     reasoning = " ".join(["The user asked something; I consider it carefully."] * sentences) + f" effort={effort}."
     if "[[reasoning-email]]" in prompt:
         reasoning += " I could write to jane.doe@example.com."
+    think = re.search(r"\[\[think:(\d+)\]\]", prompt)
+    if think:  # reasoning of N tokens (4 characters each), as long as the model needs
+        reasoning = _reasoning_of(int(think.group(1)))
+    last = (body.get("messages") or [{}])[-1]
+    if last.get("role") == "developer" and str(last.get("content", "")).startswith(BUDGET_NOTE):
+        more = re.search(r"at least (\d+) more tokens", last["content"])
+        reasoning = _reasoning_of(int(more.group(1))) if more else "Answering now."
     long_match = re.search(r"\[\[long:(\d+)\]\]", prompt)
     clean = re.sub(r"\[\[[^\]]*\]\]", "", prompt).strip()
     if long_match:
@@ -135,6 +146,11 @@ def fake_answer(body: dict) -> dict:
         tool_text = next(m["content"] for m in reversed(body["messages"]) if m.get("role") == "tool")
         content = f"The tool said: {tool_text}"
     return {"reasoning": reasoning, "content": content, "tool_calls": None, "finish_reason": "stop"}
+
+
+def _reasoning_of(n: int) -> str:
+    """Reasoning of exactly ``n`` tokens of 4 characters."""
+    return ("Step: check it. " * (n // 4 + 1))[: n * 4]
 
 
 def _usage(body: dict, answer: dict) -> dict:

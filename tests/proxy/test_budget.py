@@ -1,0 +1,200 @@
+"""Reasoning budgets (seed 003, core/budget.py) over the chat interface, through the real OpenAI SDK and a Strands
+agent, stream and non-stream, on the SageMaker route (gpt-oss-20b) and the Bedrock route (gpt-oss-120b).
+
+Conventions accepted: ``reasoning: {"max_tokens", "min_tokens"}`` as OpenRouter documents it
+(openrouter.ai/docs "Reasoning Tokens": ``reasoning.max_tokens`` / ``effort``, one or the other), and
+``thinking: {"type": "enabled", "budget_tokens"}`` as Anthropic-style clients and LiteLLM send it. Budget forcing
+follows s1 (arXiv 2501.19393; the s1 repository's vLLM example, mirrored in atanikan/llm-inference-service
+``vllm/sophia/run_vllm_budget_forcing.py``: stop thinking at the budget; below it, append "Wait" and continue).
+
+The emulated model reasons for ``[[think:N]]`` tokens of 4 characters; after the proxy's budget note it answers
+after one short sentence ("Answering now.", 3 tokens by the emulator's count) or reasons the "K more tokens" it
+is asked for (emulators/server.py).
+"""
+
+from __future__ import annotations
+
+import json
+import threading
+
+import openai
+import pytest
+
+from emulators.devserver import emulator_env
+from emulators.server import BUDGET_NOTE, _usage, fake_answer
+from gptoss_proxy.core import budget
+from tests.proxy.conftest import post
+
+MODELS = ["gpt-oss-20b", "gpt-oss-120b"]  # SageMaker, Bedrock (reasoning inline in <reasoning> tags)
+
+
+def ask(prompt: str) -> list[dict]:
+    return [{"role": "user", "content": prompt}]
+
+
+def _collect(stream):
+    reasoning, content, order, usage, finish = "", "", [], None, None
+    for c in stream:
+        usage = c.usage or usage
+        for ch in c.choices:
+            r = (ch.delta.model_extra or {}).get("reasoning_content") or ""
+            reasoning += r
+            content += ch.delta.content or ""
+            order += ["reasoning"] * bool(r) + ["content"] * bool(ch.delta.content)
+            finish = ch.finish_reason or finish
+    return reasoning, content, order, usage, finish
+
+
+def _backend_usage(body: dict) -> dict:
+    return _usage(body, fake_answer(body))
+
+
+class TestMaximum:
+    @pytest.mark.parametrize("model", MODELS)
+    def test_reasoning_stops_at_the_budget_and_the_model_answers(self, client, stats, model):
+        r = client.chat.completions.create(model=model, messages=ask("[[think:500]] what is 2+2?"), extra_body={"reasoning": {"max_tokens": 100}})
+        reasoning = r.choices[0].message.model_extra["reasoning_content"]
+        assert reasoning.startswith("Step: check it.") and reasoning.endswith("Answering now.")
+        assert len(reasoning) == 100 * 4 + len("Answering now.")  # the budget's 400 characters, then the re-ask's own
+        assert r.choices[0].message.content == "Echo: what is 2+2?" and r.choices[0].finish_reason == "stop"
+        first, second = stats()["bodies"]
+        note = second["messages"][-1]
+        assert note["role"] == "developer" and note["content"].startswith(BUDGET_NOTE) and reasoning[:400] in note["content"]
+        assert second["reasoning_effort"] == "low" and second["messages"][:-1] == first["messages"]
+        reask = _backend_usage(second)
+        assert r.usage.completion_tokens_details.reasoning_tokens == 100 + reask["completion_tokens_details"]["reasoning_tokens"]
+        assert r.usage.completion_tokens == 100 + reask["completion_tokens"]
+        assert r.usage.total_tokens == r.usage.prompt_tokens + r.usage.completion_tokens
+
+    @pytest.mark.parametrize("model", MODELS)
+    def test_stream_shows_reasoning_up_to_the_budget_then_the_answer(self, client, stats, model):
+        stream = client.chat.completions.create(model=model, messages=ask("[[think:500]] hi"), stream=True, stream_options={"include_usage": True},
+                                                extra_body={"thinking": {"type": "enabled", "budget_tokens": 64}})
+        reasoning, content, order, usage, finish = _collect(stream)
+        assert len(reasoning) == 64 * 4 + len("Answering now.") and content == "Echo: hi" and finish == "stop"
+        assert order == sorted(order, key=lambda k: k == "content")  # normal reasoning, then content
+        reask = _backend_usage(stats()["bodies"][1])
+        assert usage.completion_tokens_details.reasoning_tokens == 64 + reask["completion_tokens_details"]["reasoning_tokens"]
+
+    def test_under_budget_is_one_call(self, client, stats):
+        r = client.chat.completions.create(model="gpt-oss-20b", messages=ask("[[think:50]] hi"), extra_body={"reasoning": {"max_tokens": 100}})
+        assert len(r.choices[0].message.model_extra["reasoning_content"]) == 200 and len(stats()["bodies"]) == 1
+        assert r.usage.completion_tokens_details.reasoning_tokens == 50
+
+    def test_without_a_budget_the_model_reasons_as_long_as_it_likes(self, client, stats):
+        r = client.chat.completions.create(model="gpt-oss-20b", messages=ask("[[think:500]] hi"))
+        assert len(r.choices[0].message.model_extra["reasoning_content"]) == 2000 and len(stats()["bodies"]) == 1
+
+
+class TestMinimum:
+    @pytest.mark.parametrize("model", MODELS)
+    def test_wait_makes_the_model_reason_up_to_the_minimum(self, client, stats, model):
+        r = client.chat.completions.create(model=model, messages=ask("[[think:20]] hi"), extra_body={"reasoning": {"min_tokens": 100}})
+        reasoning = r.choices[0].message.model_extra["reasoning_content"]
+        assert len(reasoning) == 100 * 4 and r.choices[0].message.content == "Echo: hi"
+        first, second = stats()["bodies"]
+        note = second["messages"][-1]["content"]
+        assert "\nWait." in note and "at least 80 more tokens" in note and reasoning[:80] in note
+        assert r.usage.completion_tokens_details.reasoning_tokens == 20 + 80
+
+    @pytest.mark.parametrize("model", MODELS)
+    def test_stream_releases_no_answer_before_the_minimum(self, client, stats, model):
+        stream = client.chat.completions.create(model=model, messages=ask("[[think:10]] hi"), stream=True, stream_options={"include_usage": True},
+                                                extra_body={"reasoning": {"min_tokens": 50, "max_tokens": 400}})
+        reasoning, content, order, usage, _ = _collect(stream)
+        assert len(reasoning) == 200 and content == "Echo: hi" and order == sorted(order, key=lambda k: k == "content")
+        assert usage.completion_tokens_details.reasoning_tokens == 50 and len(stats()["bodies"]) == 2
+
+
+class TestRequestFields:
+    @pytest.mark.parametrize(
+        ("extra", "param"),
+        [
+            ({"reasoning": {"max_tokens": 0}}, "reasoning.max_tokens"),
+            ({"reasoning": {"max_tokens": "100"}}, "reasoning.max_tokens"),
+            ({"reasoning": {"max_tokens": 10, "min_tokens": 20}}, "reasoning.min_tokens"),
+            ({"reasoning": {"effort": "high", "max_tokens": 10}}, "reasoning.max_tokens"),
+            ({"reasoning": {"effort": "max"}}, "reasoning.effort"),
+            ({"reasoning": {"exclude": True}}, "reasoning"),
+            ({"reasoning": {"max_tokens": 10}, "thinking": {"type": "enabled", "budget_tokens": 10}}, "thinking"),
+            ({"thinking": {"type": "on", "budget_tokens": 10}}, "thinking"),
+            ({"thinking": {"type": "enabled"}}, "thinking.budget_tokens"),
+            ({"thinking": {"type": "enabled", "budget_tokens": True}}, "thinking.budget_tokens"),
+        ],
+    )
+    def test_bad_values_are_400s_naming_the_field(self, proxy_url, extra, param):
+        status, _, body = post(f"{proxy_url}/v1/chat/completions", {"model": "gpt-oss-20b", "messages": ask("hi"), **extra})
+        error = json.loads(body)["error"]
+        assert status == 400 and error["param"] == param and error["code"] == "invalid_value"
+
+    @pytest.mark.parametrize(
+        ("extra", "effort"),
+        [
+            ({"reasoning": {"max_tokens": 500}}, "low"),
+            ({"reasoning": {"max_tokens": 4000}}, "medium"),
+            ({"reasoning": {"max_tokens": 20000}}, "high"),
+            ({"reasoning": {"effort": "high"}}, "high"),
+            ({"reasoning": {"max_tokens": 500}, "reasoning_effort": "high"}, "high"),  # the client's own effort wins
+            ({"thinking": {"type": "disabled"}}, "low"),
+            ({"reasoning": {"enabled": False}}, "low"),
+        ],
+    )
+    def test_effort_follows_the_budget_unless_the_client_sets_it(self, client, stats, extra, effort):
+        client.chat.completions.create(model="gpt-oss-20b", messages=ask("hi"), extra_body=extra)
+        assert stats()["bodies"][0]["reasoning_effort"] == effort
+
+
+@pytest.fixture(scope="module")
+def capped_url(emulator, proxy_env):
+    from gptoss_proxy.wiring import build_service
+    from http_server import serve
+
+    routes = {"small": {"backend": "sagemaker", "endpoint_name": "ep", "max_reasoning_tokens": 50, "reasoning_tokens": 30},
+              "big": {"backend": "bedrock", "model_id": "openai.gpt-oss-120b-1:0"}}
+    server = serve(build_service(emulator_env(emulator.url, GPTOSS_ROUTES=json.dumps(routes)), log=lambda r: None), "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://127.0.0.1:{server.server_address[1]}"
+    server.shutdown()
+
+
+class TestOperatorCapsAndDefaults:
+    def test_a_larger_budget_is_lowered_to_the_routes_cap(self, capped_url, stats):
+        c = openai.OpenAI(base_url=f"{capped_url}/v1", api_key="x", max_retries=0)
+        r = c.chat.completions.create(model="small", messages=ask("[[think:500]] hi"), extra_body={"reasoning": {"max_tokens": 1000}})
+        assert r.choices[0].message.model_extra["reasoning_content"].startswith("Step") and len(r.choices[0].message.model_extra["reasoning_content"]) == 200 + len("Answering now.")
+
+    def test_the_routes_default_applies_when_the_request_sets_none(self, capped_url, stats):
+        c = openai.OpenAI(base_url=f"{capped_url}/v1", api_key="x", max_retries=0)
+        r = c.chat.completions.create(model="small", messages=ask("[[think:500]] hi"))
+        assert len(r.choices[0].message.model_extra["reasoning_content"]) == 120 + len("Answering now.")
+        r = c.chat.completions.create(model="big", messages=ask("[[think:500]] hi"))
+        assert len(r.choices[0].message.model_extra["reasoning_content"]) == 2000  # no default on that route
+
+
+def test_strands_agent_with_a_budget(proxy_url, stats):
+    from strands import Agent
+    from strands.models.openai import OpenAIModel
+
+    model = OpenAIModel(client_args={"base_url": f"{proxy_url}/v1", "api_key": "unused"}, model_id="gpt-oss-120b",
+                        params={"extra_body": {"reasoning": {"max_tokens": 32}}})
+    result = Agent(model=model, callback_handler=None)("[[think:400]] hello")
+    assert "Echo: hello" in str(result)
+    first, second = stats()["bodies"]
+    assert second["messages"][-1]["content"].startswith(BUDGET_NOTE) and second["reasoning_effort"] == "low"
+
+
+class TestUnits:
+    def test_emulator_note_prefix_is_the_proxys(self):
+        assert BUDGET_NOTE == budget.NOTE_PREFIX
+
+    def test_route_fields_are_checked(self):
+        from gptoss_proxy.core.settings import Route
+
+        with pytest.raises(ValueError, match="route 'a' max_reasoning_tokens must be between 1 and 131072, got 0"):
+            Route(model="a", backend="bedrock", target="m", max_reasoning_tokens=0)
+
+    def test_collect_gathers_tool_calls_by_index(self):
+        chunks = [budget._chunk({"tool_calls": [{"index": 0, "id": "c1", "function": {"name": "f", "arguments": '{"a"'}}]}),
+                  budget._chunk({"tool_calls": [{"index": 0, "function": {"arguments": ": 1}"}}]}, "tool_calls")]
+        message = budget.collect(iter(chunks))["choices"][0]["message"]
+        assert message["tool_calls"] == [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": '{"a": 1}'}}]
