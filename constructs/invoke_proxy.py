@@ -90,6 +90,9 @@ class ProxyRoute:
     :param max_reasoning_effort: cap on ``reasoning_effort``. Default: - no cap (up to ``high``).
     :param handoff: another route's ``model`` this route's model may hand a task to: it is offered a handoff tool
         and, when it calls it, that route answers (seed 002). Default: - no handoff.
+    :param max_reasoning_tokens: cap on a request's reasoning budget (``reasoning.max_tokens`` /
+        ``thinking.budget_tokens``; larger budgets are lowered to it). Default: - no cap.
+    :param reasoning_tokens: the reasoning budget of requests that set none. Default: - no budget.
     """
 
     model: str
@@ -99,6 +102,8 @@ class ProxyRoute:
     max_tokens: int | None = None
     max_reasoning_effort: str | None = None
     handoff: str | None = None
+    max_reasoning_tokens: int | None = None
+    reasoning_tokens: int | None = None
 
     @classmethod
     def sagemaker(cls, model: str, endpoint: InvokableEndpoint, **options) -> "ProxyRoute":
@@ -279,6 +284,8 @@ class InvokeProxy(Construct):
                 max_tokens=r.max_tokens,
                 max_reasoning_effort=r.max_reasoning_effort,
                 handoff=r.handoff,
+                max_reasoning_tokens=r.max_reasoning_tokens,
+                reasoning_tokens=r.reasoning_tokens,
             )
         if guardrail_stream_mode is not None:
             options["guardrail_stream_mode"] = guardrail_stream_mode

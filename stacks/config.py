@@ -43,7 +43,7 @@ RENAMED_KEYS = {
     "flow_log_retention_days": "flow_log_retention",
 }
 #: the fields of one entry of ``routes`` (``ProxyRoute`` options)
-ROUTE_OPTIONS = ("fallback", "max_tokens", "max_reasoning_effort", "handoff")
+ROUTE_OPTIONS = ("fallback", "max_tokens", "max_reasoning_effort", "handoff", "max_reasoning_tokens", "reasoning_tokens")
 
 #: keys that may also be set per region under ``region_overrides``
 REGION_KEYS = (
@@ -412,9 +412,10 @@ def _routes(value: Any) -> dict[str, dict[str, Any]]:
         for option in ("fallback", "handoff"):
             if parsed.get(option) is not None and not isinstance(parsed[option], str):
                 raise ConfigError(f"context key '{key}.{option}': expected a route name or null, got {parsed[option]!r}")
-        if "max_tokens" in parsed:
-            parsed["max_tokens"] = _int(f"{key}.max_tokens", parsed["max_tokens"])
-        for option in ("max_tokens", "max_reasoning_effort"):
+        for option in ("max_tokens", "max_reasoning_tokens", "reasoning_tokens"):
+            if option in parsed:
+                parsed[option] = _int(f"{key}.{option}", parsed[option])
+        for option in ("max_tokens", "max_reasoning_effort", "max_reasoning_tokens", "reasoning_tokens"):
             if option in parsed:
                 _construct_rule(f"{key}.{option}", lambda o=option: Route.check_field(o, parsed[o], f"route {name!r} {o}"))
         routes[name] = parsed
