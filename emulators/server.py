@@ -17,6 +17,10 @@ Faults are injected per request by markers in the last user message:
 it writes its answer first, then calls the tool)
 ``[[think:N]]`` (reasoning of N tokens, 4 characters each; the proxy's reasoning-budget notes — a developer message
 starting ``[reasoning budget]`` — make it answer after one short sentence, or after "at least K more tokens")
+A SageMaker body with ``prompt`` is an OpenAI *completions* request on a raw harmony prompt (what the LMI container
+accepts in vLLM async mode): after an opened analysis message the model reasons ``[[think:N]]`` tokens (40 without
+the marker; 16 more after a trailing "Wait"), stopping at ``max_tokens`` (``finish_reason: length``); after an
+opened final message it answers ``Echo: <prompt>``.
 ``[[tool-email]]`` ``[[tool-forbidden]]`` ``[[tool-notjson]]`` (tool-call arguments with an e-mail, a blocked word,
 or not JSON); streamed tool-call arguments come in pieces, as vLLM sends them.
 Guardrail (ApplyGuardrail, per text block, like Bedrock): a block containing ``[[block-input]]`` (INPUT) or the
@@ -151,6 +155,28 @@ def fake_answer(body: dict) -> dict:
 def _reasoning_of(n: int) -> str:
     """Reasoning of exactly ``n`` tokens of 4 characters."""
     return ("Step: check it. " * (n // 4 + 1))[: n * 4]
+
+
+WAIT_MORE_TOKENS = 16
+
+
+def fake_completion(body: dict) -> tuple[str, str, dict]:
+    """What the fake model writes after a raw harmony prompt: (text, finish_reason, usage)."""
+    prompt = body["prompt"]
+    users = re.findall(r"<\|start\|>user<\|message\|>(.*?)<\|end\|>", prompt, re.S)
+    user = users[-1] if users else ""
+    if prompt.endswith("<|channel|>final<|message|>"):
+        text = "Echo: " + re.sub(r"\[\[[^\]]*\]\]", "", user).strip()
+    else:
+        think = re.search(r"\[\[think:(\d+)\]\]", user)
+        want = WAIT_MORE_TOKENS if prompt.endswith("Wait") else int(think.group(1)) if think else 40
+        text = _reasoning_of(want)
+    limit = int(body.get("max_tokens") or 10**9)
+    finish = "stop"
+    if math.ceil(len(text) / 4) > limit:
+        text, finish = text[: limit * 4], "length"
+    completion = math.ceil(len(text) / 4)
+    return text, finish, {"prompt_tokens": len(prompt) // 4, "completion_tokens": completion, "total_tokens": len(prompt) // 4 + completion}
 
 
 def _usage(body: dict, answer: dict) -> dict:
@@ -311,6 +337,8 @@ class Emulator:
                     return
                 if body.get("stream", False) != stream:
                     return self._error(424, "ModelError", "stream flag does not match the operation")
+                if "prompt" in body:
+                    return self._completion(body, stream, endpoint)
                 answer = fake_answer(body)
                 slow = "[[slow]]" in prompt
                 if not stream:
@@ -338,6 +366,21 @@ class Emulator:
                 if "[[midstream-error]]" in prompt:
                     parts = parts[: len(parts) // 2] + [exception("ModelStreamError", json.dumps({"Message": "model crashed", "ErrorCode": "500"}).encode())]
                 self._stream(parts, slow, f"sagemaker:{endpoint}")
+
+            def _completion(self, body: dict, stream: bool, endpoint: str) -> None:
+                text, finish, usage = fake_completion(body)
+                if not stream:
+                    out = {"id": "cmpl-sm", "object": "text_completion", "created": int(time.time()), "model": "gpt-oss",
+                           "choices": [{"index": 0, "text": text, "finish_reason": finish}], "usage": usage}
+                    return self._send(200, json.dumps(out).encode(), {"Content-Type": "application/json"})
+                sse = b""
+                pieces = [text[i:i + 12] for i in range(0, len(text), 12)] or [""]
+                for i, piece in enumerate(pieces):
+                    choice = {"index": 0, "text": piece, "finish_reason": finish if i == len(pieces) - 1 else None}
+                    sse += b"data: " + json.dumps({"id": "cmpl-sm", "object": "text_completion", "choices": [choice]}).encode() + b"\n\n"
+                sse += b"data: " + json.dumps({"id": "cmpl-sm", "object": "text_completion", "choices": [], "usage": usage}).encode() + b"\n\n"
+                sse += b"data: [DONE]\n\n"
+                self._stream([event("PayloadPart", sse[i:i + 37]) for i in range(0, len(sse), 37)], False, f"sagemaker:{endpoint}")
 
             # -- Bedrock Runtime --
             def _bedrock(self, model_id: str, stream: bool, raw: bytes) -> None:

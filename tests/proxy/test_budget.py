@@ -15,6 +15,7 @@ is asked for (emulators/server.py).
 from __future__ import annotations
 
 import json
+import math
 import threading
 
 import openai
@@ -198,3 +199,101 @@ class TestUnits:
                   budget._chunk({"tool_calls": [{"index": 0, "function": {"arguments": ": 1}"}}]}, "tool_calls")]
         message = budget.collect(iter(chunks))["choices"][0]["message"]
         assert message["tool_calls"] == [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": '{"a": 1}'}}]
+
+
+# ---- exact budget forcing in the harmony format (core/harmony.py) ------------------------------------------
+
+#: openai/harmony test-data/test_no_tools.txt (SystemContent with identity, cutoff 2024-06, date 2025-06-28,
+#: medium effort, default channels; rendered for completion as the assistant)
+HARMONY_NO_TOOLS = (
+    "<|start|>system<|message|>You are ChatGPT, a large language model trained by OpenAI.\nKnowledge cutoff: 2024-06\n"
+    "Current date: 2025-06-28\n\nReasoning: medium\n\n# Valid channels: analysis, commentary, final. Channel must be "
+    "included for every message.<|end|><|start|>assistant"
+)
+#: openai/harmony test-data/test_dropping_cot_by_default.txt (src/tests.rs test_dropping_cot_by_default: user,
+#: assistant analysis, assistant final, user; the earlier analysis is dropped)
+HARMONY_DROPPING_COT = (
+    "<|start|>user<|message|>What is 2 + 2?<|end|><|start|>assistant<|channel|>final<|message|>2 + 2 equals 4.<|end|>"
+    "<|start|>user<|message|>What about 9 / 2?<|end|><|start|>assistant"
+)
+
+
+class TestHarmonyRendering:
+    def test_the_system_message_matches_harmonys_rendering(self):
+        from gptoss_proxy.core import harmony
+
+        assert harmony.system_message("medium", "2025-06-28") + "<|start|>assistant" == HARMONY_NO_TOOLS
+
+    def test_earlier_reasoning_is_dropped_like_harmony_does(self):
+        from gptoss_proxy.core import harmony
+
+        messages = [{"role": "user", "content": "What is 2 + 2?"},
+                    {"role": "assistant", "content": "2 + 2 equals 4.", "reasoning_content": "User asks: simple arithmetic."},
+                    {"role": "user", "content": "What about 9 / 2?"}]
+        assert harmony.render_messages(messages) + "<|start|>assistant" == HARMONY_DROPPING_COT
+
+    def test_client_instructions_become_the_developer_message(self):
+        from gptoss_proxy.core import harmony
+
+        body = {"messages": [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hi"}], "reasoning_effort": "low"}
+        prompt = harmony.render(body, "2025-06-28")
+        assert "Reasoning: low" in prompt and "<|start|>developer<|message|># Instructions\n\nBe brief.<|end|>" in prompt
+        assert prompt.endswith("<|start|>user<|message|>hi<|end|><|start|>assistant<|channel|>analysis<|message|>")
+
+    def test_only_plain_conversations_are_rendered(self):
+        from gptoss_proxy.core import harmony
+
+        assert harmony.renderable({"messages": [{"role": "user", "content": "x"}]})
+        assert not harmony.renderable({"messages": [{"role": "user", "content": "x"}], "tools": [{"type": "function"}]})
+        assert not harmony.renderable({"messages": [{"role": "tool", "content": "x", "tool_call_id": "1"}]})
+
+
+@pytest.fixture(scope="module")
+def exact_client(emulator, proxy_env):
+    from gptoss_proxy.wiring import build_service
+    from http_server import serve
+
+    routes = {"exact": {"backend": "sagemaker", "endpoint_name": "exact-ep", "budget_mode": "harmony"}}
+    server = serve(build_service(emulator_env(emulator.url, GPTOSS_ROUTES=json.dumps(routes)), log=lambda r: None), "127.0.0.1", 0)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield openai.OpenAI(base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", api_key="x", max_retries=0)
+    server.shutdown()
+
+
+class TestHarmonyForcing:
+    """Over the completions interface: token counts are the backend's own, so the budget holds exactly."""
+
+    @pytest.mark.parametrize("stream", [False, True])
+    def test_analysis_is_ended_at_the_budget_and_the_final_channel_opened(self, exact_client, stats, stream):
+        kwargs = {"stream": True, "stream_options": {"include_usage": True}} if stream else {}
+        r = exact_client.chat.completions.create(model="exact", messages=ask("[[think:500]] hi"), extra_body={"reasoning": {"max_tokens": 100}}, **kwargs)
+        if stream:
+            reasoning, content, order, usage, _ = _collect(r)
+            assert order == sorted(order, key=lambda k: k == "content")
+        else:
+            reasoning, content, usage = r.choices[0].message.model_extra["reasoning_content"], r.choices[0].message.content, r.usage
+        assert len(reasoning) == 400 and content == "Echo: hi"
+        analysis, final = stats()["bodies"]
+        assert analysis["prompt"].endswith("<|start|>assistant<|channel|>analysis<|message|>") and analysis["max_tokens"] == 100
+        assert analysis["stop_token_ids"][0] == 200007 and analysis["skip_special_tokens"] is False
+        assert final["prompt"] == analysis["prompt"] + reasoning + "<|end|><|start|>assistant<|channel|>final<|message|>"
+        assert usage.completion_tokens_details.reasoning_tokens == 100  # exactly the budget
+        assert usage.completion_tokens == 100 + math.ceil(len("Echo: hi") / 4)
+
+    def test_below_the_minimum_the_end_of_reasoning_becomes_wait(self, exact_client, stats):
+        r = exact_client.chat.completions.create(model="exact", messages=ask("[[think:10]] hi"), extra_body={"reasoning": {"min_tokens": 40}})
+        reasoning = r.choices[0].message.model_extra["reasoning_content"]
+        assert reasoning.count("Wait") == 2 and r.usage.completion_tokens_details.reasoning_tokens == 10 + 16 + 16
+        prompts = [b["prompt"] for b in stats()["bodies"]]
+        assert [p.endswith("Wait") for p in prompts] == [False, True, True, False] and r.choices[0].message.content == "Echo: hi"
+
+    def test_requests_with_tools_use_the_chat_budget(self, exact_client, stats):
+        tools = [{"type": "function", "function": {"name": "f", "parameters": {"type": "object", "properties": {}}}}]
+        exact_client.chat.completions.create(model="exact", messages=ask("hi"), tools=tools, extra_body={"reasoning": {"max_tokens": 100}})
+        assert "messages" in stats()["bodies"][0] and "prompt" not in stats()["bodies"][0]
+
+    def test_harmony_mode_is_for_sagemaker_routes(self):
+        from gptoss_proxy.core.settings import Route
+
+        with pytest.raises(ValueError, match="route 'b' budget_mode 'harmony' needs raw prompts: sagemaker routes only, got bedrock"):
+            Route(model="b", backend="bedrock", target="m", budget_mode="harmony")

@@ -12,7 +12,7 @@ import time
 from dataclasses import dataclass, field, replace
 from typing import Callable, Iterable, Iterator, Mapping, Protocol
 
-from gptoss_proxy.core import budget, handoff
+from gptoss_proxy.core import budget, handoff, harmony
 from gptoss_proxy.core.errors import BackendError, BackendThrottled, ProxyError
 from gptoss_proxy.core.guard import ApplyFn, ContentBlocked, Guard, StreamFields
 from gptoss_proxy.core.reasoning import ReasoningSplitter
@@ -209,6 +209,12 @@ class ProxyService:
         non-stream request with a budget is streamed from the backend and gathered."""
         if request.budget is None:
             return self._call(request, deadline, stream=stream, offer_to=offer_to)
+        if request.route.budget_mode == "harmony" and offer_to is None and harmony.renderable(request.body):
+            try:
+                enforced = self._harmony(request, deadline, record)
+            except BackendError as err:
+                raise err.to_proxy_error() from None
+            return (enforced, request.route) if stream else (self._collected(enforced), request.route)
         chunks, route = self._call(request, deadline, stream=True, offer_to=offer_to)
         body = backend_body(replace(request, route=route), True)
         if route.model == offer_to:
@@ -219,12 +225,24 @@ class ProxyService:
 
         enforced = budget.enforce(chunks, request.budget, body, reask, inline=route.backend == "bedrock",
                                   prompt_estimate=request.estimated_prompt_tokens, record=record)
-        if stream:
-            return enforced, route
+        return (enforced if stream else self._collected(enforced)), route
+
+    @staticmethod
+    def _collected(chunks: Iterator[dict]) -> dict:
         try:
-            return budget.collect(enforced), route
+            return budget.collect(chunks)
         except BackendError as err:
             raise err.to_proxy_error() from None
+
+    def _harmony(self, request: ChatRequest, deadline: float, record: dict) -> Iterator[dict]:
+        """Exact budget forcing on the route's own endpoint (core/harmony.py); the first call is made here, so a
+        refusal is an error before any byte is sent."""
+        route = request.route
+        call = lambda body: self.backends[route.backend].stream(route, body, max(1.0, deadline - self.clock()))  # noqa: E731
+        record["budget_mode"] = "harmony"
+        chunks = harmony.force(request.body, request.budget, call, record=record, date=time.strftime("%Y-%m-%d", time.gmtime()))
+        first = next(chunks, None)
+        return _chain(first, chunks)
 
     def _call(self, request: ChatRequest, deadline: float, *, stream: bool, offer_to: str | None = None):
         """Calls the route (retrying throttles with backoff + jitter within the deadline), then its fallbacks.

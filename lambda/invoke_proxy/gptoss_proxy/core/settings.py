@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping
 EFFORTS = ("low", "medium", "high")
 BACKENDS = ("sagemaker", "bedrock")
 STREAM_MODES = ("safe", "fast")
+BUDGET_MODES = ("chat", "harmony")
 CONTEXT_TOKENS = 131_072
 PREFIX = "GPTOSS_"
 ROUTES_VARIABLE = "GPTOSS_ROUTES"
@@ -68,12 +69,17 @@ class Route:
     #: applied when a request sets none
     max_reasoning_tokens: int | None = field(default=None, metadata=between(1, CONTEXT_TOKENS))
     reasoning_tokens: int | None = field(default=None, metadata=between(1, CONTEXT_TOKENS))
+    #: chat: budgets enforced on the chat stream (both backends); harmony: exact forcing on raw harmony prompts
+    #: over the container's completions interface (SageMaker only; core/harmony.py, UNCONFIRMED on the endpoint)
+    budget_mode: str | None = field(default=None, metadata=one_of(*BUDGET_MODES))
 
     def __post_init__(self) -> None:
         for f in fields(self):
             check(f"route {self.model!r} {f.name}", getattr(self, f.name), f.metadata)
         if not self.target:
             raise ValueError(f"route {self.model!r} needs {TARGET_KEYS[self.backend]} (its {self.backend} target)")
+        if self.budget_mode == "harmony" and self.backend != "sagemaker":
+            raise ValueError(f"route {self.model!r} budget_mode 'harmony' needs raw prompts: sagemaker routes only, got {self.backend}")
 
     @classmethod
     def check_field(cls, name: str, value: Any, label: str | None = None) -> None:
