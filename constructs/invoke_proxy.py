@@ -93,6 +93,9 @@ class ProxyRoute:
     :param max_reasoning_tokens: cap on a request's reasoning budget (``reasoning.max_tokens`` /
         ``thinking.budget_tokens``; larger budgets are lowered to it). Default: - no cap.
     :param reasoning_tokens: the reasoning budget of requests that set none. Default: - no budget.
+    :param budget_mode: ``chat`` enforces budgets on the chat stream (stop and re-ask, both backends);
+        ``harmony`` forces them exactly on raw harmony prompts over the container's completions interface
+        (SageMaker routes; UNCONFIRMED on the real endpoint, see the README). Default: - ``chat``.
     """
 
     model: str
@@ -104,6 +107,7 @@ class ProxyRoute:
     handoff: str | None = None
     max_reasoning_tokens: int | None = None
     reasoning_tokens: int | None = None
+    budget_mode: str | None = None
 
     @classmethod
     def sagemaker(cls, model: str, endpoint: InvokableEndpoint, **options) -> "ProxyRoute":
@@ -286,6 +290,7 @@ class InvokeProxy(Construct):
                 handoff=r.handoff,
                 max_reasoning_tokens=r.max_reasoning_tokens,
                 reasoning_tokens=r.reasoning_tokens,
+                budget_mode=r.budget_mode,
             )
         if guardrail_stream_mode is not None:
             options["guardrail_stream_mode"] = guardrail_stream_mode

@@ -43,7 +43,7 @@ RENAMED_KEYS = {
     "flow_log_retention_days": "flow_log_retention",
 }
 #: the fields of one entry of ``routes`` (``ProxyRoute`` options)
-ROUTE_OPTIONS = ("fallback", "max_tokens", "max_reasoning_effort", "handoff", "max_reasoning_tokens", "reasoning_tokens")
+ROUTE_OPTIONS = ("fallback", "max_tokens", "max_reasoning_effort", "handoff", "max_reasoning_tokens", "reasoning_tokens", "budget_mode")
 
 #: keys that may also be set per region under ``region_overrides``
 REGION_KEYS = (
@@ -415,7 +415,7 @@ def _routes(value: Any) -> dict[str, dict[str, Any]]:
         for option in ("max_tokens", "max_reasoning_tokens", "reasoning_tokens"):
             if option in parsed:
                 parsed[option] = _int(f"{key}.{option}", parsed[option])
-        for option in ("max_tokens", "max_reasoning_effort", "max_reasoning_tokens", "reasoning_tokens"):
+        for option in ("max_tokens", "max_reasoning_effort", "max_reasoning_tokens", "reasoning_tokens", "budget_mode"):
             if option in parsed:
                 _construct_rule(f"{key}.{option}", lambda o=option: Route.check_field(o, parsed[o], f"route {name!r} {o}"))
         routes[name] = parsed

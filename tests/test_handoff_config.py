@@ -82,12 +82,14 @@ def test_route_budget_options_from_config_to_the_function():
     """Seed 003: routes.<r>.max_reasoning_tokens / reasoning_tokens are ProxyRoute options the Lambda reads back."""
     from gptoss_invoke_proxy_asset.gptoss_proxy.core.settings import Settings
 
-    c = load_config(project_context(routes='{"gpt-oss-20b": {"max_reasoning_tokens": "4096", "reasoning_tokens": 1024}}').get)
-    assert c.routes == {"gpt-oss-20b": {"max_reasoning_tokens": 4096, "reasoning_tokens": 1024}}
+    c = load_config(project_context(routes='{"gpt-oss-20b": {"max_reasoning_tokens": "4096", "reasoning_tokens": 1024, "budget_mode": "harmony"}}').get)
+    assert c.routes == {"gpt-oss-20b": {"max_reasoning_tokens": 4096, "reasoning_tokens": 1024, "budget_mode": "harmony"}}
+    with pytest.raises(ConfigError, match=r"context key 'routes.gpt-oss-20b.budget_mode': .*must be one of chat, harmony, got 'exact'"):
+        load_config(project_context(routes='{"gpt-oss-20b": {"budget_mode": "exact"}}').get)
     with pytest.raises(ConfigError, match=r"context key 'routes.gpt-oss-20b.reasoning_tokens': .*between 1 and 131072, got 0"):
         load_config(project_context(routes='{"gpt-oss-20b": {"reasoning_tokens": 0}}').get)
     routes = [ProxyRoute.sagemaker("gpt-oss-20b", FakeEndpoint(), **c.routes["gpt-oss-20b"])]
     stack, _, proxy = _build(routes=routes)
     env = _function(Template.from_stack(stack))["Environment"]["Variables"]
     assert Settings.from_env(env).routes["gpt-oss-20b"].max_reasoning_tokens == 4096
-    assert proxy.settings.routes["gpt-oss-20b"].reasoning_tokens == 1024
+    assert proxy.settings.routes["gpt-oss-20b"].reasoning_tokens == 1024 and proxy.settings.routes["gpt-oss-20b"].budget_mode == "harmony"
