@@ -20,9 +20,9 @@ The JumpStart LMI container accepts an OpenAI *completions* body (``prompt``) on
 ``"prompt" in payload`` → vLLM ``CompletionRequest``; async mode is the default from LMI v17,
 ``serving/docs/lmi/user_guides/vllm_user_guide.md``). UNCONFIRMED offline: that the JumpStart gpt-oss endpoint runs
 that mode, passes ``skip_special_tokens`` / ``stop_token_ids`` through, and tokenizes the special tokens written in
-the prompt text as special tokens. ``tools/smoke_budget.py``-style check: send ``completion_body(...)`` to the
-endpoint once and expect an analysis text, ``finish_reason: length`` at a small budget. Routes opt in with
-``budget_mode: "harmony"``.
+the prompt text as special tokens. ``examples/smoke_budget.py`` checks exactly that on a real endpoint (an
+analysis stopped at a 16-token budget with ``finish_reason: length``, then a plain-text final answer). Routes opt
+in with ``budget_mode: "harmony"``.
 """
 
 from __future__ import annotations
