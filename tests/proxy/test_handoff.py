@@ -313,3 +313,8 @@ class TestUnits:
     def test_request_post_with_bad_handoff_is_400(self, proxy):
         status, _, body = post(f"{proxy[0]}/v1/chat/completions", {"model": "small-sm", "messages": BEYOND, "handoff": 1})
         assert status == 400 and json.loads(body)["error"]["param"] == "handoff"
+
+
+def test_structured_output_requests_are_not_offered_the_tool(sdk, stats):
+    r = sdk.chat.completions.create(model="small-sm", messages=BEYOND, response_format={"type": "json_object"})
+    assert r.model == "small-sm" and "tools" not in stats()["bodies"][0]

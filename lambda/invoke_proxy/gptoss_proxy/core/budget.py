@@ -122,9 +122,10 @@ def _chunk(delta: dict, finish: str | None = None) -> dict:
 
 
 def _close(source: Any) -> None:
-    close = getattr(source, "close", None)
-    if close:
-        close()
+    """Stops the backend stream: the adapter's ``abort`` (shuts its connection down) or the iterator's ``close``."""
+    stop = getattr(source, "abort", None) or getattr(source, "close", None)
+    if stop:
+        stop()
 
 
 def _add(total: dict | None, usage: dict) -> dict:

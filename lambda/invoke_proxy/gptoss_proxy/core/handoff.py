@@ -90,6 +90,12 @@ class HandoffCounter:
             self._counts[consumer] = self._counts.get(consumer, 0) + 1
 
 
+def structured(body: dict) -> bool:
+    """A structured-output request (``response_format`` json_object / json_schema): the model server constrains the
+    output to the format (vLLM guided decoding), so it could not call a tool; the handoff tool is not offered."""
+    return (body.get("response_format") or {}).get("type") in ("json_object", "json_schema")
+
+
 def target_of(request: ChatRequest, settings: Settings) -> Route | None:
     """The route this request may hand off to, or None (no handoff on the route, escalated, or opted out)."""
     if request.escalate or not request.handoff or not request.route.handoff:

@@ -8,17 +8,19 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
+from itertools import chain
 from typing import Callable, Iterable, Iterator, Mapping, Protocol
 
 from gptoss_proxy.core import budget, handoff, harmony
 from gptoss_proxy.core.errors import BackendError, BackendThrottled, ProxyError
 from gptoss_proxy.core.guard import ApplyFn, ContentBlocked, Guard, StreamFields
 from gptoss_proxy.core.reasoning import ReasoningSplitter
-from gptoss_proxy.core.request import ChatRequest, parse_json, validate
+from gptoss_proxy.core.request import ChatRequest, parse_json, unsupported_on, validate
 from gptoss_proxy.core.settings import Route, Settings
-from gptoss_proxy.core.translate import backend_body, chunk, completion_from_backend, new_id, usage_of
+from gptoss_proxy.core.translate import backend_body, chunk, completion_from_backend, new_id, to_legacy_function_call, usage_of
 
 
 class Backend(Protocol):
@@ -50,6 +52,124 @@ def sse(payload: dict | str) -> bytes:
     return f"data: {payload if isinstance(payload, str) else json.dumps(payload)}\n\n".encode()
 
 
+class Provisional(bytes):
+    """A stream part that commits to nothing yet (the opening role chunk): the status line waits for the
+    next part, so a failure that comes before any text can still be answered with its real HTTP status."""
+
+
+class FailureEvent(bytes):
+    """An OpenAI error event in a stream; ``error`` is the ProxyError it reports. Before anything real
+    was sent the service answers with ``error``'s status instead (see ``open_stream``)."""
+
+    error: ProxyError
+
+
+def failure_event(err: ProxyError) -> FailureEvent:
+    event = FailureEvent(sse(err.body()))
+    event.error = err
+    return event
+
+
+def open_stream(events: Iterator[bytes], content_type: str = "text/event-stream") -> Response:
+    """Runs a stream of SSE parts up to its first part that commits (text, a tool call, a refusal: anything not
+    ``Provisional``), so that the status line is sent only once the answer is sure. A ``FailureEvent`` before that
+    becomes the response itself — a real HTTP status with OpenAI's error body (429 + Retry-After, 502, 503,
+    504...), which SDKs map to their error types and retry; after it, failures stay SSE error events followed by
+    ``[DONE]``. Any wire format's event generator can use it (chat completions today)."""
+    held: list[bytes] = []
+    for part in events:
+        if isinstance(part, FailureEvent):
+            close = getattr(events, "close", None)
+            if close:
+                close()  # nothing reached the client: the error becomes the response
+            raise part.error
+        held.append(part)
+        if not isinstance(part, Provisional):
+            break
+    return Response(200, chain(held, events), {"Content-Type": content_type, "Cache-Control": "no-cache"})
+
+
+class _Peeked:
+    """A backend stream whose first chunk was read at once, inside the call's retry / fallback loop: a stream
+    that fails on its first event (e.g. Bedrock's in-stream ``throttlingException``) is retried or falls back
+    like a call that failed, since nothing has been sent yet. Keeps the stream's ``abort``."""
+
+    _NOTHING = object()
+
+    def __init__(self, chunks) -> None:
+        self.abort = getattr(chunks, "abort", None)
+        self._rest = iter(chunks)
+        self._first = next(self._rest, self._NOTHING)
+
+    def __iter__(self) -> Iterator:
+        if self._first is not self._NOTHING:
+            yield self._first
+        yield from self._rest
+
+
+def _legacy_function_stream(events: Iterator[bytes]) -> Iterator[bytes]:
+    """For a request made with ``functions``: the streamed first tool call as ``delta.function_call`` and
+    ``finish_reason: function_call``, the shape those clients parse."""
+    for part in events:
+        if type(part) is bytes and b'"tool_calls"' in part and part.startswith(b"data: {"):
+            payload = json.loads(part[6:])
+            for choice in payload.get("choices") or []:
+                delta = choice.get("delta") or {}
+                calls = [c for c in delta.pop("tool_calls", None) or [] if c.get("index", 0) == 0]
+                if calls:
+                    fn = calls[0].get("function") or {}
+                    delta["function_call"] = {k: fn[k] for k in ("name", "arguments") if k in fn}
+                if choice.get("finish_reason") == "tool_calls":
+                    choice["finish_reason"] = "function_call"
+            part = sse(payload)
+        yield part
+
+
+class DeadlineReached(ProxyError):
+    def __init__(self) -> None:
+        super().__init__(
+            504,
+            "The request reached the platform's time limit before the model finished; the answer ends here.",
+            type="timeout",
+            code="request_deadline",
+        )
+
+
+def _bounded(source: Iterator, cutoff: float, clock: Callable[[], float], abort: Callable[[], None] | None = None) -> Iterator:
+    """Passes backend chunks through until ``cutoff`` (the deadline less the margin), then raises DeadlineReached.
+
+    A chunk arriving late is caught after it arrives; a model that stalls mid-stream is caught by a watchdog
+    that fires at the cutoff and calls the backend stream's ``abort`` (the adapter shuts its connection down), so
+    the blocked read returns and the stream can still end with an error event and ``[DONE]`` before Lambda's
+    deadline. Without ``abort`` the stall lasts until the adapter's read timeout.
+    """
+    fired = threading.Event()
+
+    def fire() -> None:
+        fired.set()
+        if abort is not None:
+            abort()
+
+    timer = threading.Timer(max(0.0, cutoff - clock()), fire)
+    timer.daemon = True
+    timer.start()
+    try:
+        while True:
+            try:
+                item = next(source)
+            except StopIteration:
+                return
+            except Exception:
+                if fired.is_set() or clock() >= cutoff:
+                    raise DeadlineReached() from None  # the read was cut by the watchdog
+                raise
+            if fired.is_set() or clock() >= cutoff:
+                raise DeadlineReached()
+            yield item
+    finally:
+        timer.cancel()
+
+
 class ProxyService:
     def __init__(
         self,
@@ -77,19 +197,25 @@ class ProxyService:
     def handle(self, method: str, path: str, headers: Mapping[str, str], body: bytes, *, deadline: float | None = None, consumer: str = "unknown", request_id: str = "") -> Response:
         started = self.clock()
         deadline = deadline if deadline is not None else started + 300
+        cutoff = deadline - self.settings.deadline_margin_seconds  # streams end (error event + [DONE]) by then
         path = "/" + path.strip("/")
-        record = {"request_id": request_id or new_id(), "method": method, "path": path, "consumer": consumer}
+        request_id = request_id or new_id()
+        record = {"request_id": request_id, "method": method, "path": path, "consumer": consumer}
         if self._cold:
             record["cold_start"], self._cold = True, False
         try:
             if path in ("/v1/chat/completions", "/chat/completions"):
                 if method != "POST":
                     raise ProxyError(405, f"Method {method} is not allowed on {path}; use POST.", code="method_not_allowed")
-                response = self._chat(headers, body, deadline, record)
+                response = self._chat(headers, body, cutoff, record)
             elif path in ("/v1/models", "/models") and method == "GET":
                 response = json_response(200, self._models())
+            elif path.startswith(("/v1/models/", "/models/")) and method == "GET":
+                response = json_response(200, self._model(path.split("/models/", 1)[1]))
             elif path == "/health" and method == "GET":
-                response = json_response(200, {"status": "ok", "routes": sorted(self.settings.routes), "guardrail": "on" if self.guardrail else "off"})
+                # seconds_left: the request's own deadline as the proxy sees it; behind the Web Adapter it must be below
+                # the function's timeout (a smoke check that x-amzn-lambda-context is read)
+                response = json_response(200, {"status": "ok", "routes": sorted(self.settings.routes), "guardrail": "on" if self.guardrail else "off", "seconds_left": round(deadline - started, 1)})
             else:
                 raise ProxyError(404, f"Unknown request URL: {method} {path}.", code="unknown_url")
         except ProxyError as err:
@@ -99,18 +225,28 @@ class ProxyService:
             response = error_response(ProxyError(500, "The proxy hit an internal error.", type="api_error", code="internal_error"))
             record.update(error=err.__class__.__name__)
         record.update(status=response.status, latency_ms=round((self.clock() - started) * 1000, 1))
+        response.headers["x-request-id"] = request_id
+        if record.get("route"):
+            response.headers.setdefault("x-gptoss-route", record["route"])
+        if record.get("model"):
+            response.headers.setdefault("x-gptoss-model", record["model"])
         if not response.streaming:
             self.log(record)
         return response
 
+    @staticmethod
+    def _model_object(route: Route) -> dict:
+        """OpenAI's model object. ``owned_by`` names the backend only: endpoint names and model ids stay inside."""
+        return {"id": route.model, "object": "model", "created": 0, "owned_by": route.backend, "fallback": route.fallback}
+
     def _models(self) -> dict:
-        return {
-            "object": "list",
-            "data": [
-                {"id": r.model, "object": "model", "created": 0, "owned_by": f"{r.backend}:{r.target}", "fallback": r.fallback}
-                for r in sorted(self.settings.routes.values(), key=lambda r: r.model)
-            ],
-        }
+        return {"object": "list", "data": [self._model_object(r) for r in sorted(self.settings.routes.values(), key=lambda r: r.model)]}
+
+    def _model(self, model: str) -> dict:
+        route = self.settings.routes.get(model)
+        if route is None:
+            raise ProxyError(404, f"The model '{model}' does not exist or you do not have access to it.", param="model", code="model_not_found")
+        return self._model_object(route)
 
     # ---- chat ------------------------------------------------------------------------------------------
 
@@ -126,8 +262,10 @@ class ProxyService:
             raise
         request, offer_to, direct = self._handoff_plan(request, headers, record)
         if request.stream:
-            stream_headers = {"Content-Type": "text/event-stream", "Cache-Control": "no-cache", **direct}
-            return Response(200, self._stream(request, guard, deadline, record, offer_to), stream_headers)
+            events = self._stream(request, guard, deadline, record, offer_to)
+            response = open_stream(_legacy_function_stream(events) if request.legacy_functions else events)
+            response.headers.update(direct)
+            return response
         raw_response, route = self._fetch(request, deadline, record, stream=False, offer_to=offer_to)
         completion = self._completion(raw_response, request, route)
         message = completion["choices"][0]["message"]
@@ -137,26 +275,23 @@ class ProxyService:
             raw_response, route = self._fetch(handed, deadline, record, stream=False)
             first_usage, completion = completion.get("usage"), self._completion(raw_response, handed, route)
             completion["usage"] = handoff.add_usage(first_usage, completion.get("usage"))
-            message = completion["choices"][0]["message"]
             direct = self._handoff_headers(request.route.model, route.model, record["handoff_reason"])
         elif reason is not None and not message.get("tool_calls"):
             completion["choices"][0]["finish_reason"] = "stop"
-        try:
-            guard.check_message(message)  # content, reasoning and tool calls, masked in place
-        except ContentBlocked as blocked:
-            message.pop("reasoning_content", None)
-            message.pop("tool_calls", None)
-            message["content"] = blocked.message
-            completion["choices"][0]["finish_reason"] = "content_filter"
+        record.pop("handoff_reason", None)  # model text: never logged
+        for choice in completion["choices"]:  # n > 1: every choice
+            self._guard_choice(guard, choice)
+        if request.legacy_functions:
+            for choice in completion["choices"]:
+                to_legacy_function_call(choice)
         record.update(guard.log_fields())
         record.update(model=route.model, **_usage_fields(completion.get("usage")))
-        record.pop("handoff_reason", None)  # model text: never logged
-        return json_response(200, completion, {"x-gptoss-model": route.model, "x-gptoss-route": request.route.model, **direct})
+        return json_response(200, completion, direct)
 
     @staticmethod
     def _completion(raw_response: dict, request: ChatRequest, route: Route) -> dict:
         try:
-            return completion_from_backend(raw_response, request, route.model)
+            return completion_from_backend(raw_response, request, route.model, route.backend)
         except ValueError as err:
             raise ProxyError(502, f"The model backend returned an unusable answer ({err}).", type="api_error", code="backend_error") from None
 
@@ -165,8 +300,9 @@ class ProxyService:
     def _handoff_plan(self, request: ChatRequest, headers: Mapping[str, str], record: dict) -> tuple[ChatRequest, str | None, dict]:
         """Whether the request's model is offered the handoff tool (the route name it is offered on), or goes to the
         handoff route at once (reasoning_effort high, when the operator says so); returns the request to send,
-        the route offered the tool, and response headers for a direct handoff."""
-        if handoff.opted_out(headers):
+        the route offered the tool, and response headers for a direct handoff. Requests for several choices
+        (n > 1) or for structured output are not offered the tool (``handoff.structured``)."""
+        if handoff.opted_out(headers) or request.body.get("n", 1) != 1 or handoff.structured(request.body):
             request.handoff = False
         target = handoff.target_of(request, self.settings)
         if target is None:
@@ -196,17 +332,39 @@ class ProxyService:
     def _handoff_headers(source: str, target: str, reason: str) -> dict[str, str]:
         return {"x-gptoss-handoff": f"{source} -> {target}", "x-gptoss-handoff-reason": handoff.header_value(reason)}
 
+    @staticmethod
+    def _guard_choice(guard: Guard, choice: dict) -> None:
+        """Checks one choice's output (in place). Log probabilities carry the raw tokens, so they are dropped
+        whenever the guardrail changed or withheld anything."""
+        message = choice["message"]
+        try:
+            actions = guard.check_message(message)  # content, reasoning and tool calls, masked in place
+            changed = "masked" in actions.values()
+        except ContentBlocked as blocked:
+            message.pop("reasoning_content", None)
+            message.pop("tool_calls", None)
+            message["content"] = blocked.message
+            choice["finish_reason"] = "content_filter"
+            changed = True
+        if changed:
+            choice["logprobs"] = None
+
     def _candidates(self, request: ChatRequest) -> list[Route]:
+        """The route and its fallbacks, leaving out those that cannot honour the request (e.g. logprobs on Bedrock)."""
         chain, route, seen = [], request.route, set()
         while route is not None and route.model not in seen:
             chain.append(route)
             seen.add(route.model)
             route = self.settings.routes.get(route.fallback) if route.fallback else None
-        return chain[1:] if request.escalate and len(chain) > 1 else chain
+        chain = chain[1:] if request.escalate and len(chain) > 1 else chain
+        capable = [r for r in chain if unsupported_on(r, request.vllm_only_fields()) is None]
+        if not capable:
+            raise unsupported_on(chain[0], request.vllm_only_fields())
+        return capable
 
     def _fetch(self, request: ChatRequest, deadline: float, record: dict, *, stream: bool, offer_to: str | None = None):
-        """``_call``, with the request's reasoning budget enforced on the backend's stream (core/budget.py): a
-        non-stream request with a budget is streamed from the backend and gathered."""
+        """``_call``, with the request's reasoning budget enforced (core/budget.py, core/harmony.py): a non-stream
+        request with a budget is streamed from the backend and gathered."""
         if request.budget is None:
             return self._call(request, deadline, stream=stream, offer_to=offer_to)
         if request.route.budget_mode == "harmony" and offer_to is None and harmony.renderable(request.body):
@@ -216,7 +374,7 @@ class ProxyService:
                 raise err.to_proxy_error() from None
             return (enforced, request.route) if stream else (self._collected(enforced), request.route)
         chunks, route = self._call(request, deadline, stream=True, offer_to=offer_to)
-        body = backend_body(replace(request, route=route), True)
+        body = backend_body(request, True, route)
         if route.model == offer_to:
             body = handoff.offer(body)
 
@@ -249,7 +407,7 @@ class ProxyService:
         ``offer_to``: the route whose model is offered the handoff tool (its fallbacks are not)."""
         last: BackendError | None = None
         for route in self._candidates(request):
-            body = backend_body(request, stream)
+            body = backend_body(request, stream, route)
             if route.model == offer_to:
                 body = handoff.offer(body)
             for attempt in range(self.settings.max_retries + 1):
@@ -258,7 +416,7 @@ class ProxyService:
                     break
                 try:
                     backend = self.backends[route.backend]
-                    result = backend.stream(route, body, remaining) if stream else backend.complete(route, body, remaining)
+                    result = _Peeked(backend.stream(route, body, remaining)) if stream else backend.complete(route, body, remaining)
                     return result, route
                 except BackendThrottled as err:
                     last = err
@@ -281,27 +439,18 @@ class ProxyService:
         completion_id, created = new_id(), int(time.time())
         try:
             chunks, route = self._fetch(request, deadline, record, stream=True, offer_to=offer_to)
-            source = iter(chunks)
+            source = _bounded(iter(chunks), deadline, self.clock, getattr(chunks, "abort", None))
             first = next(source, None)  # a failure before the first chunk can still fall back / return an error
-        except ProxyError as err:
-            record.update(status=err.status, error=err.code)
-            self.log(record)
-            yield sse(err.body())
-            yield sse("[DONE]")
-            return
         except BackendError as err:
-            record.update(error=err.code)
-            self.log(record)
-            yield sse(err.to_proxy_error().body())
-            yield sse("[DONE]")
-            return
+            raise err.to_proxy_error() from None  # nothing was sent: open_stream answers with this status
         model = route.model
+        record["model"] = model
         splitter = ReasoningSplitter() if route.backend == "bedrock" else None
         fields = StreamFields(guard)  # reasoning, content and tool calls released in the model's order
         finish, usage, reasoning_chars = None, None, 0
         calls = handoff.StreamedCalls()  # handoff tool calls taken out of the stream
         released, sent_calls, first_usage = False, False, None  # text or a tool call was sent: a later handoff is ignored
-        yield sse(chunk(completion_id, model, created, {"role": "assistant", "content": ""}))
+        yield Provisional(sse(chunk(completion_id, model, created, {"role": "assistant", "content": ""})))
         try:
             while True:
                 for raw in _chain(first, source):
@@ -346,7 +495,9 @@ class ProxyService:
                 chunks, route = self._fetch(handed, deadline, record, stream=True)
                 notice = handoff.stream_notice(request.route.model, route.model, record["handoff_reason"])
                 yield sse({**chunk(completion_id, route.model, created, {}), "x_gptoss_handoff": notice})
-                first, source, model, offer_to = None, iter(chunks), route.model, None
+                source = _bounded(iter(chunks), deadline, self.clock, getattr(chunks, "abort", None))
+                first, model, offer_to = None, route.model, None
+                record["model"] = model
                 splitter = ReasoningSplitter() if route.backend == "bedrock" else None
                 fields, calls, finish, usage, reasoning_chars = StreamFields(guard), handoff.StreamedCalls(), None, None, 0
             if splitter is not None:
@@ -362,10 +513,10 @@ class ProxyService:
         except (BackendError, ProxyError) as err:
             proxy_err = err.to_proxy_error() if isinstance(err, BackendError) else err
             record.update(error=proxy_err.code)
-            yield sse(proxy_err.body())
+            yield failure_event(proxy_err)
         except Exception as err:  # mid-stream surprise: end the stream with an error event, never hang
             record.update(error=err.__class__.__name__)
-            yield sse(ProxyError(500, "The proxy hit an internal error mid-stream.", type="api_error", code="internal_error").body())
+            yield failure_event(ProxyError(500, "The proxy hit an internal error mid-stream.", type="api_error", code="internal_error"))
         record.update(guard.log_fields())
         final_usage = handoff.add_usage(first_usage, usage_of(usage, reasoning_chars))
         record.pop("handoff_reason", None)  # model text: never logged

@@ -130,6 +130,8 @@ class Settings:
     handoff_daily_cap: int | None = field(default=None, metadata=between(0, 10**9))
     #: ``reasoning_effort: high`` on a route with a handoff goes to the handoff route directly
     handoff_on_high_effort: bool = False
+    #: streams end with an error event and [DONE] this long before the request's deadline; retries plan within it
+    deadline_margin_seconds: float = field(default=10, metadata=between(0, 300))
 
     def __post_init__(self) -> None:
         if not self.routes:
