@@ -261,7 +261,24 @@ def exact_client(emulator, proxy_env):
 
 
 class TestHarmonyForcing:
-    """Over the completions interface: token counts are the backend's own, so the budget holds exactly."""
+    """Over the completions interface: token counts are the backend's own, so the budget holds exactly.
+
+    Sources for the request shape: djl-serving ``engines/python/setup/djl_python/lmi_vllm/vllm_async_service.py``
+    (``preprocess_request``: a payload with ``prompt`` becomes vLLM's ``CompletionRequest`` on /invocations; async
+    mode is LMI's default since v17, ``serving/docs/lmi/user_guides/vllm_user_guide.md``); vLLM
+    ``vllm/entrypoints/openai/completion/protocol.py`` (``CompletionRequest`` takes ``max_tokens``,
+    ``stop_token_ids``, ``skip_special_tokens``; ``finish_reason`` ``length`` at max_tokens); special-token ids from
+    openai/harmony ``docs/format.md`` ("Special Tokens": <|end|> 200007, <|return|> 200002, <|call|> 200012).
+    The emulator implements that shape; whether the JumpStart image does is what examples/smoke_budget.py checks.
+    """
+
+    def test_stop_token_ids_are_harmonys(self):
+        from gptoss_proxy.core import harmony
+
+        assert harmony.TOKEN_IDS == {"<|start|>": 200006, "<|end|>": 200007, "<|message|>": 200008, "<|channel|>": 200005,
+                                     "<|return|>": 200002, "<|call|>": 200012}
+        body = harmony.completion_body("p", 8, False, analysis=True)
+        assert body["stop_token_ids"] == [200007, 200012, 200002] and body["skip_special_tokens"] is False and body["max_tokens"] == 8
 
     @pytest.mark.parametrize("stream", [False, True])
     def test_analysis_is_ended_at_the_budget_and_the_final_channel_opened(self, exact_client, stats, stream):
