@@ -318,3 +318,32 @@ class TestUnits:
 def test_structured_output_requests_are_not_offered_the_tool(sdk, stats):
     r = sdk.chat.completions.create(model="small-sm", messages=BEYOND, response_format={"type": "json_object"})
     assert r.model == "small-sm" and "tools" not in stats()["bodies"][0]
+
+
+def test_a_direct_handoff_streams_with_its_headers(serve, stats):
+    url, _ = serve(GPTOSS_HANDOFF_ON_HIGH_EFFORT="true")
+    client = openai.OpenAI(base_url=f"{url}/v1", api_key="x", max_retries=0)
+    raw = client.chat.completions.with_raw_response.create(model="small-br", messages=[{"role": "user", "content": "hi"}], reasoning_effort="high", stream=True)
+    assert raw.headers["x-gptoss-handoff"] == "small-br -> big-sm"
+    content, *_ , chunks = _collect(raw.parse())
+    assert content == "Echo: hi" and {c.model for c in chunks} == {"big-sm"}
+
+
+@pytest.mark.parametrize("stream", [False, True])
+def test_a_reasoning_budget_holds_for_both_models_of_a_handoff(sdk, stats, stream):
+    """Seed 002 + 003: the small model's reasoning is cut at the budget, it still hands off, and the large model's
+    reasoning is cut at the same budget."""
+    extra = {"extra_body": {"reasoning": {"max_tokens": 50}}}
+    messages = [{"role": "user", "content": "[[beyond]] [[think:500]] hard one"}]
+    if stream:
+        content, reasoning, finish, usage, chunks = _collect(sdk.chat.completions.create(model="small-sm", messages=messages, stream=True, stream_options={"include_usage": True}, **extra))
+        model = chunks[-1].model
+    else:
+        r = sdk.chat.completions.create(model="small-sm", messages=messages, **extra)
+        content, reasoning, usage, model = r.choices[0].message.content, r.choices[0].message.model_extra["reasoning_content"], r.usage, r.model
+    assert model == "big-br" and content == "Echo: hard one"
+    bodies = stats()["bodies"]
+    assert len(bodies) == 4  # small (cut), small re-asked (hands off), large (cut), large re-asked (answers)
+    legs = 2 if stream else 1  # a stream already released the small model's reasoning; a whole answer is the target's
+    assert reasoning.count("Answering now.") == legs and len(reasoning) == legs * (50 * 4 + len("Answering now."))
+    assert usage.completion_tokens_details.reasoning_tokens == 2 * (50 + 3)
