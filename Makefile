@@ -66,7 +66,8 @@ clean:
 # ---- compliance (issue 7): cdk-nag review reports, cfn-lint, checkov ------------------------------------
 # checkov pins boto3 1.35 / packaging 23, which clash with requirements-dev.txt, so it gets its own venv.
 CHECKOV_VENV := .venv-checkov
-NAG_REGIONS  ?= us-east-1,us-west-2
+# the configurations `make nag` reports (tools/nag/matrix.py): every one we ship
+NAG_CONFIGS  ?= default,scale-to-zero,existing-vpc,roles-boundary,function-url,audit-trail
 
 $(CHECKOV_VENV)/.stamp: requirements-checkov.txt
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
@@ -75,8 +76,8 @@ $(CHECKOV_VENV)/.stamp: requirements-checkov.txt
 
 setup test: $(CHECKOV_VENV)/.stamp
 
-nag: $(VENV)/.stamp-dev node_modules/.stamp ## synthesize NAG_REGIONS (+ regions in CDK_ARGS); write reports/nag/<region>.md/.csv
-	$(PY) -m tools.nag_report --synth --regions $(NAG_REGIONS) -- $(CDK_ARGS)
+nag: $(VENV)/.stamp-dev node_modules/.stamp ## synthesize every shipped configuration; write reports/nag/<configuration>/<region>.md/.csv, README.md (matrix), exceptions.md/.csv
+	$(PY) -m tools.nag_report --matrix --configurations $(NAG_CONFIGS) -- $(CDK_ARGS)
 
 lint: $(VENV)/.stamp-dev $(CHECKOV_VENV)/.stamp node_modules/.stamp ## synthesize, then cfn-lint + checkov over cdk.out
 	$(CDK) synth --quiet $(CDK_ARGS)
