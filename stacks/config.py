@@ -137,6 +137,9 @@ class PlatformConfig:
     permissions_boundary: str | None = None
     role_name_prefix: str | None = None
     alarm_emails: tuple[str, ...] = ()
+    #: App prop: aws-cdk-lib's built-in CloudFormation validation at synth (a WASM build of cfn-lint's rules). Off:
+    #: it was ~60% of this app's synth time, and `make lint` and the tests run cfn-lint itself on every template
+    builtin_cloud_formation_validation: bool = False
 
     def proxy_props(self) -> dict[str, Any]:
         """The InvokeProxy props set in config (unset ones keep the construct's defaults)."""
@@ -491,6 +494,7 @@ def _proxy_and_platform_keys(context: Callable[[str], Any]) -> dict[str, Any]:
         permissions_boundary=str(boundary) if boundary is not None else None,
         role_name_prefix=str(prefix) if prefix is not None else None,
         alarm_emails=_emails(context("alarm_emails")),
+        builtin_cloud_formation_validation=_optional(context, "builtin_cloud_formation_validation", _as_bool) or False,
     )
 
 

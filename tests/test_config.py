@@ -139,3 +139,13 @@ def test_fails_with_a_message_naming_key_value_and_allowed(overrides, message):
 
 def test_removal_policy_destroy_is_the_cdk_value():
     assert config(removal_policy="destroy").removal_policy is RemovalPolicy.DESTROY
+
+
+def test_builtin_cloudformation_validation_is_off_unless_asked():
+    """The App prop ``builtin_cloud_formation_validation`` (aws-cdk-lib 2.275 ``core/lib/app.d.ts``: "Whether to
+    enable built-in CloudFormation template validation ... @default true") is passed from this key; the app turns it
+    off by default because cfn-lint runs on every template in `make lint` and tests/test_lint.py."""
+    assert config().builtin_cloud_formation_validation is False
+    assert config(builtin_cloud_formation_validation="true").builtin_cloud_formation_validation is True
+    with pytest.raises(ConfigError, match="context key 'builtin_cloud_formation_validation': expected true or false, got 'maybe'"):
+        config(builtin_cloud_formation_validation="maybe")
