@@ -70,7 +70,8 @@ def synth_times() -> dict:
     empty_s = statistics.median(empty)
     for row in growth:
         row["ratio"] = round(row["app_s"] / empty_s, 2)
-    return {"app_s": round(statistics.median(app), 2), "empty_s": round(empty_s, 2), "ratio": round(statistics.median(app) / empty_s, 2),
+    return {"load_avg_1min": round(os.getloadavg()[0], 1),
+            "app_s": round(statistics.median(app), 2), "empty_s": round(empty_s, 2), "ratio": round(statistics.median(app) / empty_s, 2),
             "empty_without_validation_s": round(statistics.median(bare), 2),
             "ratio_without_validation": round(statistics.median(app) / statistics.median(bare), 2), "growth": growth}
 
@@ -168,7 +169,9 @@ def render(r: dict) -> str:
         "including Python start, imports and the jsii/Node side, against an empty CDK app (one stack, one resource) "
         "run the same way. The app turns off aws-cdk-lib's built-in CloudFormation validation (a WASM build of cfn-lint's "
         "rules, ~60% of its synth; `make lint` and the tests run cfn-lint itself on every template; "
-        "`-c builtin_cloud_formation_validation=true` turns it back on); the empty app keeps CDK's default.",
+        "`-c builtin_cloud_formation_validation=true` turns it back on); the empty app keeps CDK's default. "
+        f"Load average when measured: {r['synth'].get('load_avg_1min', '?')} on {r['machine']['cpus']} CPUs (other jobs ran alongside, so "
+        "single rows are noisy). Where the time goes: bench/synth_profile.md.",
         "",
         "Overheads are via-proxy latency minus a direct call to the same local emulator, medians of "
         f"{bench_proxy.RUNS} runs of {bench_proxy.REQUESTS} requests (guardrail off, so only the proxy's own work counts). "
