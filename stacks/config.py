@@ -16,8 +16,9 @@ from aws_cdk import Duration, RemovalPolicy
 
 from gptoss_constructs import catalog
 from gptoss_constructs._defaults import RETENTION_DAYS
-from gptoss_constructs._validation import require_private_cidr
+from gptoss_constructs._validation import require_choices, require_private_cidr
 from gptoss_constructs.front_door import validate_throttling
+from gptoss_constructs.governance import RoleNamePrefix
 from gptoss_constructs.guardrail_policy import GuardrailPolicy, PolicyError, load_policy
 from gptoss_constructs.invoke_proxy import validate_function_props
 from gptoss_constructs.network import ALL_INTERFACE_ENDPOINTS
@@ -370,7 +371,6 @@ def _construct_rule(key: str, rule: Callable[[], Any]) -> Any:
 
 _ARN_OR_ACCOUNT = re.compile(r"\d{12}|arn:aws[a-z-]*:iam::\d{12}:(root|role/[\w+=,.@/-]+|user/[\w+=,.@/-]+)")
 _BOUNDARY = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[\w+=,.@/-]+")
-_PREFIX = re.compile(r"[\w+=,.@-]{1,32}")
 
 
 def _principals(key: str, value: Any) -> tuple[str, ...]:
@@ -473,10 +473,8 @@ def _proxy_and_platform_keys(context: Callable[[str], Any]) -> dict[str, Any]:
             f"(arn:aws:iam::<account>:policy/<name>), got {boundary!r}"
         )
     prefix = context("role_name_prefix")
-    if prefix is not None and not _PREFIX.fullmatch(str(prefix)):
-        raise ConfigError(
-            f"context key 'role_name_prefix': expected 1 to 32 letters, digits or +=,.@_-, got {prefix!r}"
-        )
+    if prefix is not None:
+        _construct_rule("role_name_prefix", lambda: RoleNamePrefix(str(prefix)))  # the aspect checks its prefix
     return dict(
         streaming=streaming,
         guardrail_stream_mode=mode,
@@ -550,12 +548,7 @@ def load_config(context: Callable[[str], Any], default_account: str | None = Non
     except ValueError as err:
         raise ConfigError(f"context key '{err}") from None
     endpoints = _as_list("interface_endpoints", context("interface_endpoints")) if context("interface_endpoints") is not None else list(ALL_INTERFACE_ENDPOINTS)
-    unknown = [e for e in endpoints if e not in ALL_INTERFACE_ENDPOINTS]
-    if unknown:
-        raise ConfigError(
-            f"context key 'interface_endpoints': unknown endpoint(s) {', '.join(unknown)}; "
-            f"allowed: {', '.join(ALL_INTERFACE_ENDPOINTS)}"
-        )
+    _construct_rule("interface_endpoints", lambda: require_choices("interface_endpoints", endpoints, ALL_INTERFACE_ENDPOINTS))
 
     overrides = _as_mapping("region_overrides", context("region_overrides"))
     for region, values in overrides.items():
