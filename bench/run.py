@@ -58,11 +58,12 @@ def _regions_context(regions: tuple[str, ...]) -> dict:
 def synth_times() -> dict:
     """Runs are interleaved (empty, app, empty, app, ...) so a busy machine slows both sides alike."""
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
-    app, empty, bare = [], [], []
+    app, empty, bare, validated = [], [], [], []
     for _ in range(SYNTH_RUNS):
         empty.append(_synth_seconds([sys.executable, "-c", EMPTY_APP], context))
         app.append(_synth_seconds([sys.executable, "app.py"], {**context, "regions": "us-east-1,us-west-2"}))
         bare.append(_synth_seconds([sys.executable, "-c", EMPTY_APP], context, CDK_VALIDATION="false"))
+        validated.append(_synth_seconds([sys.executable, "app.py"], {**context, "regions": "us-east-1,us-west-2", "builtin_cloud_formation_validation": True}))
     growth = []
     for n in range(1, len(GROWTH_REGIONS) + 1):
         ctx = {**context, **_regions_context(GROWTH_REGIONS[:n])}
@@ -73,6 +74,8 @@ def synth_times() -> dict:
     return {"load_avg_1min": round(os.getloadavg()[0], 1),
             "app_s": round(statistics.median(app), 2), "empty_s": round(empty_s, 2), "ratio": round(statistics.median(app) / empty_s, 2),
             "empty_without_validation_s": round(statistics.median(bare), 2),
+            "app_with_validation_s": round(statistics.median(validated), 2),
+            "ratio_with_validation": round(statistics.median(validated) / empty_s, 2),
             "ratio_without_validation": round(statistics.median(app) / statistics.median(bare), 2), "growth": growth}
 
 
@@ -147,6 +150,9 @@ def render(r: dict) -> str:
     if "empty_without_validation_s" in r["synth"]:
         s = r["synth"]
         lines.append(f"| Synth, same app vs an empty app that also skips the built-in validation (`CDK_VALIDATION=false`) | {s['app_s']} s vs {s['empty_without_validation_s']} s = {s['ratio_without_validation']}× | (informative: our own constructs, imports and cdk-nag) |")
+    if "app_with_validation_s" in r["synth"]:
+        s = r["synth"]
+        lines.append(f"| Synth, the app with the built-in validation back on (`-c builtin_cloud_formation_validation=true`, the state before) vs the empty app | {s['app_with_validation_s']} s vs {s['empty_s']} s = {s['ratio_with_validation']}× | (informative) |")
     for g in r["synth"].get("growth", []):
         lines.append(f"| Synth with {g['regions']} region(s) vs the empty app (median of {SYNTH_RUNS}) | {g['app_s']} s = {g['ratio']}× | (growth per region) |")
     for mode in ("non-stream", "stream"):
