@@ -21,7 +21,7 @@ from gptoss_constructs.front_door import validate_throttling
 from gptoss_constructs.governance import RoleNamePrefix
 from gptoss_constructs.guardrail_policy import GuardrailPolicy, PolicyError, load_policy
 from gptoss_constructs.invoke_proxy import validate_function_props
-from gptoss_constructs.network import ALL_INTERFACE_ENDPOINTS
+from gptoss_constructs.network import ALL_INTERFACE_ENDPOINTS, validate_network_props
 from gptoss_invoke_proxy_asset.gptoss_proxy.core.settings import Route, Settings
 from stacks.proxy_config import route_names
 
@@ -615,6 +615,8 @@ def load_config(context: Callable[[str], Any], default_account: str | None = Non
 
         region_configs[region] = _region_config(region, account, merged, key_path)
 
+    max_azs = _int("max_azs", context("max_azs") if context("max_azs") is not None else 2)  # the Network's default
+    _construct_rule("max_azs", lambda: validate_network_props(max_azs=max_azs))
     more = _proxy_and_platform_keys(context)
     check_routes(more["routes"], region_configs)
     removal_policy = _as_choice("removal_policy", context("removal_policy") or "retain", tuple(REMOVAL_POLICIES))
@@ -622,7 +624,7 @@ def load_config(context: Callable[[str], Any], default_account: str | None = Non
         regions=tuple(regions),
         account=account,
         vpc_cidr=vpc_cidr,
-        max_azs=_as_int("max_azs", context("max_azs") if context("max_azs") is not None else 2, 2, 6),
+        max_azs=max_azs,
         interface_endpoints=tuple(endpoints) if endpoints is not None else None,
         flow_log_retention=_retention_days(context("flow_log_retention")),
         removal_policy=REMOVAL_POLICIES[removal_policy],
