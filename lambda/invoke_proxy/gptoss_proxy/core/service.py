@@ -520,11 +520,13 @@ class ProxyService:
         record.update(guard.log_fields())
         final_usage = handoff.add_usage(first_usage, usage_of(usage, reasoning_chars))
         record.pop("handoff_reason", None)  # model text: never logged
+        # logged before the last events: a client that hangs up after [DONE] (SDKs stop reading there) closes this
+        # generator at its next yield, and the record must not be lost with it
+        record.update(model=model, **_usage_fields(final_usage))
+        self.log(record)
         if request.include_usage and final_usage:
             yield sse(chunk(completion_id, model, created, usage=final_usage))
         yield sse("[DONE]")
-        record.update(model=model, **_usage_fields(final_usage))
-        self.log(record)
 
 
 def _chain(first, rest: Iterator) -> Iterator:
