@@ -12,22 +12,22 @@ import sys
 from aws_cdk import App, Tags
 
 from stacks.compliance import attach_compliance
-from stacks.config import ConfigError, load_config, load_cost_assumptions
+from stacks.config import ConfigError, load_config
 from stacks.platform import build_app, cost_estimates
 
 
 def main() -> None:
-    app = App()
+    context = App().node.try_get_context  # the CLI's context, read first: the synthesized App's props come from it
     try:
-        config = load_config(app.node.try_get_context, default_account=os.environ.get("CDK_DEFAULT_ACCOUNT"))
-        assumptions = load_cost_assumptions(app.node.try_get_context)
+        config = load_config(context, default_account=os.environ.get("CDK_DEFAULT_ACCOUNT"))
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(1)
+    app = App(builtin_cloud_formation_validation=config.builtin_cloud_formation_validation)
     Tags.of(app).add("project", "gpt-oss-platform")
     attach_compliance(app)
     stacks = build_app(app, config)
-    estimates = cost_estimates(config, stacks, assumptions)
+    estimates = cost_estimates(config, stacks, config.cost_assumptions)
     assembly = app.synth()
     for region, estimate in estimates.items():
         path = os.path.join(assembly.directory, f"cost-{region}.md")
@@ -35,7 +35,7 @@ def main() -> None:
             f.write(estimate.render())
         print(
             f"cost estimate {region}: ${estimate.monthly_low:,.2f} to ${estimate.monthly_high:,.2f} per month at min/max capacity "
-            f"and {assumptions.requests_per_month:,} requests (unverified prices; see {path})",
+            f"and {config.cost_assumptions.requests_per_month:,} requests (unverified prices; see {path})",
             file=sys.stderr,
         )
 

@@ -134,7 +134,7 @@ def region_fingerprint(config: PlatformConfig, region: str) -> str:
     """A digest of everything that decides the region's producer resources: the typed config, the catalog and
     the source of the constructs and stacks. It changes whenever a deploy could replace a producer resource."""
     digest = hashlib.sha256()
-    platform = {k: v for k, v in vars(config).items() if k != "region_configs"}  # every platform-wide setting
+    platform = {k: v for k, v in vars(config).items() if k not in ("region_configs", "cost_assumptions")}  # every platform-wide setting (the cost estimate's assumptions build nothing)
     digest.update(json.dumps([config.for_region(region), platform], default=_stable, sort_keys=True).encode())
     for path in sorted([*(_ROOT / "constructs").rglob("*.py"), *(_ROOT / "constructs").rglob("*.json"), *(_ROOT / "constructs").rglob("*.yaml"), *(_ROOT / "stacks").glob("*.py")]):
         digest.update(path.relative_to(_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
