@@ -149,7 +149,7 @@ class InvokeProxy(Construct):
         vpc_subnets: ec2.SubnetSelection | None = None,
         timeout: Duration | None = None,
         memory_size: int = 1024,
-        reserved_concurrent_executions: int = 50,
+        reserved_concurrent_executions: int | None = None,
         architecture: lambda_.Architecture | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         encryption_key: kms.IKey | None = None,
@@ -170,7 +170,10 @@ class InvokeProxy(Construct):
         :param vpc_subnets: where the function's interfaces go. Default: - the isolated subnets.
         :param timeout: function timeout. Default: - 5 minutes (long generations stream for minutes).
         :param memory_size: MiB. Default: - 1024.
-        :param reserved_concurrent_executions: caps concurrency (protects the endpoints). Default: - 50.
+        :param reserved_concurrent_executions: reserves (and caps) the function's concurrency. Default: - no
+            reservation: Lambda keeps an unreserved minimum of the account's concurrency, and a new account's
+            limit can be as low as 10, so any reservation can fail the deploy (Lambda developer guide,
+            "Configuring reserved concurrency"); set it only after checking the account limit (``make preflight``).
         :param architecture: Default: - ARM_64 (cheaper per GB-second; the code is pure Python).
         :param log_retention: Default: - one year.
         :param encryption_key: encrypts the log group and environment. Default: - a new key with rotation.
@@ -181,7 +184,8 @@ class InvokeProxy(Construct):
         _validate_routes(routes)
         require_choice("guardrail_stream_mode", guardrail_stream_mode, GUARDRAIL_STREAM_MODES)
         require_range("memory_size", memory_size, 128, 10240)
-        require_range("reserved_concurrent_executions", reserved_concurrent_executions, 1, 1000)
+        if reserved_concurrent_executions is not None:
+            require_range("reserved_concurrent_executions", reserved_concurrent_executions, 1, 1000)
         timeout = timeout or Duration.minutes(5)
         require_range("timeout (seconds)", timeout.to_seconds(), 10, 900)
         architecture = architecture or lambda_.Architecture.ARM_64

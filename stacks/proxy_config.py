@@ -36,7 +36,7 @@ class ProxyConfig:
     guardrail_stream_mode: str = "safe"
     memory_mb: int = 1024
     timeout_seconds: int = 300
-    reserved_concurrency: int = 50
+    reserved_concurrency: int | None = None
     fallbacks: Mapping[str, str] | None = None
     route_max_tokens: Mapping[str, int] | None = None
     route_max_reasoning_effort: Mapping[str, str] | None = None
@@ -137,7 +137,9 @@ def load_proxy_config(context: Callable[[str], Any]) -> ProxyConfig:
         guardrail_stream_mode=_as_choice("guardrail_stream_mode", get("guardrail_stream_mode", "safe"), STREAM_MODES),
         memory_mb=_as_int("proxy_memory_mb", get("proxy_memory_mb", 1024), 128, 10240),
         timeout_seconds=_as_int("proxy_timeout_seconds", get("proxy_timeout_seconds", 300), 10, 900),
-        reserved_concurrency=_as_int("proxy_reserved_concurrency", get("proxy_reserved_concurrency", 50), 1, 1000),
+        reserved_concurrency=_as_int("proxy_reserved_concurrency", context("proxy_reserved_concurrency"), 1, 1000)
+        if context("proxy_reserved_concurrency") is not None
+        else None,
         fallbacks=fallbacks or None,
         route_max_tokens=_int_map("route_max_tokens", context("route_max_tokens"), 1, 131072) or None,
         route_max_reasoning_effort=efforts or None,

@@ -51,9 +51,21 @@ class TestFunction:
         fn = _function(built[3])
         assert fn["Runtime"] == "python3.14"
         assert fn["Architectures"] == ["arm64"]
-        assert (fn["Timeout"], fn["MemorySize"], fn["ReservedConcurrentExecutions"]) == (300, 1024, 50)
+        assert (fn["Timeout"], fn["MemorySize"]) == (300, 1024)
         assert fn["TracingConfig"] == {"Mode": "Active"}
         assert fn["LoggingConfig"]["LogFormat"] == "JSON"
+
+    def test_reserves_no_concurrency_by_default(self, built):
+        """Lambda developer guide, "Configuring reserved concurrency"
+        (https://docs.aws.amazon.com/lambda/latest/dg/configuration-concurrency.html): the account keeps an
+        unreserved minimum ("You can reserve up to the Unreserved account concurrency value ... minus 100"), and a
+        reservation below it fails with "decreases account's UnreservedConcurrentExecution below its minimum
+        value"; new accounts often have a limit of 10, so by default nothing is reserved."""
+        assert "ReservedConcurrentExecutions" not in _function(built[3])
+
+    def test_reserved_concurrency_is_kept_as_an_option(self):
+        stack, _, _ = _build(reserved_concurrent_executions=20)
+        assert _function(Template.from_stack(stack))["ReservedConcurrentExecutions"] == 20
 
     def test_streams_through_the_lambda_web_adapter(self, built):
         fn = _function(built[3])
@@ -181,6 +193,7 @@ class TestValidation:
             ),
             ({"guardrail_stream_mode": "yolo"}, "guardrail_stream_mode must be one of safe, fast, got 'yolo'"),
             ({"memory_size": 64}, "memory_size must be between 128 and 10240, got 64"),
+            ({"reserved_concurrent_executions": 0}, "reserved_concurrent_executions must be between 1 and 1000, got 0"),
             ({"timeout": Duration.minutes(20)}, "timeout (seconds) must be between 10 and 900, got 1200"),
         ],
     )

@@ -15,9 +15,17 @@ def proxy_config(**overrides):
 
 def test_defaults():
     c = proxy_config()
-    assert (c.streaming, c.guardrail_stream_mode, c.memory_mb, c.timeout_seconds, c.reserved_concurrency) == (True, "safe", 1024, 300, 50)
+    assert (c.streaming, c.guardrail_stream_mode, c.memory_mb, c.timeout_seconds, c.reserved_concurrency) == (True, "safe", 1024, 300, None)
     assert (c.api_throttle_rate_limit, c.api_throttle_burst_limit, c.api_consumers) == (20, 40, ())
     assert c.permissions_boundary_arn is None and c.role_name_prefix is None
+
+
+def test_reserved_concurrency_is_opt_in():
+    """No reservation unless asked (Lambda developer guide, "Configuring reserved concurrency": the account keeps
+    an unreserved minimum, so a default reservation can fail CREATE in a new account)."""
+    assert proxy_config(proxy_reserved_concurrency="25").reserved_concurrency == 25
+    with pytest.raises(ConfigError, match="context key 'proxy_reserved_concurrency': 0 is out of range; allowed: 1 to 1000"):
+        proxy_config(proxy_reserved_concurrency=0)
 
 
 def test_route_names_and_small_model_first_fallback():
