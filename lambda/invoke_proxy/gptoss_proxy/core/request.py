@@ -123,7 +123,28 @@ def estimate_tokens(messages: list[dict], tools: Any) -> int:
     return math.ceil(chars / 3.5)
 
 
-def validate(body: dict, settings: Settings, escalate_header: bool = False) -> ChatRequest:
+def may_escalate(consumer: str, allowed: tuple[str, ...]) -> bool:
+    """Whether ``consumer`` (the caller's IAM ARN as the front door reports it) is in ``allowed``: ``*``, the exact
+    ARN, its account id, or, for an assumed-role session ``arn:aws:sts::<acct>:assumed-role/<name>/<session>``,
+    the role ``arn:aws:iam::<acct>:role/[<path>/]<name>``."""
+    if "*" in allowed:
+        return True
+    if not consumer or consumer in allowed:
+        return bool(consumer)
+    parts = consumer.split(":", 5)
+    if len(parts) < 6:
+        return False
+    partition, account, resource = parts[1], parts[4], parts[5]
+    if account in allowed:
+        return True
+    if parts[2] == "sts" and resource.startswith("assumed-role/"):
+        role_name = resource.split("/")[1]
+        prefix = f"arn:{partition}:iam::{account}:role/"
+        return any(a.startswith(prefix) and a.rsplit("/", 1)[-1] == role_name for a in allowed)
+    return False
+
+
+def validate(body: dict, settings: Settings, escalate_header: bool = False, consumer: str = "") -> ChatRequest:
     """Checks every honoured field, applies the route's caps, and returns the normalized request."""
     unknown = sorted(k for k in body if k not in KNOWN_FIELDS)
     if unknown:
@@ -168,6 +189,13 @@ def validate(body: dict, settings: Settings, escalate_header: bool = False) -> C
     escalate = body.get("escalate", False)
     if not isinstance(escalate, bool):
         raise _bad("Invalid type for 'escalate': expected a boolean.", "escalate", "invalid_type")
+    if (escalate or escalate_header) and not may_escalate(consumer, settings.escalate_principals):
+        raise ProxyError(
+            403,
+            "You are not allowed to use 'escalate': the platform operator allows it only for configured principals.",
+            param="escalate",
+            code="escalate_not_allowed",
+        )
 
     max_tokens = body.get("max_completion_tokens") or body.get("max_tokens") or settings.default_max_tokens
     if route.max_tokens:

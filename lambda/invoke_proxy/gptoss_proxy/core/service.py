@@ -105,7 +105,7 @@ class ProxyService:
         return {
             "object": "list",
             "data": [
-                {"id": r.model, "object": "model", "created": 0, "owned_by": f"{r.backend}:{r.target}", "fallback": r.fallback}
+                {"id": r.model, "object": "model", "created": 0, "owned_by": r.backend, "fallback": r.fallback}
                 for r in sorted(self.settings.routes.values(), key=lambda r: r.model)
             ],
         }
@@ -114,7 +114,7 @@ class ProxyService:
 
     def _chat(self, headers: Mapping[str, str], raw: bytes, deadline: float, record: dict) -> Response:
         escalate_header = str(headers.get("x-gptoss-escalate", "")).lower() == "true"
-        request = validate(parse_json(raw, self.settings), self.settings, escalate_header)
+        request = validate(parse_json(raw, self.settings), self.settings, escalate_header, consumer=record["consumer"])
         record.update(route=request.route.model, stream=request.stream)
         guard = Guard(self.guardrail, batch_chars=self.settings.guardrail_batch_chars, fast=self.settings.guardrail_stream_mode == "fast")
         messages, action = guard.check_input(request.body["messages"])

@@ -29,12 +29,14 @@ class Settings:
     guardrail_version: str | None = None
     guardrail_stream_mode: str = "safe"
     guardrail_batch_chars: int = 1000
-    max_body_bytes: int = 1_048_576
+    max_body_bytes: int = 262_144
     context_tokens: int = 131_072
     default_max_tokens: int = 4096
     max_retries: int = 2
     backend_timeout_seconds: float = 300
     extra: Mapping[str, str] = field(default_factory=dict)
+    #: who may ask for a route's fallback directly (``escalate``): account ids, IAM role/user ARNs, or "*"
+    escalate_principals: tuple[str, ...] = ()
 
     @classmethod
     def from_env(cls, env: Mapping[str, str]) -> "Settings":
@@ -73,8 +75,9 @@ class Settings:
             guardrail_id=env.get("GPTOSS_GUARDRAIL_ID") or None,
             guardrail_version=env.get("GPTOSS_GUARDRAIL_VERSION") or "DRAFT",
             guardrail_stream_mode=mode,
-            max_body_bytes=int(env.get("GPTOSS_MAX_BODY_BYTES", 1_048_576)),
+            max_body_bytes=int(env.get("GPTOSS_MAX_BODY_BYTES", 262_144)),
             default_max_tokens=int(env.get("GPTOSS_DEFAULT_MAX_TOKENS", 4096)),
             max_retries=int(env.get("GPTOSS_MAX_RETRIES", 2)),
             backend_timeout_seconds=float(env.get("GPTOSS_BACKEND_TIMEOUT_SECONDS", 300)),
+            escalate_principals=tuple(p.strip() for p in env.get("GPTOSS_ESCALATE_PRINCIPALS", "").split(",") if p.strip()),
         )
