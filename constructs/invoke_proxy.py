@@ -7,6 +7,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, Sequence
 
+import jsii
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -19,7 +20,8 @@ from gptoss_constructs._compliance import acknowledge_in_packs, skip_scanner_che
 from gptoss_constructs._defaults import encrypted_log_group, new_key
 from gptoss_constructs._validation import require_choice, require_range
 from gptoss_constructs.bedrock_model import BedrockFoundationModel
-from gptoss_constructs.front_door import FunctionUrlFrontDoor, PrivateApiFrontDoor
+from gptoss_constructs._grants import ManagedPolicyRole
+from gptoss_constructs.front_door import BUFFERED_TIMEOUT_QUOTA_SECONDS, PrivateApiFrontDoor
 
 def _default_code_path() -> Path:
     """The proxy's code: this repository's ``lambda/invoke_proxy``, or the copy shipped in the wheel."""
@@ -44,6 +46,19 @@ GUARDRAIL_STREAM_MODES = ("safe", "fast")
 #: AWS Lambda Web Adapter layer (published by AWS in account 753240598075) that lets a Python HTTP app stream
 LWA_LAYER_VERSION = 26
 LWA_PORT = "8080"
+#: what Lambda needs to attach a function to its subnets (as in AWSLambdaVPCAccessExecutionRole)
+VPC_INTERFACE_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
+#: default cap on a request body: a 1 MiB prompt costs ~1,000 guardrail text units of the account-wide quota
+DEFAULT_MAX_BODY_BYTES = 262_144
+#: Lambda's synchronous invocation payload quota (6 MB): a larger body never reaches the function anyway
+MAX_BODY_BYTES_LIMIT = 6_291_456
 
 
 class InvokableEndpoint(Protocol):
@@ -119,6 +134,7 @@ def _validate_routes(routes: Sequence[ProxyRoute]) -> None:
             require_choice(f"route {r.model!r} max_reasoning_effort", r.max_reasoning_effort, REASONING_EFFORTS)
 
 
+@jsii.implements(ec2.IConnectable)
 class InvokeProxy(Construct):
     """The invoke proxy Lambda: OpenAI's chat-completions API over gpt-oss on SageMaker and Bedrock.
 
@@ -133,6 +149,8 @@ class InvokeProxy(Construct):
                             routes=[ProxyRoute.sagemaker("gpt-oss-20b", endpoint, fallback="gpt-oss-120b"),
                                     ProxyRoute.bedrock("gpt-oss-120b", BedrockFoundationModel("gpt-oss-120b"))])
         proxy.add_private_api(vpc_endpoint=net.interface_endpoints["execute-api"])
+        proxy.grant_invoke(app_role, managed_policy=True)
+        endpoint.connections.allow_from(proxy, ec2.Port.tcp(443))   # the proxy is an IConnectable
     """
 
     def __init__(
@@ -155,6 +173,8 @@ class InvokeProxy(Construct):
         encryption_key: kms.IKey | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         code: lambda_.Code | None = None,
+        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        escalate_principals: Sequence[str] = (),
     ) -> None:
         """
         :param vpc: the private VPC the function runs in.
@@ -179,11 +199,17 @@ class InvokeProxy(Construct):
         :param encryption_key: encrypts the log group and environment. Default: - a new key with rotation.
         :param removal_policy: for the key and log group. Default: - RETAIN.
         :param code: the proxy code. Default: - this repository's ``lambda/invoke_proxy`` folder.
+        :param max_body_bytes: largest request body the proxy accepts (413 above it; API Gateway's own payload
+            limit, 10 MB, is not configurable). Default: - 262,144 (256 KiB).
+        :param escalate_principals: who may send ``escalate`` (or ``x-gptoss-escalate``) to go straight to a
+            route's fallback: account ids, IAM role/user ARNs (a role matches its assumed-role sessions), or
+            ``*``. Default: - nobody (escalation is refused with 403).
         """
         super().__init__(scope, id)
         _validate_routes(routes)
         require_choice("guardrail_stream_mode", guardrail_stream_mode, GUARDRAIL_STREAM_MODES)
         require_range("memory_size", memory_size, 128, 10240)
+        require_range("max_body_bytes", max_body_bytes, 1024, MAX_BODY_BYTES_LIMIT)
         if reserved_concurrent_executions is not None:
             require_range("reserved_concurrent_executions", reserved_concurrent_executions, 1, 1000)
         timeout = timeout or Duration.minutes(5)
@@ -196,7 +222,10 @@ class InvokeProxy(Construct):
 
         self.routes = tuple(routes)
         self.streaming = streaming
-        self.front_doors: list[PrivateApiFrontDoor | FunctionUrlFrontDoor] = []
+        self.timeout = timeout
+        self.max_body_bytes = max_body_bytes
+        self.escalate_principals = tuple(escalate_principals)
+        self.front_doors: list[PrivateApiFrontDoor] = []
         self.encryption_key = encryption_key or new_key(
             self, "Key", description="gpt-oss-platform: invoke proxy logs and environment", removal_policy=removal_policy
         )
@@ -206,14 +235,17 @@ class InvokeProxy(Construct):
         self.security_group = ec2.SecurityGroup(
             self, "SecurityGroup", vpc=vpc, allow_all_outbound=False, description="gpt-oss invoke proxy: HTTPS to VPC endpoints only"
         )
-        self.connections = ec2.Connections(security_groups=[self.security_group])
+        self._connections = ec2.Connections(security_groups=[self.security_group])
         self.connections.allow_to(service_endpoints, ec2.Port.tcp(443), "HTTPS to the VPC endpoints")
 
-        self.role = iam.Role(
+        # every statement (grants of the routes, guardrail, logs, key; X-Ray from the function) goes into ONE
+        # customer-managed policy (child "Policy" of the role), never an inline policy
+        self.role = ManagedPolicyRole(
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="gpt-oss invoke proxy: invoke its model routes, apply its guardrail, write its logs",
+            policy_description="gpt-oss invoke proxy: its model routes, guardrail, log group, key and VPC interfaces",
         )
         environment = self._environment(guardrail, guardrail_stream_mode)
         if streaming:
@@ -275,7 +307,13 @@ class InvokeProxy(Construct):
             if r.max_reasoning_effort:
                 target["max_reasoning_effort"] = r.max_reasoning_effort
             routes[r.model] = target
-        env = {"GPTOSS_ROUTES": Stack.of(self).to_json_string(routes), "GPTOSS_GUARDRAIL_STREAM_MODE": stream_mode}
+        env = {
+            "GPTOSS_ROUTES": Stack.of(self).to_json_string(routes),
+            "GPTOSS_GUARDRAIL_STREAM_MODE": stream_mode,
+            "GPTOSS_MAX_BODY_BYTES": str(self.max_body_bytes),
+        }
+        if self.escalate_principals:
+            env["GPTOSS_ESCALATE_PRINCIPALS"] = ",".join(self.escalate_principals)
         if guardrail is not None:
             env.update(GPTOSS_GUARDRAIL_ID=guardrail.guardrail_id, GPTOSS_GUARDRAIL_VERSION=guardrail.guardrail_version)
         return env
@@ -294,22 +332,28 @@ class InvokeProxy(Construct):
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="ManageVpcInterfaces",
-                actions=[
-                    "ec2:CreateNetworkInterface",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeSubnets",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:AssignPrivateIpAddresses",
-                    "ec2:UnassignPrivateIpAddresses",
-                ],
+                actions=list(VPC_INTERFACE_ACTIONS),
                 resources=["*"],
+            )
+        )
+        # Lambda creates the function's interfaces with the execution role from OUTSIDE the execution environment,
+        # without the source function ARN in the request context; the function's own code always has it (Lambda
+        # developer guide, "Using source function ARN to control function access behavior"). So this deny leaves
+        # the ENI actions to the Lambda service and takes them from the code that runs in the function.
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="DenyVpcInterfacesToFunctionCode",
+                effect=iam.Effect.DENY,
+                actions=list(VPC_INTERFACE_ACTIONS),
+                resources=["*"],
+                conditions={"Null": {"lambda:SourceFunctionArn": "false"}},
             )
         )
         self.log_group.grant_write(self.role)
         self.encryption_key.grant_decrypt(self.role)
 
     def _acknowledge_intrinsic_findings(self) -> None:
-        policy = self.role.node.find_child("DefaultPolicy")
+        policy = self.role.managed_policy
         skip_scanner_checks(
             policy.node.default_child,
             checkov={
@@ -320,7 +364,7 @@ class InvokeProxy(Construct):
         skip_scanner_checks(
             self.function.node.default_child,
             checkov={
-                "CKV_AWS_116": "invoked synchronously only (API Gateway / Function URL): no asynchronous event could "
+                "CKV_AWS_116": "invoked synchronously only (by its private API): no asynchronous event could "
                 "land in a dead-letter queue; failures are returned to the caller and logged",
             },
             cfn_lint={
@@ -331,23 +375,17 @@ class InvokeProxy(Construct):
         Validations.of(policy).acknowledge(
             Acknowledgment(
                 id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-                reason="two statements need Resource '*' because the actions have no resource-level permissions: "
-                "the ec2 network-interface actions Lambda uses to attach the function to its isolated subnets "
-                "(as in AWSLambdaVPCAccessExecutionRole) and xray:PutTraceSegments/PutTelemetryRecords for "
-                "active tracing; every model, guardrail, log and key permission is scoped to one ARN",
+                reason="two Allow statements need Resource '*' because the actions have no resource-level "
+                "permissions: the ec2 network-interface actions Lambda uses to attach the function to its isolated "
+                "subnets (as in AWSLambdaVPCAccessExecutionRole; a Deny on lambda:SourceFunctionArn takes them from "
+                "the function's own code) and xray:PutTraceSegments/PutTelemetryRecords for active tracing; every "
+                "model, guardrail, log and key permission is scoped to one ARN",
             )
-        )
-        acknowledge_in_packs(
-            policy,
-            "IAMNoInlinePolicy",
-            "the proxy role's only policy is generated from the grant_* methods of the endpoints, Bedrock models, "
-            "guardrail, log group and key it uses, each statement on exact ARNs; kept inline so it lives and dies with "
-            "this one role and cannot be attached anywhere else",
         )
         acknowledge_in_packs(
             self.function,
             "LambdaDLQ",
-            "the proxy is only invoked synchronously (API Gateway or its Function URL); there is no asynchronous path "
+            "the proxy is only invoked synchronously (by its private API); there is no asynchronous path "
             "whose events could be lost, so a dead-letter queue would never receive one; failures return an OpenAI "
             "error to the caller and are logged and alarmed",
             packs=("HIPAA.Security", "NIST.800.53.R5", "Serverless"),
@@ -355,25 +393,44 @@ class InvokeProxy(Construct):
 
     # ---- front doors, grants and metrics ---------------------------------------------------------------
 
+    @property
+    def connections(self) -> ec2.Connections:
+        """The function's security group (``IConnectable``): ``endpoint.connections.allow_from(proxy, port)``."""
+        return self._connections
+
     def add_private_api(self, *, vpc_endpoint: ec2.IInterfaceVpcEndpoint, **options) -> PrivateApiFrontDoor:
-        """Adds a PRIVATE REST API front door (see ``PrivateApiFrontDoor`` for ``options``) and returns it."""
+        """Adds a PRIVATE REST API front door (see ``PrivateApiFrontDoor`` for ``options``) and returns it.
+
+        ``vpc_endpoint`` is the endpoint object (not its id as a string), so a cross-stack use is a real reference
+        that follows a replaced endpoint.
+
+        A buffered proxy (``streaming=False``) answers only when the whole completion is done, and a buffered
+        API Gateway integration waits at most 29 s unless the account's integration-timeout quota is raised:
+        a longer function ``timeout`` then needs ``integration_timeout`` given explicitly (after that increase),
+        otherwise this raises ValueError.
+        """
+        if not self.streaming and "integration_timeout" not in options and self.timeout.to_seconds() > BUFFERED_TIMEOUT_QUOTA_SECONDS:
+            raise ValueError(
+                f"timeout of {self.timeout.to_seconds():g} s is longer than the {BUFFERED_TIMEOUT_QUOTA_SECONDS} s a "
+                "buffered (streaming=False) private API integration waits; use streaming=True, a timeout of at most "
+                f"{BUFFERED_TIMEOUT_QUOTA_SECONDS} s, or pass integration_timeout (up to 300 s) after raising the "
+                "account's 'Maximum integration timeout in milliseconds' quota"
+            )
         door = PrivateApiFrontDoor(self, "PrivateApi", handler=self.function, vpc_endpoint=vpc_endpoint, streaming=self.streaming, **options)
         self.front_doors.append(door)
         return door
 
-    def add_function_url(self) -> FunctionUrlFrontDoor:
-        """Adds a Function URL front door (AWS_IAM auth, streaming when the proxy streams) and returns it."""
-        door = FunctionUrlFrontDoor(self, "FunctionUrl", handler=self.function, streaming=self.streaming)
-        self.front_doors.append(door)
-        return door
+    def grant_invoke(self, grantee: iam.IGrantable, *, managed_policy: bool = False) -> iam.Grant:
+        """Grants ``grantee`` execute-api:Invoke on exactly the proxy's routes of its front door(s), nothing else.
 
-    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Grants ``grantee`` the right to call the proxy through its front door(s), and nothing else."""
+        :param managed_policy: write the grant into a new customer-managed policy attached to the grantee's role
+            instead of its inline default policy (nag-clean without acknowledgments). Default: - false.
+        """
         if not self.front_doors:
-            raise ValueError("grant_invoke needs a front door: call add_private_api or add_function_url first")
-        grant = self.front_doors[0].grant_invoke(grantee)
+            raise ValueError("grant_invoke needs a front door: call add_private_api first")
+        grant = self.front_doors[0].grant_invoke(grantee, managed_policy=managed_policy)
         for door in self.front_doors[1:]:
-            grant = grant.combine(door.grant_invoke(grantee))
+            grant = grant.combine(door.grant_invoke(grantee, managed_policy=managed_policy))
         return grant
 
     def metric_errors(self, **options):

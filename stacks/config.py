@@ -18,7 +18,12 @@ from gptoss_constructs._validation import require_private_cidr
 from gptoss_constructs.guardrail_policy import GuardrailPolicy, PolicyError, load_policy
 from gptoss_constructs.network import ALL_INTERFACE_ENDPOINTS
 
-FRONT_DOORS = ("private-api", "function-url")
+FRONT_DOORS = ("private-api",)
+#: front doors that existed once, and why they are gone (the error names what to use instead)
+REMOVED_FRONT_DOORS = {
+    "function-url": "Lambda function URLs are reachable only over the public internet (Lambda developer guide, "
+    "'Lambda function URLs': PrivateLink does not cover them); use 'private-api'",
+}
 REMOVAL_POLICIES = ("retain", "destroy")
 
 #: keys that may also be set per region under ``region_overrides``
@@ -226,7 +231,10 @@ def _region_config(region: str, account: str | None, ctx: Mapping[str, Any], k: 
         policy = load_policy(guardrail_policy.strip(), base_dir=Path.cwd())
     except PolicyError as err:
         raise ConfigError(f"context key '{k('guardrail_policy')}': {err}") from None
-    front_door = _as_choice(k("front_door"), ctx.get("front_door", "private-api"), FRONT_DOORS)
+    front_door = ctx.get("front_door", "private-api")
+    if front_door in REMOVED_FRONT_DOORS:
+        raise ConfigError(f"context key '{k('front_door')}': {front_door!r} was removed: {REMOVED_FRONT_DOORS[front_door]}")
+    front_door = _as_choice(k("front_door"), front_door, FRONT_DOORS)
 
     azs = _as_list(k("availability_zones"), ctx.get("availability_zones")) or None
     if azs is not None:

@@ -9,6 +9,9 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Mapping
 
+from gptoss_constructs._defaults import RETENTION_DAYS
+from gptoss_constructs.front_door import BUFFERED_TIMEOUT_QUOTA_SECONDS
+from gptoss_constructs.invoke_proxy import DEFAULT_MAX_BODY_BYTES, MAX_BODY_BYTES_LIMIT
 from stacks.config import ConfigError, RegionConfig, _as_bool, _as_choice, _as_int, _as_list, _as_mapping
 
 REASONING_EFFORTS = ("low", "medium", "high")
@@ -50,6 +53,9 @@ class ProxyConfig:
     permissions_boundary_arn: str | None = None
     role_name_prefix: str | None = None
     alarm_emails: tuple[str, ...] = ()
+    max_body_bytes: int = DEFAULT_MAX_BODY_BYTES
+    escalate_principals: tuple[str, ...] = ()
+    log_retention_days: int = 365
 
 
 def route_names(region: RegionConfig) -> dict[str, tuple[str, str]]:
@@ -93,6 +99,21 @@ def _int_map(key: str, value: Any, low: int, high: int) -> dict[str, int]:
     return {route: _as_int(f"{key}.{route}", n, low, high) for route, n in _as_mapping(key, value).items()}
 
 
+def _escalate_principals(value: Any) -> tuple[str, ...]:
+    items = _as_list("escalate_principals", value)
+    return ("*",) if items == ["*"] else _principals("escalate_principals", items)
+
+
+def _log_retention(value: Any) -> int:
+    days = _as_int("log_retention", 365 if value is None else value, 1, 3653)
+    if days not in RETENTION_DAYS:
+        raise ConfigError(
+            f"context key 'log_retention': {days} is not a CloudWatch Logs retention (days); "
+            f"allowed: {', '.join(map(str, RETENTION_DAYS))}"
+        )
+    return days
+
+
 def load_proxy_config(context: Callable[[str], Any]) -> ProxyConfig:
     def get(key: str, default: Any) -> Any:
         value = context(key)
@@ -132,11 +153,19 @@ def load_proxy_config(context: Callable[[str], Any]) -> ProxyConfig:
         raise ConfigError(
             f"context key 'role_name_prefix': expected 1 to 32 letters, digits or +=,.@_-, got {prefix!r}"
         )
+    streaming = _as_bool("proxy_streaming", get("proxy_streaming", True))
+    timeout = _as_int("proxy_timeout_seconds", get("proxy_timeout_seconds", 300), 10, 900)
+    if not streaming and timeout > BUFFERED_TIMEOUT_QUOTA_SECONDS:
+        raise ConfigError(
+            f"context key 'proxy_timeout_seconds': {timeout} is longer than the {BUFFERED_TIMEOUT_QUOTA_SECONDS} s a "
+            f"buffered private API integration waits (proxy_streaming=false); set proxy_timeout_seconds to at most "
+            f"{BUFFERED_TIMEOUT_QUOTA_SECONDS} or keep proxy_streaming=true"
+        )
     return ProxyConfig(
-        streaming=_as_bool("proxy_streaming", get("proxy_streaming", True)),
+        streaming=streaming,
         guardrail_stream_mode=_as_choice("guardrail_stream_mode", get("guardrail_stream_mode", "safe"), STREAM_MODES),
         memory_mb=_as_int("proxy_memory_mb", get("proxy_memory_mb", 1024), 128, 10240),
-        timeout_seconds=_as_int("proxy_timeout_seconds", get("proxy_timeout_seconds", 300), 10, 900),
+        timeout_seconds=timeout,
         reserved_concurrency=_as_int("proxy_reserved_concurrency", context("proxy_reserved_concurrency"), 1, 1000)
         if context("proxy_reserved_concurrency") is not None
         else None,
@@ -153,6 +182,9 @@ def load_proxy_config(context: Callable[[str], Any]) -> ProxyConfig:
         permissions_boundary_arn=str(boundary) if boundary is not None else None,
         role_name_prefix=str(prefix) if prefix is not None else None,
         alarm_emails=_emails(context("alarm_emails")),
+        max_body_bytes=_as_int("max_body_bytes", get("max_body_bytes", DEFAULT_MAX_BODY_BYTES), 1024, MAX_BODY_BYTES_LIMIT),
+        escalate_principals=_escalate_principals(context("escalate_principals")),
+        log_retention_days=_log_retention(context("log_retention")),
     )
 
 

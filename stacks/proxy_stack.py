@@ -8,6 +8,7 @@ from aws_cdk import CfnOutput, Duration, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
+from gptoss_constructs._defaults import retention_from_days
 from gptoss_constructs.bedrock_model import BedrockFoundationModel
 from gptoss_constructs.invoke_proxy import ApplicableGuardrail, InvokableEndpoint, InvokeProxy, ProxyRoute
 from gptoss_constructs.network import PrivateNetwork
@@ -23,8 +24,8 @@ def principal(value: str) -> iam.IPrincipal:
 
 
 class ProxyStack(PlatformStack):
-    """One region's way in: the proxy Lambda with a route per configured model, its front door (private REST
-    API or Function URL) and the consumer/operator/auditor roles."""
+    """One region's way in: the proxy Lambda with a route per configured model, its private REST API front door
+    and the consumer/operator/auditor roles."""
 
     def __init__(
         self,
@@ -65,21 +66,23 @@ class ProxyStack(PlatformStack):
             timeout=Duration.seconds(proxy_config.timeout_seconds),
             memory_size=proxy_config.memory_mb,
             reserved_concurrent_executions=proxy_config.reserved_concurrency,
+            max_body_bytes=proxy_config.max_body_bytes,
+            escalate_principals=proxy_config.escalate_principals,
+            log_retention=retention_from_days(proxy_config.log_retention_days),
             removal_policy=removal_policy,
         )
-        if region_config.front_door == "private-api":
-            door = self.proxy.add_private_api(
-                vpc_endpoint=network.add_interface_endpoint("execute-api"),
-                throttling_rate_limit=proxy_config.api_throttle_rate_limit,
-                throttling_burst_limit=proxy_config.api_throttle_burst_limit,
-                require_api_keys=bool(proxy_config.api_consumers),
-                configure_account_logging_role=proxy_config.configure_apigw_account_role,
-                removal_policy=removal_policy,
-            )
-            for plan in proxy_config.api_consumers:
-                door.add_consumer(plan.name, rate_limit=plan.rate_limit, burst_limit=plan.burst_limit, quota_per_day=plan.quota_per_day)
-        else:
-            door = self.proxy.add_function_url()
+        door = self.proxy.add_private_api(
+            # the endpoint object, not its id: across stacks this is a real reference that follows a replacement
+            vpc_endpoint=network.add_interface_endpoint("execute-api"),
+            throttling_rate_limit=proxy_config.api_throttle_rate_limit,
+            throttling_burst_limit=proxy_config.api_throttle_burst_limit,
+            require_api_keys=bool(proxy_config.api_consumers),
+            configure_account_logging_role=proxy_config.configure_apigw_account_role,
+            log_retention=retention_from_days(proxy_config.log_retention_days),
+            removal_policy=removal_policy,
+        )
+        for plan in proxy_config.api_consumers:
+            door.add_consumer(plan.name, rate_limit=plan.rate_limit, burst_limit=plan.burst_limit, quota_per_day=plan.quota_per_day)
         url, base_url = door.url, f"{door.url}v1"
 
         prefix = proxy_config.role_name_prefix or ""
@@ -101,11 +104,10 @@ class ProxyStack(PlatformStack):
         for role_name, role in (("Consumer", self.roles.consumer_role), ("Operator", self.roles.operator_role), ("Auditor", self.roles.auditor_role)):
             if role is not None:
                 CfnOutput(self, f"{role_name}RoleArn", value=role.role_arn)
-        service = "execute-api" if region_config.front_door == "private-api" else "lambda"
         CfnOutput(
             self,
             "HowToCall",
-            value=f"curl --aws-sigv4 aws:amz:{self.region}:{service} --user $AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY "
+            value=f"curl --aws-sigv4 aws:amz:{self.region}:execute-api --user $AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY "
             f"-H \"x-amz-security-token: $AWS_SESSION_TOKEN\" -H 'content-type: application/json' "
             f"{base_url}/chat/completions -d '{{\"model\": \"{routes[0].model}\", \"messages\": [{{\"role\": \"user\", \"content\": \"hi\"}}]}}'",
             description="Example call (from inside the VPC or a peered network)",

@@ -102,7 +102,7 @@ def test_guardrail_policy_preset_or_file(tmp_path, monkeypatch):
         ({"bedrock_models": ["gpt-oss-120b"]}, "context key 'bedrock_models': gpt-oss-120b is not offered by Amazon Bedrock in us-east-1"),
         ({"sagemaker_models": []}, "region us-east-1 serves no model"),
         ({"account": "12345"}, "context key 'account': expected a 12-digit AWS account id, got '12345'"),
-        ({"front_door": "public"}, "context key 'front_door': 'public' is not allowed; allowed: private-api, function-url"),
+        ({"front_door": "public"}, "context key 'front_door': 'public' is not allowed; allowed: private-api"),
         ({"autoscaling_max_capacity": "lots"}, "context key 'autoscaling_max_capacity': expected an integer, got 'lots'"),
         ({"autoscaling_max_capacity": 1000}, "context key 'autoscaling_max_capacity': 1000 is out of range; allowed: 1 to 100"),
         ({"autoscaling_min_capacity": 3}, "context key 'autoscaling_min_capacity': 3 is above autoscaling_max_capacity 2"),

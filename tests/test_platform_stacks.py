@@ -94,22 +94,15 @@ def test_snapshot(platform_app, region):
     assert current == expected, f"templates of {region} changed; if intended run UPDATE_SNAPSHOTS=1 make test and review the diff"
 
 
-def test_function_url_front_door_from_config():
-    from aws_cdk.assertions import Template
-
-    from stacks.config import load_config
-    from stacks.platform import build_region
-    from stacks.proxy_config import load_proxy_config
-    from tests.conftest import make_app, project_context
+def test_the_public_function_url_front_door_is_gone():
+    """Lambda developer guide, "Lambda function URLs": function URLs are reachable only over the public internet
+    (PrivateLink does not cover them), so the old ``front_door=function-url`` is refused with what to use."""
+    from stacks.config import ConfigError, load_config
+    from tests.conftest import project_context
 
     ctx = project_context(regions="us-west-2", front_door="function-url")
-    app = make_app(**ctx)
-    stacks = build_region(app, load_config(ctx.get), load_proxy_config(ctx.get), "us-west-2")
-    t = Template.from_stack(stacks.proxy)
-    t.resource_count_is("AWS::ApiGateway::RestApi", 0)
-    t.has_resource_properties("AWS::Lambda::Url", {"AuthType": "AWS_IAM", "InvokeMode": "RESPONSE_STREAM"})
-    outputs = t.to_json()["Outputs"]
-    assert "aws:amz:us-west-2:lambda" in outputs["HowToCall"]["Value"]["Fn::Join"][1][0]
+    with pytest.raises(ConfigError, match="context key 'front_door': 'function-url' was removed: Lambda function URLs are reachable only over the public internet.*use 'private-api'"):
+        load_config(ctx.get)
 
 
 def test_the_proxy_asset_is_the_lambda_folder_ready_for_the_web_adapter(platform_app):

@@ -28,6 +28,22 @@ def test_reserved_concurrency_is_opt_in():
         proxy_config(proxy_reserved_concurrency=0)
 
 
+def test_limits_escalation_and_log_retention():
+    c = proxy_config()
+    assert (c.max_body_bytes, c.escalate_principals, c.log_retention_days) == (262_144, (), 365)
+    c = proxy_config(max_body_bytes="65536", escalate_principals="arn:aws:iam::111122223333:role/ops,444455556666", log_retention=2192)
+    assert (c.max_body_bytes, c.escalate_principals, c.log_retention_days) == (65_536, ("arn:aws:iam::111122223333:role/ops", "444455556666"), 2192)
+    assert proxy_config(escalate_principals="*").escalate_principals == ("*",)
+
+
+def test_fails_when_a_buffered_proxy_outlives_the_29_second_integration():
+    """API Gateway "Integration" reference: TimeoutInMillis is 50 to 29,000 ms by default, raisable only by
+    quota for Regional/private REST APIs; a buffered proxy (proxy_streaming=false) answers only at the end."""
+    with pytest.raises(ConfigError, match=r"context key 'proxy_timeout_seconds': 300 is longer than the 29 s a buffered private API integration waits \(proxy_streaming=false\)"):
+        proxy_config(proxy_streaming="false")
+    assert proxy_config(proxy_streaming="false", proxy_timeout_seconds=29).timeout_seconds == 29
+
+
 def test_route_names_and_small_model_first_fallback():
     ctx = project_context(regions="us-east-1", sagemaker_models="gpt-oss-20b", region_overrides={})
     region = load_config(ctx.get).for_region("us-east-1")
@@ -42,6 +58,7 @@ def test_consumers_principals_boundary_prefix_parsed():
         permissions_boundary_arn="arn:aws:iam::111122223333:policy/boundary",
         role_name_prefix="plat-",
         proxy_streaming="false",
+        proxy_timeout_seconds=20,
     )
     assert c.api_consumers[0].name == "team-a" and c.api_consumers[0].quota_per_day == 1000
     assert c.consumer_principals == ("111122223333", "arn:aws:iam::111122223333:role/app")
@@ -61,6 +78,9 @@ def test_consumers_principals_boundary_prefix_parsed():
         ({"role_name_prefix": "bad prefix"}, "context key 'role_name_prefix': expected 1 to 32 letters"),
         ({"api_consumers": {"a": {"rate": 1}}}, "context key 'api_consumers.a': expected an object with rate_limit, burst_limit, quota_per_day"),
         ({"fallbacks": {"gpt-oss-20b": 5}}, "context key 'fallbacks.gpt-oss-20b': expected a route name or null, got 5"),
+        ({"max_body_bytes": 100}, "context key 'max_body_bytes': 100 is out of range; allowed: 1024 to 6291456"),
+        ({"escalate_principals": "everyone"}, "context key 'escalate_principals': 'everyone' is not a 12-digit account id or an IAM role/user/root ARN"),
+        ({"log_retention": 42}, "context key 'log_retention': 42 is not a CloudWatch Logs retention (days); allowed: 1, 3, 5"),
     ],
 )
 def test_fails_with_a_message_naming_key_value_and_allowed(overrides, message):
