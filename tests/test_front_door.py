@@ -241,3 +241,26 @@ class TestPrivateApi:
         door = PrivateApiFrontDoor(stack, "Api", handler=fn, vpc_endpoint=net.interface_endpoints["execute-api"])
         with pytest.raises(ValueError, match="add_consumer needs require_api_keys=True"):
             door.add_consumer("X")
+
+
+@pytest.mark.parametrize("mode", ["strong", "weak"])
+def test_the_vpc_endpoint_is_a_reference_across_stacks(mode):
+    """Issue 13 item 12: the API takes the endpoint OBJECT, so in another stack its id is a cross-stack
+    reference (``Fn::ImportValue`` when references are strong, the platform's choice) that follows a replaced
+    endpoint, never an id copied into a string."""
+    from aws_cdk import App
+
+    from tests.conftest import project_context
+
+    app = App(context=project_context(**{"@aws-cdk/core:defaultCrossStackReferences": mode}))
+    net_stack = Stack(app, "Net", env=Environment(region="us-east-1"))
+    net = PrivateNetwork(net_stack, "Net", interface_endpoints=["execute-api"], flow_logs=False)
+    api_stack = Stack(app, "Api", env=Environment(region="us-east-1"))
+    fn = lambda_.Function(api_stack, "Fn", runtime=lambda_.Runtime.PYTHON_3_14, handler="index.h", code=lambda_.Code.from_inline("h=1"))
+    PrivateApiFrontDoor(api_stack, "Api", handler=fn, vpc_endpoint=net.interface_endpoints["execute-api"])
+    (rest,) = Template.from_stack(api_stack).find_resources("AWS::ApiGateway::RestApi").values()
+    ids = rest["Properties"]["EndpointConfiguration"]["VpcEndpointIds"] + [
+        s["Condition"][op]["aws:SourceVpce"] for s in rest["Properties"]["Policy"]["Statement"] for op in s["Condition"]
+    ]
+    kind = "Fn::ImportValue" if mode == "strong" else "Fn::GetStackOutput"
+    assert len(ids) == 3 and all(isinstance(i, dict) and set(i) == {kind} for i in ids)
