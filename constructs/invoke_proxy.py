@@ -46,6 +46,12 @@ GUARDRAIL_STREAM_MODES = ("safe", "fast")
 #: AWS Lambda Web Adapter layer (published by AWS in account 753240598075) that lets a Python HTTP app stream
 LWA_LAYER_VERSION = 26
 LWA_PORT = "8080"
+NO_RESERVATION_REASON = (
+    "no reserved concurrency by default: a reservation must leave the account's unreserved minimum, and new "
+    "accounts can have a concurrency limit of 10, so it can fail the first deploy (Lambda developer guide, "
+    "'Configuring reserved concurrency'); load is bounded before the function by the private API's stage "
+    "throttling and per-consumer usage plans; reserved_concurrent_executions (proxy_reserved_concurrency) sets a cap"
+)
 #: what Lambda needs to attach a function to its subnets (as in AWSLambdaVPCAccessExecutionRole)
 VPC_INTERFACE_ACTIONS = (
     "ec2:CreateNetworkInterface",
@@ -223,6 +229,7 @@ class InvokeProxy(Construct):
         self.routes = tuple(routes)
         self.streaming = streaming
         self.timeout = timeout
+        self._reserved = reserved_concurrent_executions
         self.max_body_bytes = max_body_bytes
         self.escalate_principals = tuple(escalate_principals)
         self.front_doors: list[PrivateApiFrontDoor] = []
@@ -361,12 +368,16 @@ class InvokeProxy(Construct):
                 "to attach the function to its isolated subnets; they have no resource-level scope",
             },
         )
+        function_skips = {
+            "CKV_AWS_116": "invoked synchronously only (by its private API): no asynchronous event could "
+            "land in a dead-letter queue; failures are returned to the caller and logged",
+        }
+        if self._reserved is None:
+            function_skips["CKV_AWS_115"] = NO_RESERVATION_REASON
+            acknowledge_in_packs(self.function, "LambdaConcurrency", NO_RESERVATION_REASON, packs=("HIPAA.Security", "NIST.800.53.R5"))
         skip_scanner_checks(
             self.function.node.default_child,
-            checkov={
-                "CKV_AWS_116": "invoked synchronously only (by its private API): no asynchronous event could "
-                "land in a dead-letter queue; failures are returned to the caller and logged",
-            },
+            checkov=function_skips,
             cfn_lint={
                 "W3005": "aws-cdk-lib makes the function depend on its role and the role's policy so the grants exist "
                 "before the first invocation; the role half of that DependsOn is redundant, not wrong",

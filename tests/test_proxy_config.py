@@ -99,3 +99,25 @@ def test_fails_when_a_cap_names_an_unknown_route():
     ctx = project_context(route_max_tokens={"gpt-oss-999b": 10})
     with pytest.raises(ConfigError, match="context key 'route_max_tokens': 'gpt-oss-999b' is not a route in any configured region; routes: gpt-oss-20b"):
         check_routes(load_proxy_config(ctx.get), load_config(ctx.get).region_configs)
+
+
+def test_log_retention_and_limits_reach_the_proxy_stack():
+    """``log_retention`` sets the proxy's log group and the API's access and execution log groups (HIPAA
+    programmes often keep six years: 2192 days); ``max_body_bytes`` and ``escalate_principals`` reach the proxy."""
+    import json
+
+    from aws_cdk.assertions import Template
+
+    from stacks.platform import build_region
+    from tests.conftest import make_app
+
+    ctx = project_context(regions="us-west-2", log_retention=2192, max_body_bytes=65536, escalate_principals="111122223333")
+    app = make_app(**ctx)
+    stacks = build_region(app, load_config(ctx.get), load_proxy_config(ctx.get), "us-west-2")
+    t = Template.from_stack(stacks.proxy)
+    groups = t.find_resources("AWS::Logs::LogGroup")
+    assert len(groups) == 3 and {g["Properties"]["RetentionInDays"] for g in groups.values()} == {2192}
+    (fn,) = t.find_resources("AWS::Lambda::Function", {"Properties": {"Runtime": "python3.14"}}).values()
+    env = fn["Properties"]["Environment"]["Variables"]
+    assert (env["GPTOSS_MAX_BODY_BYTES"], env["GPTOSS_ESCALATE_PRINCIPALS"]) == ("65536", "111122223333")
+    assert "execute-api" in json.dumps(t.to_json()["Outputs"]["HowToCall"])
