@@ -20,7 +20,8 @@ _HASH = re.compile(r"[0-9a-f]{64}")
 def _function_policy(template: dict) -> list[dict]:
     (fn,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function" and r["Properties"].get("Runtime") == "python3.14"]
     role = fn["Properties"]["Role"]["Fn::GetAtt"][0]
-    (policy,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::IAM::Policy" and {"Ref": role} in r["Properties"]["Roles"]]
+    # the proxy role's statements live in one customer-managed policy (never inline)
+    (policy,) = [r for r in template["Resources"].values() if r["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") and {"Ref": role} in r["Properties"].get("Roles", [])]
     return policy["Properties"]["PolicyDocument"]["Statement"]
 
 
