@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, Sequence
@@ -46,6 +47,7 @@ GUARDRAIL_STREAM_MODES = ("safe", "fast")
 #: AWS Lambda Web Adapter layer (published by AWS in account 753240598075) that lets a Python HTTP app stream
 LWA_LAYER_VERSION = 26
 LWA_PORT = "8080"
+_ESCALATE_PRINCIPAL = re.compile(r"\d{12}|arn:aws[a-z-]*:iam::\d{12}:(root|role/[\w+=,.@/-]+|user/[\w+=,.@/-]+)")
 NO_RESERVATION_REASON = (
     "no reserved concurrency by default: a reservation must leave the account's unreserved minimum, and new "
     "accounts can have a concurrency limit of 10, so it can fail the first deploy (Lambda developer guide, "
@@ -216,6 +218,11 @@ class InvokeProxy(Construct):
         require_choice("guardrail_stream_mode", guardrail_stream_mode, GUARDRAIL_STREAM_MODES)
         require_range("memory_size", memory_size, 128, 10240)
         require_range("max_body_bytes", max_body_bytes, 1024, MAX_BODY_BYTES_LIMIT)
+        bad = [p for p in escalate_principals if p != "*" and not _ESCALATE_PRINCIPAL.fullmatch(p)]
+        if bad:
+            raise ValueError(
+                f"escalate_principals must be '*', 12-digit account ids or IAM role/user ARNs, got {bad[0]!r}"
+            )
         if reserved_concurrent_executions is not None:
             require_range("reserved_concurrent_executions", reserved_concurrent_executions, 1, 1000)
         timeout = timeout or Duration.minutes(5)

@@ -207,6 +207,7 @@ class TestValidation:
             ({"guardrail_stream_mode": "yolo"}, "guardrail_stream_mode must be one of safe, fast, got 'yolo'"),
             ({"memory_size": 64}, "memory_size must be between 128 and 10240, got 64"),
             ({"reserved_concurrent_executions": 0}, "reserved_concurrent_executions must be between 1 and 1000, got 0"),
+            ({"escalate_principals": ["alice"]}, "escalate_principals must be '*', 12-digit account ids or IAM role/user ARNs, got 'alice'"),
             ({"timeout": Duration.minutes(20)}, "timeout (seconds) must be between 10 and 900, got 1200"),
         ],
     )
