@@ -121,3 +121,9 @@ def test_log_retention_and_limits_reach_the_proxy_stack():
     env = fn["Properties"]["Environment"]["Variables"]
     assert (env["GPTOSS_MAX_BODY_BYTES"], env["GPTOSS_ESCALATE_PRINCIPALS"]) == ("65536", "111122223333")
     assert "execute-api" in json.dumps(t.to_json()["Outputs"]["HowToCall"])
+    # issue 13 item 13: the API 5xx alarm filters on the API's own (distinctive) name, not "Resource"
+    name = stacks.proxy.proxy.front_doors[0].rest_api_name
+    alarms = Template.from_stack(stacks.monitoring).find_resources("AWS::CloudWatch::Alarm", {"Properties": {"MetricName": "5XXError"}})
+    assert len(alarms) == 1 and list(alarms.values())[0]["Properties"]["Dimensions"] == [{"Name": "ApiName", "Value": name}]
+    (rest,) = t.find_resources("AWS::ApiGateway::RestApi").values()
+    assert rest["Properties"]["Name"] == name
