@@ -140,8 +140,11 @@ class TestPrivateApi:
         assert policy_id in account["DependsOn"]  # the role can write logs by the time the setting names it
 
     def test_account_logging_role_policy_and_setting_are_retained(self, api):
-        """The API Gateway CloudWatch role is an account-wide, per-region setting (AWS::ApiGateway::Account;
-        aws-cdk issue #10722): deleting this stack must not take logging away from the account's other APIs."""
+        """CloudFormation reference, "AWS::ApiGateway::Account": the resource "specifies the IAM role that Amazon
+        API Gateway uses to write API logs" for the whole account and region ("you should only have one ... per
+        region per account"), and deleting the stack leaves the setting in place ("API Gateway can still assume the
+        provided IAM role"). So the role, its policy and the setting are retained: deleting this stack must not
+        leave the account's other APIs pointing at a deleted role."""
         t = api[3].to_json()["Resources"]
         account = [r for r in t.values() if r["Type"] == "AWS::ApiGateway::Account"]
         role_id = account[0]["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]
