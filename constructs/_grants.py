@@ -83,7 +83,10 @@ class ManagedPolicyGrantee:
             raise ValueError(
                 f"managed_policy=True needs a grantee whose principal is an IAM role, got {type(role).__name__}"
             )
-        self.policy = iam.ManagedPolicy(scope, id, roles=[role], description=description)
+        existing = scope.node.try_find_child(id)  # the same grant asked for twice: one policy
+        self.policy = existing if isinstance(existing, iam.ManagedPolicy) else iam.ManagedPolicy(
+            scope, id, roles=[role], description=description
+        )
         self._principal = _ManagedPolicyPrincipal(role, self.policy)
 
     @property

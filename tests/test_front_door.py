@@ -194,6 +194,7 @@ class TestPrivateApi:
         door = PrivateApiFrontDoor(stack, "Api", handler=fn, vpc_endpoint=net.interface_endpoints["execute-api"])
         role = iam.Role(stack, "App", assumed_by=iam.AccountRootPrincipal())
         door.grant_invoke(role, managed_policy=True)
+        door.grant_invoke(role, managed_policy=True)  # granted twice: still one policy, one statement
         t = Template.from_stack(stack)
         assert not t.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": Match.string_like_regexp("App")}]}})
         (policy,) = t.find_resources("AWS::IAM::ManagedPolicy", {"Properties": {"Roles": [{"Ref": Match.string_like_regexp("App")}]}}).values()
