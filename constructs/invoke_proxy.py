@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,10 +18,11 @@ from constructs import Construct
 
 from gptoss_constructs._compliance import acknowledge_in_packs, skip_scanner_checks
 from gptoss_constructs._defaults import encrypted_log_group, new_key
-from gptoss_constructs._validation import require_choice, require_range
+from gptoss_constructs._validation import require_range
 from gptoss_constructs.bedrock_model import BedrockFoundationModel
 from gptoss_constructs._grants import ManagedPolicyRole
 from gptoss_constructs.front_door import BUFFERED_TIMEOUT_QUOTA_SECONDS, PrivateApiFrontDoor
+from gptoss_invoke_proxy_asset.gptoss_proxy.core import settings as core
 
 def _default_code_path() -> Path:
     """The proxy's code: this repository's ``lambda/invoke_proxy``, or the copy shipped in the wheel."""
@@ -34,25 +34,22 @@ def _default_code_path() -> Path:
     spec = importlib.util.find_spec("gptoss_invoke_proxy_asset")
     if not spec or not spec.submodule_search_locations:
         return repo
-    shipped = Path(list(spec.submodule_search_locations)[0])
-    start = shipped / "run.sh"
-    if start.exists() and not os.access(start, os.X_OK):  # wheels do not keep the executable bit
-        start.chmod(0o755)
-    return shipped
+    # run.sh is executable in git, and the wheel keeps the mode (pip restores executable bits on install)
+    return Path(list(spec.submodule_search_locations)[0])
 
 
 DEFAULT_CODE_PATH = _default_code_path()
-REASONING_EFFORTS = ("low", "medium", "high")
-GUARDRAIL_STREAM_MODES = ("safe", "fast")
 #: AWS Lambda Web Adapter layer (published by AWS in account 753240598075) that lets a Python HTTP app stream
 LWA_LAYER_VERSION = 26
 LWA_PORT = "8080"
+#: the function's timeout when none is given (long generations stream for minutes)
+DEFAULT_TIMEOUT = Duration.minutes(5)
 _ESCALATE_PRINCIPAL = re.compile(r"\d{12}|arn:aws[a-z-]*:iam::\d{12}:(root|role/[\w+=,.@/-]+|user/[\w+=,.@/-]+)")
 NO_RESERVATION_REASON = (
     "no reserved concurrency by default: a reservation must leave the account's unreserved minimum, and new "
     "accounts can have a concurrency limit of 10, so it can fail the first deploy (Lambda developer guide, "
     "'Configuring reserved concurrency'); load is bounded before the function by the private API's stage "
-    "throttling and per-consumer usage plans; reserved_concurrent_executions (proxy_reserved_concurrency) sets a cap"
+    "throttling and per-consumer usage plans; the reserved_concurrent_executions prop (same context key) sets a cap"
 )
 #: what Lambda needs to attach a function to its subnets (as in AWSLambdaVPCAccessExecutionRole)
 VPC_INTERFACE_ACTIONS = (
@@ -63,10 +60,6 @@ VPC_INTERFACE_ACTIONS = (
     "ec2:AssignPrivateIpAddresses",
     "ec2:UnassignPrivateIpAddresses",
 )
-#: default cap on a request body: a 1 MiB prompt costs ~1,000 guardrail text units of the account-wide quota
-DEFAULT_MAX_BODY_BYTES = 262_144
-#: Lambda's synchronous invocation payload quota (6 MB): a larger body never reaches the function anyway
-MAX_BODY_BYTES_LIMIT = 6_291_456
 
 
 class InvokableEndpoint(Protocol):
@@ -88,6 +81,40 @@ class ApplicableGuardrail(Protocol):
     def guardrail_version(self) -> str: ...
 
     def grant_apply(self, grantee: iam.IGrantable) -> iam.Grant: ...
+
+
+def validate_escalate_principals(principals: Sequence[str]) -> None:
+    """Who may escalate: ``*``, 12-digit account ids or IAM role/user ARNs (the config names its key on error)."""
+    bad = [p for p in principals if p != "*" and not _ESCALATE_PRINCIPAL.fullmatch(p)]
+    if bad:
+        raise ValueError(f"escalate_principals must be '*', 12-digit account ids or IAM role/user ARNs, got {bad[0]!r}")
+
+
+def validate_buffered_timeout(*, streaming: bool | None, timeout: Duration | None) -> None:
+    """A buffered proxy (``streaming=False``) answers only when the whole completion is done, and a buffered API
+    Gateway integration waits at most 29 s unless the account's integration-timeout quota is raised: its
+    function ``timeout`` (default 5 minutes) must then be at most 29 s (or ``integration_timeout`` given)."""
+    seconds = (timeout or DEFAULT_TIMEOUT).to_seconds()
+    if streaming is False and seconds > BUFFERED_TIMEOUT_QUOTA_SECONDS:
+        raise ValueError(
+            f"timeout of {seconds:g} s is longer than the {BUFFERED_TIMEOUT_QUOTA_SECONDS} s a buffered "
+            "(streaming=False) private API integration waits; use streaming=True, a timeout of at most "
+            f"{BUFFERED_TIMEOUT_QUOTA_SECONDS} s, or pass integration_timeout (up to 300 s) after raising the "
+            "account's 'Maximum integration timeout in milliseconds' quota"
+        )
+
+
+def validate_function_props(
+    *, memory_size: int | None = None, timeout: Duration | None = None, reserved_concurrent_executions: int | None = None
+) -> None:
+    """The function's ranges, written once: ``InvokeProxy`` checks its props with this, and the app's config calls
+    it to name the context key of a bad value."""
+    if memory_size is not None:
+        require_range("memory_size", memory_size, 128, 10240)
+    if timeout is not None:
+        require_range("timeout (seconds)", timeout.to_seconds(), 10, 900)
+    if reserved_concurrent_executions is not None:
+        require_range("reserved_concurrent_executions", reserved_concurrent_executions, 1, 1000)
 
 
 @dataclass(frozen=True)
@@ -130,16 +157,7 @@ def _validate_routes(routes: Sequence[ProxyRoute]) -> None:
     for r in routes:
         if (r.endpoint is None) == (r.bedrock_model is None):
             raise ValueError(f"route {r.model!r} must have exactly one of endpoint or bedrock_model")
-        if r.fallback is not None and (r.fallback not in names or r.fallback == r.model):
-            others = [n for n in names if n != r.model]
-            raise ValueError(
-                f"route {r.model!r} fallback must be another route's model, one of {', '.join(others) or '(none)'}; "
-                f"got {r.fallback!r}"
-            )
-        if r.max_tokens is not None:
-            require_range(f"route {r.model!r} max_tokens", r.max_tokens, 1, 131072)
-        if r.max_reasoning_effort is not None:
-            require_choice(f"route {r.model!r} max_reasoning_effort", r.max_reasoning_effort, REASONING_EFFORTS)
+    # fallbacks, caps and their allowed values are checked once, by the proxy's own Settings (see _settings)
 
 
 @jsii.implements(ec2.IConnectable)
@@ -170,7 +188,7 @@ class InvokeProxy(Construct):
         routes: Sequence[ProxyRoute],
         service_endpoints: ec2.IConnectable,
         guardrail: ApplicableGuardrail | None = None,
-        guardrail_stream_mode: str = "safe",
+        guardrail_stream_mode: str | None = None,
         streaming: bool = True,
         vpc_subnets: ec2.SubnetSelection | None = None,
         timeout: Duration | None = None,
@@ -181,7 +199,7 @@ class InvokeProxy(Construct):
         encryption_key: kms.IKey | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         code: lambda_.Code | None = None,
-        max_body_bytes: int = DEFAULT_MAX_BODY_BYTES,
+        max_body_bytes: int | None = None,
         escalate_principals: Sequence[str] = (),
     ) -> None:
         """
@@ -192,7 +210,8 @@ class InvokeProxy(Construct):
         :param guardrail: checks input (source INPUT) and output (source OUTPUT). Default: - no guardrail;
             the proxy says so on /health. A platform should always pass one.
         :param guardrail_stream_mode: ``safe`` releases streamed text only after its ~1,000-character batch
-            passed; ``fast`` releases at once and cuts the stream on intervention. Default: - ``safe``.
+            passed; ``fast`` releases at once and cuts the stream on intervention. Default: - the proxy's
+            default (``safe``, set in the proxy's ``core/settings.py``).
         :param streaming: run the proxy's HTTP app under the AWS Lambda Web Adapter so responses stream.
             Default: - true. False uses the buffered handler (stream requests still get valid SSE, at once).
         :param vpc_subnets: where the function's interfaces go. Default: - the isolated subnets.
@@ -207,26 +226,21 @@ class InvokeProxy(Construct):
         :param encryption_key: encrypts the log group and environment. Default: - a new key with rotation.
         :param removal_policy: for the key and log group. Default: - RETAIN.
         :param code: the proxy code. Default: - this repository's ``lambda/invoke_proxy`` folder.
-        :param max_body_bytes: largest request body the proxy accepts (413 above it; API Gateway's own payload
-            limit, 10 MB, is not configurable). Default: - 262,144 (256 KiB).
+        :param max_body_bytes: largest request body the proxy accepts (413 above it; 1 KiB to 6 MB, Lambda's
+            synchronous payload quota; API Gateway's own payload limit, 10 MB, is not configurable). Default: - the
+            proxy's default, 262,144 (256 KiB, set in the proxy's ``core/settings.py``).
         :param escalate_principals: who may send ``escalate`` (or ``x-gptoss-escalate``) to go straight to a
             route's fallback: account ids, IAM role/user ARNs (a role matches its assumed-role sessions), or
             ``*``. Default: - nobody (escalation is refused with 403).
         """
         super().__init__(scope, id)
         _validate_routes(routes)
-        require_choice("guardrail_stream_mode", guardrail_stream_mode, GUARDRAIL_STREAM_MODES)
-        require_range("memory_size", memory_size, 128, 10240)
-        require_range("max_body_bytes", max_body_bytes, 1024, MAX_BODY_BYTES_LIMIT)
-        bad = [p for p in escalate_principals if p != "*" and not _ESCALATE_PRINCIPAL.fullmatch(p)]
-        if bad:
-            raise ValueError(
-                f"escalate_principals must be '*', 12-digit account ids or IAM role/user ARNs, got {bad[0]!r}"
-            )
-        if reserved_concurrent_executions is not None:
-            require_range("reserved_concurrent_executions", reserved_concurrent_executions, 1, 1000)
-        timeout = timeout or Duration.minutes(5)
-        require_range("timeout (seconds)", timeout.to_seconds(), 10, 900)
+        validate_escalate_principals(escalate_principals)
+        self.settings = self._settings(
+            routes, guardrail, guardrail_stream_mode, max_body_bytes=max_body_bytes, escalate_principals=tuple(escalate_principals)
+        )
+        timeout = timeout or DEFAULT_TIMEOUT
+        validate_function_props(memory_size=memory_size, timeout=timeout, reserved_concurrent_executions=reserved_concurrent_executions)
         architecture = architecture or lambda_.Architecture.ARM_64
         if code is None:
             if not DEFAULT_CODE_PATH.is_dir():
@@ -237,8 +251,6 @@ class InvokeProxy(Construct):
         self.streaming = streaming
         self.timeout = timeout
         self._reserved = reserved_concurrent_executions
-        self.max_body_bytes = max_body_bytes
-        self.escalate_principals = tuple(escalate_principals)
         self.front_doors: list[PrivateApiFrontDoor] = []
         self.encryption_key = encryption_key or new_key(
             self, "Key", description="gpt-oss-platform: invoke proxy logs and environment", removal_policy=removal_policy
@@ -261,7 +273,7 @@ class InvokeProxy(Construct):
             description="gpt-oss invoke proxy: invoke its model routes, apply its guardrail, write its logs",
             policy_description="gpt-oss invoke proxy: its model routes, guardrail, log group, key and VPC interfaces",
         )
-        environment = self._environment(guardrail, guardrail_stream_mode)
+        environment = self.settings.to_env(dumps=Stack.of(self).to_json_string)
         if streaming:
             environment.update(
                 AWS_LAMBDA_EXEC_WRAPPER="/opt/bootstrap",
@@ -303,34 +315,32 @@ class InvokeProxy(Construct):
 
     # ---- pieces ---------------------------------------------------------------------------------------
 
-    def _environment(self, guardrail: ApplicableGuardrail | None, stream_mode: str) -> dict[str, str]:
-        routes = {}
-        for r in self.routes:
-            target = (
-                {"backend": "sagemaker", "endpoint_name": r.endpoint.endpoint_name}
-                if r.endpoint is not None
-                else {"backend": "bedrock", "model_id": r.bedrock_model.model_id}
-            )
+    @staticmethod
+    def _settings(
+        routes: Sequence[ProxyRoute],
+        guardrail: ApplicableGuardrail | None,
+        guardrail_stream_mode: str | None,
+        **settings,
+    ) -> core.Settings:
+        """The proxy's own ``Settings`` for these props (validated there); the function's environment is its
+        ``to_env()``, which the Lambda reads back with ``Settings.from_env``."""
+        core_routes = {}
+        for r in routes:
             component = getattr(r.endpoint, "inference_component_name", None)
-            if component:  # scale-to-zero endpoints are invoked through their inference component
-                target["inference_component"] = component
-            if r.fallback:
-                target["fallback"] = r.fallback
-            if r.max_tokens:
-                target["max_tokens"] = r.max_tokens
-            if r.max_reasoning_effort:
-                target["max_reasoning_effort"] = r.max_reasoning_effort
-            routes[r.model] = target
-        env = {
-            "GPTOSS_ROUTES": Stack.of(self).to_json_string(routes),
-            "GPTOSS_GUARDRAIL_STREAM_MODE": stream_mode,
-            "GPTOSS_MAX_BODY_BYTES": str(self.max_body_bytes),
-        }
-        if self.escalate_principals:
-            env["GPTOSS_ESCALATE_PRINCIPALS"] = ",".join(self.escalate_principals)
+            core_routes[r.model] = core.Route(
+                model=r.model,
+                backend="sagemaker" if r.endpoint is not None else "bedrock",
+                target=r.endpoint.endpoint_name if r.endpoint is not None else r.bedrock_model.model_id,
+                inference_component=component or None,  # scale-to-zero endpoints are invoked through it
+                fallback=r.fallback,
+                max_tokens=r.max_tokens,
+                max_reasoning_effort=r.max_reasoning_effort,
+            )
+        options = {} if guardrail_stream_mode is None else {"guardrail_stream_mode": guardrail_stream_mode}
+        options.update({k: v for k, v in settings.items() if v is not None})
         if guardrail is not None:
-            env.update(GPTOSS_GUARDRAIL_ID=guardrail.guardrail_id, GPTOSS_GUARDRAIL_VERSION=guardrail.guardrail_version)
-        return env
+            options.update(guardrail_id=guardrail.guardrail_id, guardrail_version=guardrail.guardrail_version)
+        return core.Settings(routes=core_routes, **options)
 
     def _web_adapter_layer(self, architecture: lambda_.Architecture) -> lambda_.ILayerVersion:
         name = "LambdaAdapterLayerArm64" if architecture.name == lambda_.Architecture.ARM_64.name else "LambdaAdapterLayerX86"
@@ -427,13 +437,8 @@ class InvokeProxy(Construct):
         a longer function ``timeout`` then needs ``integration_timeout`` given explicitly (after that increase),
         otherwise this raises ValueError.
         """
-        if not self.streaming and "integration_timeout" not in options and self.timeout.to_seconds() > BUFFERED_TIMEOUT_QUOTA_SECONDS:
-            raise ValueError(
-                f"timeout of {self.timeout.to_seconds():g} s is longer than the {BUFFERED_TIMEOUT_QUOTA_SECONDS} s a "
-                "buffered (streaming=False) private API integration waits; use streaming=True, a timeout of at most "
-                f"{BUFFERED_TIMEOUT_QUOTA_SECONDS} s, or pass integration_timeout (up to 300 s) after raising the "
-                "account's 'Maximum integration timeout in milliseconds' quota"
-            )
+        if "integration_timeout" not in options:
+            validate_buffered_timeout(streaming=self.streaming, timeout=self.timeout)
         door = PrivateApiFrontDoor(self, "PrivateApi", handler=self.function, vpc_endpoint=vpc_endpoint, streaming=self.streaming, **options)
         self.front_doors.append(door)
         return door

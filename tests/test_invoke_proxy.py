@@ -93,8 +93,8 @@ class TestFunction:
         }
         assert env["GPTOSS_GUARDRAIL_ID"] == "gr0123456789"
         assert env["GPTOSS_GUARDRAIL_VERSION"] == "3"
-        assert env["GPTOSS_GUARDRAIL_STREAM_MODE"] == "safe"
-        assert env["GPTOSS_MAX_BODY_BYTES"] == "262144" and "GPTOSS_ESCALATE_PRINCIPALS" not in env
+        assert "GPTOSS_GUARDRAIL_STREAM_MODE" not in env  # the default (safe) is the proxy's own, not repeated here
+        assert "GPTOSS_MAX_BODY_BYTES" not in env and "GPTOSS_ESCALATE_PRINCIPALS" not in env  # defaults: 256 KiB, nobody
         assert not any(k for k in env if "KEY" in k or "SECRET" in k or "PASSWORD" in k)
 
     def test_environment_and_logs_are_encrypted_with_the_proxy_key(self, built):
@@ -235,6 +235,20 @@ class TestValidation:
             proxy.grant_invoke(proxy.role)
 
 
+class TestEnvironmentCodec:
+    """The function's environment is the proxy core's own ``Settings.to_env()``; the Lambda reads it with
+    ``Settings.from_env()`` and gets back exactly the settings the construct built."""
+
+    def test_the_lambda_reads_back_what_the_construct_built(self):
+        from gptoss_invoke_proxy_asset.gptoss_proxy.core.settings import Settings
+
+        stack, _, proxy = _build(guardrail_stream_mode="fast")
+        env = _function(Template.from_stack(stack))["Environment"]["Variables"]
+        assert env["GPTOSS_GUARDRAIL_STREAM_MODE"] == "fast"
+        assert Settings.from_env(env) == proxy.settings
+        assert proxy.settings.routes["gpt-oss-20b"].max_reasoning_effort == "medium"
+
+
 class TestSurface:
     def test_the_proxy_is_an_iconnectable(self):
         """Issue 15 item 5: CDK APIs that take an IConnectable (``Connections.allow_from``) accept the proxy."""
@@ -315,6 +329,9 @@ def test_fails_when_max_body_bytes_is_above_the_lambda_payload_quota():
     larger limit could never be reached; 1 KiB is the floor of a useful chat request."""
     with pytest.raises(ValueError, match="max_body_bytes must be between 1024 and 6291456, got 7000000"):
         _build(max_body_bytes=7_000_000)
-    stack, _, _ = _build(max_body_bytes=65_536, escalate_principals=["arn:aws:iam::111122223333:role/ops"])
+    from gptoss_invoke_proxy_asset.gptoss_proxy.core.settings import Settings
+
+    stack, _, proxy = _build(max_body_bytes=65_536, escalate_principals=["arn:aws:iam::111122223333:role/ops"])
     env = _function(Template.from_stack(stack))["Environment"]["Variables"]
     assert (env["GPTOSS_MAX_BODY_BYTES"], env["GPTOSS_ESCALATE_PRINCIPALS"]) == ("65536", "arn:aws:iam::111122223333:role/ops")
+    assert Settings.from_env(env) == proxy.settings  # the one codec carries both back to the Lambda
