@@ -364,6 +364,9 @@ class InvokeProxy(Construct):
         # without the source function ARN in the request context; the function's own code always has it (Lambda
         # developer guide, "Using source function ARN to control function access behavior"). So this deny leaves
         # the ENI actions to the Lambda service and takes them from the code that runs in the function.
+        # UNCONFIRMED until a first deploy: that Lambda's check of these permissions at CreateFunction is also made
+        # without the source function ARN (the guide lists ENI creation; preflight can simulate both cases with
+        # iam:SimulatePrincipalPolicy and the lambda:SourceFunctionArn context key).
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="DenyVpcInterfacesToFunctionCode",
