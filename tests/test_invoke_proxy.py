@@ -132,6 +132,11 @@ class TestFunction:
 
 class TestPolicy:
     def test_the_complete_policy_statement_by_statement(self, built):
+        """The ENI actions have no resource-level scope (AWS managed policy AWSLambdaVPCAccessExecutionRole grants
+        them on ``*``); the Deny takes them from the function's own code: Lambda developer guide, "Using source
+        function ARN to control function access behavior" — requests from the execution environment carry
+        ``lambda:SourceFunctionArn``, Lambda's own "Calls to Amazon EC2 to create elastic network interfaces
+        (ENIs) for a VPC-enabled function" do not."""
         _, _, proxy, t = built
         stack = Stack.of(proxy)
         role_id = stack.resolve(proxy.role.node.default_child.logical_id)
