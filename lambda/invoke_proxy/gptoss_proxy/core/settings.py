@@ -117,6 +117,8 @@ class Settings:
     #: who may ask for a route's fallback directly (``escalate``): account ids, IAM role/user ARNs, or "*";
     #: travels comma-separated. Default: nobody
     escalate_principals: tuple[str, ...] = ()
+    #: streams end with an error event and [DONE] this long before the request's deadline; retries plan within it
+    deadline_margin_seconds: float = field(default=10, metadata=between(0, 300))
 
     def __post_init__(self) -> None:
         if not self.routes:
