@@ -11,9 +11,10 @@ import pytest
 def _function_policy(template: dict) -> list[dict]:
     (fn,) = [r for r in template["Resources"].values() if r["Type"] == "AWS::Lambda::Function" and r["Properties"].get("Runtime") == "python3.14"]
     role = fn["Properties"]["Role"]["Fn::GetAtt"][0]
-    # the proxy role's statements live in one customer-managed policy (never inline)
-    (policy,) = [r for r in template["Resources"].values() if r["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") and {"Ref": role} in r["Properties"].get("Roles", [])]
-    return policy["Properties"]["PolicyDocument"]["Statement"]
+    # what the proxy role is allowed: the Allow statements of its customer-managed policies (its own grants; the
+    # model-access policy and the ENI statement add Denies)
+    policies = [r for r in template["Resources"].values() if r["Type"] in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy") and {"Ref": role} in r["Properties"].get("Roles", [])]
+    return [s for policy in policies for s in policy["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
 
 
 def _actions(statement: dict) -> list[str]:
