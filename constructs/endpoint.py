@@ -23,6 +23,11 @@ from gptoss_constructs._validation import require_range
 VARIANT_NAME = "AllTraffic"
 
 
+def _type_slug(instance_type: str) -> str:
+    """``ml.g6e.xlarge`` -> ``g6e-xlarge``: endpoint names allow only ``[a-zA-Z0-9](-*[a-zA-Z0-9])*``."""
+    return instance_type.removeprefix("ml.").replace(".", "-")
+
+
 @jsii.implements(ec2.IConnectable)
 class GptOssEndpoint(Construct):
     """A SageMaker real-time endpoint serving gpt-oss-20b or gpt-oss-120b in a private VPC.
@@ -108,7 +113,11 @@ class GptOssEndpoint(Construct):
         data_bucket, _, data_prefix = data_url[len("s3://"):].partition("/")
 
         # A deterministic name: the role's log-group scope and the operator role's prefix need it before deploy.
-        self.endpoint_name = f"gptoss-{model.split('-')[-1]}-{self.node.addr[:10]}"
+        # It ends with the instance type, so changing the type changes the name, and CloudFormation REPLACES the
+        # endpoint (EndpointName: "Update requires: Replacement") together with its scalable target (ResourceId:
+        # replacement) instead of calling UpdateEndpoint, which fails for a variant registered with Application
+        # Auto Scaling whose instance type changes (SageMaker guide, "Update endpoints that use auto scaling").
+        self.endpoint_name = f"gptoss-{model.split('-')[-1]}-{self.node.addr[:10]}-{_type_slug(chosen_type)}"
         self.endpoint_arn = f"arn:{stack.partition}:sagemaker:{region}:{stack.account}:endpoint/{self.endpoint_name}"
         self.variant_name = VARIANT_NAME
         self.inference_component_name = f"{self.endpoint_name}-ic" if scale_to_zero else None
@@ -459,6 +468,10 @@ class GptOssEndpoint(Construct):
                 scale_in_cooldown=scale_in,
                 scale_out_cooldown=scale_out,
             )
+        if not self.scale_to_zero:
+            # Config updates (new image, environment, timeouts) keep the instance count autoscaling reached instead of
+            # resetting the fleet to InitialInstanceCount (UpdateEndpoint RetainAllVariantProperties).
+            self.cfn_endpoint.retain_all_variant_properties = True
         self.scalable_target = target
         return target
 

@@ -195,3 +195,61 @@ def test_fails_when_autoscaling_bounds_are_wrong():
     ep.add_autoscaling()
     with pytest.raises(ValueError, match="add_autoscaling was already called"):
         ep.add_autoscaling()
+
+
+def _scaled_template(**props) -> dict:
+    stack, _, ep = _build(**props)
+    ep.add_autoscaling(min_capacity=1, max_capacity=3)
+    return Template.from_stack(stack).to_json()["Resources"]
+
+
+def _only(resources: dict, cfn_type: str) -> tuple[str, dict]:
+    (item,) = [(k, v) for k, v in resources.items() if v["Type"] == cfn_type]
+    return item
+
+
+@pytest.fixture(scope="module")
+def before():
+    return _scaled_template(instance_type="ml.g6e.xlarge")
+
+
+class TestUpdates:
+    """How a change of props reaches a running endpoint.
+
+    Sources: SageMaker developer guide, "Update endpoints that use auto scaling"
+    (https://docs.aws.amazon.com/sagemaker/latest/dg/endpoint-scaling-update.html): "If the update would change
+    the instance type for any model that is a target for auto scaling, the update fails", and RetainAllVariantProperties
+    keeps "the latest DesiredInstanceCount ... regardless of the value of the InitialInstanceCount field in the new
+    EndpointConfig". CloudFormation template reference, AWS::SageMaker::Endpoint (awsdocs/aws-cloudformation-user-guide
+    doc_source/aws-resource-sagemaker-endpoint.md): EndpointName "Update requires: Replacement", EndpointConfigName
+    "No interruption"; AWS::ApplicationAutoScaling::ScalableTarget (doc_source/aws-resource-applicationautoscaling-
+    scalabletarget.md): ResourceId "Update requires: Replacement".
+    """
+
+    def test_instance_type_change_replaces_endpoint_and_scalable_target_instead_of_updating(self, before):
+        after = _scaled_template(instance_type="ml.g6e.2xlarge")
+        (ep_id, ep_before), (_, ep_after) = _only(before, "AWS::SageMaker::Endpoint"), _only(after, "AWS::SageMaker::Endpoint")
+        assert _only(after, "AWS::SageMaker::Endpoint")[0] == ep_id  # construct ids stay a contract
+        name_before, name_after = ep_before["Properties"]["EndpointName"], ep_after["Properties"]["EndpointName"]
+        assert name_before.endswith("-g6e-xlarge") and name_after.endswith("-g6e-2xlarge")  # new name => replacement
+        target_before = _only(before, "AWS::ApplicationAutoScaling::ScalableTarget")[1]["Properties"]
+        target_after = _only(after, "AWS::ApplicationAutoScaling::ScalableTarget")[1]["Properties"]
+        assert target_before["ResourceId"] == f"endpoint/{name_before}/variant/AllTraffic"
+        assert target_after["ResourceId"] == f"endpoint/{name_after}/variant/AllTraffic"  # replaced with the endpoint
+        # the new target registers only after the new endpoint exists
+        assert ep_id in _only(after, "AWS::ApplicationAutoScaling::ScalableTarget")[1]["DependsOn"]
+
+    def test_other_config_change_updates_the_same_endpoint_and_keeps_the_live_instance_count(self, before):
+        after = _scaled_template(instance_type="ml.g6e.xlarge", environment={"OPTION_MAX_MODEL_LEN": "65536"})
+        ep_before, ep_after = _only(before, "AWS::SageMaker::Endpoint")[1], _only(after, "AWS::SageMaker::Endpoint")[1]
+        assert ep_after["Properties"]["EndpointName"] == ep_before["Properties"]["EndpointName"]  # same endpoint: UpdateEndpoint
+        assert ep_after["Properties"]["RetainAllVariantProperties"] is True  # autoscaling's count survives the update
+        assert "ExcludeRetainedVariantProperties" not in ep_after["Properties"]
+        target_before = _only(before, "AWS::ApplicationAutoScaling::ScalableTarget")[1]["Properties"]
+        target_after = _only(after, "AWS::ApplicationAutoScaling::ScalableTarget")[1]["Properties"]
+        assert target_after["ResourceId"] == target_before["ResourceId"]  # the scalable target is kept
+
+    def test_without_autoscaling_a_new_config_applies_its_own_instance_count(self):
+        stack, _, ep = _build(initial_instance_count=2)
+        (endpoint,) = Template.from_stack(stack).find_resources("AWS::SageMaker::Endpoint").values()
+        assert "RetainAllVariantProperties" not in endpoint["Properties"]
