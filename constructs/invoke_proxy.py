@@ -52,6 +52,9 @@ class InvokableEndpoint(Protocol):
     @property
     def endpoint_name(self) -> str: ...
 
+    @property
+    def inference_component_name(self) -> str | None: ...
+
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant: ...
 
 
@@ -261,7 +264,7 @@ class InvokeProxy(Construct):
                 if r.endpoint is not None
                 else {"backend": "bedrock", "model_id": r.bedrock_model.model_id}
             )
-            component = getattr(r.endpoint, "inference_component_name", None)
+            component = r.endpoint.inference_component_name if r.endpoint is not None else None
             if component:  # scale-to-zero endpoints are invoked through their inference component
                 target["inference_component"] = component
             if r.fallback:

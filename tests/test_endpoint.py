@@ -17,6 +17,8 @@ from tests.conftest import make_app
 def _build(region="us-east-1", **props):
     stack = Stack(make_app(), "T", env=Environment(region=region))
     net = PrivateNetwork(stack, "Net", interface_endpoints=[], flow_logs=False)
+    if props.get("interface_endpoints") == "net":
+        props["interface_endpoints"] = net
     ep = GptOssEndpoint(stack, "Ep", vpc=net.vpc, **{"model": "gpt-oss-20b", **props})
     return stack, net, ep
 
@@ -74,24 +76,87 @@ class TestModel:
         assert "SecurityGroupIngress" not in sg
         assert sg["SecurityGroupEgress"] == [{"CidrIp": "0.0.0.0/0", "Description": "HTTPS to S3 and VPC endpoints (no internet route)", "FromPort": 443, "IpProtocol": "tcp", "ToPort": 443}]
 
+    def test_with_the_s3_prefix_list_egress_is_s3_and_the_interface_endpoints_only(self):
+        """Source: Amazon VPC user guide, "AWS-managed prefix lists" (com.amazonaws.<region>.s3 holds the S3 gateway
+        endpoint's destinations); CloudFormation has no way to look the id up (aws/aws-cdk issue #15115)."""
+        def egress_rules(stack, ep) -> list[dict]:
+            resources = Template.from_stack(stack).to_json()["Resources"]
+            sg_id = stack.resolve(ep.security_group.node.default_child.logical_id)
+            inline = resources[sg_id]["Properties"].get("SecurityGroupEgress", [])
+            separate = [
+                {k: v for k, v in r["Properties"].items() if k != "GroupId"}
+                for r in resources.values()
+                if r["Type"] == "AWS::EC2::SecurityGroupEgress" and r["Properties"]["GroupId"] == {"Fn::GetAtt": [sg_id, "GroupId"]}
+            ]
+            return inline + separate
+
+        stack, net, ep = _build(s3_prefix_list_id="pl-63a5400a")
+        egress = egress_rules(stack, ep)
+        s3_rule = {"DestinationPrefixListId": "pl-63a5400a", "Description": "HTTPS to S3 (gateway endpoint prefix list)", "FromPort": 443, "IpProtocol": "tcp", "ToPort": 443}
+        assert s3_rule in egress
+        assert {"CidrIp": stack.resolve(net.vpc.vpc_cidr_block), "Description": "HTTPS to the VPC interface endpoints (VPC CIDR)", "FromPort": 443, "IpProtocol": "tcp", "ToPort": 443} in egress
+        assert len(egress) == 2 and not any(rule.get("CidrIp") == "0.0.0.0/0" for rule in egress)
+        stack2, net2, ep2 = _build(s3_prefix_list_id="pl-63a5400a", interface_endpoints="net")
+        egress2 = egress_rules(stack2, ep2)
+        assert {"DestinationSecurityGroupId": stack2.resolve(net2.endpoint_security_group.security_group_id), "Description": "HTTPS to the VPC interface endpoints", "FromPort": 443, "IpProtocol": "tcp", "ToPort": 443} in egress2
+        assert s3_rule in egress2 and len(egress2) == 2
+
+    def test_endpoint_log_group_exists_first_encrypted_with_retention(self, built):
+        """Source: SageMaker developer guide, "Log groups and streams that Amazon SageMaker AI sends to Amazon
+        CloudWatch Logs" (https://docs.aws.amazon.com/sagemaker/latest/dg/logging-cloudwatch.html): endpoints log to
+        /aws/sagemaker/Endpoints/[EndpointName], kept indefinitely by default."""
+        stack, _, ep, t = built
+        groups = {k: v for k, v in t.to_json()["Resources"].items() if v["Type"] == "AWS::Logs::LogGroup"}
+        (group_id, group) = [(k, v) for k, v in groups.items() if v["Properties"].get("LogGroupName") == f"/aws/sagemaker/Endpoints/{ep.endpoint_name}"][0]
+        assert group["Properties"]["RetentionInDays"] == 365
+        assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [stack.resolve(ep.encryption_key.node.default_child.logical_id), "Arn"]}
+        assert group["DeletionPolicy"] == "Retain"
+        (endpoint,) = t.find_resources("AWS::SageMaker::Endpoint").values()
+        assert group_id in endpoint["DependsOn"]
+
 
 class TestRole:
     def test_execution_role_policy_is_scoped_statement_by_statement(self, built):
-        stack, _, ep, t = built
+        """Sources: AWS KMS developer guide, "kms:GrantIsForAWSResource" (grants only for AWS services that use the key
+        on our behalf); Service Authorization Reference for Amazon EC2 (ec2:Vpc applies to Create/DeleteNetworkInterface
+        and Create/DeleteNetworkInterfacePermission on network-interface, subnet and security-group; Describe* have no
+        resource types), as generated in udondan/iam-floyd lib/generated/policy-statements/ec2.ts."""
+        stack, net, ep, t = built
         spec = catalog.hosting("gpt-oss-20b")
         key = stack.resolve(ep.encryption_key.node.default_child.logical_id)
         (policy,) = [p for p in t.find_resources("AWS::IAM::ManagedPolicy").values()]
         statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
-        assert set(statements) == {"ReadModelWeights", "ListModelWeights", "WriteEndpointLogs", "UseEndpointKey", "AttachToVpc", "PullImage"}
+        assert set(statements) == {
+            "ReadModelWeights", "ListModelWeights", "WriteEndpointLogs", "UseEndpointKey", "GrantEndpointKeyToAwsResources",
+            "ManageInterfacesInThisVpc", "DescribeNetwork", "PullImage",
+        }
         assert statements["ReadModelWeights"]["Resource"] == f"arn:aws:s3:::jumpstart-cache-prod-us-east-1/{spec.artifact_key}*"
         assert statements["ReadModelWeights"]["Action"] == "s3:GetObject"
         assert statements["ListModelWeights"]["Condition"] == {"StringLike": {"s3:prefix": [f"{spec.artifact_key}*"]}}
         assert statements["PullImage"]["Resource"] == "arn:aws:ecr:us-east-1:763104351884:repository/djl-inference"
         assert statements["UseEndpointKey"]["Resource"] == {"Fn::GetAtt": [key, "Arn"]}
-        logs = statements["WriteEndpointLogs"]["Resource"]
-        assert all(ep.endpoint_name in str(r) for r in logs)
-        assert statements["AttachToVpc"]["Resource"] == "*"
+        assert "kms:CreateGrant" not in statements["UseEndpointKey"]["Action"]
+        assert statements["GrantEndpointKeyToAwsResources"]["Action"] == "kms:CreateGrant"
+        assert statements["GrantEndpointKeyToAwsResources"]["Condition"] == {"Bool": {"kms:GrantIsForAWSResource": "true"}}
+        logs = statements["WriteEndpointLogs"]
+        assert all(ep.endpoint_name in str(r) for r in logs["Resource"])
+        assert "logs:CreateLogGroup" not in logs["Action"]  # the construct creates the group itself
+        eni = statements["ManageInterfacesInThisVpc"]
+        assert sorted(eni["Action"]) == ["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"]
+        assert eni["Condition"] == {"ArnEquals": {"ec2:Vpc": {"Fn::Join": ["", ["arn:aws:ec2:us-east-1:", {"Ref": "AWS::AccountId"}, ":vpc/", stack.resolve(net.vpc.vpc_id)]]}}}
+        assert all("*" != r for r in eni["Resource"])
+        describe = statements["DescribeNetwork"]
+        assert describe["Resource"] == "*" and all(a.split(":")[1].startswith(("Describe", "GetAuthorizationToken")) for a in describe["Action"])
         assert "ManagedPolicyArns" not in t.to_json()["Resources"][stack.resolve(ep.role.node.default_child.logical_id)]["Properties"]
+
+    def test_sagemaker_trusts_the_role_only_for_this_account(self, built):
+        """Source: SageMaker developer guide, "Cross-service confused deputy prevention" (aws:SourceAccount on the
+        sagemaker.amazonaws.com trust; https://docs.aws.amazon.com/sagemaker/latest/dg/security-confused-deputy-prevention.html)."""
+        stack, _, ep, t = built
+        role = t.to_json()["Resources"][stack.resolve(ep.role.node.default_child.logical_id)]
+        assert role["Properties"]["AssumeRolePolicyDocument"]["Statement"] == [
+            {"Action": "sts:AssumeRole", "Condition": {"StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}}, "Effect": "Allow", "Principal": {"Service": "sagemaker.amazonaws.com"}}
+        ]
 
     def test_grant_invoke_is_this_endpoint_only(self, built):
         _, _, ep, t = built
