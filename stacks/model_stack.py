@@ -38,6 +38,8 @@ class ModelStack(PlatformStack):
                 instance_type=region_config.instance_types.get(model),
                 initial_instance_count=max(region_config.autoscaling_min_capacity, 1),
                 scale_to_zero=region_config.scale_to_zero,
+                # one copy fills an instance, so managed instance scaling needs as many instances as copies
+                max_instance_count=region_config.autoscaling_max_capacity if region_config.scale_to_zero else None,
                 removal_policy=removal_policy,
             )
             endpoint.add_autoscaling(

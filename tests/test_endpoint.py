@@ -318,3 +318,91 @@ class TestUpdates:
         stack, _, ep = _build(initial_instance_count=2)
         (endpoint,) = Template.from_stack(stack).find_resources("AWS::SageMaker::Endpoint").values()
         assert "RetainAllVariantProperties" not in endpoint["Properties"]
+
+
+class TestShapesAndImports:
+    def test_scalable_target_uses_the_sagemaker_service_linked_role_not_a_role_of_ours(self, built):
+        """Source: Application Auto Scaling user guide, "Amazon SageMaker AI and Application Auto Scaling": registering
+        SageMaker resources uses the service-linked role AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint
+        (SageMaker guide, "Auto scaling prerequisites", gives its ARN path). No trust policy of ours to guard."""
+        stack, _, ep, t = built
+        (target,) = t.find_resources("AWS::ApplicationAutoScaling::ScalableTarget").values()
+        assert target["Properties"]["RoleARN"] == {
+            "Fn::Join": ["", ["arn:aws:iam::", {"Ref": "AWS::AccountId"}, ":role/aws-service-role/sagemaker.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"]]
+        }
+        trusts = [r for r in t.find_resources("AWS::IAM::Role").values() if "application-autoscaling" in str(r["Properties"]["AssumeRolePolicyDocument"])]
+        assert trusts == []
+
+    def test_managed_instance_scaling_maximum_is_a_prop(self):
+        stack, _, ep = _build(model="gpt-oss-120b", instance_type="ml.g6e.12xlarge", scale_to_zero=True, max_instance_count=3)
+        ep.add_autoscaling(min_capacity=0, max_capacity=3)
+        (config,) = Template.from_stack(stack).find_resources("AWS::SageMaker::EndpointConfig").values()
+        assert config["Properties"]["ProductionVariants"][0]["ManagedInstanceScaling"] == {"Status": "ENABLED", "MinInstanceCount": 0, "MaxInstanceCount": 3}
+
+    def test_fails_when_copies_could_outnumber_instances(self):
+        _, _, ep = _build(model="gpt-oss-120b", instance_type="ml.g6e.12xlarge", scale_to_zero=True, max_instance_count=2)
+        with pytest.raises(ValueError, match="max_capacity must be between 1 and 2, got 3"):
+            ep.add_autoscaling(min_capacity=0, max_capacity=3)
+
+    def test_fails_when_max_instance_count_is_given_without_scale_to_zero(self):
+        with pytest.raises(ValueError, match="max_instance_count applies only with scale_to_zero=True, got 3"):
+            _build(max_instance_count=3)
+
+    def test_from_endpoint_attributes_has_the_invokable_surface(self):
+        stack = Stack(make_app(), "Imp", env=Environment(region="us-east-1", account="111111111111"))
+        ep = GptOssEndpoint.from_endpoint_attributes(stack, "Ep", endpoint_name="gptoss-20b-abc", inference_component_name="gptoss-20b-abc-ic")
+        assert ep.endpoint_arn == "arn:aws:sagemaker:us-east-1:111111111111:endpoint/gptoss-20b-abc"
+        assert ep.inference_component_name == "gptoss-20b-abc-ic"
+        role = iam.Role(stack, "Caller", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+        ep.grant_invoke(role)
+        (policy,) = Template.from_stack(stack).find_resources("AWS::IAM::Policy").values()
+        assert policy["Properties"]["PolicyDocument"]["Statement"][0]["Resource"] == [
+            "arn:aws:sagemaker:us-east-1:111111111111:endpoint/gptoss-20b-abc",
+            "arn:aws:sagemaker:us-east-1:111111111111:inference-component/gptoss-20b-abc-ic",
+        ]
+        assert ep.metric_invocations().dimensions == {"InferenceComponentName": "gptoss-20b-abc-ic"}
+
+    def test_metric_helpers_accept_overrides_of_their_presets(self, built):
+        _, _, ep, _ = built
+        m = ep.metric_gpu_utilization(namespace="Custom/NS", statistic="Maximum", period=Duration.minutes(1))
+        assert (m.namespace, m.statistic, m.period.to_seconds()) == ("Custom/NS", "Maximum", 60)
+        assert ep.metric_model_latency(statistic="p99").statistic == "p99"
+        assert ep.metric_concurrent_requests(dimensions_map={"EndpointName": "x"}).dimensions == {"EndpointName": "x"}
+
+    def test_endpoint_config_name_and_arn_are_exposed(self, built):
+        """Source: CloudFormation template reference, AWS::SageMaker::EndpointConfig (awsdocs/aws-cloudformation-user-guide
+        doc_source/aws-resource-sagemaker-endpointconfig.md): Ref returns the ARN, GetAtt EndpointConfigName the name."""
+        stack, _, ep, _ = built
+        config_id = stack.resolve(ep.cfn_endpoint_config.logical_id)
+        assert stack.resolve(ep.endpoint_config_name) == {"Fn::GetAtt": [config_id, "EndpointConfigName"]}
+        assert stack.resolve(ep.endpoint_config_arn) == {"Ref": config_id}
+
+
+def test_operator_role_matches_the_synthesized_endpoint_and_its_config():
+    """The operator's statements must match what CloudFormation will create: the endpoint's fixed name, and an
+    endpoint config whose name CloudFormation generates (no EndpointConfigName in the template), so it is matched
+    by tag. Source: Service Authorization Reference for Amazon SageMaker (resource type endpoint-config, condition
+    key aws:ResourceTag/${TagKey}; DescribeEndpointConfig requires endpoint-config), as generated in
+    udondan/iam-floyd lib/generated/policy-statements/sagemaker.ts."""
+    import fnmatch
+
+    from gptoss_constructs.roles import PlatformRoles
+
+    stack, _, ep = _build()
+    roles = PlatformRoles(stack, "Roles", operator_principals=[iam.AccountPrincipal("111122223333")])
+    resources = Template.from_stack(stack).to_json()["Resources"]
+    (config,) = [r for r in resources.values() if r["Type"] == "AWS::SageMaker::EndpointConfig"]
+    assert "EndpointConfigName" not in config["Properties"]  # generated by CloudFormation
+    (policy,) = [
+        r for r in resources.values()
+        if r["Type"] == "AWS::IAM::ManagedPolicy" and {"Ref": stack.resolve(roles.operator_role.node.default_child.logical_id)} in r["Properties"].get("Roles", [])
+    ]
+    statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+    describe = statements["DescribeEndpointConfigs"]
+    assert describe["Action"] == "sagemaker:DescribeEndpointConfig"
+    assert describe["Resource"]["Fn::Join"][1][-1] == ":endpoint-config/*"
+    ((tag_key, pattern),) = describe["Condition"]["StringLike"].items()
+    config_tags = {t["Key"]: t["Value"] for t in config["Properties"]["Tags"]}
+    assert fnmatch.fnmatchcase(config_tags[tag_key.removeprefix("aws:ResourceTag/")], pattern)
+    endpoint_patterns = [r["Fn::Join"][1][-1].split(":endpoint/")[1] for r in statements["EndpointLifecycle"]["Resource"] if ":endpoint/" in r["Fn::Join"][1][-1]]
+    assert any(fnmatch.fnmatchcase(ep.endpoint_name, p) for p in endpoint_patterns)
