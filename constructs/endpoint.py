@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Mapping
 
 import jsii
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Tags, Token, Validations
+from aws_cdk import Acknowledgment, Annotations, Duration, RemovalPolicy, Stack, Tags, Token, Validations
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -28,6 +29,13 @@ MODEL_TAG = "gpt-oss-model"
 #: Application Auto Scaling's service-linked role for SageMaker (Application Auto Scaling user guide, "Amazon
 #: SageMaker AI and Application Auto Scaling"; SageMaker guide, "Auto scaling prerequisites" gives its ARN path)
 SAGEMAKER_SCALING_ROLE = "aws-service-role/sagemaker.application-autoscaling.amazonaws.com/AWSServiceRoleForApplicationAutoScaling_SageMakerEndpoint"
+
+
+#: o200k_base.tiktoken (the gpt-oss tokenizer vocabulary) in a reproducible tar.gz: tools/build_tokenizer_asset.py.
+#: For a weights mirror (README, "Tokenizer encodings"): put the file at the root of your ``model_data_url`` prefix.
+TOKENIZER_ASSET = Path(__file__).resolve().parent / "assets" / "tiktoken" / "o200k_base.tar.gz"
+#: where SageMaker puts uncompressed S3Prefix model data (S3ModelDataSource: "relative to /opt/ml/model")
+MODEL_DIR = "/opt/ml/model"
 
 
 def _type_slug(instance_type: str) -> str:
@@ -194,6 +202,7 @@ class GptOssEndpoint(_InvokableEndpointBase):
         image_uri: str | None = None,
         model_data_url: str | None = None,
         environment: Mapping[str, str] | None = None,
+        tiktoken_encodings_base: str | None = None,
         container_startup_health_check_timeout: Duration | None = None,
         model_data_download_timeout: Duration | None = None,
         data_capture_bucket: s3.IBucket | None = None,
@@ -228,6 +237,11 @@ class GptOssEndpoint(_InvokableEndpointBase):
         :param model_data_url: override the weights location (an ``s3://bucket/prefix/``). Default: - the
             catalog's JumpStart prefix for the region.
         :param environment: extra container environment, merged over the catalog's. Default: - none.
+        :param tiktoken_encodings_base: directory in the container that holds ``o200k_base.tiktoken``, the
+            tokenizer vocabulary vLLM's harmony loader otherwise downloads at start-up (impossible with network
+            isolation); sets ``TIKTOKEN_ENCODINGS_BASE``. With a weights mirror that has the file at the root of
+            ``model_data_url``, pass ``"/opt/ml/model"``. Default: - the catalog's value for the container (none
+            confirmed yet: synth warns, and ``make preflight`` checks the JumpStart hub content).
         :param container_startup_health_check_timeout: Default: - 30 minutes (large weights load slowly).
         :param model_data_download_timeout: Default: - 30 minutes.
         :param data_capture_bucket: capture requests and responses (they contain prompts!) to this bucket,
@@ -307,6 +321,27 @@ class GptOssEndpoint(_InvokableEndpointBase):
             ),
             description=f"Runs the {model} endpoint",
         )
+        container_env = {**spec.environment}
+        encodings = tiktoken_encodings_base or spec.tiktoken_encodings_base
+        if encodings:
+            if not encodings.startswith("/"):
+                raise ValueError(f"tiktoken_encodings_base must be an absolute directory in the container, got {encodings!r}")
+            if encodings.startswith(MODEL_DIR) and model_data_url is None:
+                raise ValueError(
+                    f"tiktoken_encodings_base {encodings!r} reads o200k_base.tiktoken from the model data, but the JumpStart "
+                    "prefix cannot hold it: set model_data_url to your mirror of the weights that includes the file (README, "
+                    "'Tokenizer encodings')"
+                )
+            container_env["TIKTOKEN_ENCODINGS_BASE"] = encodings
+        container_env.update(environment or {})
+        if "TIKTOKEN_ENCODINGS_BASE" not in container_env:
+            Annotations.of(self).add_warning_v2(
+                "gptoss:tokenizerEncodings",
+                f"{model}: TIKTOKEN_ENCODINGS_BASE is not set. vLLM's harmony loader downloads o200k_base.tiktoken at "
+                "start-up unless the image or the JumpStart artifacts provide it (UNCONFIRMED; `make preflight` checks "
+                "the hub content), and this endpoint has network isolation. Set tiktoken_encodings_base (README, "
+                "'Tokenizer encodings').",
+            )
         self._role_policy = self._execution_policy(
             spec, region, data_bucket, data_prefix, image_uri is not None, data_capture_bucket, vpc, subnets, self.security_group
         )
@@ -324,7 +359,7 @@ class GptOssEndpoint(_InvokableEndpointBase):
                         s3_uri=data_url, s3_data_type="S3Prefix", compression_type="None"
                     )
                 ),
-                environment={**spec.environment, **(environment or {})},
+                environment=container_env,
             ),
             vpc_config=sagemaker.CfnModel.VpcConfigProperty(
                 security_group_ids=[self.security_group.security_group_id], subnets=subnets.subnet_ids

@@ -6,7 +6,7 @@ import pytest
 from aws_cdk import Duration, Environment, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_s3 as s3
-from aws_cdk.assertions import Match, Template
+from aws_cdk.assertions import Annotations, Match, Template
 
 from gptoss_constructs import catalog
 from gptoss_constructs.endpoint import GptOssEndpoint
@@ -406,3 +406,66 @@ def test_operator_role_matches_the_synthesized_endpoint_and_its_config():
     assert fnmatch.fnmatchcase(config_tags[tag_key.removeprefix("aws:ResourceTag/")], pattern)
     endpoint_patterns = [r["Fn::Join"][1][-1].split(":endpoint/")[1] for r in statements["EndpointLifecycle"]["Resource"] if ":endpoint/" in r["Fn::Join"][1][-1]]
     assert any(fnmatch.fnmatchcase(ep.endpoint_name, p) for p in endpoint_patterns)
+
+
+class TestTokenizerEncodings:
+    """vLLM / openai-harmony load ``o200k_base.tiktoken`` at start-up from ``$TIKTOKEN_ENCODINGS_BASE`` (checking its
+    SHA-256) or else download it (openai/harmony src/tiktoken_ext/public_encodings.rs; vllm-project/vllm#22525,
+    openai/harmony#46, #95). The endpoint has network isolation, so the construct ships the file."""
+
+    def test_shipped_tarball_holds_exactly_the_pinned_o200k_base_file(self):
+        import hashlib
+        import tarfile
+
+        from gptoss_constructs.endpoint import TOKENIZER_ASSET
+
+        with tarfile.open(TOKENIZER_ASSET, "r:gz") as tar:
+            (member,) = tar.getmembers()
+            assert member.name == "o200k_base.tiktoken" and member.isfile()
+            data = tar.extractfile(member).read()
+        # openai/harmony public_encodings.rs, expected_hash of O200kBase / O200kHarmony
+        assert hashlib.sha256(data).hexdigest() == "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
+
+    def test_harmony_loads_the_shipped_file_offline(self, tmp_path, monkeypatch):
+        """The real loader (openai-harmony, what vLLM imports) reads the file from TIKTOKEN_ENCODINGS_BASE with no
+        network: a proxy that refuses every connection makes any download attempt fail."""
+        import tarfile
+
+        from gptoss_constructs.endpoint import TOKENIZER_ASSET
+
+        with tarfile.open(TOKENIZER_ASSET, "r:gz") as tar:
+            tar.extractall(tmp_path, filter="data")
+        for var in ("HTTPS_PROXY", "https_proxy", "HTTP_PROXY", "http_proxy", "ALL_PROXY"):
+            monkeypatch.setenv(var, "http://127.0.0.1:9")
+        monkeypatch.setenv("TIKTOKEN_RS_CACHE_DIR", str(tmp_path / "empty-cache"))
+        monkeypatch.setenv("TIKTOKEN_ENCODINGS_BASE", str(tmp_path))
+        from openai_harmony import HarmonyEncodingName, load_harmony_encoding
+
+        enc = load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS)
+        assert enc.decode(enc.encode("hello world")) == "hello world"
+
+    def test_a_weights_mirror_with_the_file_points_harmony_at_the_model_directory(self):
+        """Source: SageMaker API reference, S3ModelDataSource: with S3Prefix and CompressionType None, each object's key
+        minus the prefix becomes its path "relative to /opt/ml/model". So a mirror prefix holding o200k_base.tiktoken
+        at its root puts the file at /opt/ml/model/o200k_base.tiktoken."""
+        stack, _, ep = _build(model_data_url="s3://my-mirror/gpt-oss-20b/", tiktoken_encodings_base="/opt/ml/model")
+        (model,) = Template.from_stack(stack).find_resources("AWS::SageMaker::Model").values()
+        container = model["Properties"]["PrimaryContainer"]
+        assert container["Environment"]["TIKTOKEN_ENCODINGS_BASE"] == "/opt/ml/model"
+        assert container["ModelDataSource"]["S3DataSource"] == {"S3Uri": "s3://my-mirror/gpt-oss-20b/", "S3DataType": "S3Prefix", "CompressionType": "None"}
+        assert not [m for m in Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("TIKTOKEN_ENCODINGS_BASE"))]
+
+    def test_fails_when_the_model_directory_is_named_without_a_mirror(self):
+        with pytest.raises(ValueError, match=r"tiktoken_encodings_base '/opt/ml/model' reads o200k_base.tiktoken from the model data, but the JumpStart prefix cannot hold it: set model_data_url"):
+            _build(tiktoken_encodings_base="/opt/ml/model")
+
+    def test_fails_on_a_relative_directory(self):
+        with pytest.raises(ValueError, match=r"tiktoken_encodings_base must be an absolute directory in the container, got 'encodings'"):
+            _build(tiktoken_encodings_base="encodings")
+
+    def test_synth_warns_while_nothing_provides_the_encodings(self, built):
+        stack, _, ep, t = built
+        (model,) = t.find_resources("AWS::SageMaker::Model").values()
+        assert "TIKTOKEN_ENCODINGS_BASE" not in model["Properties"]["PrimaryContainer"]["Environment"]
+        warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("TIKTOKEN_ENCODINGS_BASE is not set"))
+        assert len(warnings) == 1 and "tiktoken_encodings_base" in warnings[0].entry.data
