@@ -58,6 +58,8 @@ class TestModel:
         assert ep.instance_info.instance_storage is True
 
     def test_endpoint_has_a_stable_name_and_blue_green_rollback(self, built):
+        """Source: SageMaker API reference, BlueGreenUpdatePolicy ("SageMaker creates a new fleet during the deployment
+        while maintaining the old fleet"): hence README's note that updates need twice the instance quota."""
         stack, _, ep, t = built
         (endpoint,) = t.find_resources("AWS::SageMaker::Endpoint").values()
         props = endpoint["Properties"]
