@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import Mapping
 
 import jsii
-from aws_cdk import Acknowledgment, Annotations, Duration, RemovalPolicy, Stack, Tags, Token, Validations
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Tags, Token, Validations
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -34,6 +34,8 @@ SAGEMAKER_SCALING_ROLE = "aws-service-role/sagemaker.application-autoscaling.ama
 #: o200k_base.tiktoken (the gpt-oss tokenizer vocabulary) in a reproducible tar.gz: tools/build_tokenizer_asset.py.
 #: For a weights mirror (README, "Tokenizer encodings"): put the file at the root of your ``model_data_url`` prefix.
 TOKENIZER_ASSET = Path(__file__).resolve().parent / "assets" / "tiktoken" / "o200k_base.tar.gz"
+#: id of the synth warning while nothing provides the tokenizer encodings (acknowledge ``Annotation::<id>``)
+TOKENIZER_WARNING = "gptoss-tokenizer-encodings"
 #: where SageMaker puts uncompressed S3Prefix model data (S3ModelDataSource: "relative to /opt/ml/model")
 MODEL_DIR = "/opt/ml/model"
 
@@ -335,8 +337,8 @@ class GptOssEndpoint(_InvokableEndpointBase):
             container_env["TIKTOKEN_ENCODINGS_BASE"] = encodings
         container_env.update(environment or {})
         if "TIKTOKEN_ENCODINGS_BASE" not in container_env:
-            Annotations.of(self).add_warning_v2(
-                "gptoss:tokenizerEncodings",
+            Validations.of(self).add_warning(
+                TOKENIZER_WARNING,
                 f"{model}: TIKTOKEN_ENCODINGS_BASE is not set. vLLM's harmony loader downloads o200k_base.tiktoken at "
                 "start-up unless the image or the JumpStart artifacts provide it (UNCONFIRMED; `make preflight` checks "
                 "the hub content), and this endpoint has network isolation. Set tiktoken_encodings_base (README, "

@@ -33,6 +33,9 @@ REGION_KEYS = (
     "front_door",
     "availability_zones",
     "existing_vpc",
+    "model_data_urls",
+    "tiktoken_encodings_base",
+    "s3_prefix_list_id",
 )
 #: every key the app reads (anything else under our prefix-free namespace is ignored by CDK, not by us)
 KNOWN_KEYS = (
@@ -79,6 +82,10 @@ class RegionConfig:
     front_door: str
     availability_zones: tuple[str, ...] | None
     existing_vpc: ExistingVpc | None
+    #: GptOssEndpoint props: weights mirrors per model, tokenizer directory, the region's S3 prefix list
+    model_data_urls: Mapping[str, str] = field(default_factory=dict)
+    tiktoken_encodings_base: str | None = None
+    s3_prefix_list_id: str | None = None
 
 
 @dataclass(frozen=True)
@@ -244,6 +251,18 @@ def _region_config(region: str, account: str | None, ctx: Mapping[str, Any], k: 
                 f"names for {region}; set availability_zones for it (e.g. {region}a,{region}b)"
             )
     existing = _existing_vpc(k("existing_vpc"), ctx.get("existing_vpc"), region)
+    model_data_urls = _as_mapping(k("model_data_urls"), ctx.get("model_data_urls"))
+    for model, url in model_data_urls.items():
+        if model not in sagemaker:
+            raise ConfigError(f"context key '{k('model_data_urls')}': {model!r} is not a SageMaker model in {region}; allowed: {', '.join(sagemaker) or '(none)'}")
+        if not (isinstance(url, str) and url.startswith("s3://") and url.endswith("/")):
+            raise ConfigError(f"context key '{k('model_data_urls')}': {url!r} for {model} is not an S3 prefix like 's3://bucket/path/'")
+    encodings = ctx.get("tiktoken_encodings_base")
+    if encodings is not None and not (isinstance(encodings, str) and encodings.startswith("/")):
+        raise ConfigError(f"context key '{k('tiktoken_encodings_base')}': expected an absolute directory in the container (e.g. /opt/ml/model), got {encodings!r}")
+    prefix_list = ctx.get("s3_prefix_list_id")
+    if prefix_list is not None and not (isinstance(prefix_list, str) and re.fullmatch(r"pl-[0-9a-f]{8,17}", prefix_list)):
+        raise ConfigError(f"context key '{k('s3_prefix_list_id')}': expected the id of com.amazonaws.{region}.s3 ('pl-' and 8 to 17 hex digits), got {prefix_list!r}")
     return RegionConfig(
         region=region,
         account=account,
@@ -258,6 +277,9 @@ def _region_config(region: str, account: str | None, ctx: Mapping[str, Any], k: 
         front_door=front_door,
         availability_zones=tuple(azs) if azs else None,
         existing_vpc=existing,
+        model_data_urls=dict(model_data_urls),
+        tiktoken_encodings_base=encodings,
+        s3_prefix_list_id=prefix_list,
     )
 
 

@@ -133,3 +133,25 @@ def test_fails_with_a_message_naming_key_value_and_allowed(overrides, message):
     with pytest.raises(ConfigError) as err:
         config(**overrides)
     assert message in str(err.value)
+
+
+def test_endpoint_keys_reach_the_region_config():
+    r = config(
+        model_data_urls='{"gpt-oss-20b": "s3://my-mirror/gpt-oss-20b/"}', tiktoken_encodings_base="/opt/ml/model", s3_prefix_list_id="pl-63a5400a"
+    ).for_region("us-east-1")
+    assert (r.model_data_urls, r.tiktoken_encodings_base, r.s3_prefix_list_id) == ({"gpt-oss-20b": "s3://my-mirror/gpt-oss-20b/"}, "/opt/ml/model", "pl-63a5400a")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"model_data_urls": '{"gpt-oss-20b": "https://x"}'}, "context key 'model_data_urls': 'https://x' for gpt-oss-20b is not an S3 prefix like 's3://bucket/path/'"),
+        ({"model_data_urls": '{"gpt-oss-120b": "s3://b/p/"}'}, "context key 'model_data_urls': 'gpt-oss-120b' is not a SageMaker model in us-east-1"),
+        ({"tiktoken_encodings_base": "model"}, "context key 'tiktoken_encodings_base': expected an absolute directory in the container"),
+        ({"s3_prefix_list_id": "s3"}, "context key 's3_prefix_list_id': expected the id of com.amazonaws.us-east-1.s3"),
+    ],
+)
+def test_fails_on_bad_endpoint_keys(overrides, message):
+    with pytest.raises(ConfigError) as err:
+        config(**overrides)
+    assert message in str(err.value)

@@ -471,3 +471,31 @@ class TestTokenizerEncodings:
         assert "TIKTOKEN_ENCODINGS_BASE" not in model["Properties"]["PrimaryContainer"]["Environment"]
         warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("TIKTOKEN_ENCODINGS_BASE is not set"))
         assert len(warnings) == 1 and "tiktoken_encodings_base" in warnings[0].entry.data
+
+
+def test_app_context_keys_reach_the_endpoint(tmp_path):
+    """model_data_urls / tiktoken_encodings_base / s3_prefix_list_id flow from context to GptOssEndpoint: the mirror
+    is the weights, harmony reads /opt/ml/model, egress is S3's prefix list plus the interface endpoints' group, and
+    no tokenizer warning is left to acknowledge."""
+    from tests.conftest import run_app
+
+    result = run_app(
+        tmp_path,
+        regions="us-east-1",
+        model_data_urls='{"gpt-oss-20b": "s3://my-mirror/gpt-oss-20b/"}',
+        tiktoken_encodings_base="/opt/ml/model",
+        s3_prefix_list_id="pl-63a5400a",
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    models = result.template("GptOss-Models-us-east-1")["Resources"]
+    (model,) = [r for r in models.values() if r["Type"] == "AWS::SageMaker::Model"]
+    container = model["Properties"]["PrimaryContainer"]
+    assert container["ModelDataSource"]["S3DataSource"]["S3Uri"] == "s3://my-mirror/gpt-oss-20b/"
+    assert container["Environment"]["TIKTOKEN_ENCODINGS_BASE"] == "/opt/ml/model"
+    (sg,) = [r for r in models.values() if r["Type"] == "AWS::EC2::SecurityGroup"]
+    egress = sg["Properties"].get("SecurityGroupEgress", []) + [r["Properties"] for r in models.values() if r["Type"] == "AWS::EC2::SecurityGroupEgress"]
+    assert {e.get("DestinationPrefixListId") for e in egress} >= {"pl-63a5400a"}
+    assert any("DestinationSecurityGroupId" in e for e in egress)  # the Network stack's interface-endpoint group
+    assert len(egress) == 2 and not any(rule.get("CidrIp") == "0.0.0.0/0" for rule in egress)
+    acks = result.acknowledgments("GptOss-Models-us-east-1")
+    assert not any("tokenizer" in finding for found in acks.values() for finding in found)
