@@ -11,7 +11,7 @@ export PATH := $(NODE_BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 CDK    := npx --no-install cdk
 
-.PHONY: setup synth test clean nag lint dev bench
+.PHONY: setup synth test test-fast projection clean nag lint dev bench
 
 $(VENV)/.stamp-runtime: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -32,8 +32,14 @@ setup: $(VENV)/.stamp-dev node_modules/.stamp ## install everything (venv + CDK 
 synth: $(VENV)/.stamp-runtime node_modules/.stamp ## install and synthesize every configured region into cdk.out/
 	$(CDK) synth --quiet $(CDK_ARGS)
 
-test: $(VENV)/.stamp-dev node_modules/.stamp ## install and run the whole test suite
+test: $(VENV)/.stamp-dev node_modules/.stamp ## install and run the whole test suite (CI)
 	$(PY) -m pytest $(PYTEST_ARGS)
+
+test-fast: $(VENV)/.stamp-dev node_modules/.stamp ## constructs, config and proxy tests; skips whole-app synths (marked slow)
+	$(PY) -m pytest -m "not slow" -q $(PYTEST_ARGS)
+
+projection: $(VENV)/.stamp-dev node_modules/.stamp ## synthesize and rewrite tests/projections/<region>.yaml (review the diff)
+	$(PY) -m tools.projection --write
 
 dev: $(VENV)/.stamp-dev ## run the proxy on http://127.0.0.1:8080/v1 against the local emulators
 	$(PY) -m emulators.devserver

@@ -13,7 +13,6 @@ from aws_cdk import App, Tags
 
 from stacks.compliance import attach_compliance
 from stacks.config import ConfigError, load_config
-from stacks.proxy_config import check_routes, load_proxy_config
 from stacks.platform import build_app, cost_estimates
 
 
@@ -21,14 +20,12 @@ def main() -> None:
     app = App()
     try:
         config = load_config(app.node.try_get_context, default_account=os.environ.get("CDK_DEFAULT_ACCOUNT"))
-        proxy_config = load_proxy_config(app.node.try_get_context)
-        check_routes(proxy_config, config.region_configs)
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(1)
     Tags.of(app).add("project", "gpt-oss-platform")
     attach_compliance(app)
-    build_app(app, config, proxy_config)
+    build_app(app, config)
     assembly = app.synth()
     for region, report in cost_estimates(config).items():
         path = os.path.join(assembly.directory, f"cost-{region}.md")

@@ -34,6 +34,15 @@ CHAT_REQUEST_SCHEMA = apigw.JsonSchema(
 )
 
 
+def validate_throttling(*, throttling_rate_limit: int | None = None, throttling_burst_limit: int | None = None) -> None:
+    """The stage's throttling ranges, written once: ``PrivateApiFrontDoor`` checks its props with this, and the
+    app's config calls it to name the context key of a bad value."""
+    if throttling_rate_limit is not None:
+        require_range("throttling_rate_limit", throttling_rate_limit, 1, 10000)
+    if throttling_burst_limit is not None:
+        require_range("throttling_burst_limit", throttling_burst_limit, 1, 5000)
+
+
 class PrivateApiFrontDoor(Construct):
     """A PRIVATE REST API in front of the proxy, reachable only through one execute-api VPC endpoint.
 
@@ -87,8 +96,7 @@ class PrivateApiFrontDoor(Construct):
             Default: - false. Add consumers with ``add_consumer``.
         """
         super().__init__(scope, id)
-        require_range("throttling_rate_limit", throttling_rate_limit, 1, 10000)
-        require_range("throttling_burst_limit", throttling_burst_limit, 1, 5000)
+        validate_throttling(throttling_rate_limit=throttling_rate_limit, throttling_burst_limit=throttling_burst_limit)
         if integration_timeout is None:
             integration_timeout = Duration.minutes(5) if streaming else Duration.seconds(29)
         require_range("integration_timeout (seconds)", integration_timeout.to_seconds(), 1, 900 if streaming else 29)

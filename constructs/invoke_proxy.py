@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol, Sequence
@@ -17,9 +16,10 @@ from constructs import Construct
 
 from gptoss_constructs._compliance import acknowledge_in_packs, skip_scanner_checks
 from gptoss_constructs._defaults import encrypted_log_group, new_key
-from gptoss_constructs._validation import require_choice, require_range
+from gptoss_constructs._validation import require_range
 from gptoss_constructs.bedrock_model import BedrockFoundationModel
 from gptoss_constructs.front_door import FunctionUrlFrontDoor, PrivateApiFrontDoor
+from gptoss_invoke_proxy_asset.gptoss_proxy.core import settings as core
 
 def _default_code_path() -> Path:
     """The proxy's code: this repository's ``lambda/invoke_proxy``, or the copy shipped in the wheel."""
@@ -31,16 +31,11 @@ def _default_code_path() -> Path:
     spec = importlib.util.find_spec("gptoss_invoke_proxy_asset")
     if not spec or not spec.submodule_search_locations:
         return repo
-    shipped = Path(list(spec.submodule_search_locations)[0])
-    start = shipped / "run.sh"
-    if start.exists() and not os.access(start, os.X_OK):  # wheels do not keep the executable bit
-        start.chmod(0o755)
-    return shipped
+    # run.sh is executable in git, and the wheel keeps the mode (pip restores executable bits on install)
+    return Path(list(spec.submodule_search_locations)[0])
 
 
 DEFAULT_CODE_PATH = _default_code_path()
-REASONING_EFFORTS = ("low", "medium", "high")
-GUARDRAIL_STREAM_MODES = ("safe", "fast")
 #: AWS Lambda Web Adapter layer (published by AWS in account 753240598075) that lets a Python HTTP app stream
 LWA_LAYER_VERSION = 26
 LWA_PORT = "8080"
@@ -68,6 +63,19 @@ class ApplicableGuardrail(Protocol):
     def guardrail_version(self) -> str: ...
 
     def grant_apply(self, grantee: iam.IGrantable) -> iam.Grant: ...
+
+
+def validate_function_props(
+    *, memory_size: int | None = None, timeout: Duration | None = None, reserved_concurrent_executions: int | None = None
+) -> None:
+    """The function's ranges, written once: ``InvokeProxy`` checks its props with this, and the app's config calls
+    it to name the context key of a bad value."""
+    if memory_size is not None:
+        require_range("memory_size", memory_size, 128, 10240)
+    if timeout is not None:
+        require_range("timeout (seconds)", timeout.to_seconds(), 10, 900)
+    if reserved_concurrent_executions is not None:
+        require_range("reserved_concurrent_executions", reserved_concurrent_executions, 1, 1000)
 
 
 @dataclass(frozen=True)
@@ -110,16 +118,7 @@ def _validate_routes(routes: Sequence[ProxyRoute]) -> None:
     for r in routes:
         if (r.endpoint is None) == (r.bedrock_model is None):
             raise ValueError(f"route {r.model!r} must have exactly one of endpoint or bedrock_model")
-        if r.fallback is not None and (r.fallback not in names or r.fallback == r.model):
-            others = [n for n in names if n != r.model]
-            raise ValueError(
-                f"route {r.model!r} fallback must be another route's model, one of {', '.join(others) or '(none)'}; "
-                f"got {r.fallback!r}"
-            )
-        if r.max_tokens is not None:
-            require_range(f"route {r.model!r} max_tokens", r.max_tokens, 1, 131072)
-        if r.max_reasoning_effort is not None:
-            require_choice(f"route {r.model!r} max_reasoning_effort", r.max_reasoning_effort, REASONING_EFFORTS)
+    # fallbacks, caps and their allowed values are checked once, by the proxy's own Settings (see _settings)
 
 
 class InvokeProxy(Construct):
@@ -147,7 +146,7 @@ class InvokeProxy(Construct):
         routes: Sequence[ProxyRoute],
         service_endpoints: ec2.IConnectable,
         guardrail: ApplicableGuardrail | None = None,
-        guardrail_stream_mode: str = "safe",
+        guardrail_stream_mode: str | None = None,
         streaming: bool = True,
         vpc_subnets: ec2.SubnetSelection | None = None,
         timeout: Duration | None = None,
@@ -167,7 +166,8 @@ class InvokeProxy(Construct):
         :param guardrail: checks input (source INPUT) and output (source OUTPUT). Default: - no guardrail;
             the proxy says so on /health. A platform should always pass one.
         :param guardrail_stream_mode: ``safe`` releases streamed text only after its ~1,000-character batch
-            passed; ``fast`` releases at once and cuts the stream on intervention. Default: - ``safe``.
+            passed; ``fast`` releases at once and cuts the stream on intervention. Default: - the proxy's
+            default (``safe``, set in the proxy's ``core/settings.py``).
         :param streaming: run the proxy's HTTP app under the AWS Lambda Web Adapter so responses stream.
             Default: - true. False uses the buffered handler (stream requests still get valid SSE, at once).
         :param vpc_subnets: where the function's interfaces go. Default: - the isolated subnets.
@@ -182,11 +182,9 @@ class InvokeProxy(Construct):
         """
         super().__init__(scope, id)
         _validate_routes(routes)
-        require_choice("guardrail_stream_mode", guardrail_stream_mode, GUARDRAIL_STREAM_MODES)
-        require_range("memory_size", memory_size, 128, 10240)
-        require_range("reserved_concurrent_executions", reserved_concurrent_executions, 1, 1000)
+        self.settings = self._settings(routes, guardrail, guardrail_stream_mode)
         timeout = timeout or Duration.minutes(5)
-        require_range("timeout (seconds)", timeout.to_seconds(), 10, 900)
+        validate_function_props(memory_size=memory_size, timeout=timeout, reserved_concurrent_executions=reserved_concurrent_executions)
         architecture = architecture or lambda_.Architecture.ARM_64
         if code is None:
             if not DEFAULT_CODE_PATH.is_dir():
@@ -214,7 +212,7 @@ class InvokeProxy(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="gpt-oss invoke proxy: invoke its model routes, apply its guardrail, write its logs",
         )
-        environment = self._environment(guardrail, guardrail_stream_mode)
+        environment = self.settings.to_env(dumps=Stack.of(self).to_json_string)
         if streaming:
             environment.update(
                 AWS_LAMBDA_EXEC_WRAPPER="/opt/bootstrap",
@@ -256,28 +254,28 @@ class InvokeProxy(Construct):
 
     # ---- pieces ---------------------------------------------------------------------------------------
 
-    def _environment(self, guardrail: ApplicableGuardrail | None, stream_mode: str) -> dict[str, str]:
-        routes = {}
-        for r in self.routes:
-            target = (
-                {"backend": "sagemaker", "endpoint_name": r.endpoint.endpoint_name}
-                if r.endpoint is not None
-                else {"backend": "bedrock", "model_id": r.bedrock_model.model_id}
-            )
+    @staticmethod
+    def _settings(
+        routes: Sequence[ProxyRoute], guardrail: ApplicableGuardrail | None, guardrail_stream_mode: str | None
+    ) -> core.Settings:
+        """The proxy's own ``Settings`` for these props (validated there); the function's environment is its
+        ``to_env()``, which the Lambda reads back with ``Settings.from_env``."""
+        core_routes = {}
+        for r in routes:
             component = r.endpoint.inference_component_name if r.endpoint is not None else None
-            if component:  # scale-to-zero endpoints are invoked through their inference component
-                target["inference_component"] = component
-            if r.fallback:
-                target["fallback"] = r.fallback
-            if r.max_tokens:
-                target["max_tokens"] = r.max_tokens
-            if r.max_reasoning_effort:
-                target["max_reasoning_effort"] = r.max_reasoning_effort
-            routes[r.model] = target
-        env = {"GPTOSS_ROUTES": Stack.of(self).to_json_string(routes), "GPTOSS_GUARDRAIL_STREAM_MODE": stream_mode}
+            core_routes[r.model] = core.Route(
+                model=r.model,
+                backend="sagemaker" if r.endpoint is not None else "bedrock",
+                target=r.endpoint.endpoint_name if r.endpoint is not None else r.bedrock_model.model_id,
+                inference_component=component or None,  # scale-to-zero endpoints are invoked through it
+                fallback=r.fallback,
+                max_tokens=r.max_tokens,
+                max_reasoning_effort=r.max_reasoning_effort,
+            )
+        options = {} if guardrail_stream_mode is None else {"guardrail_stream_mode": guardrail_stream_mode}
         if guardrail is not None:
-            env.update(GPTOSS_GUARDRAIL_ID=guardrail.guardrail_id, GPTOSS_GUARDRAIL_VERSION=guardrail.guardrail_version)
-        return env
+            options.update(guardrail_id=guardrail.guardrail_id, guardrail_version=guardrail.guardrail_version)
+        return core.Settings(routes=core_routes, **options)
 
     def _web_adapter_layer(self, architecture: lambda_.Architecture) -> lambda_.ILayerVersion:
         name = "LambdaAdapterLayerArm64" if architecture.name == lambda_.Architecture.ARM_64.name else "LambdaAdapterLayerX86"

@@ -12,14 +12,38 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Mapping
 
+from aws_cdk import Duration, RemovalPolicy
+
 from gptoss_constructs import catalog
 from gptoss_constructs._defaults import RETENTION_DAYS
 from gptoss_constructs._validation import require_private_cidr
+from gptoss_constructs.front_door import validate_throttling
 from gptoss_constructs.guardrail_policy import GuardrailPolicy, PolicyError, load_policy
+from gptoss_constructs.invoke_proxy import validate_function_props
 from gptoss_constructs.network import ALL_INTERFACE_ENDPOINTS
+from gptoss_invoke_proxy_asset.gptoss_proxy.core.settings import Route, Settings
+from stacks.proxy_config import route_names
 
 FRONT_DOORS = ("private-api", "function-url")
-REMOVAL_POLICIES = ("retain", "destroy")
+REMOVAL_POLICIES = {"retain": RemovalPolicy.RETAIN, "destroy": RemovalPolicy.DESTROY}
+
+#: context keys that were renamed to the prop they set: old key → new key (an old key stops synth, naming the new)
+RENAMED_KEYS = {
+    "proxy_streaming": "streaming",
+    "proxy_memory_mb": "memory_size",
+    "proxy_timeout_seconds": "timeout",
+    "proxy_reserved_concurrency": "reserved_concurrent_executions",
+    "fallbacks": "routes",
+    "route_max_tokens": "routes",
+    "route_max_reasoning_effort": "routes",
+    "api_throttle_rate_limit": "throttling_rate_limit",
+    "api_throttle_burst_limit": "throttling_burst_limit",
+    "configure_apigw_account_role": "configure_account_logging_role",
+    "permissions_boundary_arn": "permissions_boundary",
+    "flow_log_retention_days": "flow_log_retention",
+}
+#: the fields of one entry of ``routes`` (``ProxyRoute`` options)
+ROUTE_OPTIONS = ("fallback", "max_tokens", "max_reasoning_effort")
 
 #: keys that may also be set per region under ``region_overrides``
 REGION_KEYS = (
@@ -37,17 +61,6 @@ REGION_KEYS = (
     "tiktoken_encodings_base",
     "s3_prefix_list_id",
 )
-#: every key the app reads (anything else under our prefix-free namespace is ignored by CDK, not by us)
-KNOWN_KEYS = (
-    "regions",
-    "account",
-    "vpc_cidr",
-    "max_azs",
-    "interface_endpoints",
-    "flow_log_retention_days",
-    "removal_policy",
-    "region_overrides",
-) + REGION_KEYS
 
 
 class ConfigError(ValueError):
@@ -89,17 +102,58 @@ class RegionConfig:
 
 
 @dataclass(frozen=True)
+class ConsumerPlan:
+    """A usage plan + API key for one consumer of the private API (chargeback)."""
+
+    name: str
+    rate_limit: int
+    burst_limit: int
+    quota_per_day: int | None
+
+
+@dataclass(frozen=True)
 class PlatformConfig:
-    """The whole app's configuration."""
+    """The whole app's configuration. A field named like a construct prop is that prop's value; ``None`` there
+    means "not set": the construct's own default applies (defaults are written in the construct, not here)."""
 
     regions: tuple[str, ...]
     account: str | None
     vpc_cidr: str
     max_azs: int
     interface_endpoints: tuple[str, ...]
-    flow_log_retention_days: int
-    removal_policy: str
+    flow_log_retention: int
+    removal_policy: RemovalPolicy
     region_configs: Mapping[str, RegionConfig] = field(default_factory=dict)
+    # InvokeProxy props
+    streaming: bool | None = None
+    guardrail_stream_mode: str | None = None
+    memory_size: int | None = None
+    timeout: Duration | None = None
+    reserved_concurrent_executions: int | None = None
+    #: route name → ProxyRoute options (fallback, max_tokens, max_reasoning_effort) set in config
+    routes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
+    # PrivateApiFrontDoor props and consumers
+    throttling_rate_limit: int | None = None
+    throttling_burst_limit: int | None = None
+    configure_account_logging_role: bool | None = None
+    api_consumers: tuple[ConsumerPlan, ...] = ()
+    # platform roles, governance and alarms
+    consumer_principals: tuple[str, ...] = ()
+    operator_principals: tuple[str, ...] = ()
+    auditor_principals: tuple[str, ...] = ()
+    permissions_boundary: str | None = None
+    role_name_prefix: str | None = None
+    alarm_emails: tuple[str, ...] = ()
+
+    def proxy_props(self) -> dict[str, Any]:
+        """The InvokeProxy props set in config (unset ones keep the construct's defaults)."""
+        names = ("streaming", "guardrail_stream_mode", "memory_size", "timeout", "reserved_concurrent_executions")
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+
+    def private_api_props(self) -> dict[str, Any]:
+        """The PrivateApiFrontDoor props set in config."""
+        names = ("throttling_rate_limit", "throttling_burst_limit", "configure_account_logging_role")
+        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
     def for_region(self, region: str) -> RegionConfig:
         return self.region_configs[region]
@@ -315,13 +369,173 @@ def _existing_vpc(key: str, value: Any, region: str) -> ExistingVpc | None:
 
 
 def _retention_days(value: Any) -> int:
-    days = _as_int("flow_log_retention_days", 365 if value is None else value, 1, 3653)
+    days = _as_int("flow_log_retention", 365 if value is None else value, 1, 3653)
     if days not in RETENTION_DAYS:
         raise ConfigError(
-            f"context key 'flow_log_retention_days': {days} is not a CloudWatch Logs retention; "
+            f"context key 'flow_log_retention': {days} is not a CloudWatch Logs retention (days); "
             f"allowed: {', '.join(map(str, RETENTION_DAYS))}"
         )
     return days
+
+
+def _construct_rule(key: str, rule: Callable[[], Any]) -> Any:
+    """Runs a construct's own validation of a value; its ValueError becomes a ConfigError naming the context key
+    (each range or choice is written once, in the construct or the proxy core, and checked from here early)."""
+    try:
+        return rule()
+    except ValueError as err:
+        raise ConfigError(f"context key '{key}': {err}") from None
+
+
+_ARN_OR_ACCOUNT = re.compile(r"\d{12}|arn:aws[a-z-]*:iam::\d{12}:(root|role/[\w+=,.@/-]+|user/[\w+=,.@/-]+)")
+_BOUNDARY = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[\w+=,.@/-]+")
+_PREFIX = re.compile(r"[\w+=,.@-]{1,32}")
+
+
+def _principals(key: str, value: Any) -> tuple[str, ...]:
+    items = _as_list(key, value)
+    bad = [p for p in items if not _ARN_OR_ACCOUNT.fullmatch(p)]
+    if bad:
+        raise ConfigError(
+            f"context key '{key}': {bad[0]!r} is not a 12-digit account id or an IAM role/user/root ARN "
+            "(e.g. arn:aws:iam::111122223333:role/app)"
+        )
+    return tuple(items)
+
+
+def _emails(value: Any) -> tuple[str, ...]:
+    emails = _as_list("alarm_emails", value)
+    bad = [e for e in emails if not re.fullmatch(r"[^@\s]+@[^@\s]+\.[^@\s]+", e)]
+    if bad:
+        raise ConfigError(f"context key 'alarm_emails': {bad[0]!r} is not an e-mail address")
+    return tuple(emails)
+
+
+def _optional(context: Callable[[str], Any], key: str, parse: Callable[[str, Any], Any]) -> Any:
+    value = context(key)
+    return None if value is None else parse(key, value)
+
+
+def _int(key: str, value: Any) -> int:
+    return _as_int(key, value, -(2**31), 2**31 - 1)  # type only: the construct checks the range
+
+
+def _routes(value: Any) -> dict[str, dict[str, Any]]:
+    """``routes``: route name → {fallback, max_tokens, max_reasoning_effort}; values checked by the proxy's Route."""
+    routes = {}
+    for name, options in _as_mapping("routes", value).items():
+        key = f"routes.{name}"
+        if not isinstance(options, dict) or set(options) - set(ROUTE_OPTIONS):
+            raise ConfigError(f"context key '{key}': expected an object with {', '.join(ROUTE_OPTIONS)}, got {options!r}")
+        parsed = dict(options)
+        if parsed.get("fallback") is not None and not isinstance(parsed["fallback"], str):
+            raise ConfigError(f"context key '{key}.fallback': expected a route name or null, got {parsed['fallback']!r}")
+        if "max_tokens" in parsed:
+            parsed["max_tokens"] = _int(f"{key}.max_tokens", parsed["max_tokens"])
+        for option in ("max_tokens", "max_reasoning_effort"):
+            if option in parsed:
+                _construct_rule(f"{key}.{option}", lambda o=option: Route.check_field(o, parsed[o], f"route {name!r} {o}"))
+        routes[name] = parsed
+    return routes
+
+
+def _consumers(value: Any) -> tuple[ConsumerPlan, ...]:
+    consumers = []
+    for name, plan in _as_mapping("api_consumers", value).items():
+        if not isinstance(plan, dict) or set(plan) - {"rate_limit", "burst_limit", "quota_per_day"}:
+            raise ConfigError(
+                f"context key 'api_consumers.{name}': expected an object with rate_limit, burst_limit, quota_per_day, got {plan!r}"
+            )
+        consumers.append(
+            ConsumerPlan(
+                name=name,
+                rate_limit=_as_int(f"api_consumers.{name}.rate_limit", plan.get("rate_limit", 5), 1, 10000),
+                burst_limit=_as_int(f"api_consumers.{name}.burst_limit", plan.get("burst_limit", 10), 1, 5000),
+                quota_per_day=_as_int(f"api_consumers.{name}.quota_per_day", plan["quota_per_day"], 1, 10**9)
+                if plan.get("quota_per_day") is not None
+                else None,
+            )
+        )
+    return tuple(consumers)
+
+
+def _renamed_keys(context: Callable[[str], Any]) -> None:
+    for old, new in RENAMED_KEYS.items():
+        if context(old) is not None:
+            option = {"fallbacks": "fallback", "route_max_tokens": "max_tokens", "route_max_reasoning_effort": "max_reasoning_effort"}.get(old)
+            hint = f"""'routes' with "{option}" per route, e.g. -c routes='{{"gpt-oss-20b": {{"{option}": ...}}}}'""" if option else f"'{new}'"
+            raise ConfigError(f"context key '{old}' was renamed: use {hint} (context keys take the construct props' names)")
+
+
+def _proxy_and_platform_keys(context: Callable[[str], Any]) -> dict[str, Any]:
+    """The keys of the proxy, its front door, the platform roles, governance and alarms."""
+    streaming = _optional(context, "streaming", _as_bool)
+    mode = _optional(context, "guardrail_stream_mode", lambda k, v: v)
+    if mode is not None:
+        _construct_rule("guardrail_stream_mode", lambda: Settings.check_field("guardrail_stream_mode", mode))
+    memory_size = _optional(context, "memory_size", _int)
+    timeout = _optional(context, "timeout", _int)
+    timeout = Duration.seconds(timeout) if timeout is not None else None
+    reserved = _optional(context, "reserved_concurrent_executions", _int)
+    for key, value in (("memory_size", memory_size), ("timeout", timeout), ("reserved_concurrent_executions", reserved)):
+        if value is not None:
+            _construct_rule(key, lambda k=key, v=value: validate_function_props(**{k: v}))
+    rate = _optional(context, "throttling_rate_limit", _int)
+    burst = _optional(context, "throttling_burst_limit", _int)
+    for key, value in (("throttling_rate_limit", rate), ("throttling_burst_limit", burst)):
+        if value is not None:
+            _construct_rule(key, lambda k=key, v=value: validate_throttling(**{k: v}))
+    boundary = context("permissions_boundary")
+    if boundary is not None and not _BOUNDARY.fullmatch(str(boundary)):
+        raise ConfigError(
+            f"context key 'permissions_boundary': expected an IAM managed policy ARN "
+            f"(arn:aws:iam::<account>:policy/<name>), got {boundary!r}"
+        )
+    prefix = context("role_name_prefix")
+    if prefix is not None and not _PREFIX.fullmatch(str(prefix)):
+        raise ConfigError(
+            f"context key 'role_name_prefix': expected 1 to 32 letters, digits or +=,.@_-, got {prefix!r}"
+        )
+    return dict(
+        streaming=streaming,
+        guardrail_stream_mode=mode,
+        memory_size=memory_size,
+        timeout=timeout,
+        reserved_concurrent_executions=reserved,
+        routes=_routes(context("routes")),
+        throttling_rate_limit=rate,
+        throttling_burst_limit=burst,
+        configure_account_logging_role=_optional(context, "configure_account_logging_role", _as_bool),
+        api_consumers=_consumers(context("api_consumers")),
+        consumer_principals=_principals("consumer_principals", context("consumer_principals")),
+        operator_principals=_principals("operator_principals", context("operator_principals")),
+        auditor_principals=_principals("auditor_principals", context("auditor_principals")),
+        permissions_boundary=str(boundary) if boundary is not None else None,
+        role_name_prefix=str(prefix) if prefix is not None else None,
+        alarm_emails=_emails(context("alarm_emails")),
+    )
+
+
+def check_routes(routes: Mapping[str, Mapping[str, Any]], regions: Mapping[str, RegionConfig]) -> None:
+    """Route names in ``routes`` must be routes of some configured region, and a fallback must be another route
+    of every region that has the route."""
+    names_by_region = {region: route_names(rc) for region, rc in regions.items()}
+    all_names = sorted({n for names in names_by_region.values() for n in names})
+    for route, options in routes.items():
+        if route not in all_names:
+            raise ConfigError(
+                f"context key 'routes': {route!r} is not a route in any configured region; routes: {', '.join(all_names)}"
+            )
+        target = options.get("fallback")
+        if target is None:
+            continue
+        for region, names in names_by_region.items():
+            if route in names and (target not in names or target == route):
+                others = [n for n in names if n != route]
+                raise ConfigError(
+                    f"context key 'routes.{route}.fallback': {target!r} is not another route in {region}; "
+                    f"routes there: {', '.join(others) or '(none)'}"
+                )
 
 
 def load_config(context: Callable[[str], Any], default_account: str | None = None) -> PlatformConfig:
@@ -329,6 +543,7 @@ def load_config(context: Callable[[str], Any], default_account: str | None = Non
 
     :param default_account: used when the ``account`` key is absent (``CDK_DEFAULT_ACCOUNT``).
     """
+    _renamed_keys(context)
     regions = _as_list("regions", context("regions") or "us-east-1")
     if not regions:
         raise ConfigError("context key 'regions': no region given; e.g. -c regions=us-east-1,us-west-2")
@@ -385,13 +600,17 @@ def load_config(context: Callable[[str], Any], default_account: str | None = Non
 
         region_configs[region] = _region_config(region, account, merged, key_path)
 
+    more = _proxy_and_platform_keys(context)
+    check_routes(more["routes"], region_configs)
+    removal_policy = _as_choice("removal_policy", context("removal_policy") or "retain", tuple(REMOVAL_POLICIES))
     return PlatformConfig(
         regions=tuple(regions),
         account=account,
         vpc_cidr=vpc_cidr,
         max_azs=_as_int("max_azs", context("max_azs") if context("max_azs") is not None else 2, 2, 6),
         interface_endpoints=tuple(endpoints),
-        flow_log_retention_days=_retention_days(context("flow_log_retention_days")),
-        removal_policy=_as_choice("removal_policy", context("removal_policy") or "retain", REMOVAL_POLICIES),
+        flow_log_retention=_retention_days(context("flow_log_retention")),
+        removal_policy=REMOVAL_POLICIES[removal_policy],
         region_configs=region_configs,
+        **more,
     )

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, RemovalPolicy
+from aws_cdk import CfnOutput
 from aws_cdk import aws_ec2 as ec2
 from constructs import Construct
 
@@ -30,8 +30,8 @@ class NetworkStack(PlatformStack):
             max_azs=config.max_azs,
             availability_zones=None if existing else region_config.availability_zones,
             interface_endpoints=config.interface_endpoints,
-            flow_log_retention=retention_from_days(config.flow_log_retention_days),
-            removal_policy=RemovalPolicy.DESTROY if config.removal_policy == "destroy" else RemovalPolicy.RETAIN,
+            flow_log_retention=retention_from_days(config.flow_log_retention),
+            removal_policy=config.removal_policy,
         )
         CfnOutput(self, "VpcId", value=self.network.vpc.vpc_id, description="The private VPC of this region")
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from aws_cdk import App, Environment, RemovalPolicy
+from aws_cdk import App, Environment
 
 from aws_cdk import aws_iam as iam
 
@@ -14,7 +14,6 @@ from stacks.guardrail_stack import GuardrailStack
 from stacks.model_stack import ModelStack
 from stacks.monitoring_stack import MonitoringStack
 from stacks.network_stack import NetworkStack
-from stacks.proxy_config import ProxyConfig
 from stacks.proxy_stack import ProxyStack
 
 STACK_PREFIX = "GptOss"
@@ -39,7 +38,7 @@ def stack_name(kind: str, region: str) -> str:
     return f"{STACK_PREFIX}-{kind}-{region}"
 
 
-def build_region(app: App, config: PlatformConfig, proxy_config: ProxyConfig, region: str) -> RegionStacks:
+def build_region(app: App, config: PlatformConfig, region: str) -> RegionStacks:
     region_config = config.for_region(region)
     # Region-only env unless an account is configured (then AZs come from config: no lookups at synth).
     env = Environment(account=config.account, region=region)
@@ -51,7 +50,7 @@ def build_region(app: App, config: PlatformConfig, proxy_config: ProxyConfig, re
         env=env,
         description=f"gpt-oss-platform {region}: private VPC, VPC endpoints and flow logs",
     )
-    removal_policy = RemovalPolicy.DESTROY if config.removal_policy == "destroy" else RemovalPolicy.RETAIN
+    removal_policy = config.removal_policy
     guardrail = GuardrailStack(
         app,
         stack_name("Guardrail", region),
@@ -77,7 +76,7 @@ def build_region(app: App, config: PlatformConfig, proxy_config: ProxyConfig, re
         stack_name("Proxy", region),
         network=network.network,
         region_config=region_config,
-        proxy_config=proxy_config,
+        config=config,
         endpoints=models.endpoints if models else {},
         guardrail=guardrail.guardrail,
         removal_policy=removal_policy,
@@ -91,7 +90,7 @@ def build_region(app: App, config: PlatformConfig, proxy_config: ProxyConfig, re
         endpoints=list(models.endpoints.values()) if models else [],
         proxy=proxy.proxy,
         guardrail=guardrail.guardrail,
-        alarm_emails=proxy_config.alarm_emails,
+        alarm_emails=config.alarm_emails,
         removal_policy=removal_policy,
         env=env,
         description=f"gpt-oss-platform {region}: dashboard, alarms and alarm topic",
@@ -100,16 +99,16 @@ def build_region(app: App, config: PlatformConfig, proxy_config: ProxyConfig, re
     for stack in stacks.all():
         apply_role_governance(
             stack,
-            permissions_boundary=iam.ManagedPolicy.from_managed_policy_arn(stack, "PermissionsBoundary", proxy_config.permissions_boundary_arn)
-            if proxy_config.permissions_boundary_arn
+            permissions_boundary=iam.ManagedPolicy.from_managed_policy_arn(stack, "PermissionsBoundary", config.permissions_boundary)
+            if config.permissions_boundary
             else None,
-            role_name_prefix=proxy_config.role_name_prefix,
+            role_name_prefix=config.role_name_prefix,
         )
     return stacks
 
 
-def build_app(app: App, config: PlatformConfig, proxy_config: ProxyConfig) -> dict[str, RegionStacks]:
-    return {region: build_region(app, config, proxy_config, region) for region in config.regions}
+def build_app(app: App, config: PlatformConfig) -> dict[str, RegionStacks]:
+    return {region: build_region(app, config, region) for region in config.regions}
 
 
 def cost_estimates(config: PlatformConfig) -> dict[str, str]:

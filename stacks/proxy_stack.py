@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any, Mapping
 
-from aws_cdk import CfnOutput, Duration, RemovalPolicy
+from aws_cdk import CfnOutput, RemovalPolicy
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -13,8 +13,8 @@ from gptoss_constructs.invoke_proxy import ApplicableGuardrail, InvokableEndpoin
 from gptoss_constructs.network import PrivateNetwork
 from gptoss_constructs.roles import PlatformRoles
 from stacks.base import PlatformStack
-from stacks.config import RegionConfig
-from stacks.proxy_config import ProxyConfig, default_fallbacks, route_names
+from stacks.config import PlatformConfig, RegionConfig
+from stacks.proxy_config import default_fallbacks, route_names
 
 
 def principal(value: str) -> iam.IPrincipal:
@@ -33,21 +33,17 @@ class ProxyStack(PlatformStack):
         *,
         network: PrivateNetwork,
         region_config: RegionConfig,
-        proxy_config: ProxyConfig,
+        config: PlatformConfig,
         endpoints: Mapping[str, InvokableEndpoint],
         guardrail: ApplicableGuardrail | None,
         removal_policy: RemovalPolicy,
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id, availability_zones=region_config.availability_zones, **kwargs)
-        fallbacks = {**default_fallbacks(region_config), **(proxy_config.fallbacks or {})}
+        fallbacks = default_fallbacks(region_config)
         routes = []
         for name, (backend, model) in route_names(region_config).items():
-            options = dict(
-                fallback=fallbacks.get(name),
-                max_tokens=(proxy_config.route_max_tokens or {}).get(name),
-                max_reasoning_effort=(proxy_config.route_max_reasoning_effort or {}).get(name),
-            )
+            options = {"fallback": fallbacks.get(name), **config.routes.get(name, {})}  # config wins, null included
             if backend == "sagemaker":
                 routes.append(ProxyRoute.sagemaker(name, endpoints[model], **options))
             else:
@@ -60,36 +56,30 @@ class ProxyStack(PlatformStack):
             service_endpoints=network,
             routes=routes,
             guardrail=guardrail,
-            guardrail_stream_mode=proxy_config.guardrail_stream_mode,
-            streaming=proxy_config.streaming,
-            timeout=Duration.seconds(proxy_config.timeout_seconds),
-            memory_size=proxy_config.memory_mb,
-            reserved_concurrent_executions=proxy_config.reserved_concurrency,
+            **config.proxy_props(),
             removal_policy=removal_policy,
         )
         if region_config.front_door == "private-api":
             door = self.proxy.add_private_api(
                 vpc_endpoint=network.add_interface_endpoint("execute-api"),
-                throttling_rate_limit=proxy_config.api_throttle_rate_limit,
-                throttling_burst_limit=proxy_config.api_throttle_burst_limit,
-                require_api_keys=bool(proxy_config.api_consumers),
-                configure_account_logging_role=proxy_config.configure_apigw_account_role,
+                require_api_keys=bool(config.api_consumers),
+                **config.private_api_props(),
                 removal_policy=removal_policy,
             )
-            for plan in proxy_config.api_consumers:
+            for plan in config.api_consumers:
                 door.add_consumer(plan.name, rate_limit=plan.rate_limit, burst_limit=plan.burst_limit, quota_per_day=plan.quota_per_day)
         else:
             door = self.proxy.add_function_url()
         url, base_url = door.url, f"{door.url}v1"
 
-        prefix = proxy_config.role_name_prefix or ""
+        prefix = config.role_name_prefix or ""
         self.roles = PlatformRoles(
             self,
             "Roles",
             front_door=self.proxy,
-            consumer_principals=[principal(p) for p in proxy_config.consumer_principals],
-            operator_principals=[principal(p) for p in proxy_config.operator_principals],
-            auditor_principals=[principal(p) for p in proxy_config.auditor_principals],
+            consumer_principals=[principal(p) for p in config.consumer_principals],
+            operator_principals=[principal(p) for p in config.operator_principals],
+            auditor_principals=[principal(p) for p in config.auditor_principals],
             role_name_pattern=f"{prefix}GptOss*",
         )
 

@@ -18,6 +18,25 @@ os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
 
 #: the regions the session app is synthesized for (SageMaker in us-east-1, Bedrock-only in us-west-2)
 APP_REGIONS = ("us-east-1", "us-west-2")
+#: session fixtures that synthesize a whole app: every test using one is marked ``slow``
+APP_FIXTURES = {"platform_app", "all_regions_app", "broken_app", "lint_results"}
+#: modules whose tests synthesize whole apps themselves (a wheel + example app, app.py runs, the CDK CLI)
+SLOW_MODULES = {"test_app.py", "test_docs.py", "test_library.py", "test_security_projection.py"}
+
+
+def pytest_configure(config) -> None:
+    config.addinivalue_line(
+        "markers", "slow: synthesizes a whole app (the session app, app.py or the CDK CLI); `make test-fast` skips it"
+    )
+
+
+def pytest_collection_modifyitems(config, items) -> None:
+    """App-level tests are marked ``slow`` here, from the fixtures they use, so a new test on the session app
+    can never land in ``make test-fast`` by forgetting a decorator."""
+    slow = pytest.mark.slow
+    for item in items:
+        if APP_FIXTURES & set(getattr(item, "fixturenames", ())) or item.path.name in SLOW_MODULES:
+            item.add_marker(slow)
 
 
 def project_context(**overrides: Any) -> dict[str, Any]:

@@ -16,10 +16,17 @@ def test_one_stack_set_per_region(platform_app):
 
 
 def test_every_stack_is_tagged_with_the_project(platform_app):
+    """``Tags.of(app)`` tags every taggable resource of every stack (those whose template carries ``Tags``; with
+    ``@aws-cdk/core:explicitStackTags`` the stacks themselves are not tagged). Every such resource of every stack
+    is checked, and each stack must have some, so the test fails if the tag is dropped anywhere."""
+    assert len(platform_app.stacks()) >= 8
     for stack in platform_app.stacks():
-        vpcs = [r for r in platform_app.template(stack)["Resources"].values() if r["Type"] == "AWS::EC2::VPC"]
-        for vpc in vpcs:
-            assert {"Key": "project", "Value": "gpt-oss-platform"} in vpc["Properties"]["Tags"]
+        tagged = [(lid, r) for lid, r in platform_app.template(stack)["Resources"].items() if "Tags" in r.get("Properties", {})]
+        assert tagged, f"{stack} has no tagged resource"
+        for lid, r in tagged:
+            tags = r["Properties"]["Tags"]
+            values = tags.get("project") if isinstance(tags, dict) else {t["Key"]: t["Value"] for t in tags}.get("project")
+            assert values == "gpt-oss-platform", (stack, lid, r["Type"])
 
 
 def test_unknown_region_fails_at_once_with_the_key_and_the_valid_regions(tmp_path):
@@ -38,7 +45,7 @@ def test_explicit_account_synthesizes_without_credentials_or_lookups(tmp_path):
         tmp_path,
         env_overrides={"CDK_DEFAULT_ACCOUNT": "123456789012"},
         regions="ap-northeast-1",
-        permissions_boundary_arn="arn:aws:iam::123456789012:policy/platform-boundary",
+        permissions_boundary="arn:aws:iam::123456789012:policy/platform-boundary",
         role_name_prefix="plat-",
         consumer_principals="arn:aws:iam::123456789012:role/app",
         operator_principals="123456789012",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+from aws_cdk import RemovalPolicy
 
 from stacks.config import ConfigError, load_config
 from tests.conftest import project_context
@@ -23,7 +24,8 @@ def test_defaults_from_cdk_json():
     assert (r.autoscaling_min_capacity, r.autoscaling_max_capacity, r.scale_to_zero) == (1, 2, False)
     assert r.front_door == "private-api" and r.guardrail_policy == "baseline"
     assert r.availability_zones is None  # env-agnostic AZs: no lookup at synth
-    assert c.vpc_cidr == "10.80.0.0/16" and c.flow_log_retention_days == 365
+    assert c.vpc_cidr == "10.80.0.0/16" and c.flow_log_retention == 365
+    assert c.removal_policy is RemovalPolicy.RETAIN  # a typed value, not a string
     assert len(c.interface_endpoints) == 10
 
 
@@ -114,7 +116,7 @@ def test_guardrail_policy_preset_or_file(tmp_path, monkeypatch):
         ({"instance_types": {"gpt-oss-20b": "ml.g4dn.xlarge"}}, "context key 'instance_types': instance_type 'ml.g4dn.xlarge' is not supported for gpt-oss-20b; supported: ml.g5.12xlarge"),
         ({"vpc_cidr": "192.168.0.0/30"}, "context key 'vpc_cidr prefix length must be between /16 and /24, got '192.168.0.0/30'"),
         ({"interface_endpoints": "sts,ecr"}, "context key 'interface_endpoints': unknown endpoint(s) ecr; allowed: sagemaker.runtime"),
-        ({"flow_log_retention_days": 100}, "context key 'flow_log_retention_days': 100 is not a CloudWatch Logs retention; allowed: 1, 3, 5"),
+        ({"flow_log_retention": 100}, "context key 'flow_log_retention': 100 is not a CloudWatch Logs retention (days); allowed: 1, 3, 5"),
         ({"removal_policy": "snapshot"}, "context key 'removal_policy': 'snapshot' is not allowed; allowed: retain, destroy"),
         ({"availability_zones": "us-west-2a,us-west-2b"}, "context key 'availability_zones': expected at least two AZ names of us-east-1"),
         ({"region_overrides": {"moon-1": {}}}, "context key 'region_overrides': 'moon-1' is not a supported region"),
@@ -133,6 +135,10 @@ def test_fails_with_a_message_naming_key_value_and_allowed(overrides, message):
     with pytest.raises(ConfigError) as err:
         config(**overrides)
     assert message in str(err.value)
+
+
+def test_removal_policy_destroy_is_the_cdk_value():
+    assert config(removal_policy="destroy").removal_policy is RemovalPolicy.DESTROY
 
 
 def test_endpoint_keys_reach_the_region_config():

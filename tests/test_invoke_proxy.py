@@ -82,7 +82,7 @@ class TestFunction:
         }
         assert env["GPTOSS_GUARDRAIL_ID"] == "gr0123456789"
         assert env["GPTOSS_GUARDRAIL_VERSION"] == "3"
-        assert env["GPTOSS_GUARDRAIL_STREAM_MODE"] == "safe"
+        assert "GPTOSS_GUARDRAIL_STREAM_MODE" not in env  # the default (safe) is the proxy's own, not repeated here
         assert not any(k for k in env if "KEY" in k or "SECRET" in k or "PASSWORD" in k)
 
     def test_environment_and_logs_are_encrypted_with_the_proxy_key(self, built):
@@ -202,3 +202,17 @@ class TestValidation:
         _, _, proxy = _build()
         with pytest.raises(ValueError, match="grant_invoke needs a front door"):
             proxy.grant_invoke(proxy.role)
+
+
+class TestEnvironmentCodec:
+    """The function's environment is the proxy core's own ``Settings.to_env()``; the Lambda reads it with
+    ``Settings.from_env()`` and gets back exactly the settings the construct built."""
+
+    def test_the_lambda_reads_back_what_the_construct_built(self):
+        from gptoss_invoke_proxy_asset.gptoss_proxy.core.settings import Settings
+
+        stack, _, proxy = _build(guardrail_stream_mode="fast")
+        env = _function(Template.from_stack(stack))["Environment"]["Variables"]
+        assert env["GPTOSS_GUARDRAIL_STREAM_MODE"] == "fast"
+        assert Settings.from_env(env) == proxy.settings
+        assert proxy.settings.routes["gpt-oss-20b"].max_reasoning_effort == "medium"

@@ -35,6 +35,8 @@ def test_the_wheel_holds_the_library_and_the_asset_but_not_the_app(site):
     assert (site / "gptoss_constructs" / "policies" / "strict.yaml").is_file()
     assert (site / "gptoss_invoke_proxy_asset" / "handler.py").is_file()
     assert (site / "gptoss_invoke_proxy_asset" / "gptoss_proxy" / "core" / "service.py").is_file()
+    # the Web Adapter starts run.sh: the wheel keeps its executable bit from git (nothing chmods at import time)
+    assert os.access(site / "gptoss_invoke_proxy_asset" / "run.sh", os.X_OK)
     assert not (site / "stacks").exists() and not (site / "app.py").exists() and not (site / "tests").exists()
 
 

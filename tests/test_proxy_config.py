@@ -1,23 +1,33 @@
-"""Proxy / front door / roles config: defaults, route naming, fallbacks, and one message per bad input."""
+"""Proxy / front door / roles keys of the one platform config: construct defaults, route naming, fallbacks,
+renamed keys, and one message per bad input (ranges and choices come from the constructs and the proxy core)."""
 
 from __future__ import annotations
 
 import pytest
+from aws_cdk import Duration
 
-from stacks.config import ConfigError, load_config
-from stacks.proxy_config import check_routes, default_fallbacks, load_proxy_config, route_names
+from stacks.config import RENAMED_KEYS, ConfigError, load_config
+from stacks.proxy_config import default_fallbacks, route_names
 from tests.conftest import project_context
 
 
-def proxy_config(**overrides):
-    return load_proxy_config(project_context(**overrides).get)
+def config(**overrides):
+    return load_config(project_context(**overrides).get)
 
 
-def test_defaults():
-    c = proxy_config()
-    assert (c.streaming, c.guardrail_stream_mode, c.memory_mb, c.timeout_seconds, c.reserved_concurrency) == (True, "safe", 1024, 300, 50)
-    assert (c.api_throttle_rate_limit, c.api_throttle_burst_limit, c.api_consumers) == (20, 40, ())
-    assert c.permissions_boundary_arn is None and c.role_name_prefix is None
+def test_unset_keys_leave_the_construct_defaults():
+    c = config()
+    assert c.proxy_props() == {} and c.private_api_props() == {} and c.routes == {}
+    assert c.api_consumers == () and c.permissions_boundary is None and c.role_name_prefix is None
+
+
+def test_keys_take_the_construct_props_names():
+    c = config(streaming="false", guardrail_stream_mode="fast", memory_size="2048", timeout=600, reserved_concurrent_executions=5,
+               throttling_rate_limit=7, throttling_burst_limit=9, configure_account_logging_role=False)
+    props = c.proxy_props()
+    assert props.pop("timeout").to_seconds() == 600
+    assert props == {"streaming": False, "guardrail_stream_mode": "fast", "memory_size": 2048, "reserved_concurrent_executions": 5}
+    assert c.private_api_props() == {"throttling_rate_limit": 7, "throttling_burst_limit": 9, "configure_account_logging_role": False}
 
 
 def test_route_names_and_small_model_first_fallback():
@@ -27,47 +37,83 @@ def test_route_names_and_small_model_first_fallback():
     assert default_fallbacks(region) == {}
 
 
+def test_routes_carry_proxy_route_options():
+    c = config(routes='{"gpt-oss-20b": {"max_tokens": "2048", "max_reasoning_effort": "low", "fallback": null}}')
+    assert c.routes == {"gpt-oss-20b": {"max_tokens": 2048, "max_reasoning_effort": "low", "fallback": None}}
+
+
 def test_consumers_principals_boundary_prefix_parsed():
-    c = proxy_config(
+    c = config(
         api_consumers='{"team-a": {"rate_limit": 2, "burst_limit": 4, "quota_per_day": 1000}}',
         consumer_principals="111122223333,arn:aws:iam::111122223333:role/app",
-        permissions_boundary_arn="arn:aws:iam::111122223333:policy/boundary",
+        permissions_boundary="arn:aws:iam::111122223333:policy/boundary",
         role_name_prefix="plat-",
-        proxy_streaming="false",
     )
     assert c.api_consumers[0].name == "team-a" and c.api_consumers[0].quota_per_day == 1000
     assert c.consumer_principals == ("111122223333", "arn:aws:iam::111122223333:role/app")
-    assert c.streaming is False and c.role_name_prefix == "plat-"
+    assert c.permissions_boundary == "arn:aws:iam::111122223333:policy/boundary" and c.role_name_prefix == "plat-"
 
 
 @pytest.mark.parametrize(
     ("overrides", "message"),
     [
-        ({"guardrail_stream_mode": "turbo"}, "context key 'guardrail_stream_mode': 'turbo' is not allowed; allowed: safe, fast"),
-        ({"proxy_memory_mb": 64}, "context key 'proxy_memory_mb': 64 is out of range; allowed: 128 to 10240"),
-        ({"proxy_timeout_seconds": 901}, "context key 'proxy_timeout_seconds': 901 is out of range; allowed: 10 to 900"),
-        ({"route_max_tokens": {"gpt-oss-20b": 0}}, "context key 'route_max_tokens.gpt-oss-20b': 0 is out of range; allowed: 1 to 131072"),
-        ({"route_max_reasoning_effort": {"gpt-oss-20b": "max"}}, "context key 'route_max_reasoning_effort.gpt-oss-20b': 'max' is not allowed; allowed: low, medium, high"),
+        # ranges and choices: the construct's / proxy core's own message, under the context key
+        ({"guardrail_stream_mode": "turbo"}, "context key 'guardrail_stream_mode': guardrail_stream_mode must be one of safe, fast, got 'turbo'"),
+        ({"memory_size": 64}, "context key 'memory_size': memory_size must be between 128 and 10240, got 64"),
+        ({"timeout": 901}, "context key 'timeout': timeout (seconds) must be between 10 and 900, got 901"),
+        ({"reserved_concurrent_executions": 0}, "context key 'reserved_concurrent_executions': reserved_concurrent_executions must be between 1 and 1000, got 0"),
+        ({"throttling_burst_limit": 6000}, "context key 'throttling_burst_limit': throttling_burst_limit must be between 1 and 5000, got 6000"),
+        ({"routes": {"gpt-oss-20b": {"max_tokens": 0}}}, "context key 'routes.gpt-oss-20b.max_tokens': route 'gpt-oss-20b' max_tokens must be between 1 and 131072, got 0"),
+        ({"routes": {"gpt-oss-20b": {"max_reasoning_effort": "max"}}}, "context key 'routes.gpt-oss-20b.max_reasoning_effort': route 'gpt-oss-20b' max_reasoning_effort must be one of low, medium, high, got 'max'"),
+        # shapes and formats: the config's own
+        ({"memory_size": "lots"}, "context key 'memory_size': expected an integer, got 'lots'"),
+        ({"routes": {"gpt-oss-20b": {"cap": 1}}}, "context key 'routes.gpt-oss-20b': expected an object with fallback, max_tokens, max_reasoning_effort"),
+        ({"routes": {"gpt-oss-20b": {"fallback": 5}}}, "context key 'routes.gpt-oss-20b.fallback': expected a route name or null, got 5"),
         ({"consumer_principals": "someone"}, "context key 'consumer_principals': 'someone' is not a 12-digit account id or an IAM role/user/root ARN"),
-        ({"permissions_boundary_arn": "boundary"}, "context key 'permissions_boundary_arn': expected an IAM managed policy ARN"),
+        ({"permissions_boundary": "boundary"}, "context key 'permissions_boundary': expected an IAM managed policy ARN"),
         ({"role_name_prefix": "bad prefix"}, "context key 'role_name_prefix': expected 1 to 32 letters"),
         ({"api_consumers": {"a": {"rate": 1}}}, "context key 'api_consumers.a': expected an object with rate_limit, burst_limit, quota_per_day"),
-        ({"fallbacks": {"gpt-oss-20b": 5}}, "context key 'fallbacks.gpt-oss-20b': expected a route name or null, got 5"),
+        ({"alarm_emails": "ops"}, "context key 'alarm_emails': 'ops' is not an e-mail address"),
     ],
 )
 def test_fails_with_a_message_naming_key_value_and_allowed(overrides, message):
     with pytest.raises(ConfigError) as err:
-        proxy_config(**overrides)
+        config(**overrides)
     assert message in str(err.value)
 
 
+@pytest.mark.parametrize(("old", "new"), sorted(RENAMED_KEYS.items()))
+def test_fails_on_an_old_key_naming_the_new_one(old, new):
+    with pytest.raises(ConfigError) as err:
+        config(**{old: "1"})
+    assert str(err.value).startswith(f"context key '{old}' was renamed: use '{new}'")
+
+
+def test_the_new_keys_are_the_props_of_the_constructs():
+    """Every new name is a keyword of the construct it sets (or, for ``routes``, the ProxyRoute options)."""
+    import inspect
+
+    from gptoss_constructs.front_door import PrivateApiFrontDoor
+    from gptoss_constructs.governance import apply_role_governance
+    from gptoss_constructs.invoke_proxy import InvokeProxy, ProxyRoute
+    from gptoss_constructs.network import PrivateNetwork
+
+    props = set()
+    for target in (InvokeProxy.__init__, PrivateApiFrontDoor.__init__, apply_role_governance, PrivateNetwork.__init__):
+        props |= set(inspect.signature(target).parameters)
+    assert set(RENAMED_KEYS.values()) <= props
+    assert {"fallback", "max_tokens", "max_reasoning_effort"} <= set(inspect.signature(ProxyRoute).parameters)
+
+
 def test_fails_when_a_fallback_names_no_route_of_the_region():
-    ctx = project_context(regions="us-east-1,us-west-2", fallbacks={"gpt-oss-20b": "gpt-oss-7b"})
-    with pytest.raises(ConfigError, match=r"context key 'fallbacks.gpt-oss-20b': 'gpt-oss-7b' is not another route in us-east-1; routes there: \(none\)"):
-        check_routes(load_proxy_config(ctx.get), load_config(ctx.get).region_configs)
+    with pytest.raises(ConfigError, match=r"context key 'routes.gpt-oss-20b.fallback': 'gpt-oss-7b' is not another route in us-east-1; routes there: \(none\)"):
+        config(regions="us-east-1,us-west-2", routes={"gpt-oss-20b": {"fallback": "gpt-oss-7b"}})
 
 
-def test_fails_when_a_cap_names_an_unknown_route():
-    ctx = project_context(route_max_tokens={"gpt-oss-999b": 10})
-    with pytest.raises(ConfigError, match="context key 'route_max_tokens': 'gpt-oss-999b' is not a route in any configured region; routes: gpt-oss-20b"):
-        check_routes(load_proxy_config(ctx.get), load_config(ctx.get).region_configs)
+def test_fails_when_a_route_option_names_an_unknown_route():
+    with pytest.raises(ConfigError, match="context key 'routes': 'gpt-oss-999b' is not a route in any configured region; routes: gpt-oss-20b"):
+        config(routes={"gpt-oss-999b": {"max_tokens": 10}})
+
+
+def test_timeout_is_a_duration():
+    assert isinstance(config(timeout=60).timeout, Duration)

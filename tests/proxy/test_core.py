@@ -102,15 +102,16 @@ class TestSettings:
         ("env", "message"),
         [
             ({}, "GPTOSS_ROUTES must be a JSON object"),
-            ({"GPTOSS_ROUTES": '{"a": {"backend": "ollama"}}'}, "GPTOSS_ROUTES['a'].backend must be sagemaker or bedrock"),
-            ({"GPTOSS_ROUTES": '{"a": {"backend": "bedrock"}}'}, "GPTOSS_ROUTES['a'] needs model_id"),
-            ({"GPTOSS_ROUTES": '{"a": {"backend": "bedrock", "model_id": "m", "fallback": "b"}}'}, "GPTOSS_ROUTES['a'].fallback 'b' is not a route"),
-            ({"GPTOSS_ROUTES": '{"a": {"backend": "bedrock", "model_id": "m"}}', "GPTOSS_GUARDRAIL_STREAM_MODE": "x"}, "GPTOSS_GUARDRAIL_STREAM_MODE must be safe or fast"),
+            ({"GPTOSS_ROUTES": '{"a": {"backend": "ollama"}}'}, "route 'a' backend must be one of sagemaker, bedrock, got 'ollama'"),
+            ({"GPTOSS_ROUTES": '{"a": {"backend": "bedrock"}}'}, "route 'a' needs model_id"),
+            ({"GPTOSS_ROUTES": '{"a": {"backend": "bedrock", "model_id": "m", "fallback": "b"}}'}, "route 'a' fallback must be another route's model, one of (none); got 'b'"),
+            ({"GPTOSS_ROUTES": '{"a": {"backend": "bedrock", "model_id": "m"}}', "GPTOSS_GUARDRAIL_STREAM_MODE": "x"}, "guardrail_stream_mode must be one of safe, fast, got 'x'"),
         ],
     )
     def test_fails_on_a_bad_environment(self, env, message):
-        with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        with pytest.raises(ValueError) as err:
             Settings.from_env(env)
+        assert message in str(err.value)
 
 
 class TestGuard:
