@@ -499,3 +499,18 @@ def test_app_context_keys_reach_the_endpoint(tmp_path):
     assert len(egress) == 2 and not any(rule.get("CidrIp") == "0.0.0.0/0" for rule in egress)
     acks = result.acknowledgments("GptOss-Models-us-east-1")
     assert not any("tokenizer" in finding for found in acks.values() for finding in found)
+
+
+def test_scale_to_zero_instance_type_change_also_renames_the_inference_component():
+    """The inference component and its scalable target follow the endpoint's name (InferenceComponentName and
+    ResourceId change), so a type change replaces the whole set rather than updating a registered target."""
+    names = []
+    for itype in ("ml.g6e.12xlarge", "ml.g6e.24xlarge"):
+        stack, _, ep = _build(model="gpt-oss-120b", instance_type=itype, scale_to_zero=True, max_instance_count=2)
+        ep.add_autoscaling(min_capacity=0, max_capacity=2)
+        t = Template.from_stack(stack)
+        (ic,) = t.find_resources("AWS::SageMaker::InferenceComponent").values()
+        (target,) = t.find_resources("AWS::ApplicationAutoScaling::ScalableTarget").values()
+        assert target["Properties"]["ResourceId"] == f"inference-component/{ic['Properties']['InferenceComponentName']}"
+        names.append(ic["Properties"]["InferenceComponentName"])
+    assert names[0] != names[1] and names[1].endswith("-g6e-24xlarge-ic")
