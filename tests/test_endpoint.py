@@ -514,3 +514,12 @@ def test_scale_to_zero_instance_type_change_also_renames_the_inference_component
         assert target["Properties"]["ResourceId"] == f"inference-component/{ic['Properties']['InferenceComponentName']}"
         names.append(ic["Properties"]["InferenceComponentName"])
     assert names[0] != names[1] and names[1].endswith("-g6e-24xlarge-ic")
+
+
+def test_catalog_sets_the_predict_timeout_variable_the_lmi_server_reads():
+    """Source: deepjavalibrary/djl-serving wlm/src/main/java/ai/djl/serving/wlm/util/SageMakerCompatibility.java
+    (SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS -> option.predict_timeout) and engines/python/.../PyEnv.java (else
+    PREDICT_TIMEOUT, which serving/docker/lmi.Dockerfile sets to 240 s): long reasoning answers need more."""
+    for model in catalog.model_names():
+        env = catalog.hosting(model).environment
+        assert int(env["SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS"]) >= 900
