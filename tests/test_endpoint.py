@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 from aws_cdk import Duration, Environment, Stack
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_sagemaker as sagemaker
 from aws_cdk import aws_s3 as s3
 from aws_cdk.assertions import Annotations, Match, Template
 
@@ -445,6 +446,23 @@ class TestTokenizerEncodings:
 
         enc = load_harmony_encoding(HarmonyEncodingName.HARMONY_GPT_OSS)
         assert enc.decode(enc.encode("hello world")) == "hello world"
+
+    def test_cloudformation_cannot_add_a_model_data_source_so_the_file_rides_with_the_weights(self):
+        """Why no second data source: the CloudFormation registry schema of AWS::SageMaker::Model (as bundled by
+        cfn-lint 1.58.0) lists no AdditionalModelDataSources in ContainerDefinition, and aws-cdk-lib 2.275's
+        validation rejects it ("Additional properties are not allowed"); the SageMaker API has it
+        (API_ContainerDefinition). When this test fails, CloudFormation gained it: ship the file as an asset."""
+        import glob
+        import json
+        import os
+
+        import cfnlint
+
+        schemas = glob.glob(os.path.join(os.path.dirname(cfnlint.__file__), "data", "schemas", "resources", "*.json"))
+        (model,) = [s for s in (json.load(open(p)) for p in schemas) if s.get("typeName") == "AWS::SageMaker::Model"]
+        container = model["definitions"]["ContainerDefinition"]["properties"]
+        assert "ModelDataSource" in container and "AdditionalModelDataSources" not in container
+        assert not hasattr(sagemaker.CfnModel, "AdditionalModelDataSourceProperty")
 
     def test_a_weights_mirror_with_the_file_points_harmony_at_the_model_directory(self):
         """Source: SageMaker API reference, S3ModelDataSource: with S3Prefix and CompressionType None, each object's key
