@@ -491,6 +491,7 @@ class TestTokenizerEncodings:
         assert len(warnings) == 1 and "tiktoken_encodings_base" in warnings[0].entry.data
 
 
+@pytest.mark.slow
 def test_app_context_keys_reach_the_endpoint(tmp_path):
     """model_data_urls / tiktoken_encodings_base / s3_prefix_list_id flow from context to GptOssEndpoint: the mirror
     is the weights, harmony reads /opt/ml/model, egress is S3's prefix list plus the interface endpoints' group, and
