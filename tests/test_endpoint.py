@@ -429,6 +429,18 @@ class TestTokenizerEncodings:
         # openai/harmony public_encodings.rs, expected_hash of O200kBase / O200kHarmony
         assert hashlib.sha256(data).hexdigest() == "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d"
 
+    def test_the_tool_reproduces_the_committed_tarball_byte_for_byte(self):
+        """tools/build_tokenizer_asset.py packs deterministically (fixed mtime/owner), so the asset hash only changes
+        when the vocabulary does."""
+        import tarfile
+
+        from gptoss_constructs.endpoint import TOKENIZER_ASSET
+        from tools import build_tokenizer_asset
+
+        with tarfile.open(TOKENIZER_ASSET, "r:gz") as tar:
+            data = tar.extractfile("o200k_base.tiktoken").read()
+        assert build_tokenizer_asset.tarball(data) == TOKENIZER_ASSET.read_bytes()
+
     def test_harmony_loads_the_shipped_file_offline(self, tmp_path, monkeypatch):
         """The real loader (openai-harmony, what vLLM imports) reads the file from TIKTOKEN_ENCODINGS_BASE with no
         network: a proxy that refuses every connection makes any download attempt fail."""
