@@ -129,3 +129,65 @@ def measure_cold_import(runs: int = 7) -> dict:
 
 if __name__ == "__main__":
     print(json.dumps({"overhead": measure_overhead(), "cold_import": measure_cold_import()}, indent=1))
+
+
+def measure_guardrail_stream(runs: int = 3, rate: int = 50, content_chars: int = 1500) -> dict:
+    """Time to the first released reasoning and content token, streaming at ``rate`` tokens/s (~4 characters a
+    token, the emulator's ``[[rate:T]]``), with no guardrail, with the guardrail in ``safe`` mode, and with
+    ``safe`` mode's former behaviour (nothing released before a 1,000-character batch passed); plus guardrail
+    calls and text units per response (counted by the emulator's ApplyGuardrail, per text block)."""
+    import functools
+
+    from gptoss_proxy.adapters.aws import client
+    from gptoss_proxy.core import guard as guard_module
+    from gptoss_proxy.core import service as service_module
+    from gptoss_proxy.wiring import build_service
+
+    client.cache_clear()
+    emulator = Emulator().start()
+    body = json.dumps({"model": "gpt-oss-20b", "stream": True, "messages": [{"role": "user", "content": f"[[long:{content_chars}]] [[rate:{rate}]]"}]}).encode()
+    configs = {
+        "no guardrail": ({"GPTOSS_GUARDRAIL_ID": ""}, None),
+        "safe": ({}, None),
+        "safe, 1,000-char first batch (before)": ({}, functools.partial(guard_module.Guard, first_batch_chars=1000)),
+    }
+    results = {}
+    original = service_module.Guard
+    for name, (overrides, guard_cls) in configs.items():
+        env = emulator_env(emulator.url, **overrides)
+        os.environ.update(env)
+        client.cache_clear()
+        service = build_service(env, log=lambda r: None)
+        service_module.Guard = guard_cls or original
+        firsts, reasons, totals, calls, units, chars = [], [], [], [], [], []
+        try:
+            for _ in range(runs):
+                emulator.stats.reset()
+                start = time.perf_counter()
+                first = reason = None
+                for part in service.handle("POST", "/v1/chat/completions", {}, body).body:
+                    if part.startswith(b"data: {"):
+                        delta = (json.loads(part[6:]).get("choices") or [{}])[0].get("delta") or {}
+                        if reason is None and delta.get("reasoning_content"):
+                            reason = time.perf_counter() - start
+                        if first is None and delta.get("content"):
+                            first = time.perf_counter() - start
+                totals.append(time.perf_counter() - start)
+                firsts.append(first)
+                reasons.append(reason)
+                outputs = [c for c in emulator.stats.snapshot()["guardrail"] if c["source"] == "OUTPUT"]
+                calls.append(len(outputs))
+                units.append(sum(c["units"] for c in outputs))
+                chars.append(sum(c["chars"] for c in outputs))
+        finally:
+            service_module.Guard = original
+        results[name] = {
+            "first_content_token_s": round(statistics.median(firsts), 3),
+            "first_reasoning_token_s": round(statistics.median(reasons), 3),
+            "response_s": round(statistics.median(totals), 3),
+            "output_guardrail_calls": statistics.median(calls),
+            "output_text_units": statistics.median(units),
+            "output_chars_checked": statistics.median(chars),
+        }
+    emulator.stop()
+    return {"rate_tokens_per_s": rate, "content_chars": content_chars, "runs": runs, "configs": results}

@@ -9,10 +9,17 @@ Faults are injected per request by markers in the last user message:
 ``[[throttle]]`` ``[[nocapacity]]`` ``[[error]]`` (add ``@sagemaker`` / ``@bedrock`` to hit one backend only)
 ``[[slow]]`` (1 s before answering, or 10 ms between stream parts and 1 s before the last)
 ``[[malformed]]`` (a broken stream chunk) ``[[midstream-error]]`` ``[[long:N]]`` (N characters of content)
-``[[forbidden]]`` (output the guardrail blocks) ``[[email]]`` (output containing an e-mail the guardrail masks).
-Guardrail: input containing ``[[block-input]]`` is blocked, ``[[guardrail-error]]`` makes ApplyGuardrail fail,
-e-mail addresses are masked as ``{EMAIL}``, the word ``forbidden`` in output is blocked.
-``GET /_stats`` returns counters and stream timelines; ``POST /_reset`` clears them.
+``[[forbidden]]`` (output the guardrail blocks) ``[[email]]`` (output containing an e-mail the guardrail masks)
+``[[reasoning-email]]`` (reasoning containing an e-mail) ``[[entity-at:K]]`` (with ``[[long:N]]``: an e-mail address starting at character K of the content)
+``[[rate:T]]`` (stream at T tokens per second, 4 characters a token, one token per delta)
+``[[tool-email]]`` ``[[tool-forbidden]]`` ``[[tool-notjson]]`` (tool-call arguments with an e-mail, a blocked word,
+or not JSON); streamed tool-call arguments come in pieces, as vLLM sends them.
+Guardrail (ApplyGuardrail, per text block, like Bedrock): a block containing ``[[block-input]]`` (INPUT) or the
+word ``forbidden`` (OUTPUT) blocks the call; ``[[guardrail-error]]`` makes it fail; e-mail addresses, card
+numbers and US SSNs are masked as ``{EMAIL}``, ``{CREDIT_DEBIT_CARD_NUMBER}``, ``{US_SOCIAL_SECURITY_NUMBER}``;
+``usage`` counts text units per block (ceil(chars/1000)).
+``GET /_stats`` returns counters, guardrail calls (source, blocks, chars, units, action), the last bodies the
+model backends received, and stream timelines; ``POST /_reset`` clears them.
 """
 
 from __future__ import annotations
@@ -30,7 +37,10 @@ from urllib.parse import unquote
 
 from emulators.eventstream import event, exception
 
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+\.[\w.]+")
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+CARD = re.compile(r"\b\d{4}(?:[ -]?\d{4}){3}\b")
+SSN = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
+ENTITIES = (("EMAIL", EMAIL), ("CREDIT_DEBIT_CARD_NUMBER", CARD), ("US_SOCIAL_SECURITY_NUMBER", SSN))
 BLOCKED_INPUT = "Your request was blocked by this platform's content policy."
 BLOCKED_OUTPUT = "The model's answer was withheld by this platform's content policy."
 
@@ -44,6 +54,7 @@ class Stats:
         self.calls: dict[str, int] = {}
         self.guardrail: list[dict] = []
         self.timelines: list[dict] = []
+        self.bodies: list[dict] = []  # what the model backends received (the last 20)
 
     def count(self, key: str) -> None:
         with self.lock:
@@ -51,7 +62,11 @@ class Stats:
 
     def snapshot(self) -> dict:
         with self.lock:
-            return {"calls": dict(self.calls), "guardrail": list(self.guardrail), "timelines": list(self.timelines)}
+            return {"calls": dict(self.calls), "guardrail": list(self.guardrail), "timelines": list(self.timelines), "bodies": list(self.bodies)}
+
+    def received(self, body: dict) -> None:
+        with self.lock:
+            self.bodies = [*self.bodies[-19:], body]
 
 
 def _last_user(body: dict) -> str:
@@ -68,11 +83,17 @@ def fake_answer(body: dict) -> dict:
     effort = body.get("reasoning_effort", "medium")
     sentences = {"low": 1, "medium": 2, "high": 3}.get(effort, 2)
     reasoning = " ".join(["The user asked something; I consider it carefully."] * sentences) + f" effort={effort}."
+    if "[[reasoning-email]]" in prompt:
+        reasoning += " I could write to jane.doe@example.com."
     long_match = re.search(r"\[\[long:(\d+)\]\]", prompt)
     clean = re.sub(r"\[\[[^\]]*\]\]", "", prompt).strip()
     if long_match:
         n = int(long_match.group(1))
         content = ("lorem ipsum dolor sit amet " * (n // 27 + 1))[:n]
+        at = re.search(r"\[\[entity-at:(\d+)\]\]", prompt)
+        if at:
+            k = int(at.group(1))
+            content = (content[:k] + " jane.doe@example.com " + content[k:])[:n]
     else:
         content = f"Echo: {clean}"
     if "[[forbidden]]" in prompt:
@@ -85,8 +106,15 @@ def fake_answer(body: dict) -> dict:
     answered_tool = any(m.get("role") == "tool" for m in body.get("messages") or [])
     if tools and body.get("tool_choice") != "none" and not answered_tool:
         fn = tools[0]["function"]
-        args = {k: "Paris" for k in (fn.get("parameters") or {}).get("required", [])}
-        call = {"id": f"call_{uuid.uuid4().hex[:8]}", "type": "function", "function": {"name": fn["name"], "arguments": json.dumps(args)}}
+        value = "Paris"
+        if "[[tool-email]]" in prompt:
+            value = "Paris, ask jane.doe@example.com"
+        if "[[tool-forbidden]]" in prompt:
+            value = "the forbidden city"
+        args = json.dumps({k: value for k in (fn.get("parameters") or {}).get("required", [])})
+        if "[[tool-notjson]]" in prompt:
+            args = "city=jane.doe@example.com"
+        call = {"id": f"call_{uuid.uuid4().hex[:8]}", "type": "function", "function": {"name": fn["name"], "arguments": args}}
         return {"reasoning": reasoning, "content": "", "tool_calls": [call], "finish_reason": "tool_calls"}
     if answered_tool:
         tool_text = next(m["content"] for m in reversed(body["messages"]) if m.get("role") == "tool")
@@ -150,8 +178,9 @@ class Emulator:
             def _error(self, status: int, code: str, message: str) -> None:
                 self._send(status, json.dumps({"message": message}).encode(), {"Content-Type": "application/json", "x-amzn-ErrorType": code})
 
-            def _stream(self, parts, slow: bool, label: str) -> None:
-                """Sends event-stream parts; ``slow``: 10 ms between parts and 1 s before the last one."""
+            def _stream(self, parts, slow: bool, label: str, interval: float = 0.0) -> None:
+                """Sends event-stream parts; ``slow``: 10 ms between parts and 1 s before the last one;
+                ``interval``: seconds between parts (a model's token rate)."""
                 self.send_response(200)
                 self.send_header("Content-Type", "application/vnd.amazon.eventstream")
                 self.send_header("Transfer-Encoding", "chunked")
@@ -161,6 +190,8 @@ class Emulator:
                 for i, part in enumerate(parts):
                     if slow:
                         time.sleep(1.0 if i == len(parts) - 1 else 0.01)
+                    elif interval and i:
+                        time.sleep(interval)
                     self.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
                     self.wfile.flush()
                     timeline["sent"].append(time.time())
@@ -243,6 +274,7 @@ class Emulator:
                     body = json.loads(raw)
                 except ValueError:
                     return self._error(424, "ModelError", "Received client error (400) from primary: invalid JSON")
+                emulator.stats.received(body)
                 prompt = _last_user(body)
                 if self._fault(prompt, "sagemaker"):
                     return
@@ -257,6 +289,12 @@ class Emulator:
                     out = {"id": "chatcmpl-sm", "object": "chat.completion", "created": int(time.time()), "model": "gpt-oss",
                            "choices": [{"index": 0, "message": message, "finish_reason": answer["finish_reason"]}], "usage": _usage(body, answer)}
                     return self._send(200, json.dumps(out).encode(), {"Content-Type": "application/json", "x-Amzn-Invoked-Production-Variant": "AllTraffic"})
+                rate = re.search(r"\[\[rate:(\d+)\]\]", prompt)
+                if rate:  # one token (~4 characters) per event, at the model's rate
+                    events = [b"data: " + json.dumps({"id": "chatcmpl-sm", "object": "chat.completion.chunk", "choices": [{"index": 0, **d}]}).encode() + b"\n\n"
+                              for d in _deltas(answer, reasoning_field="reasoning_content", size=4)]
+                    events.append(b"data: [DONE]\n\n")
+                    return self._stream([event("PayloadPart", e) for e in events], False, f"sagemaker:{endpoint}", interval=1 / int(rate.group(1)))
                 sse = b""
                 for delta in _deltas(answer, reasoning_field="reasoning_content"):
                     sse += b"data: " + json.dumps({"id": "chatcmpl-sm", "object": "chat.completion.chunk", "choices": [{"index": 0, **delta}]}).encode() + b"\n\n"
@@ -282,6 +320,7 @@ class Emulator:
                     return self._error(400, "ValidationException", "stream must be false for InvokeModel and true for InvokeModelWithResponseStream")
                 if "model" in body and body["model"] != model_id:
                     return self._error(400, "ValidationException", f"model {body['model']} does not match {model_id}")
+                emulator.stats.received(body)
                 prompt = _last_user(body)
                 if self._fault(prompt, "bedrock"):
                     return
@@ -309,23 +348,33 @@ class Emulator:
 
             def _guardrail(self, guardrail_id: str, version: str, raw: bytes) -> None:
                 body = json.loads(raw)
+                source = body.get("source")
                 texts = [c["text"]["text"] for c in body.get("content", [])]
-                joined = " ".join(texts)
+                units = sum(math.ceil(len(t) / 1000) for t in texts)  # a text unit: up to 1,000 characters, per block
+                call = {"source": source, "blocks": len(texts), "chars": sum(map(len, texts)), "units": units, "version": version}
                 with emulator.stats.lock:
-                    emulator.stats.guardrail.append({"source": body.get("source"), "chars": sum(map(len, texts)), "version": version})
-                if "[[guardrail-error]]" in joined:
+                    emulator.stats.guardrail.append(call)
+                if any("[[guardrail-error]]" in t for t in texts):
                     return self._error(500, "InternalServerException", "guardrail failed")
-                units = {"contentPolicyUnits": sum(math.ceil(len(t) / 1000) for t in texts), "topicPolicyUnits": 0, "wordPolicyUnits": 0, "sensitiveInformationPolicyUnits": 0}
-                blocked = ("[[block-input]]" in joined) if body.get("source") == "INPUT" else ("forbidden" in joined)
-                if blocked:
-                    message = BLOCKED_INPUT if body.get("source") == "INPUT" else BLOCKED_OUTPUT
-                    out = {"action": "GUARDRAIL_INTERVENED", "outputs": [{"text": message}], "usage": units,
-                           "assessments": [{"contentPolicy": {"filters": [{"type": "MISCONDUCT", "confidence": "HIGH", "action": "BLOCKED"}]}}]}
-                elif EMAIL.search(joined):
-                    out = {"action": "GUARDRAIL_INTERVENED", "outputs": [{"text": EMAIL.sub("{EMAIL}", t)} for t in texts], "usage": units,
-                           "assessments": [{"sensitiveInformationPolicy": {"piiEntities": [{"type": "EMAIL", "match": "x", "action": "ANONYMIZED"}]}}]}
+                usage = {"topicPolicyUnits": 0, "contentPolicyUnits": units, "wordPolicyUnits": units, "sensitiveInformationPolicyUnits": units,
+                         "sensitiveInformationPolicyFreeUnits": 0, "contextualGroundingPolicyUnits": 0}
+                word = "[[block-input]]" if source == "INPUT" else "forbidden"
+                masked = [t for t in texts]
+                found = []
+                for name, pattern in ENTITIES:
+                    for i, t in enumerate(masked):
+                        found += [{"type": name, "match": m, "action": "ANONYMIZED"} for m in pattern.findall(t)]
+                        masked[i] = pattern.sub("{" + name + "}", t)
+                if any(word in t for t in texts):
+                    message = BLOCKED_INPUT if source == "INPUT" else BLOCKED_OUTPUT
+                    out = {"action": "GUARDRAIL_INTERVENED", "outputs": [{"text": message}], "usage": usage,
+                           "assessments": [{"wordPolicy": {"customWords": [{"match": word, "action": "BLOCKED"}]}}]}
+                elif found:
+                    out = {"action": "GUARDRAIL_INTERVENED", "outputs": [{"text": t} for t in masked], "usage": usage,
+                           "assessments": [{"sensitiveInformationPolicy": {"piiEntities": found}}]}
                 else:
-                    out = {"action": "NONE", "outputs": [], "usage": units, "assessments": [{}]}
+                    out = {"action": "NONE", "outputs": [], "usage": usage, "assessments": [{}]}
+                call["action"] = "blocked" if any(word in t for t in texts) else ("masked" if found else "none")
                 self._send(200, json.dumps(out).encode(), {"Content-Type": "application/json"})
 
         return Handler
@@ -339,7 +388,9 @@ def _deltas(answer: dict, reasoning_field: str | None, size: int = 12):
             yield {"delta": {reasoning_field: answer["reasoning"][i:i + size]}, "finish_reason": None}
     for i in range(0, len(answer["content"]), size):
         yield {"delta": {"content": answer["content"][i:i + size]}, "finish_reason": None}
-    if answer["tool_calls"]:
-        call = answer["tool_calls"][0]
-        yield {"delta": {"tool_calls": [{"index": 0, **call}]}, "finish_reason": None}
+    for index, call in enumerate(answer["tool_calls"] or []):  # name first, then the arguments in pieces (like vLLM)
+        args = call["function"]["arguments"]
+        yield {"delta": {"tool_calls": [{"index": index, "id": call["id"], "type": "function", "function": {"name": call["function"]["name"], "arguments": ""}}]}, "finish_reason": None}
+        for i in range(0, len(args), 5):
+            yield {"delta": {"tool_calls": [{"index": index, "function": {"arguments": args[i:i + 5]}}]}, "finish_reason": None}
     yield {"delta": {}, "finish_reason": answer["finish_reason"]}

@@ -11,7 +11,6 @@ import sys
 import pytest
 
 from gptoss_proxy.core.errors import BackendCapacity, BackendFailure, BackendThrottled, ProxyError
-from gptoss_proxy.core.guard import ContentBlocked, Guard, GuardVerdict
 from gptoss_proxy.core.reasoning import ReasoningSplitter, split_reasoning
 from gptoss_proxy.core.request import validate
 from gptoss_proxy.core.service import ProxyService
@@ -112,49 +111,6 @@ class TestSettings:
         with pytest.raises(ValueError) as err:
             Settings.from_env(env)
         assert message in str(err.value)
-
-
-class TestGuard:
-    def _apply(self, log):
-        def apply(source, texts):
-            log.append((source, list(texts)))
-            joined = " ".join(texts)
-            if "bad" in joined:
-                return GuardVerdict(blocked=True, texts=(), message="nope")
-            if "secret" in joined:
-                return GuardVerdict(blocked=False, texts=tuple(t.replace("secret", "******") for t in texts), masked=True)
-            return GuardVerdict(blocked=False, texts=tuple(texts))
-
-        return apply
-
-    def test_safe_mode_releases_a_batch_only_after_it_passed(self):
-        log = []
-        stream = Guard(self._apply(log), batch_chars=10).stream()
-        assert stream.feed("12345") == "" and log == []
-        assert stream.feed("67890abc") == "1234567890abc" and len(log) == 1
-        assert stream.feed("secret") == ""
-        assert stream.flush() == "******"
-
-    def test_safe_mode_blocks_before_anything_of_the_batch_leaves(self):
-        stream = Guard(self._apply([]), batch_chars=10).stream()
-        assert stream.feed("all is ") == ""
-        with pytest.raises(ContentBlocked):
-            stream.feed("bad here")
-
-    def test_fast_mode_releases_at_once_and_cuts_on_intervention(self):
-        log = []
-        stream = Guard(self._apply(log), batch_chars=10, fast=True).stream()
-        assert stream.feed("12345") == "12345" and log == []
-        with pytest.raises(ContentBlocked):
-            stream.feed("bad bad bad")
-
-    def test_a_failing_guardrail_fails_closed(self):
-        def broken(source, texts):
-            raise TimeoutError("slow")
-
-        with pytest.raises(ProxyError) as err:
-            Guard(broken).check_input(MSG)
-        assert err.value.status == 503 and err.value.code == "guardrail_unavailable"
 
 
 class FakeBackend:

@@ -130,9 +130,9 @@ class TestGuardrails:
         inputs = [c for c in calls if c["source"] == "INPUT"]
         outputs = [c for c in calls if c["source"] == "OUTPUT"]
         assert len(inputs) == 1
-        minimum = math.ceil(3500 / 1000) + math.ceil(len(reasoning) / 1000)
-        assert len(outputs) == minimum
-        assert sum(c["chars"] for c in outputs) == 3500 + len(reasoning)
+        bound = (math.ceil(3500 / 1000) + 1) + (math.ceil(len(reasoning) / 1000) + 1)  # progressive batches: +1 per field
+        assert len(outputs) <= bound and sum(c["units"] for c in outputs) <= bound
+        assert sum(c["chars"] for c in outputs) == 3500 + len(reasoning)  # no character checked twice
 
 
 class TestFallbackAndErrors:

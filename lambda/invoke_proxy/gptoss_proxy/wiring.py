@@ -39,6 +39,7 @@ def emit(record: dict) -> None:
                     {"Name": "CompletionTokens", "Unit": "Count"},
                     {"Name": "ReasoningTokens", "Unit": "Count"},
                     {"Name": "GuardrailCalls", "Unit": "Count"},
+                    {"Name": "GuardrailUnits", "Unit": "Count"},
                 ],
             }
         )
@@ -49,6 +50,7 @@ def emit(record: dict) -> None:
             CompletionTokens=record["completion_tokens"],
             ReasoningTokens=record.get("reasoning_tokens", 0),
             GuardrailCalls=record.get("guardrail_calls", 0),
+            GuardrailUnits=record.get("guardrail_units", 0),
         )
     line["_aws"] = {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": directives}
     sys.stdout.write(json.dumps(line) + "\n")

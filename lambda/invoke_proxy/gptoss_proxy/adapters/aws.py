@@ -185,7 +185,9 @@ class BedrockGuardrail:
         if _blocked(response.get("assessments") or []):
             return GuardVerdict(blocked=True, texts=(), message=outputs[0] if outputs else "")
         if len(outputs) != len(texts):  # masks we cannot map back to their texts: refuse rather than guess
-            return GuardVerdict(blocked=True, texts=(), message=outputs[0] if outputs else "")
+            # (UNCONFIRMED that ApplyGuardrail returns one output per text block when it masks; the message
+            # stays generic because these outputs are masked copies of the checked text)
+            return GuardVerdict(blocked=True, texts=(), message="")
         return GuardVerdict(blocked=False, texts=outputs, masked=True)
 
 

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from typing import Callable, Iterable, Iterator, Mapping, Protocol
 
 from gptoss_proxy.core.errors import BackendError, BackendThrottled, ProxyError
-from gptoss_proxy.core.guard import ApplyFn, ContentBlocked, Guard
+from gptoss_proxy.core.guard import ApplyFn, ContentBlocked, Guard, StreamFields
 from gptoss_proxy.core.reasoning import ReasoningSplitter
 from gptoss_proxy.core.request import ChatRequest, parse_json, validate
 from gptoss_proxy.core.settings import Route, Settings
@@ -117,9 +117,11 @@ class ProxyService:
         request = validate(parse_json(raw, self.settings), self.settings, escalate_header)
         record.update(route=request.route.model, stream=request.stream)
         guard = Guard(self.guardrail, batch_chars=self.settings.guardrail_batch_chars, fast=self.settings.guardrail_stream_mode == "fast")
-        messages, action = guard.check_input(request.body["messages"])
-        request.body["messages"] = messages
-        record["guardrail_input"] = action
+        try:
+            request.body, record["guardrail_input"] = guard.check_input(request.body)
+        except ProxyError:
+            record["guardrail_input"] = guard.actions.get("input", "unavailable")  # blocked / refused / unavailable
+            raise
         if request.stream:
             return Response(200, self._stream(request, guard, deadline, record), {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
         raw_response, route = self._call(request, deadline, stream=False)
@@ -129,17 +131,14 @@ class ProxyService:
             raise ProxyError(502, f"The model backend returned an unusable answer ({err}).", type="api_error", code="backend_error") from None
         message = completion["choices"][0]["message"]
         try:
-            if message.get("content"):
-                message["content"], record["guardrail_output"] = guard.check_output(message["content"])
-            if message.get("reasoning_content"):
-                message["reasoning_content"], _ = guard.check_output(message["reasoning_content"])
+            guard.check_message(message)  # content, reasoning and tool calls, masked in place
         except ContentBlocked as blocked:
             message.pop("reasoning_content", None)
             message.pop("tool_calls", None)
             message["content"] = blocked.message
             completion["choices"][0]["finish_reason"] = "content_filter"
-            record["guardrail_output"] = "blocked"
-        record.update(model=route.model, guardrail_calls=guard.calls, **_usage_fields(completion.get("usage")))
+        record.update(guard.log_fields())
+        record.update(model=route.model, **_usage_fields(completion.get("usage")))
         return json_response(200, completion, {"x-gptoss-model": route.model, "x-gptoss-route": request.route.model})
 
     def _candidates(self, request: ChatRequest) -> list[Route]:
@@ -200,7 +199,7 @@ class ProxyService:
             return
         model = route.model
         splitter = ReasoningSplitter() if route.backend == "bedrock" else None
-        content_guard, reasoning_guard = guard.stream(), guard.stream()
+        fields = StreamFields(guard)  # reasoning, content and tool calls released in the model's order
         finish, usage, reasoning_chars = None, None, 0
         yield sse(chunk(completion_id, model, created, {"role": "assistant", "content": ""}))
         try:
@@ -217,30 +216,20 @@ class ProxyService:
                         inline, content = splitter.feed(content)
                         reasoning += inline
                     reasoning_chars += len(reasoning)
-                    out_reasoning = reasoning_guard.feed(reasoning) if reasoning else ""
-                    out_content = content_guard.feed(content) if content else ""
-                    if out_reasoning:
-                        yield sse(chunk(completion_id, model, created, {"reasoning_content": out_reasoning}))
-                    if out_content:
-                        yield sse(chunk(completion_id, model, created, {"content": out_content}))
-                    if delta.get("tool_calls"):
-                        yield sse(chunk(completion_id, model, created, {"tool_calls": delta["tool_calls"]}))
+                    for out in fields.feed(reasoning, content, delta.get("tool_calls")):
+                        yield sse(chunk(completion_id, model, created, out))
                     finish = choice.get("finish_reason") or finish
-            rest_reasoning = rest_content = ""
+                    if choice.get("finish_reason"):
+                        for out in fields.finish_calls():
+                            yield sse(chunk(completion_id, model, created, out))
             if splitter is not None:
                 inline, tail = splitter.finish()
-                rest_reasoning = reasoning_guard.feed(inline) if inline else ""
-                rest_content = content_guard.feed(tail) if tail else ""
-            rest_reasoning += reasoning_guard.flush()
-            rest_content += content_guard.flush()
-            if rest_reasoning:
-                yield sse(chunk(completion_id, model, created, {"reasoning_content": rest_reasoning}))
-            if rest_content:
-                yield sse(chunk(completion_id, model, created, {"content": rest_content}))
+                for out in fields.feed(inline, tail, None):
+                    yield sse(chunk(completion_id, model, created, out))
+            for out in fields.finish():
+                yield sse(chunk(completion_id, model, created, out))
             yield sse(chunk(completion_id, model, created, {}, finish or "stop"))
-            record["guardrail_output"] = "none" if guard.enabled else "off"
         except ContentBlocked as blocked:
-            record["guardrail_output"] = "blocked"
             yield sse(chunk(completion_id, model, created, {"content": blocked.message}))
             yield sse(chunk(completion_id, model, created, {}, "content_filter"))
         except (BackendError, ProxyError) as err:
@@ -250,11 +239,12 @@ class ProxyService:
         except Exception as err:  # mid-stream surprise: end the stream with an error event, never hang
             record.update(error=err.__class__.__name__)
             yield sse(ProxyError(500, "The proxy hit an internal error mid-stream.", type="api_error", code="internal_error").body())
+        record.update(guard.log_fields())
         final_usage = usage_of(usage, reasoning_chars)
         if request.include_usage and final_usage:
             yield sse(chunk(completion_id, model, created, usage=final_usage))
         yield sse("[DONE]")
-        record.update(model=model, guardrail_calls=guard.calls, **_usage_fields(final_usage))
+        record.update(model=model, **_usage_fields(final_usage))
         self.log(record)
 
 
