@@ -49,6 +49,14 @@ dev: $(VENV)/.stamp-dev ## run the proxy on http://127.0.0.1:8080/v1 against the
 	.venv-litellm/bin/python -m pip install -q --disable-pip-version-check -r requirements-litellm.txt
 	touch $@
 
+# openai-agents and pydantic-ai need openai 3.x: their client tests run them from a venv of their own.
+.venv-agents/.stamp: requirements-agents.txt
+	test -x .venv-agents/bin/python || $(PYTHON) -m venv .venv-agents
+	.venv-agents/bin/python -m pip install -q --disable-pip-version-check -r requirements-agents.txt
+	touch $@
+
+setup test test-fast: .venv-agents/.stamp
+
 bench: $(VENV)/.stamp-dev node_modules/.stamp .venv-litellm/.stamp ## run the benchmarks; writes bench/results.md and bench/results.json
 	$(PY) bench/run.py
 
@@ -58,7 +66,8 @@ clean:
 # ---- compliance (issue 7): cdk-nag review reports, cfn-lint, checkov ------------------------------------
 # checkov pins boto3 1.35 / packaging 23, which clash with requirements-dev.txt, so it gets its own venv.
 CHECKOV_VENV := .venv-checkov
-NAG_REGIONS  ?= us-east-1,us-west-2
+# the configurations `make nag` reports (tools/nag/matrix.py): every one we ship
+NAG_CONFIGS  ?= default,scale-to-zero,existing-vpc,roles-boundary,function-url,audit-trail
 
 $(CHECKOV_VENV)/.stamp: requirements-checkov.txt
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)
@@ -67,8 +76,8 @@ $(CHECKOV_VENV)/.stamp: requirements-checkov.txt
 
 setup test: $(CHECKOV_VENV)/.stamp
 
-nag: $(VENV)/.stamp-dev node_modules/.stamp ## synthesize NAG_REGIONS (+ regions in CDK_ARGS); write reports/nag/<region>.md/.csv
-	$(PY) -m tools.nag_report --synth --regions $(NAG_REGIONS) -- $(CDK_ARGS)
+nag: $(VENV)/.stamp-dev node_modules/.stamp ## synthesize every shipped configuration; write reports/nag/<configuration>/<region>.md/.csv, README.md (matrix), exceptions.md/.csv
+	$(PY) -m tools.nag_report --matrix --configurations $(NAG_CONFIGS) -- $(CDK_ARGS)
 
 lint: $(VENV)/.stamp-dev $(CHECKOV_VENV)/.stamp node_modules/.stamp ## synthesize, then cfn-lint + checkov over cdk.out
 	$(CDK) synth --quiet $(CDK_ARGS)

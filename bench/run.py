@@ -22,6 +22,7 @@ from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path[:0] = [str(ROOT), str(ROOT / "lambda" / "invoke_proxy")]
+import bench_concurrency  # noqa: E402
 import bench_litellm  # noqa: E402
 import bench_proxy  # noqa: E402
 
@@ -87,6 +88,7 @@ def main() -> None:
         "litellm": bench_litellm.measure(),
         "cold_import": bench_proxy.measure_cold_import(),
         "guardrail": guardrail_batches(),
+        "concurrency": {"default_backlog_5": bench_concurrency.measure(backlog=5), "ours": bench_concurrency.measure()},
         "guard_stream": bench_proxy.measure_guardrail_stream(),
         "tests_s": test_suite_seconds(),
     }
@@ -136,6 +138,8 @@ def render(r: dict) -> str:
                 f"{m['output_guardrail_calls']} output guardrail calls, {m['output_text_units']} text units for {m['output_chars_checked']} chars | "
                 f"units ≤ Σ per field (ceil(chars/1000) + 1) |"
             )
+    if r.get("concurrency"):
+        lines.append(concurrency_row(r["concurrency"]))
     lines.append(f"| Test suite wall time (`pytest`, 2 cores) | {r['tests_s']} s | ≤ 90 s |")
     lines += [
         "",
@@ -143,6 +147,8 @@ def render(r: dict) -> str:
         f"{bench_proxy.RUNS} runs of {bench_proxy.REQUESTS} requests (guardrail off, so only the proxy's own work counts). "
         "LiteLLM runs as its real proxy server from `.venv-litellm` with the `openai/` provider pointed at the "
         "emulator's OpenAI-compatible path.",
+        "Concurrency: `bench/bench_concurrency.py` (also runs alone) opens every stream behind one barrier, each "
+        "`[[slow]]` (the emulator holds its last part 1 s) so that the streams overlap.",
         "",
         "First-token rows: the SageMaker route of the emulator streams one ~4-character token per event at the "
         "stated rate; time is from the request to the first SSE chunk carrying that field. The emulator's "
@@ -152,6 +158,16 @@ def render(r: dict) -> str:
         "",
     ]
     return "\n".join(lines)
+
+
+def concurrency_row(c: dict) -> str:
+    ours, default = c["ours"], c["default_backlog_5"]
+    return (
+        f"| Concurrent streams through the dev server (proxy + emulators, guardrail on), all opened at once | "
+        f"**{ours['complete']} of {ours['streams']}** complete (listen backlog {ours['backlog']}; peak {ours['peak_open_model_streams']} model streams open, "
+        f"slowest {ours['slowest_stream_s']} s); with socketserver's default backlog {default['backlog']}: {default['complete']} of {default['streams']} "
+        f"({', '.join(default['errors']) or 'no errors'}) | {ours['streams']} of {ours['streams']} |"
+    )
 
 
 if __name__ == "__main__":

@@ -7,6 +7,7 @@ allowed values. Unresolved tokens are skipped: they are checked by CloudFormatio
 from __future__ import annotations
 
 import ipaddress
+import re
 from typing import Iterable, Sequence
 
 from aws_cdk import Token
@@ -34,6 +35,8 @@ def require_choices(prop: str, values: Sequence[str], allowed: Sequence[str]) ->
 
 
 def require_range(prop: str, value: int | float, low: int | float, high: int | float | None = None) -> None:
+    if Token.is_unresolved(value):  # e.g. a CfnParameter's value_as_number: CloudFormation checks it at deploy
+        return
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         raise ValueError(f"{prop} must be a number, got {value!r}")
     if value < low or (high is not None and value > high):
@@ -57,3 +60,24 @@ def require_private_cidr(prop: str, value: str, *, min_prefix: int = 16, max_pre
     if not min_prefix <= net.prefixlen <= max_prefix:
         raise ValueError(f"{prop} prefix length must be between /{min_prefix} and /{max_prefix}, got {value!r}")
     return str(net)
+
+
+#: an AZ name: the region's name plus one letter (``us-east-1a``, ``us-gov-west-1b``); AZ IDs (``use1-az1``) differ
+_AZ_NAME = re.compile(r"[a-z]{2,4}(-[a-z]+)+-\d+[a-z]")
+
+
+def require_availability_zones(prop: str, values: Sequence[str], region: str, *, minimum: int = 2) -> list[str]:
+    """At least ``minimum`` distinct AZ names, each of ``region`` (format only when the region is a token)."""
+    zones = list(values)
+    bad = [z for z in zones if not isinstance(z, str) or not _AZ_NAME.fullmatch(z)]
+    if bad:
+        raise ValueError(f"{prop} must be AZ names such as 'us-east-1a' (not AZ IDs like 'use1-az1'), got {_fmt(bad)}")
+    if not Token.is_unresolved(region):
+        foreign = [z for z in zones if not re.fullmatch(re.escape(region) + "[a-z]", z)]
+        if foreign:
+            raise ValueError(f"{prop} must be AZs of the stack's region {region} (e.g. {region}a), got {_fmt(foreign)}")
+    if len(set(zones)) != len(zones):
+        raise ValueError(f"{prop} lists a zone twice: {_fmt(zones)}")
+    if len(zones) < minimum:
+        raise ValueError(f"{prop} must name at least {minimum} zones, got {zones}")
+    return zones

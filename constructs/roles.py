@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Protocol, Sequence
+import re
+from typing import Mapping, Protocol, Sequence
 
 from aws_cdk import Acknowledgment, Stack, Validations
 from aws_cdk import aws_iam as iam
@@ -12,6 +13,23 @@ from constructs import Construct
 from gptoss_constructs._compliance import acknowledge_in_packs
 from gptoss_constructs._defaults import nag_resource
 from gptoss_constructs.endpoint import MODEL_TAG
+
+
+#: the tag ``app.py`` puts on every resource (``Tags.of(app).add("project", ...)``)
+PLATFORM_TAG = ("project", "gpt-oss-platform")
+
+
+_ORG_ID = re.compile(r"o-[a-z0-9]{10,32}")
+_PRINCIPAL_ARN = re.compile(r"arn:aws[a-z-]*:(iam|sts)::(\d{12}|\*):[\w+=,.@/*-]+")
+
+
+def validate_trust_conditions(*, principal_org_id: str | None = None, principal_arns: Sequence[str] = ()) -> None:
+    """The rules for ``PlatformRoles``' trust-condition props (raises ValueError naming the prop)."""
+    if principal_org_id is not None and not _ORG_ID.fullmatch(principal_org_id):
+        raise ValueError(f"principal_org_id must look like o-abcdef1234 (o- and 10 to 32 lowercase letters or digits), got {principal_org_id!r}")
+    bad = [a for a in principal_arns if not _PRINCIPAL_ARN.fullmatch(a)]
+    if bad:
+        raise ValueError(f"principal_arns must be IAM ARN patterns (arn:...), e.g. arn:aws:iam::111122223333:role/ops-*, got {bad[0]!r}")
 
 
 class FrontDoor(Protocol):
@@ -50,6 +68,11 @@ class PlatformRoles(Construct):
         resource_prefix: str = "GptOss",
         role_name_pattern: str | None = None,
         reports_bucket: s3.IBucket | None = None,
+        rest_api_ids: Sequence[str] = (),
+        operator_require_mfa: bool = True,
+        principal_org_id: str | None = None,
+        principal_arns: Sequence[str] = (),
+        platform_tag: tuple[str, str] = PLATFORM_TAG,
     ) -> None:
         """
         :param front_door: what consumers may call. Required when ``consumer_principals`` is given.
@@ -63,6 +86,17 @@ class PlatformRoles(Construct):
             prefix from ``apply_role_governance`` pass ``<role prefix><resource_prefix>*``.
         :param reports_bucket: the bucket holding nag/compliance reports the auditor may read.
             Default: - none.
+        :param rest_api_ids: ids of the platform's REST APIs whose configuration the auditor may read
+            (``apigateway:GET`` on ``/restapis/<id>`` and below only, never ``/apikeys`` or ``/usageplans``, which
+            return API key values). Default: - the auditor reads no API Gateway configuration.
+        :param operator_require_mfa: the operator's trust policy requires ``aws:MultiFactorAuthPresent``
+            (PCI DSS 8.3: MFA for all non-console administrative access). Default: - true.
+        :param principal_org_id: when set, operator and auditor may only be assumed by principals of this AWS
+            Organization (``aws:PrincipalOrgID``). Default: - no organization condition.
+        :param principal_arns: when set, operator and auditor may only be assumed by principals whose ARN
+            matches one of these patterns (``aws:PrincipalArn``, ArnLike). Default: - no principal-ARN condition.
+        :param platform_tag: (key, value) of the tag every platform resource carries; the operator may only
+            scale scalable targets with this tag. Default: - ``project=gpt-oss-platform``.
         """
         super().__init__(scope, id)
         if consumer_principals and front_door is None:
@@ -72,13 +106,31 @@ class PlatformRoles(Construct):
             f"arn:{stack.partition}:{service}:{region}:{stack.account}:{resource}"
         )
         self.prefix = resource_prefix
+        validate_trust_conditions(principal_org_id=principal_org_id, principal_arns=principal_arns)
+        self.rest_api_ids = tuple(rest_api_ids)
+        self.platform_tag = platform_tag
+        self._trust_conditions: dict = {}
+        if principal_org_id:
+            self._trust_conditions["StringEquals"] = {"aws:PrincipalOrgID": principal_org_id}
+        if principal_arns:
+            self._trust_conditions["ArnLike"] = {"aws:PrincipalArn": list(principal_arns)}
+        self.operator_require_mfa = operator_require_mfa
         self.role_name_pattern = role_name_pattern or f"{resource_prefix}*"
         self.consumer_role = self._consumer(front_door, consumer_principals) if consumer_principals else None
         self.operator_role = self._operator(operator_principals) if operator_principals else None
         self.auditor_role = self._auditor(auditor_principals, reports_bucket) if auditor_principals else None
 
-    def _role(self, id: str, principals: Sequence[iam.IPrincipal], description: str) -> iam.Role:
+    def _role(self, id: str, principals: Sequence[iam.IPrincipal], description: str, conditions: Mapping | None = None) -> iam.Role:
+        if conditions:
+            principals = [p.with_conditions(conditions) for p in principals]
         return iam.Role(self, id, assumed_by=iam.CompositePrincipal(*principals), description=description)
+
+    def _human_trust(self, *, mfa: bool) -> dict:
+        """Trust conditions for a human role: org / principal-ARN from config, and MFA when asked."""
+        conditions = {k: dict(v) for k, v in self._trust_conditions.items()}
+        if mfa:
+            conditions["Bool"] = {"aws:MultiFactorAuthPresent": "true"}
+        return conditions
 
     def _policy(self, role: iam.Role, id: str, description: str, statements: list[iam.PolicyStatement]) -> iam.ManagedPolicy:
         return iam.ManagedPolicy(self, id, description=description, roles=[role], statements=statements)
@@ -87,6 +139,10 @@ class PlatformRoles(Construct):
         Validations.of(policy).acknowledge(
             Acknowledgment(id=f"AwsSolutions::AwsSolutions-IAM5[{nag_resource(self, resource)}]", reason=reason)
         )
+
+    def _api_arn(self, api_id: str, suffix: str) -> str:
+        stack = Stack.of(self)
+        return f"arn:{stack.partition}:apigateway:{stack.region}::/restapis/{api_id}{suffix}"
 
     # ---- consumer -------------------------------------------------------------------------------------
 
@@ -116,13 +172,27 @@ class PlatformRoles(Construct):
     # ---- operator -------------------------------------------------------------------------------------
 
     def _operator(self, principals: Sequence[iam.IPrincipal]) -> iam.Role:
-        role = self._role("Operator", principals, "gpt-oss platform operator: run and scale endpoints, read telemetry; no data plane")
+        role = self._role(
+            "Operator",
+            principals,
+            "gpt-oss platform operator: run and scale endpoints, read telemetry; no data plane",
+            self._human_trust(mfa=self.operator_require_mfa),
+        )
         endpoints = self._arn("sagemaker", f"endpoint/{self.prefix.lower()}*")
         # CloudFormation generates endpoint-config names (a new one per change), so no name prefix matches them:
         # scope by the tag every GptOssEndpoint resource carries (endpoint-config supports aws:ResourceTag).
         endpoint_configs = self._arn("sagemaker", "endpoint-config/*")
         inference_components = self._arn("sagemaker", f"inference-component/{self.prefix.lower()}*")
-        log_groups = self._arn("logs", "log-group:*")
+        # the platform's log groups only: CloudFormation names unnamed log groups after their stack
+        # (<prefix>-<kind>-<region>-...), SageMaker writes endpoint logs to /aws/sagemaker/Endpoints/<endpoint>,
+        # API Gateway execution logs go to API-Gateway-Execution-Logs_<api id>/<stage>
+        log_groups = [
+            self._arn("logs", f"log-group:{self.prefix}-*"),
+            self._arn("logs", f"log-group:/aws/sagemaker/Endpoints/{self.prefix.lower()}-*"),
+            *(self._arn("logs", f"log-group:API-Gateway-Execution-Logs_{api_id}/*") for api_id in self.rest_api_ids),
+        ]
+        scalable_targets = self._arn("application-autoscaling", "scalable-target/*")
+        tag_key, tag_value = self.platform_tag
         policy = self._policy(
             role,
             "OperatorPolicy",
@@ -154,6 +224,8 @@ class PlatformRoles(Construct):
                         "application-autoscaling:DescribeScalableTargets",
                         "application-autoscaling:DescribeScalingActivities",
                         "application-autoscaling:DescribeScalingPolicies",
+                        "logs:DescribeLogGroups",
+                        "logs:GetQueryResults",
                         "cloudwatch:GetMetricData",
                         "cloudwatch:GetMetricStatistics",
                         "cloudwatch:ListMetrics",
@@ -166,27 +238,44 @@ class PlatformRoles(Construct):
                 iam.PolicyStatement(
                     sid="ScaleEndpointVariants",
                     actions=["application-autoscaling:RegisterScalableTarget", "application-autoscaling:PutScalingPolicy"],
-                    resources=[self._arn("application-autoscaling", "scalable-target/*")],
+                    resources=[scalable_targets],
+                    conditions={
+                        "StringEquals": {
+                            f"aws:ResourceTag/{tag_key}": tag_value,
+                            "application-autoscaling:service-namespace": "sagemaker",
+                        }
+                    },
                 ),
                 iam.PolicyStatement(
                     sid="ReadLogs",
-                    actions=["logs:DescribeLogGroups", "logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents", "logs:StartQuery", "logs:GetQueryResults"],
-                    resources=[log_groups],
+                    actions=["logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents", "logs:StartQuery"],
+                    resources=log_groups,
                 ),
             ],
         )
         self._acknowledge(policy, endpoints, "operators manage every endpoint this platform names with its prefix; endpoint names are generated per deployment, so a prefix is the narrowest stable scope")
         self._acknowledge(policy, endpoint_configs, f"CloudFormation generates endpoint-config names, so the statement is scoped by the {MODEL_TAG} tag every platform endpoint config carries; DescribeEndpointConfig is read-only")
         self._acknowledge(policy, inference_components, "inference components (scale-to-zero) carry the platform prefix like their endpoints; the operator resizes copies, never invokes them")
-        self._acknowledge(policy, "*", "List*, Describe*, CloudWatch metric reads and dashboard reads have no resource-level permissions in IAM; all are read-only telemetry and inventory, no data-plane call")
-        self._acknowledge(policy, self._arn("application-autoscaling", "scalable-target/*"), "Application Auto Scaling identifies scalable targets by generated ids only; the operator can change min/max capacity but not invoke endpoints or read captures")
-        self._acknowledge(policy, log_groups, "the operator reads the platform's logs, which by design hold no prompt or completion text (the proxy logs ids, routes, latency and token counts); log group names are generated per stack")
+        self._acknowledge(
+            policy,
+            "*",
+            "read-only inventory and telemetry: SageMaker List*, Application Auto Scaling Describe*, CloudWatch "
+            "GetMetricData / GetMetricStatistics / ListMetrics and logs:GetQueryResults have no resource-level "
+            "permissions; cloudwatch:DescribeAlarms / GetDashboard / ListDashboards and logs:DescribeLogGroups return "
+            "alarm, dashboard and log-group configuration only (no log events, no data plane) and stay account-wide "
+            "because the platform's alarm, dashboard and log-group names are generated per deployment",
+        )
+        self._acknowledge(policy, scalable_targets, f"Application Auto Scaling names scalable targets by generated ids only; the statement is limited to SageMaker targets carrying the platform tag {tag_key}={tag_value} (aws:ResourceTag), so the operator changes min/max capacity of this platform's endpoints only and can neither invoke them nor read captures")
+        for arn in log_groups:
+            self._acknowledge(policy, arn, "the operator reads only the platform's own log groups (named after the platform's stacks, its SageMaker endpoints or its API id), which by design hold no prompt or completion text (the proxy logs ids, routes, latency and token counts); their names are generated per deployment, so a name prefix is the narrowest stable scope")
         return role
 
     # ---- auditor --------------------------------------------------------------------------------------
 
     def _auditor(self, principals: Sequence[iam.IPrincipal], reports_bucket: s3.IBucket | None) -> iam.Role:
-        role = self._role("Auditor", principals, "gpt-oss platform auditor: read-only configuration and compliance evidence")
+        role = self._role(
+            "Auditor", principals, "gpt-oss platform auditor: read-only configuration and compliance evidence", self._human_trust(mfa=False)
+        )
         stacks = self._arn("cloudformation", f"stack/{self.prefix}-*/*")
         roles = f"arn:{Stack.of(self).partition}:iam::{Stack.of(self).account}:role/{self.role_name_pattern}"
         statements = [
@@ -222,11 +311,15 @@ class PlatformRoles(Construct):
                     "ec2:DescribeSecurityGroups",
                     "ec2:DescribeVpcEndpoints",
                     "ec2:DescribeFlowLogs",
-                    "apigateway:GET",
                 ],
                 resources=["*"],
             ),
         ]
+        apis = [self._api_arn(api_id, suffix) for api_id in self.rest_api_ids for suffix in ("", "/*")]
+        if apis:
+            # only the platform's REST APIs: never /apikeys (GET /apikeys?includeValues returns key values) nor
+            # /usageplans (usage-plan keys)
+            statements.append(iam.PolicyStatement(sid="ReadApiConfiguration", actions=["apigateway:GET"], resources=apis))
         if reports_bucket is not None:
             statements.append(
                 iam.PolicyStatement(sid="ReadComplianceReports", actions=["s3:GetObject", "s3:ListBucket"], resources=[reports_bucket.bucket_arn, reports_bucket.arn_for_objects("*")])
@@ -234,7 +327,17 @@ class PlatformRoles(Construct):
         policy = self._policy(role, "AuditorPolicy", "Read-only: templates, role policies, key/log/guardrail/network metadata", statements)
         self._acknowledge(policy, stacks, "the auditor reads every stack of this platform (named <prefix>-<kind>-<region>) and nothing it could change")
         self._acknowledge(policy, roles, "CloudFormation names the platform's roles after their stacks (<prefix>...); the auditor reads their policies, never assumes or changes them")
-        self._acknowledge(policy, "*", "Describe/Get/List calls on keys, log groups, endpoints, guardrails, network and API Gateway metadata have no (or only account-wide) resource-level scope; every action here is read-only and returns configuration, never data")
+        self._acknowledge(
+            policy,
+            "*",
+            "read-only configuration inventory: every action here returns metadata or configuration (no log events, "
+            "S3 objects, key material, API keys or model output); kept account-wide because the platform's keys, "
+            "endpoints, guardrails and network resources have ids generated per deployment, and because an auditor "
+            "must also see what else in the account touches them (cloudformation:ListStacks and kms:ListKeys have no "
+            "resource-level permissions at all)",
+        )
+        for api_id in self.rest_api_ids:
+            self._acknowledge(policy, self._api_arn(api_id, "/*"), "apigateway:GET below one of the platform's REST APIs (resources, methods, stages, deployments) returns API configuration only; API key values live under /apikeys, which this statement does not cover")
         if reports_bucket is not None:
             self._acknowledge(policy, reports_bucket.arn_for_objects("*"), "the auditor reads every compliance report object in the reports bucket, which holds nothing else")
         return role

@@ -8,6 +8,8 @@ Faults are injected per request by markers in the last user message:
 
 ``[[throttle]]`` ``[[nocapacity]]`` ``[[error]]`` (add ``@sagemaker`` / ``@bedrock`` to hit one backend only)
 ``[[slow]]`` (1 s before answering, or 10 ms between stream parts and 1 s before the last)
+``[[stall]]`` (a stream goes silent for 5 s after half its parts)
+``[[stream-throttle]]`` (Bedrock: the stream's first event is a ``throttlingException``)
 ``[[malformed]]`` (a broken stream chunk) ``[[midstream-error]]`` ``[[long:N]]`` (N characters of content)
 ``[[forbidden]]`` (output the guardrail blocks) ``[[email]]`` (output containing an e-mail the guardrail masks)
 ``[[reasoning-email]]`` (reasoning containing an e-mail) ``[[entity-at:K]]`` (with ``[[long:N]]``: an e-mail address starting at character K of the content)
@@ -19,7 +21,8 @@ word ``forbidden`` (OUTPUT) blocks the call; ``[[guardrail-error]]`` makes it fa
 numbers and US SSNs are masked as ``{EMAIL}``, ``{CREDIT_DEBIT_CARD_NUMBER}``, ``{US_SOCIAL_SECURITY_NUMBER}``;
 ``usage`` counts text units per block (ceil(chars/1000)).
 ``GET /_stats`` returns counters, guardrail calls (source, blocks, chars, units, action), the last bodies the
-model backends received, and stream timelines; ``POST /_reset`` clears them.
+model backends received (``bodies``; ``model_requests`` with the endpoint / model each went to), and stream
+timelines; ``POST /_reset`` clears them.
 """
 
 from __future__ import annotations
@@ -36,6 +39,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote
 
 from emulators.eventstream import event, exception
+from emulators.schema import instance
 
 EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 CARD = re.compile(r"\b\d{4}(?:[ -]?\d{4}){3}\b")
@@ -55,6 +59,7 @@ class Stats:
         self.guardrail: list[dict] = []
         self.timelines: list[dict] = []
         self.bodies: list[dict] = []  # what the model backends received (the last 20)
+        self.model_requests: list[dict] = []  # the same, with the endpoint / model it was sent to (the last 50)
 
     def count(self, key: str) -> None:
         with self.lock:
@@ -62,11 +67,16 @@ class Stats:
 
     def snapshot(self) -> dict:
         with self.lock:
-            return {"calls": dict(self.calls), "guardrail": list(self.guardrail), "timelines": list(self.timelines), "bodies": list(self.bodies)}
+            return {"calls": dict(self.calls), "guardrail": list(self.guardrail), "timelines": list(self.timelines), "bodies": list(self.bodies),
+                    "model_requests": list(self.model_requests)}
 
     def received(self, body: dict) -> None:
         with self.lock:
             self.bodies = [*self.bodies[-19:], body]
+
+    def request(self, target: str, body: dict) -> None:
+        with self.lock:
+            self.model_requests = [*self.model_requests[-49:], {"target": target, "body": body}]
 
 
 def _last_user(body: dict) -> str:
@@ -100,18 +110,22 @@ def fake_answer(body: dict) -> dict:
         content = "Here is the forbidden answer."
     if "[[email]]" in prompt:
         content = "Write to jane.doe@example.com for details."
-    if "response_format" in body and body["response_format"].get("type") == "json_object":
+    fmt = body.get("response_format") or {}
+    if fmt.get("type") == "json_object":
         content = json.dumps({"echo": clean})
     tools = body.get("tools") or []
     answered_tool = any(m.get("role") == "tool" for m in body.get("messages") or [])
-    if tools and body.get("tool_choice") != "none" and not answered_tool:
-        fn = tools[0]["function"]
+    choice = body.get("tool_choice")
+    if tools and choice != "none" and not answered_tool:
+        named = choice.get("function", {}).get("name") if isinstance(choice, dict) else None
+        fn = next((t["function"] for t in tools if t["function"]["name"] == named), tools[0]["function"])
         value = "Paris"
         if "[[tool-email]]" in prompt:
             value = "Paris, ask jane.doe@example.com"
         if "[[tool-forbidden]]" in prompt:
             value = "the forbidden city"
-        args = json.dumps({k: value for k in (fn.get("parameters") or {}).get("required", [])})
+        # arguments valid against the tool's schema (strings carry ``value``)
+        args = json.dumps(_with_text(instance(fn.get("parameters") or {"type": "object"}), value))
         if "[[tool-notjson]]" in prompt:
             args = "city=jane.doe@example.com"
         call = {"id": f"call_{uuid.uuid4().hex[:8]}", "type": "function", "function": {"name": fn["name"], "arguments": args}}
@@ -119,7 +133,26 @@ def fake_answer(body: dict) -> dict:
     if answered_tool:
         tool_text = next(m["content"] for m in reversed(body["messages"]) if m.get("role") == "tool")
         content = f"The tool said: {tool_text}"
+    if fmt.get("type") == "json_schema":  # guided decoding: the answer is a JSON value valid against the schema
+        content = json.dumps(instance((fmt.get("json_schema") or {}).get("schema") or {"type": "object"}))
     return {"reasoning": reasoning, "content": content, "tool_calls": None, "finish_reason": "stop"}
+
+
+def _with_text(value, text: str):
+    """``value`` with every string the schema generator filled in replaced by ``text``."""
+    if isinstance(value, dict):
+        return {k: _with_text(v, text) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_with_text(v, text) for v in value]
+    return text if value == "Paris" else value
+
+
+def _logprobs(content: str, top: int) -> dict:
+    """vLLM's chat logprobs shape (``ChatCompletionLogProbs``): one entry per (word-sized) token of the content."""
+    tokens = re.findall(r"\S+\s*", content) or [content]
+    return {"content": [{"token": t, "logprob": -0.01 * (i + 1), "bytes": list(t.encode()),
+                         "top_logprobs": [{"token": t, "logprob": -0.01 * (i + 1), "bytes": list(t.encode())}][:top]}
+                        for i, t in enumerate(tokens)]}
 
 
 def _usage(body: dict, answer: dict) -> dict:
@@ -130,6 +163,8 @@ def _usage(body: dict, answer: dict) -> dict:
 
 
 class _Server(ThreadingHTTPServer):
+    request_queue_size = 1024  # socketserver's default backlog of 5 resets connections under concurrent streams
+
     def handle_error(self, request, client_address) -> None:
         if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):
             super().handle_error(request, client_address)
@@ -178,9 +213,10 @@ class Emulator:
             def _error(self, status: int, code: str, message: str) -> None:
                 self._send(status, json.dumps({"message": message}).encode(), {"Content-Type": "application/json", "x-amzn-ErrorType": code})
 
-            def _stream(self, parts, slow: bool, label: str, interval: float = 0.0) -> None:
+            def _stream(self, parts, slow: bool, label: str, interval: float = 0.0, stall: bool = False) -> None:
                 """Sends event-stream parts; ``slow``: 10 ms between parts and 1 s before the last one;
-                ``interval``: seconds between parts (a model's token rate)."""
+                ``interval``: seconds between parts (a model's token rate); ``stall``: 5 s of silence after the
+                first half (a model that hangs mid-answer)."""
                 self.send_response(200)
                 self.send_header("Content-Type", "application/vnd.amazon.eventstream")
                 self.send_header("Transfer-Encoding", "chunked")
@@ -192,6 +228,8 @@ class Emulator:
                         time.sleep(1.0 if i == len(parts) - 1 else 0.01)
                     elif interval and i:
                         time.sleep(interval)
+                    if stall and i == len(parts) // 2:
+                        time.sleep(5.0)
                     self.wfile.write(f"{len(part):x}\r\n".encode() + part + b"\r\n")
                     self.wfile.flush()
                     timeline["sent"].append(time.time())
@@ -275,6 +313,7 @@ class Emulator:
                 except ValueError:
                     return self._error(424, "ModelError", "Received client error (400) from primary: invalid JSON")
                 emulator.stats.received(body)
+                emulator.stats.request(f"sagemaker:{endpoint}", body)
                 prompt = _last_user(body)
                 if self._fault(prompt, "sagemaker"):
                     return
@@ -286,8 +325,10 @@ class Emulator:
                     message = {"role": "assistant", "content": answer["content"] or None, "reasoning_content": answer["reasoning"]}
                     if answer["tool_calls"]:
                         message["tool_calls"] = answer["tool_calls"]
+                    logprobs = _logprobs(answer["content"], body.get("top_logprobs") or 0) if body.get("logprobs") else None
+                    choices = [{"index": i, "message": message, "finish_reason": answer["finish_reason"], "logprobs": logprobs} for i in range(body.get("n") or 1)]
                     out = {"id": "chatcmpl-sm", "object": "chat.completion", "created": int(time.time()), "model": "gpt-oss",
-                           "choices": [{"index": 0, "message": message, "finish_reason": answer["finish_reason"]}], "usage": _usage(body, answer)}
+                           "choices": choices, "usage": _usage(body, answer)}
                     return self._send(200, json.dumps(out).encode(), {"Content-Type": "application/json", "x-Amzn-Invoked-Production-Variant": "AllTraffic"})
                 rate = re.search(r"\[\[rate:(\d+)\]\]", prompt)
                 if rate:  # one token (~4 characters) per event, at the model's rate
@@ -306,7 +347,7 @@ class Emulator:
                 parts = [event("PayloadPart", sse[i:i + size]) for i in range(0, len(sse), size)]
                 if "[[midstream-error]]" in prompt:
                     parts = parts[: len(parts) // 2] + [exception("ModelStreamError", json.dumps({"Message": "model crashed", "ErrorCode": "500"}).encode())]
-                self._stream(parts, slow, f"sagemaker:{endpoint}")
+                self._stream(parts, slow, f"sagemaker:{endpoint}", stall="[[stall]]" in prompt)
 
             # -- Bedrock Runtime --
             def _bedrock(self, model_id: str, stream: bool, raw: bytes) -> None:
@@ -316,6 +357,7 @@ class Emulator:
                     body = json.loads(raw)
                 except ValueError:
                     return self._error(400, "ValidationException", "Malformed input request")
+                emulator.stats.request(f"bedrock:{model_id}", body)
                 if body.get("stream", False) != stream:
                     return self._error(400, "ValidationException", "stream must be false for InvokeModel and true for InvokeModelWithResponseStream")
                 if "model" in body and body["model"] != model_id:
@@ -344,7 +386,9 @@ class Emulator:
                     parts.insert(len(parts) // 2, event("chunk", json.dumps({"bytes": base64.b64encode(b"{broken").decode()}).encode(), "application/json"))
                 if "[[midstream-error]]" in prompt:
                     parts = parts[: len(parts) // 2] + [exception("modelStreamErrorException", json.dumps({"message": "model crashed"}).encode())]
-                self._stream(parts, slow, f"bedrock:{model_id}")
+                if "[[stream-throttle]]" in prompt:  # refused inside the stream, as its first event
+                    parts = [exception("throttlingException", json.dumps({"message": "Too many requests, please wait before trying again."}).encode())]
+                self._stream(parts, slow, f"bedrock:{model_id}", stall="[[stall]]" in prompt)
 
             def _guardrail(self, guardrail_id: str, version: str, raw: bytes) -> None:
                 body = json.loads(raw)

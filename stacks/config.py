@@ -60,6 +60,8 @@ REGION_KEYS = (
     "model_data_urls",
     "tiktoken_encodings_base",
     "s3_prefix_list_id",
+    "api_client_cidrs",
+    "api_client_security_groups",
 )
 
 
@@ -99,6 +101,8 @@ class RegionConfig:
     model_data_urls: Mapping[str, str] = field(default_factory=dict)
     tiktoken_encodings_base: str | None = None
     s3_prefix_list_id: str | None = None
+    api_client_cidrs: tuple[str, ...] = ()
+    api_client_security_groups: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -120,7 +124,7 @@ class PlatformConfig:
     account: str | None
     vpc_cidr: str
     max_azs: int
-    interface_endpoints: tuple[str, ...]
+    interface_endpoints: tuple[str, ...] | None
     flow_log_retention: int
     removal_policy: RemovalPolicy
     region_configs: Mapping[str, RegionConfig] = field(default_factory=dict)
@@ -144,6 +148,12 @@ class PlatformConfig:
     permissions_boundary: str | None = None
     role_name_prefix: str | None = None
     alarm_emails: tuple[str, ...] = ()
+    # PlatformRoles trust conditions (unset operator_require_mfa keeps the construct's default: required)
+    operator_require_mfa: bool | None = None
+    principal_org_id: str | None = None
+    principal_arns: tuple[str, ...] = ()
+    # optional AuditTrail stack per region
+    audit_trail: bool = False
 
     def proxy_props(self) -> dict[str, Any]:
         """The InvokeProxy props set in config (unset ones keep the construct's defaults)."""
@@ -317,6 +327,19 @@ def _region_config(region: str, account: str | None, ctx: Mapping[str, Any], k: 
     prefix_list = ctx.get("s3_prefix_list_id")
     if prefix_list is not None and not (isinstance(prefix_list, str) and re.fullmatch(r"pl-[0-9a-f]{8,17}", prefix_list)):
         raise ConfigError(f"context key '{k('s3_prefix_list_id')}': expected the id of com.amazonaws.{region}.s3 ('pl-' and 8 to 17 hex digits), got {prefix_list!r}")
+    api_cidrs = []
+    for cidr in _as_list(k("api_client_cidrs"), ctx.get("api_client_cidrs")):
+        try:  # the construct's rule, named by the context key
+            api_cidrs.append(require_private_cidr(k("api_client_cidrs"), cidr, min_prefix=8, max_prefix=32))
+        except ValueError as err:
+            raise ConfigError(f"context key '{k('api_client_cidrs')}': {err}") from None
+    api_sgs = _as_list(k("api_client_security_groups"), ctx.get("api_client_security_groups"))
+    bad_sgs = [g for g in api_sgs if not re.fullmatch(r"sg-[0-9a-f]{8,17}", g)]
+    if bad_sgs:
+        raise ConfigError(
+            f"context key '{k('api_client_security_groups')}': expected security group ids like "
+            f"'sg-0123456789abcdef0', got {', '.join(map(repr, bad_sgs))}"
+        )
     return RegionConfig(
         region=region,
         account=account,
@@ -334,6 +357,8 @@ def _region_config(region: str, account: str | None, ctx: Mapping[str, Any], k: 
         model_data_urls=dict(model_data_urls),
         tiktoken_encodings_base=encodings,
         s3_prefix_list_id=prefix_list,
+        api_client_cidrs=tuple(api_cidrs),
+        api_client_security_groups=tuple(api_sgs),
     )
 
 
@@ -513,7 +538,20 @@ def _proxy_and_platform_keys(context: Callable[[str], Any]) -> dict[str, Any]:
         permissions_boundary=str(boundary) if boundary is not None else None,
         role_name_prefix=str(prefix) if prefix is not None else None,
         alarm_emails=_emails(context("alarm_emails")),
+        **_role_trust_keys(context),
+        audit_trail=bool(_optional(context, "audit_trail", _as_bool)),
     )
+
+
+def _role_trust_keys(context: Callable[[str], Any]) -> dict[str, Any]:
+    """``operator_require_mfa``, ``principal_org_id``, ``principal_arns``: checked by PlatformRoles' own rules."""
+    from gptoss_constructs.roles import validate_trust_conditions
+
+    org = _optional(context, "principal_org_id", lambda k, v: str(v))
+    arns = tuple(_as_list("principal_arns", context("principal_arns")))
+    _construct_rule("principal_org_id", lambda: validate_trust_conditions(principal_org_id=org))
+    _construct_rule("principal_arns", lambda: validate_trust_conditions(principal_arns=arns))
+    return dict(operator_require_mfa=_optional(context, "operator_require_mfa", _as_bool), principal_org_id=org, principal_arns=arns)
 
 
 def check_routes(routes: Mapping[str, Mapping[str, Any]], regions: Mapping[str, RegionConfig]) -> None:
@@ -567,8 +605,9 @@ def load_config(context: Callable[[str], Any], default_account: str | None = Non
         vpc_cidr = require_private_cidr("vpc_cidr", str(vpc_cidr))
     except ValueError as err:
         raise ConfigError(f"context key '{err}") from None
-    endpoints = _as_list("interface_endpoints", context("interface_endpoints")) if context("interface_endpoints") is not None else list(ALL_INTERFACE_ENDPOINTS)
-    unknown = [e for e in endpoints if e not in ALL_INTERFACE_ENDPOINTS]
+    # unset: None, and the Network stack creates what each region calls (network_stack.platform_interface_endpoints)
+    endpoints = _as_list("interface_endpoints", context("interface_endpoints")) if context("interface_endpoints") is not None else None
+    unknown = [e for e in endpoints or () if e not in ALL_INTERFACE_ENDPOINTS]
     if unknown:
         raise ConfigError(
             f"context key 'interface_endpoints': unknown endpoint(s) {', '.join(unknown)}; "
@@ -608,7 +647,7 @@ def load_config(context: Callable[[str], Any], default_account: str | None = Non
         account=account,
         vpc_cidr=vpc_cidr,
         max_azs=_as_int("max_azs", context("max_azs") if context("max_azs") is not None else 2, 2, 6),
-        interface_endpoints=tuple(endpoints),
+        interface_endpoints=tuple(endpoints) if endpoints is not None else None,
         flow_log_retention=_retention_days(context("flow_log_retention")),
         removal_policy=REMOVAL_POLICIES[removal_policy],
         region_configs=region_configs,

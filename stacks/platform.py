@@ -9,6 +9,7 @@ from aws_cdk import App, Environment
 from aws_cdk import aws_iam as iam
 
 from gptoss_constructs.governance import apply_role_governance
+from stacks.audit_stack import AuditStack
 from stacks.config import PlatformConfig
 from stacks.guardrail_stack import GuardrailStack
 from stacks.model_stack import ModelStack
@@ -28,9 +29,10 @@ class RegionStacks:
     models: ModelStack | None
     proxy: ProxyStack
     monitoring: MonitoringStack
+    audit: AuditStack | None = None
 
     def all(self) -> list:
-        return [s for s in (self.network, self.guardrail, self.models, self.proxy, self.monitoring) if s is not None]
+        return [s for s in (self.network, self.guardrail, self.models, self.proxy, self.monitoring, self.audit) if s is not None]
 
 
 def stack_name(kind: str, region: str) -> str:
@@ -95,7 +97,18 @@ def build_region(app: App, config: PlatformConfig, region: str) -> RegionStacks:
         env=env,
         description=f"gpt-oss-platform {region}: dashboard, alarms and alarm topic",
     )
-    stacks = RegionStacks(network=network, guardrail=guardrail, models=models, proxy=proxy, monitoring=monitoring)
+    audit = None
+    if config.audit_trail:
+        audit = AuditStack(
+            app,
+            stack_name("Audit", region),
+            region_config=region_config,
+            proxy=proxy.proxy,
+            removal_policy=removal_policy,
+            env=env,
+            description=f"gpt-oss-platform {region}: CloudTrail audit trail (data events: SageMaker, Bedrock, guardrail, proxy)",
+        )
+    stacks = RegionStacks(network=network, guardrail=guardrail, models=models, proxy=proxy, monitoring=monitoring, audit=audit)
     for stack in stacks.all():
         apply_role_governance(
             stack,

@@ -9,6 +9,7 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from gptoss_constructs.bedrock_model import BedrockFoundationModel
+from gptoss_constructs.model_access import ModelAccessGuard, ModelAccessThroughVpcEndpoints
 from gptoss_constructs.invoke_proxy import ApplicableGuardrail, InvokableEndpoint, InvokeProxy, ProxyRoute
 from gptoss_constructs.network import PrivateNetwork
 from gptoss_constructs.roles import PlatformRoles
@@ -59,6 +60,21 @@ class ProxyStack(PlatformStack):
             **config.proxy_props(),
             removal_policy=removal_policy,
         )
+        # model access only through the platform: the proxy's model/guardrail grants hold only through our own
+        # runtime endpoints, and the guard policy (stack output) is ready for a boundary or an SCP
+        self.model_access = ModelAccessThroughVpcEndpoints(
+            self,
+            "ModelAccess",
+            role=self.proxy.role,
+            sagemaker_runtime=network.interface_endpoints.get("sagemaker.runtime") if endpoints else None,
+            bedrock_runtime=network.interface_endpoints.get("bedrock-runtime"),
+        )
+        ModelAccessGuard(
+            self,
+            "ModelAccessGuard",
+            endpoint_arns=[f"arn:{self.partition}:sagemaker:{self.region}:{self.account}:endpoint/{e.endpoint_name}" for e in endpoints.values()],
+            proxy_role=self.proxy.role,
+        )
         if region_config.front_door == "private-api":
             door = self.proxy.add_private_api(
                 vpc_endpoint=network.add_interface_endpoint("execute-api"),
@@ -81,6 +97,10 @@ class ProxyStack(PlatformStack):
             operator_principals=[principal(p) for p in config.operator_principals],
             auditor_principals=[principal(p) for p in config.auditor_principals],
             role_name_pattern=f"{prefix}GptOss*",
+            rest_api_ids=[door.rest_api_id] if region_config.front_door == "private-api" else [],
+            principal_org_id=config.principal_org_id,
+            principal_arns=config.principal_arns,
+            **({"operator_require_mfa": config.operator_require_mfa} if config.operator_require_mfa is not None else {}),
         )
 
         CfnOutput(self, "Url", value=url, description="Front door URL (SigV4-signed requests from inside the VPC)")

@@ -26,7 +26,7 @@ def test_defaults_from_cdk_json():
     assert r.availability_zones is None  # env-agnostic AZs: no lookup at synth
     assert c.vpc_cidr == "10.80.0.0/16" and c.flow_log_retention == 365
     assert c.removal_policy is RemovalPolicy.RETAIN  # a typed value, not a string
-    assert len(c.interface_endpoints) == 10
+    assert c.interface_endpoints is None  # unset: the Network stack creates what each region calls
 
 
 def test_two_regions_from_a_comma_string_with_the_us_west_2_override():

@@ -65,6 +65,12 @@ class TestFunction:
         assert env["AWS_LWA_INVOKE_MODE"] == "response_stream"
         assert env["AWS_LWA_PORT"] == "8080"
 
+    def test_the_adapter_passes_the_proxys_error_statuses_through(self, built):
+        """The Web Adapter turns a response into a function error only for the statuses in AWS_LWA_ERROR_STATUS_CODES
+        (awslabs/aws-lambda-web-adapter src/lib.rs, `error_status_codes`, unset by default): left unset, the proxy's
+        429/502/503/504 with their OpenAI bodies and Retry-After reach the client (streams included)."""
+        assert "AWS_LWA_ERROR_STATUS_CODES" not in _function(built[3])["Environment"]["Variables"]
+
     def test_buffered_mode_uses_the_plain_handler_and_no_layer(self):
         stack, _, _ = _build(streaming=False, architecture=lambda_.Architecture.X86_64)
         fn = _function(Template.from_stack(stack))

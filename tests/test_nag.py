@@ -35,7 +35,7 @@ def test_no_open_findings_of_any_severity_in_any_stack(platform_app):
 
 
 def test_acknowledgments_are_granular_placed_and_reasoned(platform_app):
-    packs = tuple(p.replace("PCI.DSS.3.2.1", "PCI.DSS.321").replace("NIST.800-53.R5", "NIST.800.53.R5") for p in NAG_PACKS)
+    packs = NAG_PACKS
     problems = []
     for stack in platform_app.stacks():
         for path, acks in platform_app.acknowledgments(stack).items():
@@ -53,8 +53,8 @@ def test_acknowledgments_are_granular_placed_and_reasoned(platform_app):
 
 
 def test_all_five_packs_check_every_stack(tmp_path):
-    """A deliberately bad stack: every pack must report it, and synth must fail."""
-    from aws_cdk import App, Stack
+    """Two deliberately bad stacks in two regions: every pack must report findings in BOTH, and synth must fail."""
+    from aws_cdk import App, Environment, Stack
     from aws_cdk import aws_lambda as lambda_
     from aws_cdk import aws_logs as logs
 
@@ -62,15 +62,151 @@ def test_all_five_packs_check_every_stack(tmp_path):
 
     app = App(outdir=str(tmp_path))
     attach_compliance(app)
-    stack = Stack(app, "Broken")
-    logs.LogGroup(stack, "Plain", retention=logs.RetentionDays.ONE_WEEK)  # not KMS-encrypted
-    lambda_.Function(  # old runtime, no tracing, no DLQ, not in a VPC
-        stack, "Fn", runtime=lambda_.Runtime.PYTHON_3_10, handler="index.handler", code=lambda_.Code.from_inline("x=1")
-    )
+    stacks = ("Broken-East", "Broken-West")
+    for name, region in zip(stacks, ("us-east-1", "us-west-2")):
+        stack = Stack(app, name, env=Environment(region=region))
+        logs.LogGroup(stack, "Plain", retention=logs.RetentionDays.ONE_WEEK)  # not KMS-encrypted
+        lambda_.Function(  # old runtime, no tracing, no DLQ, not in a VPC
+            stack, "Fn", runtime=lambda_.Runtime.PYTHON_3_10, handler="index.handler", code=lambda_.Code.from_inline("x=1")
+        )
     with pytest.raises(Exception, match="ValidationFailed"):
         app.synth()
     report = json.loads((tmp_path / "validation-report.json").read_text())
-    failing = {p["pluginName"] for p in report["pluginReports"] if p["conclusion"] == "failure"}
-    assert failing == {"AwsSolutions", "HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321", "Serverless"}
+    by_pack: dict[str, set[str]] = {}
+    for p in report["pluginReports"]:
+        for v in p["violations"]:
+            for c in v["violatingConstructs"]:
+                by_pack.setdefault(p["pluginName"], set()).add(c["constructPath"].split("/")[0])
+    assert by_pack == {pack: set(stacks) for pack in NAG_PACKS}
     rules = {v["ruleName"] for p in report["pluginReports"] for v in p["violations"]}
     assert {"AwsSolutions-L1", "HIPAA.Security-CloudWatchLogGroupEncrypted", "Serverless-LambdaTracing"} <= rules
+
+
+def test_every_stack_of_the_app_is_checked_by_the_packs(platform_app):
+    """Not only the synth's silence: the re-check (tools/nag_checks.js) shows each pack evaluating resources of
+    every stack of both regions (so a stack nobody checks cannot pass unnoticed)."""
+    from collections import Counter
+
+    from tools.nag.recheck import run_checks
+
+    checks = run_checks(platform_app.outdir)
+    per_stack = Counter(rec["stack"] for rec in checks["records"])
+    assert set(per_stack) == set(platform_app.stacks()) and len(per_stack) >= 2
+    per_stack_pack = {(rec["stack"], rec["pack"]) for rec in checks["records"]}
+    for stack in platform_app.stacks():
+        assert {p for s, p in per_stack_pack if s == stack} >= {"AwsSolutions", "NIST.800.53.R5", "PCI.DSS.321"}, stack
+
+
+# ---- every configuration of the report matrix (tools/nag/matrix.py; `make nag` reports the same set) --------
+
+_MATRIX_CACHE: dict = {}
+
+
+def matrix_assembly(name: str, tmp_path_factory):
+    """One synth per configuration per session (us-east-1 only for the non-default ones)."""
+    from tests.conftest import run_app
+    from tools.nag import matrix
+
+    if name not in _MATRIX_CACHE:
+        cfg = matrix.BY_NAME[name]
+        result = run_app(tmp_path_factory.mktemp(f"cdk.out.{name}"), **cfg.app_context())
+        assert result.returncode == 0, f"{name}: app.py failed:\n{result.stderr[-4000:]}"
+        _MATRIX_CACHE[name] = result
+    return _MATRIX_CACHE[name]
+
+
+def _statements(template: dict):
+    """(logical id, resource type, statement) of every IAM statement in a template (policies and trust)."""
+    for lid, r in template["Resources"].items():
+        p = r.get("Properties", {})
+        docs = [p.get("PolicyDocument"), p.get("AssumeRolePolicyDocument"), p.get("KeyPolicy")]
+        docs += [x.get("PolicyDocument") for x in p.get("Policies", [])]
+        for doc in docs:
+            for s in (doc or {}).get("Statement", []):
+                yield lid, r["Type"], s
+
+
+def _as_list(v):
+    return v if isinstance(v, list) else [v]
+
+
+LOG_READS = {"logs:GetLogEvents", "logs:FilterLogEvents", "logs:StartQuery", "logs:*"}
+NON_DEFAULT = ["scale-to-zero", "existing-vpc", "roles-boundary", "function-url", "audit-trail"]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NON_DEFAULT)
+def test_no_open_finding_and_clean_report_in_every_configuration(name, tmp_path_factory):
+    from tools.nag.model import build_reports
+    from tools.nag.render import NOT_ASSESSED, assessment_of
+
+    app = matrix_assembly(name, tmp_path_factory)
+    report = app.validation_report()
+    assert [(p["pluginName"], v["ruleName"], c["constructPath"]) for p in report["pluginReports"] for v in p["violations"] for c in v["violatingConstructs"]] == []
+    reports = build_reports(app.outdir, configuration=name)
+    assert {r: (len(rep.failures()), rep.discrepancies, rep.unmatched_acknowledgments) for r, rep in reports.items()} == {"us-east-1": (0, [], [])}
+    assert [i.resource_path for rep in reports.values() for i in rep.unevaluated if assessment_of(i) == NOT_ASSESSED] == []
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", ["default", *NON_DEFAULT])
+def test_scoping_holds_statement_by_statement_in_every_configuration(name, platform_app, tmp_path_factory):
+    """Issue 16 scoping, on the synthesized templates of each configuration: no Allow on every log group, no
+    apigateway:GET on every API (API key values), scaling only on tagged targets, and the proxy's model calls
+    denied outside our runtime endpoints wherever the platform owns those endpoints."""
+    app = platform_app if name == "default" else matrix_assembly(name, tmp_path_factory)
+    for stack in app.stacks():
+        template = app.template(stack)
+        for lid, kind, s in _statements(template):
+            if s["Effect"] != "Allow":
+                continue
+            resources = [str(r) for r in _as_list(s.get("Resource", []))]
+            actions = _as_list(s.get("Action", []))
+            if set(actions) & LOG_READS:  # reading log events: never on every log group of the account
+                assert not [r for r in resources if r.endswith(":log-group:*']]}") or r.endswith(":log-group:*")], (stack, lid, s)
+            if "apigateway:GET" in actions:
+                assert all("/restapis/" in r for r in resources), (stack, lid, s)
+            if "application-autoscaling:RegisterScalableTarget" in actions and kind == "AWS::IAM::ManagedPolicy":
+                assert "aws:ResourceTag/project" in s.get("Condition", {}).get("StringEquals", {}), (stack, lid, s)
+        for lid, r in template["Resources"].items():
+            if r["Type"] == "AWS::ApplicationAutoScaling::ScalableTarget":
+                assert {"Key": "project", "Value": "gpt-oss-platform"} in r["Properties"].get("Tags", []), (stack, lid)
+        if "-Proxy-" in stack:
+            denies = [
+                s for _, kind, s in _statements(template)
+                if kind == "AWS::IAM::ManagedPolicy" and s["Effect"] == "Deny" and "aws:SourceVpce" in str(s.get("Condition"))
+            ]
+            # the app creates the runtime endpoints in every configuration (interface_endpoints, also in an
+            # existing VPC); us-west-2 is Bedrock-only, so only the bedrock-runtime deny there
+            assert len(denies) == (2 if "-us-east-1" in stack else 1), (stack, denies)
+            assert "ModelAccessGuardPolicy" in template["Outputs"]
+
+
+@pytest.mark.slow
+def test_roles_configuration_has_trust_conditions_and_boundary(tmp_path_factory):
+    app = matrix_assembly("roles-boundary", tmp_path_factory)
+    template = app.template("GptOss-Proxy-us-east-1")
+    roles = {lid: r["Properties"] for lid, r in template["Resources"].items() if r["Type"] == "AWS::IAM::Role"}
+    operator = next(p for lid, p in roles.items() if lid.startswith("RolesOperator"))
+    auditor = next(p for lid, p in roles.items() if lid.startswith("RolesAuditor"))
+    (op,) = operator["AssumeRolePolicyDocument"]["Statement"]
+    assert op["Condition"]["Bool"] == {"aws:MultiFactorAuthPresent": "true"}
+    assert op["Condition"]["StringEquals"] == {"aws:PrincipalOrgID": "o-abcdef1234"}
+    (au,) = auditor["AssumeRolePolicyDocument"]["Statement"]
+    assert "Bool" not in au["Condition"] and au["Condition"]["ArnLike"]["aws:PrincipalArn"] == [
+        "arn:aws:iam::111122223333:role/ops-*", "arn:aws:iam::444455556666:role/audit-*"
+    ]
+    for stack in app.stacks():
+        for lid, r in app.template(stack)["Resources"].items():
+            if r["Type"] == "AWS::IAM::Role":
+                assert "platform-boundary" in str(r["Properties"].get("PermissionsBoundary")), (stack, lid)
+
+
+@pytest.mark.slow
+def test_audit_configuration_adds_the_trail(tmp_path_factory):
+    app = matrix_assembly("audit-trail", tmp_path_factory)
+    assert "GptOss-Audit-us-east-1" in app.stacks()
+    (trail,) = [r for r in app.template("GptOss-Audit-us-east-1")["Resources"].values() if r["Type"] == "AWS::CloudTrail::Trail"]
+    assert trail["Properties"]["EnableLogFileValidation"] is True
+    lambda_selector = [s for s in trail["Properties"]["AdvancedEventSelectors"] if "AWS::Lambda::Function" in str(s)]
+    assert "resources.ARN" in str(lambda_selector)  # the proxy function only

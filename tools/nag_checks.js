@@ -11,6 +11,9 @@
  * tools/nag_report.py matches them from <stack>.metadata.json and cross-checks the open findings against
  * validation-report.json, which stays the authority for what failed.
  *
+ * Each pack's summary also carries every rule's own ``info`` text, which for the compliance packs ends in
+ * "(Control IDs: ...)": the report maps acknowledgments to HIPAA / NIST 800-53 / PCI DSS controls from it.
+ *
  * usage: node nag_checks.js <cdk.out> <PackClass>... (NODE_PATH must point at the extracted node_modules)
  */
 'use strict';
@@ -106,10 +109,12 @@ const packs = [];
 for (const cls of packClasses) {
   const pack = new nag[cls]();
   const ruleNames = new Set();
+  const ruleInfo = {};
   let current = null;
   pack.applyRule = function applyRule(params) {
     const rule = `${this.readPackName}-${params.ruleSuffixOverride ? params.ruleSuffixOverride : params.rule.name}`;
     ruleNames.add(rule);
+    ruleInfo[rule] = params.info;
     let result;
     let findings = [];
     let error;
@@ -142,7 +147,7 @@ for (const cls of packClasses) {
       error,
     });
   };
-  const summary = { pack: pack.readPackName, cls, rules: [], notApplicable: {} };
+  const summary = { pack: pack.readPackName, cls, rules: [], ruleInfo, notApplicable: {} };
   for (const s of stacks) {
     current = { name: s.name, notApplicable: 0 };
     for (const node of s.stack.node.findAll()) {

@@ -25,6 +25,9 @@ CONSTRUCTS = [
     ("gptoss_constructs.bedrock_model", "BedrockFoundationModel"),
     ("gptoss_constructs.roles", "PlatformRoles"),
     ("gptoss_constructs.monitoring", "PlatformMonitoring"),
+    ("gptoss_constructs.model_access", "ModelAccessThroughVpcEndpoints"),
+    ("gptoss_constructs.model_access", "ModelAccessGuard"),
+    ("gptoss_constructs.audit", "AuditTrail"),
 ]
 _PARAM = re.compile(r":param (\w+):\s*(.*?)(?=\n\s*:param |\Z)", re.S)
 

@@ -40,7 +40,8 @@ def lambda_handler(event: dict, context) -> dict:
     remaining = context.get_remaining_time_in_millis() / 1000 if context else 300
     response = _service().handle(
         method, path, headers, body, deadline=time.monotonic() + remaining - 1, consumer=consumer,
-        request_id=getattr(context, "aws_request_id", ""),
+        # the front door's id (API Gateway / Function URL requestContext.requestId), else the invocation's
+        request_id=(event.get("requestContext") or {}).get("requestId") or getattr(context, "aws_request_id", ""),
     )
     payload = response.body if not response.streaming else b"".join(response.body)
     return {"statusCode": response.status, "headers": response.headers, "body": payload.decode(), "isBase64Encoded": False}

@@ -11,6 +11,42 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 from gptoss_proxy.core.service import ProxyService
 
+#: without the Lambda Web Adapter's context header (the local dev server) a request may take this long
+DEFAULT_REQUEST_SECONDS = 900
+#: the listen backlog; socketserver's default of 5 resets connections at a few dozen concurrent clients
+#: (the kernel caps it at net.core.somaxconn)
+REQUEST_QUEUE_SIZE = 1024
+
+
+def invocation(headers: dict[str, str], *, wall=time.time, mono=time.monotonic) -> tuple[float, str]:
+    """The request's deadline (on the ``mono`` clock) and its request id, from the Lambda Web Adapter's headers.
+
+    ``x-amzn-lambda-context`` is the JSON of the Rust runtime's ``lambda_runtime::Context``, whose ``deadline`` is the
+    invocation's deadline in epoch milliseconds (awslabs/aws-lambda-rust-runtime lambda-runtime/src/types.rs; the
+    adapter's src/lib.rs inserts the header). The adapter's guide shows ``deadline_ms`` instead
+    (docs/guide/src/features/request-context.md), so that name is read too. The request id is the front door's
+    (``requestId`` of ``x-amzn-request-context``, the API Gateway / Function URL request context), else the
+    invocation's ``request_id``, else empty (the service makes one).
+    """
+
+    def obj(name: str) -> dict:
+        try:
+            value = json.loads(headers.get(name) or "{}")
+        except ValueError:
+            return {}
+        return value if isinstance(value, dict) else {}
+
+    lambda_ctx, request_ctx = obj("x-amzn-lambda-context"), obj("x-amzn-request-context")
+    deadline_ms = lambda_ctx.get("deadline") or lambda_ctx.get("deadline_ms")
+    if isinstance(deadline_ms, str) and deadline_ms.isdigit():
+        deadline_ms = int(deadline_ms)
+    if isinstance(deadline_ms, (int, float)) and not isinstance(deadline_ms, bool) and deadline_ms > 0:
+        deadline = mono() + (deadline_ms / 1000 - wall())
+    else:
+        deadline = mono() + DEFAULT_REQUEST_SECONDS
+    request_id = request_ctx.get("requestId") or lambda_ctx.get("request_id") or ""
+    return deadline, str(request_id)
+
 
 def make_handler(service: ProxyService):
     class Handler(BaseHTTPRequestHandler):
@@ -34,7 +70,8 @@ def make_handler(service: ProxyService):
             length = int(self.headers.get("Content-Length") or 0)
             body = self.rfile.read(length) if length else b""
             headers = {k.lower(): v for k, v in self.headers.items()}
-            response = service.handle(self.command, self.path.split("?")[0], headers, body, deadline=time.monotonic() + 900, consumer=self._consumer())
+            deadline, request_id = invocation(headers)
+            response = service.handle(self.command, self.path.split("?")[0], headers, body, deadline=deadline, consumer=self._consumer(), request_id=request_id)
             self.send_response(response.status)
             for name, value in response.headers.items():
                 self.send_header(name, value)
@@ -60,6 +97,8 @@ def make_handler(service: ProxyService):
 
 
 class Server(ThreadingHTTPServer):
+    request_queue_size = REQUEST_QUEUE_SIZE
+
     def handle_error(self, request, client_address) -> None:
         """A client that hangs up is normal (keep-alive closed, stream abandoned); anything else is printed."""
         if not isinstance(sys.exc_info()[1], (ConnectionResetError, BrokenPipeError)):

@@ -56,8 +56,8 @@ def _case(rng: random.Random) -> bytes:
     if family == 3:  # a field of the wrong type or out of range
         invalid = {
             "temperature": ["hot", -5, 10**9, [1]], "top_p": [2, -1, "x"], "max_tokens": [0, -5, 10**9, 3.5, "9"],
-            "n": [2, 0, "1"], "stream": ["yes", 1, None if False else "true"], "stop": [[1] * 9, 5, {"a": 1}],
-            "seed": ["seed", 3.5, [1]], "reasoning_effort": ["extreme", 3, "minimal"], "tools": [3.5, "web", [{"type": "web"}]],
+            "n": [129, 0, "1"], "stream": ["yes", 1, None if False else "true"], "stop": [[1] * 9, 5, {"a": 1}],
+            "seed": ["seed", 3.5, [1]], "reasoning_effort": ["extreme", 3, "maximal"], "tools": [3.5, "web", [{"type": "web"}]],
             "response_format": [{"type": "xml"}, "json", 1], "tool_choice": [-5, "always", {"a": 1}],
         }
         key = rng.choice(sorted(invalid))

@@ -60,4 +60,5 @@ def test_errors_keep_the_openai_shape(handler):
     out = handler.lambda_handler(rest_event("GET", "/v1/nothing"), Context())
     assert out["statusCode"] == 404 and json.loads(out["body"])["error"]["code"] == "unknown_url"
     health = handler.lambda_handler(url_event("GET", "/health"), Context())
-    assert json.loads(health["body"]) == {"status": "ok", "routes": ["gpt-oss-120b", "gpt-oss-20b"], "guardrail": "on"}
+    # seconds_left: the context's 60 s remaining, less the handler's 1 s
+    assert json.loads(health["body"]) == {"status": "ok", "routes": ["gpt-oss-120b", "gpt-oss-20b"], "guardrail": "on", "seconds_left": 59.0}

@@ -27,6 +27,7 @@ def test_round_trip_of_every_field_set_away_from_its_default():
         "default_max_tokens": 512,
         "max_retries": 0,
         "backend_timeout_seconds": 12.5,
+        "deadline_margin_seconds": 5.0,
     }
     scalars = {f.name for f in dataclasses.fields(Settings)} - {"routes"}
     assert set(changed) == scalars  # a new field must join this test (and then round-trips for free)
@@ -63,6 +64,7 @@ def test_the_encoder_is_injectable_for_cdk_tokens():
         ({"routes": ROUTES, "guardrail_stream_mode": "turbo"}, "guardrail_stream_mode must be one of safe, fast, got 'turbo'"),
         ({"routes": {"a": Route(model="a", backend="bedrock", target="m", fallback="a")}}, "route 'a' fallback must be another route's model, one of (none); got 'a'"),
         ({"routes": {"a": Route(model="b", backend="bedrock", target="m")}}, "routes key 'a' must be its route's model, got 'b'"),
+        ({"routes": ROUTES, "deadline_margin_seconds": -1}, "deadline_margin_seconds must be between 0 and 300, got -1"),
     ],
 )
 def test_fails_on_bad_settings(kwargs, message):

@@ -29,6 +29,19 @@ TIMEOUT_CODES = {"ModelTimeoutException", "RequestTimeout"}
 REJECT_CODES = {"ValidationError", "ValidationException"}
 
 
+#: read timeouts the adapters use; a call gets the largest step within its budget, so a handful of clients
+#: (one per step, created on first use) serve every deadline instead of one client per distinct budget
+READ_TIMEOUT_STEPS = (1, 2, 3, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 300, 450, 600, 900)
+
+
+def read_timeout_for(timeout: float, limit: float) -> float:
+    """The read timeout for one call: at most ``limit`` (the configured backend timeout) and at most ``timeout``
+    (the time the core has left before the request's deadline), never longer than what was given."""
+    budget = min(timeout, limit)
+    steps = [s for s in READ_TIMEOUT_STEPS if s <= budget]
+    return steps[-1] if steps else max(0.1, int(budget * 10) / 10)
+
+
 @functools.cache
 def client(service: str, read_timeout: float = 300):
     import boto3  # deferred: keeps the handler's cold import small
@@ -41,11 +54,15 @@ def client(service: str, read_timeout: float = 300):
 def map_error(err: Exception) -> BackendError:
     """botocore exception → the core's backend error."""
     from botocore.exceptions import ClientError, ConnectTimeoutError, EventStreamError, ReadTimeoutError
+    from urllib3.exceptions import ReadTimeoutError as StreamReadTimeout  # event streams read urllib3 directly
 
-    if isinstance(err, (ReadTimeoutError, ConnectTimeoutError)):
+    if isinstance(err, (ReadTimeoutError, ConnectTimeoutError, StreamReadTimeout, TimeoutError)):
         return BackendTimeout("the model backend did not answer in time")
     if isinstance(err, (ClientError, EventStreamError)):
         code = err.response.get("Error", {}).get("Code", "")
+        # an exception event inside an event stream carries its member name as the code ("throttlingException",
+        # botocore parsers.py takes it from `:exception-type`; members per the bedrock-runtime ResponseStream shape)
+        code = code[:1].upper() + code[1:]
         message = err.response.get("Error", {}).get("Message", "") or code
         if code in THROTTLE_CODES:
             return BackendThrottled(f"the model backend is throttling requests ({code})")
@@ -98,6 +115,26 @@ def _sse_events(parts: Iterator[bytes]) -> Iterator[dict]:
         yield _json(buffer.strip()[5:].strip())
 
 
+class _Stream:
+    """A backend's chunks plus ``abort()``, which the core's deadline watchdog calls from another thread: it shuts
+    the connection's socket down so that a read blocked on a stalled model returns at once. urllib3 2.3+ has
+    ``HTTPResponse.shutdown()`` for this; with an older urllib3 (whichever the Lambda runtime's botocore brings is
+    UNCONFIRMED here) it falls back to ``close()``, and a blocked read then ends at the call's read timeout."""
+
+    def __init__(self, chunks: Iterator[dict], body) -> None:
+        self._chunks, self._body = chunks, body
+
+    def __iter__(self) -> Iterator[dict]:
+        return self._chunks
+
+    def abort(self) -> None:
+        raw = getattr(self._body, "_raw_stream", None)  # botocore EventStream -> urllib3 HTTPResponse
+        try:
+            (getattr(raw, "shutdown", None) or raw.close)()
+        except Exception:  # already closed or released: nothing is blocked on it
+            pass
+
+
 class _Backend:
     def __init__(self, read_timeout: float = 300) -> None:
         self.read_timeout = read_timeout
@@ -108,13 +145,13 @@ class SageMakerBackend(_Backend):
 
     def complete(self, route: Route, body: dict, timeout: float) -> dict:
         with aws_errors():
-            response = client("sagemaker-runtime", self.read_timeout).invoke_endpoint(**self._kwargs(route, body))
+            response = client("sagemaker-runtime", read_timeout_for(timeout, self.read_timeout)).invoke_endpoint(**self._kwargs(route, body))
             return _json(response["Body"].read())
 
     def stream(self, route: Route, body: dict, timeout: float) -> Iterator[dict]:
         with aws_errors():  # the call is made here, so a refusal can still fall back before any byte is sent
-            response = client("sagemaker-runtime", self.read_timeout).invoke_endpoint_with_response_stream(**self._kwargs(route, body))
-        return self._chunks(response["Body"])
+            response = client("sagemaker-runtime", read_timeout_for(timeout, self.read_timeout)).invoke_endpoint_with_response_stream(**self._kwargs(route, body))
+        return _Stream(self._chunks(response["Body"]), response["Body"])
 
     @staticmethod
     def _chunks(events) -> Iterator[dict]:
@@ -142,13 +179,13 @@ class BedrockBackend(_Backend):
 
     def complete(self, route: Route, body: dict, timeout: float) -> dict:
         with aws_errors():
-            response = client("bedrock-runtime", self.read_timeout).invoke_model(**self._kwargs(route, body))
+            response = client("bedrock-runtime", read_timeout_for(timeout, self.read_timeout)).invoke_model(**self._kwargs(route, body))
             return _json(response["body"].read())
 
     def stream(self, route: Route, body: dict, timeout: float) -> Iterator[dict]:
         with aws_errors():
-            response = client("bedrock-runtime", self.read_timeout).invoke_model_with_response_stream(**self._kwargs(route, body))
-        return self._chunks(response["body"])
+            response = client("bedrock-runtime", read_timeout_for(timeout, self.read_timeout)).invoke_model_with_response_stream(**self._kwargs(route, body))
+        return _Stream(self._chunks(response["body"]), response["body"])
 
     @staticmethod
     def _chunks(events) -> Iterator[dict]:

@@ -10,12 +10,28 @@ from typing import Any
 from gptoss_proxy.core.errors import ProxyError
 from gptoss_proxy.core.settings import EFFORTS, Route, Settings
 
-KNOWN_FIELDS = {
-    "model", "messages", "max_tokens", "max_completion_tokens", "temperature", "top_p", "stop", "seed", "n",
-    "tools", "tool_choice", "parallel_tool_calls", "response_format", "reasoning_effort", "stream",
-    "stream_options", "user", "metadata", "frequency_penalty", "presence_penalty", "logit_bias", "store",
-    "escalate",  # extension: ask for the route's fallback (larger) model
+#: Every field of OpenAI's Chat Completions request (openai-python 2.54 `CompletionCreateParamsBase`,
+#: openai/types/chat/completion_create_params.py), plus our one extension. Anything else is a 400 naming it.
+OPENAI_FIELDS = {
+    "messages", "model", "audio", "frequency_penalty", "function_call", "functions", "logit_bias", "logprobs",
+    "max_completion_tokens", "max_tokens", "metadata", "modalities", "moderation", "n", "parallel_tool_calls",
+    "prediction", "presence_penalty", "prompt_cache_key", "prompt_cache_options", "prompt_cache_retention",
+    "reasoning_effort", "response_format", "safety_identifier", "seed", "service_tier", "stop", "store", "stream",
+    "stream_options", "temperature", "tool_choice", "tools", "top_logprobs", "top_p", "user", "verbosity",
+    "web_search_options",
 }
+EXTENSIONS = {"escalate"}  # ask for the route's fallback (larger) model
+KNOWN_FIELDS = OPENAI_FIELDS | EXTENSIONS
+#: accepted and ignored: they steer OpenAI's own service (tiers, prompt caching, storage, abuse tracking, GPT-5
+#: verbosity, predicted outputs) and change nothing about what gpt-oss answers here
+IGNORED_FIELDS = (
+    "metadata", "user", "store", "service_tier", "prompt_cache_key", "prompt_cache_options", "prompt_cache_retention",
+    "safety_identifier", "verbosity", "prediction",
+)
+#: fields only the vLLM (SageMaker) backend honours; Bedrock's gpt-oss routes answer 400 when they are used
+VLLM_ONLY = ("logprobs", "top_logprobs", "n", "logit_bias")
+#: OpenAI reasoning efforts gpt-oss does not have, mapped to the nearest one it has (it always reasons)
+EFFORT_ALIASES = {"none": "low", "minimal": "low", "xhigh": "high", "max": "high"}
 ROLES = ("system", "developer", "user", "assistant", "tool")
 
 
@@ -29,6 +45,23 @@ class ChatRequest:
     include_usage: bool
     escalate: bool
     estimated_prompt_tokens: int
+    legacy_functions: bool = False  # asked with `functions`: answer with `function_call`, not `tool_calls`
+
+    def vllm_only_fields(self) -> list[str]:
+        """The fields of this request only a vLLM (SageMaker) route can honour."""
+        return [k for k in VLLM_ONLY if k in self.body]
+
+
+def unsupported_on(route: Route, fields: list[str]) -> ProxyError | None:
+    """The 400 for a request whose fields ``route`` cannot honour (None when it can)."""
+    if route.backend == "sagemaker" or not fields:
+        return None
+    return _bad(
+        f"Invalid '{fields[0]}': the model '{route.model}' is served by Amazon Bedrock, which does not offer "
+        f"{', '.join(fields)}; use a SageMaker-served model for it.",
+        fields[0],
+        "unsupported_parameter",
+    )
 
 
 def _bad(message: str, param: str | None = None, code: str | None = None) -> ProxyError:
@@ -123,11 +156,106 @@ def estimate_tokens(messages: list[dict], tools: Any) -> int:
     return math.ceil(chars / 3.5)
 
 
+def _legacy_functions(body: dict) -> bool:
+    """Maps the deprecated ``functions`` / ``function_call`` onto ``tools`` / ``tool_choice`` (in place)."""
+    functions, call = body.pop("functions", None), body.pop("function_call", None)
+    if functions is None:
+        if call is not None:
+            raise _bad("Invalid 'function_call': it is only allowed when 'functions' are specified.", "function_call", "invalid_value")
+        return False
+    if "tools" in body:
+        raise _bad("Use either 'functions' (deprecated) or 'tools', not both.", "functions", "invalid_value")
+    if not isinstance(functions, list) or not all(isinstance(f, dict) and isinstance(f.get("name"), str) for f in functions):
+        raise _bad("Invalid 'functions': expected an array of {'name': ..., 'parameters': ...}.", "functions", "invalid_value")
+    body["tools"] = [{"type": "function", "function": f} for f in functions]
+    if call is not None:
+        if call in ("none", "auto"):
+            body["tool_choice"] = call
+        elif isinstance(call, dict) and isinstance(call.get("name"), str):
+            body["tool_choice"] = {"type": "function", "function": {"name": call["name"]}}
+        else:
+            raise _bad("Invalid 'function_call': expected 'none', 'auto' or {'name': ...}.", "function_call", "invalid_value")
+    return True
+
+
+def _legacy_messages(messages: Any) -> Any:
+    """History written for ``functions``: an assistant ``function_call`` becomes a one-call ``tool_calls`` and the
+    ``function`` message answering it a ``tool`` message with that call's id."""
+    if not isinstance(messages, list) or not any(isinstance(m, dict) and (m.get("role") == "function" or "function_call" in m) for m in messages):
+        return messages
+    out, last_id = [], None
+    for i, m in enumerate(messages):
+        if isinstance(m, dict) and m.get("role") == "assistant" and isinstance(m.get("function_call"), dict):
+            last_id = f"call_legacy_{i}"
+            m = {k: v for k, v in m.items() if k != "function_call"} | {"tool_calls": [{"id": last_id, "type": "function", "function": m["function_call"]}]}
+        elif isinstance(m, dict) and m.get("role") == "function":
+            m = {"role": "tool", "tool_call_id": last_id or f"call_legacy_{i}", "content": m.get("content")}
+        out.append(m)
+    return out
+
+
+def _not_offered(body: dict) -> None:
+    """Fields that ask for something this platform has no way to do (text only, no web search, guardrails
+    instead of OpenAI moderation): a 400 naming the field rather than a silent no."""
+    modalities = body.get("modalities")
+    if modalities is not None and (not isinstance(modalities, list) or any(m != "text" for m in modalities)):
+        raise _bad("Invalid 'modalities': gpt-oss produces text only; use [\"text\"] or leave it out.", "modalities", "unsupported_value")
+    if "audio" in body:
+        raise _bad("Invalid 'audio': gpt-oss produces text only.", "audio", "unsupported_parameter")
+    if "web_search_options" in body:
+        raise _bad("Invalid 'web_search_options': this platform has no web search; give the model a tool instead.", "web_search_options", "unsupported_parameter")
+    if "moderation" in body:
+        raise _bad("Invalid 'moderation': OpenAI moderation models are not available here; the platform's guardrail checks every request and answer.", "moderation", "unsupported_parameter")
+
+
+def _response_format(fmt: Any) -> None:
+    if fmt is None:
+        return
+    if not (isinstance(fmt, dict) and fmt.get("type") in ("text", "json_object", "json_schema")):
+        raise _bad("Invalid 'response_format.type': supported values are 'text', 'json_object' and 'json_schema'.", "response_format.type", "invalid_value")
+    if fmt["type"] == "json_schema":
+        spec = fmt.get("json_schema")
+        if not isinstance(spec, dict) or not isinstance(spec.get("name"), str) or not spec["name"]:
+            raise _bad("Missing required parameter: 'response_format.json_schema.name'.", "response_format.json_schema.name", "missing_required_parameter")
+        if "schema" in spec and not isinstance(spec["schema"], dict):
+            raise _bad("Invalid type for 'response_format.json_schema.schema': expected an object (a JSON Schema).", "response_format.json_schema.schema", "invalid_type")
+        if "strict" in spec and spec["strict"] is not None and not isinstance(spec["strict"], bool):
+            raise _bad("Invalid type for 'response_format.json_schema.strict': expected a boolean.", "response_format.json_schema.strict", "invalid_type")
+
+
+def _sampling_extras(body: dict, stream: bool) -> None:
+    """logprobs / top_logprobs / n / logit_bias: OpenAI's rules; ``body`` keeps only values that ask for something."""
+    logprobs = body.get("logprobs")
+    if logprobs is not None and not isinstance(logprobs, bool):
+        raise _bad("Invalid type for 'logprobs': expected a boolean.", "logprobs", "invalid_type")
+    _number(body, "top_logprobs", 0, 20, integer=True)
+    if body.get("top_logprobs") == 0 and not logprobs:
+        body.pop("top_logprobs")  # asks for nothing
+    if "top_logprobs" in body and not logprobs:
+        raise _bad("Invalid 'top_logprobs': 'logprobs' must be true when 'top_logprobs' is used.", "top_logprobs", "invalid_value")
+    if logprobs and stream:
+        raise _bad("Invalid 'logprobs': log probabilities are returned only without streaming here.", "logprobs", "unsupported_value")
+    _number(body, "n", 1, 128, integer=True)
+    if body.get("n", 1) > 1 and stream:
+        raise _bad("Invalid 'n': several choices are returned only without streaming here.", "n", "unsupported_value")
+    bias = body.get("logit_bias")
+    if bias is not None and not (isinstance(bias, dict) and all(isinstance(v, (int, float)) and not isinstance(v, bool) and -100 <= v <= 100 for v in bias.values())):
+        raise _bad("Invalid 'logit_bias': expected an object of token id -> bias between -100 and 100.", "logit_bias", "invalid_value")
+    for key, unset in (("logprobs", False), ("n", 1), ("logit_bias", {})):  # defaults ask for nothing
+        if body.get(key) == unset:
+            body.pop(key)
+
+
 def validate(body: dict, settings: Settings, escalate_header: bool = False) -> ChatRequest:
     """Checks every honoured field, applies the route's caps, and returns the normalized request."""
     unknown = sorted(k for k in body if k not in KNOWN_FIELDS)
     if unknown:
         raise _bad(f"Unrecognized request argument supplied: {unknown[0]}", unknown[0], "unknown_parameter")
+    body = {k: v for k, v in body.items() if v is not None and k not in IGNORED_FIELDS}  # null means absent
+    legacy = _legacy_functions(body)
+    if "messages" in body:
+        body["messages"] = _legacy_messages(body["messages"])
+    _not_offered(body)
     model = body.get("model")
     if not isinstance(model, str) or not model:
         raise _bad("Missing required parameter: 'model'.", "model", "missing_required_parameter")
@@ -148,20 +276,18 @@ def validate(body: dict, settings: Settings, escalate_header: bool = False) -> C
     _number(body, "seed", -(2**63), 2**63 - 1, integer=True)
     _number(body, "max_tokens", 1, settings.context_tokens, integer=True)
     _number(body, "max_completion_tokens", 1, settings.context_tokens, integer=True)
-    if body.get("n", 1) != 1:
-        raise _bad("Invalid 'n': only n=1 is supported.", "n", "invalid_value")
     stop = body.get("stop")
     if stop is not None and not (isinstance(stop, str) or (isinstance(stop, list) and len(stop) <= 4 and all(isinstance(s, str) for s in stop))):
         raise _bad("Invalid 'stop': expected a string or an array of at most 4 strings.", "stop", "invalid_value")
-    fmt = body.get("response_format")
-    if fmt is not None and not (isinstance(fmt, dict) and fmt.get("type") in ("text", "json_object", "json_schema")):
-        raise _bad("Invalid 'response_format.type': supported values are 'text', 'json_object' and 'json_schema'.", "response_format.type", "invalid_value")
+    _response_format(body.get("response_format"))
     effort = body.get("reasoning_effort")
+    effort = EFFORT_ALIASES.get(effort, effort) if isinstance(effort, str) else effort
     if effort is not None and effort not in EFFORTS:
-        raise _bad(f"Invalid value for 'reasoning_effort': {effort!r}; supported values are: {', '.join(EFFORTS)}.", "reasoning_effort", "invalid_value")
+        raise _bad(f"Invalid value for 'reasoning_effort': {effort!r}; supported values are: {', '.join(EFFORTS)} (and OpenAI's {', '.join(EFFORT_ALIASES)}, mapped to the nearest).", "reasoning_effort", "invalid_value")
     stream = body.get("stream", False)
     if not isinstance(stream, bool):
         raise _bad("Invalid type for 'stream': expected a boolean.", "stream", "invalid_type")
+    _sampling_extras(body, stream)
     options = body.get("stream_options")
     if options is not None and (not stream or not isinstance(options, dict)):
         raise _bad("The 'stream_options' parameter is only allowed when 'stream' is enabled.", "stream_options", "invalid_value")
@@ -184,13 +310,19 @@ def validate(body: dict, settings: Settings, escalate_header: bool = False) -> C
             "messages",
             "context_length_exceeded",
         )
-    normalized = {k: body[k] for k in ("temperature", "top_p", "stop", "seed", "tools", "tool_choice", "parallel_tool_calls", "response_format", "frequency_penalty", "presence_penalty") if body.get(k) is not None}
+    passed = ("temperature", "top_p", "stop", "seed", "tools", "tool_choice", "parallel_tool_calls", "response_format", "frequency_penalty", "presence_penalty", *VLLM_ONLY)
+    normalized = {k: body[k] for k in passed if body.get(k) is not None}
     normalized.update(messages=messages, max_tokens=max_tokens, reasoning_effort=effort)
-    return ChatRequest(
+    request = ChatRequest(
         body=normalized,
         route=route,
         stream=stream,
         include_usage=bool(options and options.get("include_usage")),
         escalate=escalate or escalate_header,
         estimated_prompt_tokens=estimated,
+        legacy_functions=legacy,
     )
+    refused = unsupported_on(route, request.vllm_only_fields())
+    if refused is not None:
+        raise refused
+    return request

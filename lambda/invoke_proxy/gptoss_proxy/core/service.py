@@ -8,16 +8,18 @@ from __future__ import annotations
 
 import json
 import random
+import threading
 import time
 from dataclasses import dataclass, field
+from itertools import chain
 from typing import Callable, Iterable, Iterator, Mapping, Protocol
 
 from gptoss_proxy.core.errors import BackendError, BackendThrottled, ProxyError
 from gptoss_proxy.core.guard import ApplyFn, ContentBlocked, Guard, StreamFields
 from gptoss_proxy.core.reasoning import ReasoningSplitter
-from gptoss_proxy.core.request import ChatRequest, parse_json, validate
+from gptoss_proxy.core.request import ChatRequest, parse_json, unsupported_on, validate
 from gptoss_proxy.core.settings import Route, Settings
-from gptoss_proxy.core.translate import backend_body, chunk, completion_from_backend, new_id, usage_of
+from gptoss_proxy.core.translate import backend_body, chunk, completion_from_backend, new_id, to_legacy_function_call, usage_of
 
 
 class Backend(Protocol):
@@ -49,6 +51,124 @@ def sse(payload: dict | str) -> bytes:
     return f"data: {payload if isinstance(payload, str) else json.dumps(payload)}\n\n".encode()
 
 
+class Provisional(bytes):
+    """A stream part that commits to nothing yet (the opening role chunk): the status line waits for the
+    next part, so a failure that comes before any text can still be answered with its real HTTP status."""
+
+
+class FailureEvent(bytes):
+    """An OpenAI error event in a stream; ``error`` is the ProxyError it reports. Before anything real
+    was sent the service answers with ``error``'s status instead (see ``open_stream``)."""
+
+    error: ProxyError
+
+
+def failure_event(err: ProxyError) -> FailureEvent:
+    event = FailureEvent(sse(err.body()))
+    event.error = err
+    return event
+
+
+def open_stream(events: Iterator[bytes], content_type: str = "text/event-stream") -> Response:
+    """Runs a stream of SSE parts up to its first part that commits (text, a tool call, a refusal: anything not
+    ``Provisional``), so that the status line is sent only once the answer is sure. A ``FailureEvent`` before that
+    becomes the response itself — a real HTTP status with OpenAI's error body (429 + Retry-After, 502, 503,
+    504...), which SDKs map to their error types and retry; after it, failures stay SSE error events followed by
+    ``[DONE]``. Any wire format's event generator can use it (chat completions today)."""
+    held: list[bytes] = []
+    for part in events:
+        if isinstance(part, FailureEvent):
+            close = getattr(events, "close", None)
+            if close:
+                close()  # nothing reached the client: the error becomes the response
+            raise part.error
+        held.append(part)
+        if not isinstance(part, Provisional):
+            break
+    return Response(200, chain(held, events), {"Content-Type": content_type, "Cache-Control": "no-cache"})
+
+
+class _Peeked:
+    """A backend stream whose first chunk was read at once, inside the call's retry / fallback loop: a stream
+    that fails on its first event (e.g. Bedrock's in-stream ``throttlingException``) is retried or falls back
+    like a call that failed, since nothing has been sent yet. Keeps the stream's ``abort``."""
+
+    _NOTHING = object()
+
+    def __init__(self, chunks) -> None:
+        self.abort = getattr(chunks, "abort", None)
+        self._rest = iter(chunks)
+        self._first = next(self._rest, self._NOTHING)
+
+    def __iter__(self) -> Iterator:
+        if self._first is not self._NOTHING:
+            yield self._first
+        yield from self._rest
+
+
+def _legacy_function_stream(events: Iterator[bytes]) -> Iterator[bytes]:
+    """For a request made with ``functions``: the streamed first tool call as ``delta.function_call`` and
+    ``finish_reason: function_call``, the shape those clients parse."""
+    for part in events:
+        if type(part) is bytes and b'"tool_calls"' in part and part.startswith(b"data: {"):
+            payload = json.loads(part[6:])
+            for choice in payload.get("choices") or []:
+                delta = choice.get("delta") or {}
+                calls = [c for c in delta.pop("tool_calls", None) or [] if c.get("index", 0) == 0]
+                if calls:
+                    fn = calls[0].get("function") or {}
+                    delta["function_call"] = {k: fn[k] for k in ("name", "arguments") if k in fn}
+                if choice.get("finish_reason") == "tool_calls":
+                    choice["finish_reason"] = "function_call"
+            part = sse(payload)
+        yield part
+
+
+class DeadlineReached(ProxyError):
+    def __init__(self) -> None:
+        super().__init__(
+            504,
+            "The request reached the platform's time limit before the model finished; the answer ends here.",
+            type="timeout",
+            code="request_deadline",
+        )
+
+
+def _bounded(source: Iterator, cutoff: float, clock: Callable[[], float], abort: Callable[[], None] | None = None) -> Iterator:
+    """Passes backend chunks through until ``cutoff`` (the deadline less the margin), then raises DeadlineReached.
+
+    A chunk arriving late is caught after it arrives; a model that stalls mid-stream is caught by a watchdog
+    that fires at the cutoff and calls the backend stream's ``abort`` (the adapter shuts its connection down), so
+    the blocked read returns and the stream can still end with an error event and ``[DONE]`` before Lambda's
+    deadline. Without ``abort`` the stall lasts until the adapter's read timeout.
+    """
+    fired = threading.Event()
+
+    def fire() -> None:
+        fired.set()
+        if abort is not None:
+            abort()
+
+    timer = threading.Timer(max(0.0, cutoff - clock()), fire)
+    timer.daemon = True
+    timer.start()
+    try:
+        while True:
+            try:
+                item = next(source)
+            except StopIteration:
+                return
+            except Exception:
+                if fired.is_set() or clock() >= cutoff:
+                    raise DeadlineReached() from None  # the read was cut by the watchdog
+                raise
+            if fired.is_set() or clock() >= cutoff:
+                raise DeadlineReached()
+            yield item
+    finally:
+        timer.cancel()
+
+
 class ProxyService:
     def __init__(
         self,
@@ -75,19 +195,25 @@ class ProxyService:
     def handle(self, method: str, path: str, headers: Mapping[str, str], body: bytes, *, deadline: float | None = None, consumer: str = "unknown", request_id: str = "") -> Response:
         started = self.clock()
         deadline = deadline if deadline is not None else started + 300
+        cutoff = deadline - self.settings.deadline_margin_seconds  # streams end (error event + [DONE]) by then
         path = "/" + path.strip("/")
-        record = {"request_id": request_id or new_id(), "method": method, "path": path, "consumer": consumer}
+        request_id = request_id or new_id()
+        record = {"request_id": request_id, "method": method, "path": path, "consumer": consumer}
         if self._cold:
             record["cold_start"], self._cold = True, False
         try:
             if path in ("/v1/chat/completions", "/chat/completions"):
                 if method != "POST":
                     raise ProxyError(405, f"Method {method} is not allowed on {path}; use POST.", code="method_not_allowed")
-                response = self._chat(headers, body, deadline, record)
+                response = self._chat(headers, body, cutoff, record)
             elif path in ("/v1/models", "/models") and method == "GET":
                 response = json_response(200, self._models())
+            elif path.startswith(("/v1/models/", "/models/")) and method == "GET":
+                response = json_response(200, self._model(path.split("/models/", 1)[1]))
             elif path == "/health" and method == "GET":
-                response = json_response(200, {"status": "ok", "routes": sorted(self.settings.routes), "guardrail": "on" if self.guardrail else "off"})
+                # seconds_left: the request's own deadline as the proxy sees it; behind the Web Adapter it must be below
+                # the function's timeout (a smoke check that x-amzn-lambda-context is read)
+                response = json_response(200, {"status": "ok", "routes": sorted(self.settings.routes), "guardrail": "on" if self.guardrail else "off", "seconds_left": round(deadline - started, 1)})
             else:
                 raise ProxyError(404, f"Unknown request URL: {method} {path}.", code="unknown_url")
         except ProxyError as err:
@@ -97,18 +223,28 @@ class ProxyService:
             response = error_response(ProxyError(500, "The proxy hit an internal error.", type="api_error", code="internal_error"))
             record.update(error=err.__class__.__name__)
         record.update(status=response.status, latency_ms=round((self.clock() - started) * 1000, 1))
+        response.headers["x-request-id"] = request_id
+        if record.get("route"):
+            response.headers.setdefault("x-gptoss-route", record["route"])
+        if record.get("model"):
+            response.headers.setdefault("x-gptoss-model", record["model"])
         if not response.streaming:
             self.log(record)
         return response
 
+    @staticmethod
+    def _model_object(route: Route) -> dict:
+        """OpenAI's model object. ``owned_by`` names the backend only: endpoint names and model ids stay inside."""
+        return {"id": route.model, "object": "model", "created": 0, "owned_by": route.backend, "fallback": route.fallback}
+
     def _models(self) -> dict:
-        return {
-            "object": "list",
-            "data": [
-                {"id": r.model, "object": "model", "created": 0, "owned_by": f"{r.backend}:{r.target}", "fallback": r.fallback}
-                for r in sorted(self.settings.routes.values(), key=lambda r: r.model)
-            ],
-        }
+        return {"object": "list", "data": [self._model_object(r) for r in sorted(self.settings.routes.values(), key=lambda r: r.model)]}
+
+    def _model(self, model: str) -> dict:
+        route = self.settings.routes.get(model)
+        if route is None:
+            raise ProxyError(404, f"The model '{model}' does not exist or you do not have access to it.", param="model", code="model_not_found")
+        return self._model_object(route)
 
     # ---- chat ------------------------------------------------------------------------------------------
 
@@ -123,44 +259,64 @@ class ProxyService:
             record["guardrail_input"] = guard.actions.get("input", "unavailable")  # blocked / refused / unavailable
             raise
         if request.stream:
-            return Response(200, self._stream(request, guard, deadline, record), {"Content-Type": "text/event-stream", "Cache-Control": "no-cache"})
+            events = self._stream(request, guard, deadline, record)
+            return open_stream(_legacy_function_stream(events) if request.legacy_functions else events)
         raw_response, route = self._call(request, deadline, stream=False)
         try:
-            completion = completion_from_backend(raw_response, request, route.model)
+            completion = completion_from_backend(raw_response, request, route.model, route.backend)
         except ValueError as err:
             raise ProxyError(502, f"The model backend returned an unusable answer ({err}).", type="api_error", code="backend_error") from None
-        message = completion["choices"][0]["message"]
+        for choice in completion["choices"]:  # n > 1: every choice
+            self._guard_choice(guard, choice)
+        if request.legacy_functions:
+            for choice in completion["choices"]:
+                to_legacy_function_call(choice)
+        record.update(guard.log_fields())
+        record.update(model=route.model, **_usage_fields(completion.get("usage")))
+        return json_response(200, completion)
+
+    @staticmethod
+    def _guard_choice(guard: Guard, choice: dict) -> None:
+        """Checks one choice's output (in place). Log probabilities carry the raw tokens, so they are dropped
+        whenever the guardrail changed or withheld anything."""
+        message = choice["message"]
         try:
-            guard.check_message(message)  # content, reasoning and tool calls, masked in place
+            actions = guard.check_message(message)  # content, reasoning and tool calls, masked in place
+            changed = "masked" in actions.values()
         except ContentBlocked as blocked:
             message.pop("reasoning_content", None)
             message.pop("tool_calls", None)
             message["content"] = blocked.message
-            completion["choices"][0]["finish_reason"] = "content_filter"
-        record.update(guard.log_fields())
-        record.update(model=route.model, **_usage_fields(completion.get("usage")))
-        return json_response(200, completion, {"x-gptoss-model": route.model, "x-gptoss-route": request.route.model})
+            choice["finish_reason"] = "content_filter"
+            changed = True
+        if changed:
+            choice["logprobs"] = None
 
     def _candidates(self, request: ChatRequest) -> list[Route]:
+        """The route and its fallbacks, leaving out those that cannot honour the request (e.g. logprobs on Bedrock)."""
         chain, route, seen = [], request.route, set()
         while route is not None and route.model not in seen:
             chain.append(route)
             seen.add(route.model)
             route = self.settings.routes.get(route.fallback) if route.fallback else None
-        return chain[1:] if request.escalate and len(chain) > 1 else chain
+        chain = chain[1:] if request.escalate and len(chain) > 1 else chain
+        capable = [r for r in chain if unsupported_on(r, request.vllm_only_fields()) is None]
+        if not capable:
+            raise unsupported_on(chain[0], request.vllm_only_fields())
+        return capable
 
     def _call(self, request: ChatRequest, deadline: float, *, stream: bool):
         """Calls the route (retrying throttles with backoff + jitter within the deadline), then its fallbacks."""
         last: BackendError | None = None
         for route in self._candidates(request):
-            body = backend_body(request, stream)
+            body = backend_body(request, stream, route)
             for attempt in range(self.settings.max_retries + 1):
                 remaining = deadline - self.clock()
                 if remaining <= 1:
                     break
                 try:
                     backend = self.backends[route.backend]
-                    result = backend.stream(route, body, remaining) if stream else backend.complete(route, body, remaining)
+                    result = _Peeked(backend.stream(route, body, remaining)) if stream else backend.complete(route, body, remaining)
                     return result, route
                 except BackendThrottled as err:
                     last = err
@@ -183,25 +339,16 @@ class ProxyService:
         completion_id, created = new_id(), int(time.time())
         try:
             chunks, route = self._call(request, deadline, stream=True)
-            source = iter(chunks)
+            source = _bounded(iter(chunks), deadline, self.clock, getattr(chunks, "abort", None))
             first = next(source, None)  # a failure before the first chunk can still fall back / return an error
-        except ProxyError as err:
-            record.update(status=err.status, error=err.code)
-            self.log(record)
-            yield sse(err.body())
-            yield sse("[DONE]")
-            return
         except BackendError as err:
-            record.update(error=err.code)
-            self.log(record)
-            yield sse(err.to_proxy_error().body())
-            yield sse("[DONE]")
-            return
+            raise err.to_proxy_error() from None  # nothing was sent: open_stream answers with this status
         model = route.model
+        record["model"] = model
         splitter = ReasoningSplitter() if route.backend == "bedrock" else None
         fields = StreamFields(guard)  # reasoning, content and tool calls released in the model's order
         finish, usage, reasoning_chars = None, None, 0
-        yield sse(chunk(completion_id, model, created, {"role": "assistant", "content": ""}))
+        yield Provisional(sse(chunk(completion_id, model, created, {"role": "assistant", "content": ""})))
         try:
             for raw in _chain(first, source):
                 if raw is None:
@@ -235,10 +382,10 @@ class ProxyService:
         except (BackendError, ProxyError) as err:
             proxy_err = err.to_proxy_error() if isinstance(err, BackendError) else err
             record.update(error=proxy_err.code)
-            yield sse(proxy_err.body())
+            yield failure_event(proxy_err)
         except Exception as err:  # mid-stream surprise: end the stream with an error event, never hang
             record.update(error=err.__class__.__name__)
-            yield sse(ProxyError(500, "The proxy hit an internal error mid-stream.", type="api_error", code="internal_error").body())
+            yield failure_event(ProxyError(500, "The proxy hit an internal error mid-stream.", type="api_error", code="internal_error"))
         record.update(guard.log_fields())
         final_usage = usage_of(usage, reasoning_chars)
         if request.include_usage and final_usage:

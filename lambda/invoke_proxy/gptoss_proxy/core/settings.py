@@ -113,6 +113,8 @@ class Settings:
     default_max_tokens: int = 4096
     max_retries: int = 2
     backend_timeout_seconds: float = 300
+    #: streams end with an error event and [DONE] this long before the request's deadline; retries plan within it
+    deadline_margin_seconds: float = field(default=10, metadata=between(0, 300))
 
     def __post_init__(self) -> None:
         if not self.routes:

@@ -9,12 +9,20 @@ from typing import Any
 
 from gptoss_proxy.core.reasoning import split_reasoning
 from gptoss_proxy.core.request import ChatRequest
+from gptoss_proxy.core.settings import Route
 
 
-def backend_body(request: ChatRequest, stream: bool) -> dict[str, Any]:
-    """The body to send to the route's backend."""
+def backend_body(request: ChatRequest, stream: bool, route: Route | None = None) -> dict[str, Any]:
+    """The body to send to ``route``'s backend (the requested route unless a fallback is called).
+
+    Both backends take OpenAI Chat Completions fields: the vLLM server's ``ChatCompletionRequest``
+    (vllm/entrypoints/openai/chat_completion/protocol.py: logprobs, top_logprobs, n, logit_bias, seed, stop,
+    penalties, response_format → structured outputs) and Bedrock's OpenAI-format InvokeModel body (Bedrock user
+    guide, "OpenAI models"; ``response_format`` for open-weight models per "Get validated JSON results from models").
+    """
+    route = route or request.route
     body = dict(request.body)
-    if request.route.backend == "bedrock":
+    if route.backend == "bedrock":
         # Bedrock's OpenAI-format InvokeModel: `stream` must match the operation; no `model` field needed.
         body["max_completion_tokens"] = body.pop("max_tokens")
         body["stream"] = stream
@@ -48,16 +56,14 @@ def usage_of(raw: dict | None, reasoning_chars: int = 0) -> dict | None:
     }
 
 
-def completion_from_backend(raw: dict, request: ChatRequest, answered_by: str) -> dict:
-    """A backend chat.completion → OpenAI chat.completion with reasoning in ``reasoning_content``."""
-    try:
-        choice = raw["choices"][0]
-        message = choice.get("message") or {}
-    except (KeyError, IndexError, TypeError):
-        raise ValueError("the backend answered without choices") from None
+def _choice(index: int, choice: Any, backend: str) -> tuple[dict, int]:
+    """One backend choice → an OpenAI choice with reasoning in ``reasoning_content``; also its reasoning length."""
+    if not isinstance(choice, dict):
+        raise ValueError("the backend answered with a malformed choice")
+    message = choice.get("message") or {}
     content = message.get("content") or ""
     reasoning = message.get("reasoning_content") or message.get("reasoning") or ""
-    if request.route.backend == "bedrock" or "<reasoning>" in content:
+    if backend == "bedrock" or "<reasoning>" in content:
         inline, content = split_reasoning(content)
         reasoning = reasoning + inline
     out_message: dict[str, Any] = {"role": "assistant", "content": content if content or not message.get("tool_calls") else None}
@@ -65,15 +71,35 @@ def completion_from_backend(raw: dict, request: ChatRequest, answered_by: str) -
         out_message["reasoning_content"] = reasoning
     if message.get("tool_calls"):
         out_message["tool_calls"] = message["tool_calls"]
+    out = {"index": choice.get("index", index), "message": out_message, "finish_reason": choice.get("finish_reason") or "stop", "logprobs": choice.get("logprobs")}
+    return out, len(reasoning)
+
+
+def completion_from_backend(raw: dict, request: ChatRequest, answered_by: str, backend: str | None = None) -> dict:
+    """A backend chat.completion → OpenAI chat.completion (every choice; logprobs as the backend gave them)."""
+    choices = raw.get("choices") if isinstance(raw, dict) else None
+    if not isinstance(choices, list) or not choices:
+        raise ValueError("the backend answered without choices")
+    converted = [_choice(i, c, backend or request.route.backend) for i, c in enumerate(choices)]
     return {
         "id": new_id(),
         "object": "chat.completion",
         "created": int(time.time()),
         "model": answered_by,
-        "choices": [{"index": 0, "message": out_message, "finish_reason": choice.get("finish_reason") or "stop", "logprobs": None}],
-        "usage": usage_of(raw.get("usage"), len(reasoning)),
+        "choices": [c for c, _ in converted],
+        "usage": usage_of(raw.get("usage"), sum(n for _, n in converted)),
         "system_fingerprint": None,
     }
+
+
+def to_legacy_function_call(choice: dict) -> None:
+    """For a request made with ``functions``: the first tool call as ``message.function_call`` (in place)."""
+    message = choice["message"]
+    calls = message.pop("tool_calls", None)
+    if calls:
+        message["function_call"] = {"name": calls[0]["function"]["name"], "arguments": calls[0]["function"].get("arguments", "")}
+        if choice["finish_reason"] == "tool_calls":
+            choice["finish_reason"] = "function_call"
 
 
 def chunk(completion_id: str, model: str, created: int, delta: dict | None = None, finish_reason: str | None = None, usage: dict | None = None) -> dict:

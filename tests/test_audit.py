@@ -1,0 +1,130 @@
+"""AuditTrail: CloudTrail data events for the models, the guardrail and the proxy; KMS, log-file validation, and
+no open nag finding in any pack."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from aws_cdk import App, Environment, Stack
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk.assertions import Template
+
+from gptoss_constructs.audit import AuditTrail
+from tests.conftest import project_context
+
+FUNCTION = "arn:aws:lambda:us-east-1:111122223333:function:proxy"
+
+
+@pytest.fixture(scope="module")
+def audit(tmp_path_factory):
+    from stacks.compliance import attach_compliance
+
+    out = tmp_path_factory.mktemp("audit")
+    app = App(context=project_context(), outdir=str(out))
+    attach_compliance(app)
+    stack = Stack(app, "Audit", env=Environment(region="us-east-1"))
+    trail = AuditTrail(stack, "Audit", functions=[lambda_.Function.from_function_arn(stack, "Fn", FUNCTION)])
+    template = Template.from_stack(stack)
+    app.synth()  # raises ValidationFailed on any unacknowledged nag error
+    return stack, trail, template, out
+
+
+def _one(t: Template, kind: str) -> dict:
+    (resource,) = t.find_resources(kind).values()
+    return resource["Properties"]
+
+
+def test_trail_is_encrypted_validated_and_sent_to_cloudwatch_logs(audit):
+    """CloudTrail user guide: "Validating CloudTrail log file integrity" (EnableLogFileValidation), "Encrypting
+    CloudTrail log files with AWS KMS keys" (KMSKeyId), "Sending events to CloudWatch Logs" (log group + role)."""
+    stack, trail, t, _ = audit
+    props = _one(t, "AWS::CloudTrail::Trail")
+    assert props["EnableLogFileValidation"] is True
+    assert props["KMSKeyId"] == {"Fn::GetAtt": [stack.resolve(trail.encryption_key.node.default_child.logical_id), "Arn"]}
+    assert props["CloudWatchLogsLogGroupArn"] == {"Fn::GetAtt": [stack.resolve(trail.log_group.node.default_child.logical_id), "Arn"]}
+    assert "CloudWatchLogsRoleArn" in props and "EventSelectors" not in props
+    assert _one(t, "AWS::Logs::LogGroup")["RetentionInDays"] == 2192
+    assert _one(t, "AWS::KMS::Key")["EnableKeyRotation"] is True
+
+
+def test_data_events_cover_models_guardrail_and_the_proxy(audit):
+    """Advanced event selectors: eventCategory Data + resources.type (CloudTrail user guide, "Logging data events",
+    https://docs.aws.amazon.com/awscloudtrail/latest/userguide/logging-data-events-with-cloudtrail.html; Bedrock user
+    guide, "Monitor Amazon Bedrock API calls using CloudTrail"). The resources.type values are UNCONFIRMED offline:
+    preflight checks them with cloudtrail put-event-selectors in the account."""
+    _, _, t, _ = audit
+    selectors = _one(t, "AWS::CloudTrail::Trail")["AdvancedEventSelectors"]
+    data = {}
+    for selector in selectors:
+        fields = {f["Field"]: f["Equals"] for f in selector["FieldSelectors"]}
+        if fields["eventCategory"] == ["Data"]:
+            data[fields["resources.type"][0]] = fields.get("resources.ARN")
+        else:
+            assert fields == {"eventCategory": ["Management"]}
+    assert data == {
+        "AWS::SageMaker::Endpoint": None,
+        "AWS::Bedrock::Model": None,
+        "AWS::Bedrock::Guardrail": None,
+        "AWS::Lambda::Function": [FUNCTION],
+    }
+
+
+def test_key_policy_names_kms_actions_and_this_trail(audit):
+    """CloudTrail's KMS key policy needs kms:GenerateDataKey with the aws:cloudtrail:arn encryption context and
+    aws:SourceArn of the trail (CloudTrail user guide, "Configure AWS KMS key policies for CloudTrail")."""
+    stack, trail, t, _ = audit
+    statements = _one(t, "AWS::KMS::Key")["KeyPolicy"]["Statement"]
+    service = [s for s in statements if "Service" in s.get("Principal", {})]
+    assert {s.get("Sid") for s in service} == {
+        "CloudTrailEncryptsThisTrailsLogs", "CloudWatchLogsEncryptsTheTrailLogGroup", "S3LogDeliveryEncryptsAccessLogs"
+    }
+    for s in service:
+        actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+        assert not [a for a in actions if "*" in a], actions
+    (ct,) = [s for s in service if s["Sid"] == "CloudTrailEncryptsThisTrailsLogs"]
+    assert ct["Condition"]["StringEquals"]["aws:SourceArn"] == stack.resolve(
+        f"arn:aws:cloudtrail:us-east-1:{stack.account}:trail/{trail.trail_name}"
+    )
+
+
+def test_both_buckets_use_the_key_and_the_trail_bucket_logs_access(audit):
+    """SSE-KMS works for server-access-log target buckets when the key lets the logging service use it (aws/aws-cdk
+    PR #25350, "fix(s3): KMS encryption works fine for server access logging target buckets")."""
+    stack, trail, t, _ = audit
+    key = {"Fn::GetAtt": [stack.resolve(trail.encryption_key.node.default_child.logical_id), "Arn"]}
+    buckets = {lid: r["Properties"] for lid, r in t.find_resources("AWS::S3::Bucket").items()}
+    assert len(buckets) == 2
+    for props in buckets.values():
+        (rule,) = props["BucketEncryption"]["ServerSideEncryptionConfiguration"]
+        assert rule["ServerSideEncryptionByDefault"] == {"KMSMasterKeyID": key, "SSEAlgorithm": "aws:kms"}
+        assert props["VersioningConfiguration"] == {"Status": "Enabled"}
+    trail_bucket = buckets[stack.resolve(trail.bucket.node.default_child.logical_id)]
+    assert trail_bucket["LoggingConfiguration"] == {
+        "DestinationBucketName": {"Ref": stack.resolve(trail.access_log_bucket.node.default_child.logical_id)},
+        "LogFilePrefix": "trail-bucket/",
+    }
+
+
+def test_only_this_trail_may_write_to_the_bucket(audit):
+    """CloudTrail's bucket policy should carry aws:SourceArn of the trail so no other trail (confused deputy) writes
+    to it (CloudTrail user guide, "Amazon S3 bucket policy for CloudTrail"); aws-cdk-lib's statements lack it, so a
+    deny on any other source is added."""
+    stack, trail, t, _ = audit
+    policies = [p["Properties"] for p in t.find_resources("AWS::S3::BucketPolicy").values()]
+    (bucket_policy,) = [p for p in policies if p["Bucket"] == {"Ref": stack.resolve(trail.bucket.node.default_child.logical_id)}]
+    (deny,) = [s for s in bucket_policy["PolicyDocument"]["Statement"] if s.get("Sid") == "OnlyThisTrailWrites"]
+    assert deny["Effect"] == "Deny" and deny["Principal"] == {"Service": "cloudtrail.amazonaws.com"}
+    assert "aws:SourceArn" in deny["Condition"]["StringNotEquals"]
+
+
+def test_no_open_nag_finding_in_any_pack(audit):
+    *_, out = audit
+    report = json.loads((out / "validation-report.json").read_text())
+    assert [(p["pluginName"], v["ruleName"]) for p in report["pluginReports"] for v in p["violations"]] == []
+    assert {p["pluginName"] for p in report["pluginReports"]} >= {"HIPAA.Security", "NIST.800.53.R5", "PCI.DSS.321"}  # the packs that acknowledged something here
+
+
+def test_fails_when_retention_is_not_a_cloudwatch_value():
+    with pytest.raises(ValueError, match="retention must be one of .* got 2000"):
+        AuditTrail(Stack(App(context=project_context()), "X"), "Audit", retention_days=2000)
