@@ -128,3 +128,20 @@ def test_no_open_nag_finding_in_any_pack(audit):
 def test_fails_when_retention_is_not_a_cloudwatch_value():
     with pytest.raises(ValueError, match="retention must be one of .* got 2000"):
         AuditTrail(Stack(App(context=project_context()), "X"), "Audit", retention_days=2000)
+
+
+@pytest.mark.slow
+def test_audit_configuration_passes_cfn_lint_and_checkov(tmp_path_factory):
+    """The audit-trail configuration of the report matrix through the same scanners as tests/test_lint.py: no
+    cfn-lint finding, no failed checkov check (its two skips carry reasons in template metadata)."""
+    from tests.test_nag import matrix_assembly
+    from tools import lint
+
+    app = matrix_assembly("audit-trail", tmp_path_factory)
+    files = [f for f in lint.templates(app.outdir) if "Audit" in f.name]
+    assert files
+    assert lint.cfn_lint(files) == []
+    reports = lint.checkov(files)
+    failed = [c["check_id"] for r in reports for c in r["results"]["failed_checks"]]
+    skipped = {c["check_id"] for r in reports for c in r["results"]["skipped_checks"]}
+    assert failed == [] and {"CKV_AWS_18", "CKV_AWS_67"} <= skipped
