@@ -1,0 +1,321 @@
+"""Issue 17 item 6: `POST /v1/responses` with the real OpenAI SDK (`client.responses.create`, `.stream`, `.parse`)
+and raw SSE.
+
+The contract is what the SDK parses: openai-python 2.54 `src/openai/types/responses/` (`response.py`,
+`response_create_params.py`, `response_stream_event.py` and each `response_*_event.py`) and its stream helper
+`src/openai/lib/streaming/responses/_responses.py` (`ResponseStreamState`: `response.created` must come first; deltas
+are applied to the item at `output_index` / part at `content_index`). The request runs through the chat-completions
+pipeline, so the guardrail, fallback, error and log behaviour asserted here is the chat one, seen through this route.
+"""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+import openai
+import pytest
+from pydantic import BaseModel, Field
+
+from tests.proxy.conftest import post
+
+WEATHER = {
+    "type": "function",
+    "name": "get_weather",
+    "description": "The weather in a city.",
+    "parameters": {"type": "object", "properties": {"city": {"type": "string"}}, "required": ["city"]},
+}
+MODELS = ["gpt-oss-20b", "gpt-oss-120b"]  # SageMaker (vLLM) and Bedrock routes
+
+
+def _last_request(stats) -> dict:
+    return stats()["model_requests"][-1]["body"]
+
+
+def _sse(body: bytes) -> list[tuple[str, dict]]:
+    """Raw SSE → (event line, data) pairs."""
+    out = []
+    for block in body.decode().split("\n\n"):
+        lines = dict(line.split(": ", 1) for line in block.split("\n") if ": " in line)
+        if "data" in lines:
+            out.append((lines.get("event", ""), json.loads(lines["data"])))
+    return out
+
+
+@pytest.mark.parametrize("model", MODELS)
+class TestCreate:
+    def test_text_answer_with_reasoning_item_and_usage(self, client, stats, model):
+        raw = client.responses.with_raw_response.create(model=model, input="hello there", instructions="Be brief.")
+        r = raw.parse()
+        assert r.object == "response" and r.status == "completed" and r.id.startswith("resp_")
+        assert r.output_text == "Echo: hello there"
+        assert [o.type for o in r.output] == ["reasoning", "message"]
+        assert r.output[0].content[0].type == "reasoning_text" and "effort=medium" in r.output[0].content[0].text
+        assert r.usage.input_tokens > 0 and r.usage.output_tokens > 0 and r.usage.output_tokens_details.reasoning_tokens > 0
+        assert r.usage.total_tokens == r.usage.input_tokens + r.usage.output_tokens
+        assert r.store is False and r.instructions == "Be brief."
+        assert raw.headers["x-gptoss-route"] == model and raw.headers["x-request-id"]
+        sent = _last_request(stats)["messages"]
+        # instructions: "A system (or developer) message inserted into the model's context" (response_create_params.py)
+        assert sent == [{"role": "system", "content": "Be brief."}, {"role": "user", "content": "hello there"}]
+
+    def test_parameters_reach_the_backend_as_chat_fields(self, client, stats, model):
+        r = client.responses.create(model=model, input="hi", reasoning={"effort": "high"}, max_output_tokens=300, temperature=0.3, top_p=0.9, metadata={"team": "a"}, store=False)
+        sent = _last_request(stats)
+        assert sent["reasoning_effort"] == "high" and sent["temperature"] == 0.3 and sent["top_p"] == 0.9
+        assert sent.get("max_tokens", sent.get("max_completion_tokens")) == 300
+        assert "metadata" not in sent  # OpenAI bookkeeping, not a model input
+        assert r.reasoning.effort == "high" and r.metadata == {"team": "a"} and r.max_output_tokens == 300
+        assert "effort=high" in r.output[0].content[0].text
+
+    def test_tool_round_trip(self, client, stats, model):
+        first = client.responses.create(model=model, input="What is the weather in Paris?", tools=[WEATHER], tool_choice="auto", parallel_tool_calls=False)
+        calls = [o for o in first.output if o.type == "function_call"]
+        assert len(calls) == 1 and calls[0].name == "get_weather" and json.loads(calls[0].arguments) == {"city": "Paris"}
+        sent = _last_request(stats)
+        assert sent["tools"] == [{"type": "function", "function": {k: WEATHER[k] for k in ("name", "description", "parameters")}}]
+        assert sent["parallel_tool_calls"] is False and sent["tool_choice"] == "auto"
+        # the documented loop: send the output items back, plus a function_call_output for the call
+        history = [{"role": "user", "content": "What is the weather in Paris?"}, *[o.model_dump(exclude_none=True) for o in first.output],
+                   {"type": "function_call_output", "call_id": calls[0].call_id, "output": "sunny, 21 C"}]
+        second = client.responses.create(model=model, input=history, tools=[WEATHER])
+        assert second.output_text == "The tool said: sunny, 21 C"
+        messages = _last_request(stats)["messages"]
+        assert messages[1] == {"role": "assistant", "content": "", "tool_calls": [{"id": calls[0].call_id, "type": "function", "function": {"name": "get_weather", "arguments": calls[0].arguments}}]}
+        assert messages[2] == {"role": "tool", "tool_call_id": calls[0].call_id, "content": "sunny, 21 C"}
+
+    def test_named_tool_choice(self, client, stats, model):
+        other = {**WEATHER, "name": "get_time"}
+        r = client.responses.create(model=model, input="time?", tools=[WEATHER, other], tool_choice={"type": "function", "name": "get_time"})
+        assert [o.name for o in r.output if o.type == "function_call"] == ["get_time"]
+        assert _last_request(stats)["tool_choice"] == {"type": "function", "function": {"name": "get_time"}}
+
+    def test_structured_output_with_parse(self, client, stats, model):
+        class Forecast(BaseModel):
+            city: str
+            readings: list[int] = Field(min_length=2)
+
+        r = client.responses.parse(model=model, input="Forecast for Paris", text_format=Forecast)
+        assert isinstance(r.output_parsed, Forecast) and len(r.output_parsed.readings) >= 2
+        fmt = _last_request(stats)["response_format"]
+        assert fmt["type"] == "json_schema" and fmt["json_schema"]["name"] == "Forecast" and fmt["json_schema"]["strict"] is True
+
+
+class TestInputItems:
+    def test_message_items_with_content_parts_and_reasoning_items(self, client, stats):
+        items = [
+            {"type": "message", "role": "developer", "content": [{"type": "input_text", "text": "Answer in French."}]},
+            {"role": "user", "content": [{"type": "input_text", "text": "hi"}]},
+            {"type": "reasoning", "id": "rs_1", "summary": [], "content": [{"type": "reasoning_text", "text": "thinking"}]},
+            {"type": "message", "role": "assistant", "content": [{"type": "output_text", "text": "Bonjour", "annotations": []}]},
+            {"role": "user", "content": "again"},
+        ]
+        assert client.responses.create(model="gpt-oss-20b", input=items).output_text == "Echo: again"
+        assert _last_request(stats)["messages"] == [
+            {"role": "developer", "content": "Answer in French."},
+            {"role": "user", "content": "hi"},
+            {"role": "assistant", "content": "Bonjour"},
+            {"role": "user", "content": "again"},
+        ]
+
+    def test_parallel_calls_share_one_assistant_turn(self, client, stats):
+        items = [{"role": "user", "content": "two cities"},
+                 {"type": "function_call", "call_id": "c1", "name": "get_weather", "arguments": '{"city":"Paris"}'},
+                 {"type": "function_call", "call_id": "c2", "name": "get_weather", "arguments": '{"city":"Rome"}'},
+                 {"type": "function_call_output", "call_id": "c1", "output": "sunny"},
+                 {"type": "function_call_output", "call_id": "c2", "output": [{"type": "input_text", "text": "rainy"}]}]
+        client.responses.create(model="gpt-oss-20b", input=items, tools=[WEATHER])
+        messages = _last_request(stats)["messages"]
+        assert [c["id"] for c in messages[1]["tool_calls"]] == ["c1", "c2"]
+        assert messages[2:] == [{"role": "tool", "tool_call_id": "c1", "content": "sunny"}, {"role": "tool", "tool_call_id": "c2", "content": "rainy"}]
+
+
+class TestRefusedUpFront:
+    """Stateless subset: OpenAI's default for `store` is to store ("Whether to store the generated model response for
+    later retrieval via API", response_create_params.py; langchain-openai's `store` doc: "Defaults to True for the
+    Responses API"). Nothing is stored here, so an omitted `store` means false and asking for storage is a 400."""
+
+    @pytest.mark.parametrize(
+        ("extra", "param"),
+        [
+            ({"store": True}, "store"),
+            ({"previous_response_id": "resp_123"}, "previous_response_id"),
+            ({"conversation": "conv_123"}, "conversation"),
+            ({"background": True}, "background"),
+            ({"tools": [{"type": "web_search"}]}, "tools[0].type"),
+            ({"input": [{"role": "user", "content": [{"type": "input_image", "image_url": "https://x/y.png"}]}]}, "input[0].content[0]"),
+            ({"input": [{"type": "item_reference", "id": "msg_1"}]}, "input[0].type"),
+            ({"top_logprobs": 3}, "top_logprobs"),
+            ({"max_output_tokens": 0}, "max_output_tokens"),
+            ({"reasoning": {"effort": "extreme"}}, "reasoning.effort"),
+            ({"text": {"format": {"type": "json_schema", "schema": {"type": "object"}}}}, "text.format.name"),
+        ],
+    )
+    def test_fails_with_a_400_naming_the_field(self, client, stats, extra, param):
+        with pytest.raises(openai.BadRequestError) as err:
+            client.responses.create(**{"model": "gpt-oss-20b", "input": "hi", **extra})
+        assert err.value.status_code == 400 and err.value.body["param"] == param, err.value.body
+        assert not any(k.startswith(("sagemaker", "bedrock")) for k in stats()["calls"])
+
+    def test_fails_on_a_field_openai_does_not_define(self, proxy_url):
+        status, _, body = post(f"{proxy_url}/v1/responses", {"model": "gpt-oss-20b", "input": "hi", "messages": []})
+        assert status == 400 and json.loads(body)["error"] == {"message": "Unrecognized request argument supplied: messages", "type": "invalid_request_error", "param": "messages", "code": "unknown_parameter"}
+
+    def test_openai_service_fields_and_nulls_are_accepted(self, client):
+        r = client.responses.create(model="gpt-oss-20b", input="hi", include=["reasoning.encrypted_content"], truncation="disabled", service_tier="auto",
+                                    prompt_cache_key="k", safety_identifier="u1", user="u1", store=False, max_tool_calls=3,
+                                    extra_body={"temperature": None, "text": {"verbosity": "low"}})
+        assert r.status == "completed" and r.store is False
+
+    def test_unknown_model_is_404(self, client):
+        with pytest.raises(openai.NotFoundError):
+            client.responses.create(model="gpt-5", input="hi")
+
+    def test_get_is_405(self, proxy_url):
+        assert httpx.get(f"{proxy_url}/v1/responses").status_code == 405
+
+
+class TestSameGuardrailsFallbackAndErrors:
+    """Guardrails, fallback and the status/Retry-After mapping come from the chat pipeline (tests/proxy/test_guard_*.py,
+    test_clients_streams.py); the SDK maps 429 → RateLimitError and ≥500 → InternalServerError and retries them
+    (openai-python `_exceptions.py`, `_base_client.py` `_should_retry`)."""
+
+    @pytest.mark.parametrize("stream", [False, True])
+    def test_blocked_input_is_a_400_content_filter_without_a_model_call(self, client, stats, stream):
+        with pytest.raises(openai.BadRequestError) as err:
+            r = client.responses.create(model="gpt-oss-20b", input=[{"role": "user", "content": "[[block-input]] secret-plan"}], stream=stream)
+            list(r) if stream else None
+        assert err.value.body["code"] == "content_filter" and "secret-plan" not in json.dumps(err.value.body)
+        assert not any(k.startswith(("sagemaker", "bedrock")) for k in stats()["calls"])
+
+    def test_blocked_output_is_an_incomplete_content_filter_response(self, client):
+        r = client.responses.create(model="gpt-oss-120b", input="[[forbidden]] tell me")
+        assert r.status == "incomplete" and r.incomplete_details.reason == "content_filter"
+        assert "forbidden" not in r.output_text
+
+    def test_blocked_output_while_streaming_ends_with_response_incomplete(self, client):
+        events = list(client.responses.create(model="gpt-oss-20b", input="[[forbidden]] tell me", stream=True))
+        assert events[-1].type == "response.incomplete" and events[-1].response.incomplete_details.reason == "content_filter"
+        text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+        assert "forbidden" not in text and text == events[-1].response.output_text
+
+    @pytest.mark.parametrize("stream", [False, True])
+    def test_masked_output_and_reasoning(self, client, stream):
+        if stream:
+            with client.responses.stream(model="gpt-oss-20b", input="[[email]] [[reasoning-email]] contact?") as s:
+                r = s.get_final_response()
+        else:
+            r = client.responses.create(model="gpt-oss-20b", input="[[email]] [[reasoning-email]] contact?")
+        dumped = r.model_dump_json()
+        assert "jane.doe@example.com" not in dumped and "{EMAIL}" in r.output_text and "{EMAIL}" in r.output[0].content[0].text
+
+    def test_masked_tool_arguments(self, client):
+        r = client.responses.create(model="gpt-oss-120b", input="[[tool-email]] weather?", tools=[WEATHER])
+        call = next(o for o in r.output if o.type == "function_call")
+        assert "jane.doe" not in call.arguments and json.loads(call.arguments)["city"].startswith("Paris")
+
+    @pytest.mark.parametrize("stream", [False, True])
+    def test_falls_back_like_chat(self, client, stats, stream):
+        raw = client.responses.with_raw_response.create(model="gpt-oss-20b", input="[[nocapacity@sagemaker]] hi", stream=stream)
+        if stream:
+            events = list(raw.parse())
+            r = events[-1].response
+        else:
+            r = raw.parse()
+        assert r.model == "gpt-oss-120b" and r.output_text == "Echo: hi"
+        assert raw.headers["x-gptoss-model"] == "gpt-oss-120b" and raw.headers["x-gptoss-route"] == "gpt-oss-20b"
+
+    @pytest.mark.parametrize("stream", [False, True])
+    def test_throttle_is_429_with_retry_after(self, client, stream):
+        with pytest.raises(openai.RateLimitError) as err:
+            r = client.responses.create(model="gpt-oss-120b", input="[[throttle]]", stream=stream)
+            list(r) if stream else None
+        assert err.value.status_code == 429 and int(err.value.response.headers["retry-after"]) >= 1
+
+    @pytest.mark.parametrize("stream", [False, True])
+    def test_backend_failure_is_502(self, client, stream):
+        with pytest.raises(openai.InternalServerError) as err:
+            r = client.responses.create(model="gpt-oss-120b", input="[[error]]", stream=stream)
+            list(r) if stream else None
+        assert err.value.status_code == 502 and err.value.body["code"] == "backend_error"
+
+    def test_the_log_record_is_the_chat_one_on_this_path(self, client, logs):
+        client.responses.create(model="gpt-oss-20b", input="log me", stream=True).close()
+        r = client.responses.create(model="gpt-oss-20b", input="log me too")
+        record = next(rec for rec in reversed(logs) if rec["path"] == "/v1/responses" and rec.get("stream") is False)
+        assert record["route"] == record["model"] == "gpt-oss-20b" and record["status"] == 200
+        assert record["prompt_tokens"] == r.usage.input_tokens and record["completion_tokens"] == r.usage.output_tokens
+        assert record["guardrail_input"] == "none"
+
+
+class TestStreaming:
+    """The event sequence of openai-python's `response_stream_event.py`: response.created, response.in_progress, then
+    per item output_item.added → (content_part.added → deltas → *.done → content_part.done) → output_item.done,
+    and response.completed; every event has a `sequence_number`."""
+
+    @pytest.mark.parametrize("model", MODELS)
+    def test_event_sequence_of_a_text_answer(self, client, model):
+        events = list(client.responses.create(model=model, input="hello there", stream=True))
+        types = [e.type for e in events]
+        assert types[:2] == ["response.created", "response.in_progress"] and types[-1] == "response.completed"
+        assert [e.sequence_number for e in events] == list(range(len(events)))
+        reasoning = types[2:types.index("response.output_item.done") + 1]
+        assert reasoning[:2] == ["response.output_item.added", "response.content_part.added"]
+        assert reasoning[-3:] == ["response.reasoning_text.done", "response.content_part.done", "response.output_item.done"]
+        assert set(reasoning[2:-3]) == {"response.reasoning_text.delta"}
+        message = types[len(reasoning) + 2:-1]
+        assert message[:2] == ["response.output_item.added", "response.content_part.added"]
+        assert message[-3:] == ["response.output_text.done", "response.content_part.done", "response.output_item.done"]
+        assert set(message[2:-3]) == {"response.output_text.delta"}
+        final = events[-1].response
+        text = "".join(e.delta for e in events if e.type == "response.output_text.delta")
+        assert text == final.output_text == "Echo: hello there" and final.usage.output_tokens > 0 and final.status == "completed"
+        assert events[0].response.status == "in_progress" and events[0].response.id == final.id
+        assert [e.output_index for e in events if e.type == "response.output_item.done"] == [0, 1]
+
+    @pytest.mark.parametrize("model", MODELS)
+    def test_stream_helper_and_a_tool_call(self, client, model):
+        with client.responses.stream(model=model, input="weather in Paris?", tools=[WEATHER]) as stream:
+            events = list(stream)
+            final = stream.get_final_response()
+        types = [e.type for e in events]
+        assert "response.function_call_arguments.delta" in types and "response.function_call_arguments.done" in types
+        done = next(e for e in events if e.type == "response.function_call_arguments.done")
+        call = next(o for o in final.output if o.type == "function_call")
+        assert done.arguments == call.arguments and json.loads(call.arguments) == {"city": "Paris"} and done.name == "get_weather"
+        added = next(e for e in events if e.type == "response.output_item.added" and e.item.type == "function_call")
+        assert added.item.call_id == call.call_id and added.item.status == "in_progress"
+
+    def test_stream_helper_parses_structured_output(self, client):
+        class City(BaseModel):
+            name: str
+
+        with client.responses.stream(model="gpt-oss-20b", input="a city", text_format=City) as stream:
+            final = stream.get_final_response()
+        assert isinstance(final.output_parsed, City)
+
+    def test_raw_sse_event_lines_match_their_types(self, proxy_url):
+        with httpx.stream("POST", f"{proxy_url}/v1/responses", json={"model": "gpt-oss-20b", "input": "hi", "stream": True}, timeout=30) as r:
+            body = r.read()
+            assert r.status_code == 200 and r.headers["content-type"].startswith("text/event-stream")
+            assert r.headers["x-gptoss-route"] == "gpt-oss-20b" and r.headers["x-request-id"]
+        events = _sse(body)
+        assert all(event == data["type"] for event, data in events)
+        assert [d["sequence_number"] for _, d in events] == list(range(len(events)))
+        assert b"[DONE]" not in body
+
+    def test_failure_after_the_first_byte_is_an_error_event_then_response_failed(self, proxy_url):
+        """After bytes were sent the status is 200: the failure is OpenAI's `error` event ("Emitted when an error
+        occurs", response_error_event.py) then `response.failed` (response_failed_event.py) with `response.error`."""
+        status, _, body = post(f"{proxy_url}/v1/responses", {"model": "gpt-oss-20b", "input": "[[midstream-error]] [[long:3000]]", "stream": True})
+        events = _sse(body)
+        assert status == 200 and [e for e, _ in events[-2:]] == ["error", "response.failed"]
+        error, failed = events[-2][1], events[-1][1]
+        assert error["code"] == "backend_error" and error["message"]
+        assert failed["response"]["status"] == "failed" and failed["response"]["error"]["code"] == "server_error"
+        assert "response.output_text.delta" in [e for e, _ in events]  # text had left before the failure
+        assert [d["sequence_number"] for _, d in events] == list(range(len(events)))
+
+    def test_sdk_sees_the_failure_as_events(self, client):
+        events = list(client.responses.create(model="gpt-oss-20b", input="[[midstream-error]] [[long:3000]]", stream=True))
+        assert events[-2].type == "error" and events[-1].type == "response.failed" and events[-1].response.error.code == "server_error"
