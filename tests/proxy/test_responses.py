@@ -239,13 +239,18 @@ class TestSameGuardrailsFallbackAndErrors:
             list(r) if stream else None
         assert err.value.status_code == 502 and err.value.body["code"] == "backend_error"
 
-    def test_the_log_record_is_the_chat_one_on_this_path(self, client, logs):
-        client.responses.create(model="gpt-oss-20b", input="log me", stream=True).close()
-        r = client.responses.create(model="gpt-oss-20b", input="log me too")
-        record = next(rec for rec in reversed(logs) if rec["path"] == "/v1/responses" and rec.get("stream") is False)
-        assert record["route"] == record["model"] == "gpt-oss-20b" and record["status"] == 200
+    @pytest.mark.parametrize("stream", [False, True])
+    def test_the_log_record_is_the_chat_one_on_this_path(self, client, logs, stream):
+        """The record the handler turns into metrics; a stream's is written once the stream has ended."""
+        before = len(logs)
+        r = client.responses.create(model="gpt-oss-20b", input="log me", stream=stream)
+        r = list(r)[-1].response if stream else r
+        records = [rec for rec in logs[before:] if rec["path"] == "/v1/responses"]
+        assert len(records) == 1, logs[before:]
+        record = records[0]
+        assert record["route"] == record["model"] == "gpt-oss-20b" and record["status"] == 200 and record["stream"] is stream
         assert record["prompt_tokens"] == r.usage.input_tokens and record["completion_tokens"] == r.usage.output_tokens
-        assert record["guardrail_input"] == "none"
+        assert record["guardrail_input"] == "none" and "error" not in record
 
 
 class TestStreaming:

@@ -425,15 +425,12 @@ class _Events:
 
 
 def _chat_events(parts: Iterator[bytes]) -> Iterator[dict]:
-    """The chat stream's SSE parts (one ``data:`` event each) as dicts; ``[DONE]`` ends it."""
+    """The chat stream's SSE parts (one ``data:`` event each) as dicts. Read to its end, past ``[DONE]``: the chat
+    stream writes its log record (usage, guardrail actions, errors) after its last part."""
     for part in parts:
         for line in bytes(part).decode().split("\n"):
-            if not line.startswith("data: "):
-                continue
-            data = line[6:]
-            if data == "[DONE]":
-                return
-            yield json.loads(data)
+            if line.startswith("data: ") and line != "data: [DONE]":
+                yield json.loads(line[6:])
 
 
 def _stream(shape: _Shape, chat_parts: Iterator[bytes], model: str) -> Iterator[bytes]:
