@@ -42,6 +42,16 @@ def _sse(body: bytes) -> list[tuple[str, dict]]:
     return out
 
 
+def _strict(events: list[tuple[str, dict]]) -> None:
+    """Validates each event strictly against openai-python's `ResponseStreamEvent` union (required fields, literals)."""
+    from openai.types.responses import ResponseStreamEvent
+    from pydantic import TypeAdapter
+
+    adapter = TypeAdapter(ResponseStreamEvent)
+    for _, data in events:
+        adapter.validate_python(data)
+
+
 @pytest.mark.parametrize("model", MODELS)
 class TestCreate:
     def test_text_answer_with_reasoning_item_and_usage(self, client, stats, model):
@@ -306,6 +316,7 @@ class TestStreaming:
             assert r.headers["x-gptoss-route"] == "gpt-oss-20b" and r.headers["x-request-id"]
         events = _sse(body)
         assert all(event == data["type"] for event, data in events)
+        _strict(events)
         assert [d["sequence_number"] for _, d in events] == list(range(len(events)))
         assert b"[DONE]" not in body
 
@@ -316,6 +327,7 @@ class TestStreaming:
         events = _sse(body)
         assert status == 200 and [e for e, _ in events[-2:]] == ["error", "response.failed"]
         error, failed = events[-2][1], events[-1][1]
+        _strict(events)
         assert error["code"] == "backend_error" and error["message"]
         assert failed["response"]["status"] == "failed" and failed["response"]["error"]["code"] == "server_error"
         assert "response.output_text.delta" in [e for e, _ in events]  # text had left before the failure
@@ -324,3 +336,56 @@ class TestStreaming:
     def test_sdk_sees_the_failure_as_events(self, client):
         events = list(client.responses.create(model="gpt-oss-20b", input="[[midstream-error]] [[long:3000]]", stream=True))
         assert events[-2].type == "error" and events[-1].type == "response.failed" and events[-1].response.error.code == "server_error"
+
+
+class TestContract:
+    """Every object and event validates strictly (pydantic, no lenient construct) against openai-python 2.54's
+    `Response` and `ResponseStreamEvent` models — the SDK itself builds them leniently, so a missing required
+    field would otherwise go unnoticed. The backend here is scripted (the translation is under test): a
+    reasoning → text → two tool calls whose argument deltas interleave, as an unguarded vLLM stream may send them."""
+
+    ROUTES = {"m": {"backend": "sagemaker", "endpoint_name": "e"}}
+
+    class Scripted:
+        def complete(self, route, body, timeout):
+            message = {"content": "hi", "reasoning_content": "think", "tool_calls": [{"id": "c1", "type": "function", "function": {"name": "f", "arguments": "{}"}}]}
+            return {"choices": [{"message": message, "finish_reason": "tool_calls"}], "usage": {"prompt_tokens": 3, "completion_tokens": 4}}
+
+        def stream(self, route, body, timeout):
+            yield {"choices": [{"delta": {"reasoning_content": "think"}}]}
+            yield {"choices": [{"delta": {"content": "hi"}}]}
+            yield {"choices": [{"delta": {"tool_calls": [{"index": 0, "id": "c1", "function": {"name": "f", "arguments": '{"a":'}}]}}]}
+            yield {"choices": [{"delta": {"tool_calls": [{"index": 1, "id": "c2", "function": {"name": "g", "arguments": "{}"}}]}}]}
+            yield {"choices": [{"delta": {"tool_calls": [{"index": 0, "function": {"arguments": "1}"}}]}}]}
+            yield {"choices": [{"delta": {}, "finish_reason": "tool_calls"}]}
+            yield {"choices": [], "usage": {"prompt_tokens": 3, "completion_tokens": 4}}
+
+    def _service(self):
+        from gptoss_proxy.core.service import ProxyService
+        from gptoss_proxy.core.settings import Settings
+
+        return ProxyService(Settings.from_env({"GPTOSS_ROUTES": json.dumps(self.ROUTES)}), {"sagemaker": self.Scripted()})
+
+    BODY = {"model": "m", "input": "hi", "tools": [{"type": "function", "name": "f", "parameters": {"type": "object"}}],
+            "text": {"format": {"type": "json_schema", "name": "x", "schema": {"type": "object"}}}}
+
+    def test_response_object_validates(self):
+        from openai.types.responses import Response
+        from pydantic import TypeAdapter
+
+        r = self._service().handle("POST", "/v1/responses", {}, json.dumps(self.BODY).encode())
+        parsed = TypeAdapter(Response).validate_python(json.loads(r.body))
+        assert [o.type for o in parsed.output] == ["reasoning", "message", "function_call"] and parsed.usage.total_tokens == 7
+
+    def test_stream_events_validate_and_interleaved_calls_stay_separate(self):
+        from openai.types.responses import Response, ResponseStreamEvent
+        from pydantic import TypeAdapter
+
+        r = self._service().handle("POST", "/v1/responses", {}, json.dumps({**self.BODY, "stream": True}).encode())
+        events = [TypeAdapter(ResponseStreamEvent).validate_python(json.loads(bytes(p).decode().split("data: ", 1)[1])) for p in r.body]
+        assert all(isinstance(e.response, Response) for e in events if e.type.startswith("response.") and hasattr(e, "response"))
+        deltas = [(e.output_index, e.delta) for e in events if e.type == "response.function_call_arguments.delta"]
+        assert deltas == [(2, '{"a":'), (3, "{}"), (2, "1}")]
+        final = events[-1].response
+        assert [(o.type, getattr(o, "arguments", None)) for o in final.output] == [("reasoning", None), ("message", None), ("function_call", '{"a":1}'), ("function_call", "{}")]
+        assert [e.output_index for e in events if e.type == "response.output_item.added"] == [0, 1, 2, 3]

@@ -284,7 +284,7 @@ def _usage(usage: dict | None) -> dict | None:
         return None
     return {
         "input_tokens": usage.get("prompt_tokens", 0),
-        "input_tokens_details": {"cached_tokens": 0},
+        "input_tokens_details": {"cached_tokens": 0, "cache_write_tokens": 0},
         "output_tokens": usage.get("completion_tokens", 0),
         "output_tokens_details": {"reasoning_tokens": (usage.get("completion_tokens_details") or {}).get("reasoning_tokens", 0)},
         "total_tokens": usage.get("total_tokens", usage.get("prompt_tokens", 0) + usage.get("completion_tokens", 0)),
@@ -333,13 +333,19 @@ def response_object(shape: _Shape, completion: dict) -> dict:
 
 
 class _Events:
-    """Chat SSE parts → Responses events, each with its ``sequence_number`` (SSE ``event:`` line = its type)."""
+    """Chat SSE parts → Responses events, each with its ``sequence_number`` (SSE ``event:`` line = its type).
+
+    Items get their ``output_index`` in the order they start (the SDK appends an item to its snapshot at
+    ``response.output_item.added``). Reasoning and message text are one open item at a time; tool calls are keyed
+    by their chat ``index``, so calls whose argument deltas interleave (parallel calls streamed unguarded) stay
+    separate items, all closed when text resumes or the answer ends."""
 
     def __init__(self, shape: _Shape, model: str) -> None:
         self.shape, self.model = shape, model
         self.seq = 0
-        self.output: list[dict] = []  # finished items
-        self.open: dict | None = None  # the item being streamed: {"kind", "item", "text"}
+        self.items: list[dict] = []  # every item so far, in output order: {"kind", "item", "text", "done"}
+        self.calls: dict[Any, dict] = {}  # open tool-call items by their chat index
+        self.text: dict | None = None  # the open reasoning or message item
         self.finish: str | None = None
         self.usage: dict | None = None
 
@@ -353,61 +359,74 @@ class _Events:
         yield self.event("response.created", response=snapshot)
         yield self.event("response.in_progress", response=snapshot)
 
-    def _index(self) -> int:
-        return len(self.output)
+    @property
+    def output(self) -> list[dict]:
+        return [entry["final"] for entry in self.items if entry["done"]]
 
-    def _open(self, kind: str, item: dict, key: Any = None) -> Iterator[bytes]:
-        yield from self.close()
-        self.open = {"kind": kind, "item": item, "text": "", "key": key}
-        yield self.event("response.output_item.added", output_index=self._index(), item=item)
-        if kind == "reasoning":
-            yield self.event("response.content_part.added", item_id=item["id"], output_index=self._index(), content_index=0, part={"type": "reasoning_text", "text": ""})
-        elif kind == "message":
-            yield self.event("response.content_part.added", item_id=item["id"], output_index=self._index(), content_index=0, part=_output_text(""))
+    def _add(self, kind: str, item: dict) -> Iterator[bytes]:
+        entry = {"kind": kind, "item": item, "text": "", "done": False, "index": len(self.items)}
+        self.items.append(entry)
+        yield self.event("response.output_item.added", output_index=entry["index"], item=item)
+        part = {"type": "reasoning_text", "text": ""} if kind == "reasoning" else _output_text("") if kind == "message" else None
+        if part is not None:
+            yield self.event("response.content_part.added", item_id=item["id"], output_index=entry["index"], content_index=0, part=part)
+        return entry
 
-    def close(self) -> Iterator[bytes]:
-        if self.open is None:
-            return
-        kind, item, text, index = self.open["kind"], self.open["item"], self.open["text"], self._index()
-        self.open = None
+    def _done(self, entry: dict) -> Iterator[bytes]:
+        kind, item, text, index = entry["kind"], entry["item"], entry["text"], entry["index"]
         if kind == "reasoning":
-            part = {"type": "reasoning_text", "text": text}
             yield self.event("response.reasoning_text.done", item_id=item["id"], output_index=index, content_index=0, text=text)
-            yield self.event("response.content_part.done", item_id=item["id"], output_index=index, content_index=0, part=part)
-            done = _reasoning_item(text, item_id=item["id"])
+            yield self.event("response.content_part.done", item_id=item["id"], output_index=index, content_index=0, part={"type": "reasoning_text", "text": text})
+            final = _reasoning_item(text, item_id=item["id"])
         elif kind == "message":
             yield self.event("response.output_text.done", item_id=item["id"], output_index=index, content_index=0, text=text, logprobs=[])
             yield self.event("response.content_part.done", item_id=item["id"], output_index=index, content_index=0, part=_output_text(text))
-            done = _message_item(text, item_id=item["id"])
+            final = _message_item(text, item_id=item["id"])
         else:
             yield self.event("response.function_call_arguments.done", item_id=item["id"], output_index=index, name=item["name"], arguments=text)
-            done = _call_item(item["call_id"], item["name"], text, item_id=item["id"])
-        yield self.event("response.output_item.done", output_index=index, item=done)
-        self.output.append(done)
+            final = _call_item(item["call_id"], item["name"], text, item_id=item["id"])
+        entry.update(done=True, final=final)
+        yield self.event("response.output_item.done", output_index=index, item=final)
+
+    def close(self) -> Iterator[bytes]:
+        """Finishes every open item, in output order."""
+        open_items = sorted([*([self.text] if self.text else []), *self.calls.values()], key=lambda e: e["index"])
+        self.text, self.calls = None, {}
+        for entry in open_items:
+            yield from self._done(entry)
+
+    def _text(self, kind: str, delta: str) -> Iterator[bytes]:
+        if self.text is None or self.text["kind"] != kind:
+            yield from self.close()
+            prefix = "rs" if kind == "reasoning" else "msg"
+            item = {"id": _id(prefix), "type": "reasoning", "summary": [], "content": [], "status": "in_progress"} if kind == "reasoning" else \
+                {"id": _id(prefix), "type": "message", "role": "assistant", "status": "in_progress", "content": []}
+            self.text = yield from self._add(kind, item)
+        entry = self.text
+        entry["text"] += delta
+        name = "response.reasoning_text.delta" if kind == "reasoning" else "response.output_text.delta"
+        extra = {} if kind == "reasoning" else {"logprobs": []}
+        yield self.event(name, item_id=entry["item"]["id"], output_index=entry["index"], content_index=0, delta=delta, **extra)
 
     def delta(self, delta: dict) -> Iterator[bytes]:
-        reasoning = delta.get("reasoning_content") or ""
-        if reasoning:
-            if self.open is None or self.open["kind"] != "reasoning":
-                yield from self._open("reasoning", {"id": _id("rs"), "type": "reasoning", "summary": [], "content": [], "status": "in_progress"})
-            self.open["text"] += reasoning
-            yield self.event("response.reasoning_text.delta", item_id=self.open["item"]["id"], output_index=self._index(), content_index=0, delta=reasoning)
-        content = delta.get("content") or ""
-        if content:
-            if self.open is None or self.open["kind"] != "message":
-                yield from self._open("message", {"id": _id("msg"), "type": "message", "role": "assistant", "status": "in_progress", "content": []})
-            self.open["text"] += content
-            yield self.event("response.output_text.delta", item_id=self.open["item"]["id"], output_index=self._index(), content_index=0, delta=content, logprobs=[])
+        if delta.get("reasoning_content"):
+            yield from self._text("reasoning", delta["reasoning_content"])
+        if delta.get("content"):
+            yield from self._text("message", delta["content"])
         for call in delta.get("tool_calls") or []:
             fn = call.get("function") or {}
             key = call.get("index", 0)
-            if self.open is None or self.open["kind"] != "call" or self.open["key"] != key:
+            if self.text is not None:
+                yield from self.close()
+            entry = self.calls.get(key)
+            if entry is None:
                 item = _call_item(call.get("id") or _id("call"), fn.get("name") or "", "", status="in_progress")
-                yield from self._open("call", item, key)
-            arguments = fn.get("arguments") or ""
-            if arguments:
-                self.open["text"] += arguments
-                yield self.event("response.function_call_arguments.delta", item_id=self.open["item"]["id"], output_index=self._index(), delta=arguments)
+                entry = self.calls[key] = yield from self._add("call", item)
+            elif fn.get("name") and not entry["item"]["name"]:
+                entry["item"]["name"] = fn["name"]
+            if fn.get("arguments"):
+                entry["text"] += fn["arguments"]
+                yield self.event("response.function_call_arguments.delta", item_id=entry["item"]["id"], output_index=entry["index"], delta=fn["arguments"])
 
     def end(self) -> Iterator[bytes]:
         yield from self.close()
