@@ -242,10 +242,12 @@ class TestSameGuardrailsFallbackAndErrors:
             list(r) if stream else None
         assert err.value.status_code == 429 and int(err.value.response.headers["retry-after"]) >= 1
 
-    @pytest.mark.parametrize("stream", [False, True])
-    def test_backend_failure_is_502(self, client, stream):
+    @pytest.mark.parametrize(("prompt", "stream"), [("[[error]]", False), ("[[error]]", True), ("[[midstream-error]]", True)])
+    def test_backend_failure_is_502(self, client, prompt, stream):
+        """`[[midstream-error]]`: the model fails after its first chunks but before any checked text could leave,
+        so the status line still carries the failure (nothing of the Responses stream was sent)."""
         with pytest.raises(openai.InternalServerError) as err:
-            r = client.responses.create(model="gpt-oss-120b", input="[[error]]", stream=stream)
+            r = client.responses.create(model="gpt-oss-120b", input=prompt, stream=stream)
             list(r) if stream else None
         assert err.value.status_code == 502 and err.value.body["code"] == "backend_error"
 
