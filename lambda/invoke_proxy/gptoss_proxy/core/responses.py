@@ -195,6 +195,13 @@ def chat_body(body: dict) -> dict:
     for key, why in NEEDS_STORAGE.items():
         if key in body and body[key] is not False:
             raise _bad(f"Invalid '{key}': {why}.", key, "unsupported_parameter")
+    for key in ("store", "parallel_tool_calls", "background"):
+        if key in body and not isinstance(body[key], bool):
+            raise _bad(f"Invalid type for '{key}': expected a boolean.", key, "invalid_type")
+    metadata = body.get("metadata")
+    if metadata is not None and not (isinstance(metadata, dict) and len(metadata) <= 16 and all(isinstance(v, str) and len(k) <= 64 and len(v) <= 512 for k, v in metadata.items())):
+        # OpenAI's Metadata: "up to 16 key-value pairs", keys up to 64 and values up to 512 characters (openai/types/responses/response_create_params.py, `metadata`)
+        raise _bad("Invalid 'metadata': expected an object of at most 16 string values (keys up to 64, values up to 512 characters).", "metadata")
     if body.get("top_logprobs"):
         raise _bad("Invalid 'top_logprobs': log probabilities are offered on /v1/chat/completions (SageMaker routes) only.", "top_logprobs", "unsupported_parameter")
     chat: dict[str, Any] = {"messages": _messages(body)}
