@@ -391,3 +391,36 @@ class TestContract:
         final = events[-1].response
         assert [(o.type, getattr(o, "arguments", None)) for o in final.output] == [("reasoning", None), ("message", None), ("function_call", '{"a":1}'), ("function_call", "{}")]
         assert [e.output_index for e in events if e.type == "response.output_item.added"] == [0, 1, 2, 3]
+
+
+class TestLangChain:
+    """langchain-openai 1.7.4 `ChatOpenAI(use_responses_api=True)` (langchain_openai/chat_models/base.py:
+    `_construct_responses_api_payload`, `_construct_lc_result_from_responses_api`) drives the same route: text,
+    streaming, and a tool loop that sends the reasoning and function_call items back."""
+
+    @staticmethod
+    def _text(content) -> str:
+        return content if isinstance(content, str) else "".join(b.get("text", "") for b in content if isinstance(b, dict) and b.get("type") == "text")
+
+    def test_invoke_stream_and_tool_loop(self, proxy_url, stats, logs):
+        from langchain_core.messages import HumanMessage, ToolMessage
+        from langchain_core.tools import tool
+        from langchain_openai import ChatOpenAI
+
+        @tool
+        def get_weather(city: str) -> str:
+            """The weather in a city."""
+            return "sunny"
+
+        before = len(logs)
+        llm = ChatOpenAI(model="gpt-oss-20b", base_url=f"{proxy_url}/v1", api_key="unused", use_responses_api=True, max_retries=0, reasoning={"effort": "low"})
+        answer = llm.invoke("hello there")
+        assert self._text(answer.content) == "Echo: hello there" and answer.usage_metadata["output_token_details"]["reasoning"] > 0
+        assert "".join(self._text(c.content) for c in llm.stream("hello there")) == "Echo: hello there"
+        tools = llm.bind_tools([get_weather])
+        first = tools.invoke([HumanMessage("weather in Paris?")])
+        assert [c["name"] for c in first.tool_calls] == ["get_weather"] and first.tool_calls[0]["args"] == {"city": "Paris"}
+        second = tools.invoke([HumanMessage("weather in Paris?"), first, ToolMessage("sunny", tool_call_id=first.tool_calls[0]["id"])])
+        assert self._text(second.content) == "The tool said: sunny"
+        assert _last_request(stats)["reasoning_effort"] == "low"
+        assert [r["path"] for r in logs[before:]] == ["/v1/responses"] * 4
