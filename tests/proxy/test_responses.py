@@ -268,7 +268,10 @@ class TestSameGuardrailsFallbackAndErrors:
 class TestStreaming:
     """The event sequence of openai-python's `response_stream_event.py`: response.created, response.in_progress, then
     per item output_item.added → (content_part.added → deltas → *.done → content_part.done) → output_item.done,
-    and response.completed; every event has a `sequence_number`."""
+    and response.completed; every event has a `sequence_number`. Reasoning streams as `response.reasoning_text.delta`
+    into a `reasoning` item's `content` (the raw chain of thought gpt-oss produces), which is also what vLLM's own
+    Responses server does for gpt-oss (vllm-project/vllm `vllm/entrypoints/openai/responses/serving.py` emits
+    `ResponseReasoningTextDeltaEvent` and builds `ResponseReasoningItem` with reasoning_text `Content`)."""
 
     @pytest.mark.parametrize("model", MODELS)
     def test_event_sequence_of_a_text_answer(self, client, model):
