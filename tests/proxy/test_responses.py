@@ -427,3 +427,42 @@ class TestLangChain:
         assert self._text(second.content) == "The tool said: sunny"
         assert _last_request(stats)["reasoning_effort"] == "low"
         assert [r["path"] for r in logs[before:]] == ["/v1/responses"] * 4
+
+
+class TestDeadline:
+    """The chat pipeline's deadline watchdog (see tests/proxy/test_clients_streams.py `TestStalledModel`) ends a
+    stalled Responses stream too: the `error` event carries `request_deadline`, then `response.failed` — before
+    Lambda's own deadline, with the text that had been released kept in the failed response's output."""
+
+    def test_a_stalled_model_ends_the_stream_with_error_and_response_failed(self):
+        import threading
+        import time
+
+        from gptoss_proxy.core.service import ProxyService
+        from gptoss_proxy.core.settings import Settings
+
+        released = threading.Event()
+
+        class Chunks:
+            def __iter__(self):
+                yield {"choices": [{"index": 0, "delta": {"content": "first words "}, "finish_reason": None}]}
+                released.wait(30)  # the model hangs until aborted
+                raise ConnectionError("connection shut down")
+
+            def abort(self):
+                released.set()
+
+        class Stalling:
+            def stream(self, route, body, timeout):
+                return Chunks()
+
+        settings = Settings.from_env({"GPTOSS_ROUTES": json.dumps({"m": {"backend": "sagemaker", "endpoint_name": "e"}}), "GPTOSS_DEADLINE_MARGIN_SECONDS": "10"})
+        service = ProxyService(settings, {"sagemaker": Stalling()}, guardrail=None)
+        body = json.dumps({"model": "m", "stream": True, "input": "hi"}).encode()
+        response = service.handle("POST", "/v1/responses", {}, body, deadline=time.monotonic() + 11.5)  # cut in 1.5 s
+        events = _sse(b"".join(response.body))
+        assert response.status == 200 and released.is_set()
+        assert [e for e, _ in events[-2:]] == ["error", "response.failed"] and events[-2][1]["code"] == "request_deadline"
+        failed = events[-1][1]["response"]
+        assert failed["status"] == "failed" and failed["output"][0]["content"][0]["text"] == "first words "
+        _strict(events)
