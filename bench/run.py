@@ -4,7 +4,8 @@
 2. proxy overhead per request vs calling the same emulator directly with boto3 (in-process and over HTTP,
    stream and non-stream, p50/p99, median of runs) and the handler's cold import;
 3. guardrail calls per streamed response vs the text-unit minimum ceil(chars/1000);
-4. test-suite wall time.
+4. test-suite wall time;
+5. seeds 002/003 (bench_seeds.py): handoff latency vs the large model directly, reasoning tokens vs budget.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ sys.path[:0] = [str(ROOT), str(ROOT / "lambda" / "invoke_proxy")]
 import bench_concurrency  # noqa: E402
 import bench_litellm  # noqa: E402
 import bench_proxy  # noqa: E402
+import bench_seeds  # noqa: E402
 
 SYNTH_RUNS = 3
 EMPTY_APP = "from aws_cdk import App, CfnWaitConditionHandle, Stack\napp = App()\nCfnWaitConditionHandle(Stack(app, 'Empty'), 'Nothing')\napp.synth()\n"
@@ -90,6 +92,7 @@ def main() -> None:
         "guardrail": guardrail_batches(),
         "concurrency": {"default_backlog_5": bench_concurrency.measure(backlog=5), "ours": bench_concurrency.measure()},
         "guard_stream": bench_proxy.measure_guardrail_stream(),
+        "seeds": bench_seeds.measure(),
         "tests_s": test_suite_seconds(),
     }
     (ROOT / "bench" / "results.json").write_text(json.dumps(results, indent=1) + "\n")
@@ -157,6 +160,8 @@ def render(r: dict) -> str:
         "ceil(chars/1000), by the emulator.",
         "",
     ]
+    if r.get("seeds"):
+        lines += bench_seeds.render(r["seeds"])
     return "\n".join(lines)
 
 

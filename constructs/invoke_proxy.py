@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol, Sequence
+from typing import Any, Protocol, Sequence
 
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_ec2 as ec2
@@ -88,6 +88,14 @@ class ProxyRoute:
         request asks to escalate. Default: - no fallback.
     :param max_tokens: cap on max_tokens / max_completion_tokens (the operator's budget). Default: - no cap.
     :param max_reasoning_effort: cap on ``reasoning_effort``. Default: - no cap (up to ``high``).
+    :param handoff: another route's ``model`` this route's model may hand a task to: it is offered a handoff tool
+        and, when it calls it, that route answers (seed 002). Default: - no handoff.
+    :param max_reasoning_tokens: cap on a request's reasoning budget (``reasoning.max_tokens`` /
+        ``thinking.budget_tokens``; larger budgets are lowered to it). Default: - no cap.
+    :param reasoning_tokens: the reasoning budget of requests that set none. Default: - no budget.
+    :param budget_mode: ``chat`` enforces budgets on the chat stream (stop and re-ask, both backends);
+        ``harmony`` forces them exactly on raw harmony prompts over the container's completions interface
+        (SageMaker routes; UNCONFIRMED on the real endpoint, see the README). Default: - ``chat``.
     """
 
     model: str
@@ -96,6 +104,10 @@ class ProxyRoute:
     fallback: str | None = None
     max_tokens: int | None = None
     max_reasoning_effort: str | None = None
+    handoff: str | None = None
+    max_reasoning_tokens: int | None = None
+    reasoning_tokens: int | None = None
+    budget_mode: str | None = None
 
     @classmethod
     def sagemaker(cls, model: str, endpoint: InvokableEndpoint, **options) -> "ProxyRoute":
@@ -144,6 +156,8 @@ class InvokeProxy(Construct):
         service_endpoints: ec2.IConnectable,
         guardrail: ApplicableGuardrail | None = None,
         guardrail_stream_mode: str | None = None,
+        handoff_daily_cap: int | None = None,
+        handoff_on_high_effort: bool | None = None,
         streaming: bool = True,
         vpc_subnets: ec2.SubnetSelection | None = None,
         timeout: Duration | None = None,
@@ -165,6 +179,10 @@ class InvokeProxy(Construct):
         :param guardrail_stream_mode: ``safe`` releases streamed text only after its ~1,000-character batch
             passed; ``fast`` releases at once and cuts the stream on intervention. Default: - the proxy's
             default (``safe``, set in the proxy's ``core/settings.py``).
+        :param handoff_daily_cap: handoffs per consumer per UTC day (counted per execution environment) after
+            which the small model's own answer stands. Default: - no cap.
+        :param handoff_on_high_effort: ``reasoning_effort: high`` on a route with a handoff goes to the handoff
+            route directly. Default: - false (the small model decides).
         :param streaming: run the proxy's HTTP app under the AWS Lambda Web Adapter so responses stream.
             Default: - true. False uses the buffered handler (stream requests still get valid SSE, at once).
         :param vpc_subnets: where the function's interfaces go. Default: - the isolated subnets.
@@ -179,7 +197,8 @@ class InvokeProxy(Construct):
         """
         super().__init__(scope, id)
         _validate_routes(routes)
-        self.settings = self._settings(routes, guardrail, guardrail_stream_mode)
+        handoff_options = {"handoff_daily_cap": handoff_daily_cap, "handoff_on_high_effort": handoff_on_high_effort}
+        self.settings = self._settings(routes, guardrail, guardrail_stream_mode, **{k: v for k, v in handoff_options.items() if v is not None})
         timeout = timeout or Duration.minutes(5)
         validate_function_props(memory_size=memory_size, timeout=timeout, reserved_concurrent_executions=reserved_concurrent_executions)
         architecture = architecture or lambda_.Architecture.ARM_64
@@ -253,7 +272,7 @@ class InvokeProxy(Construct):
 
     @staticmethod
     def _settings(
-        routes: Sequence[ProxyRoute], guardrail: ApplicableGuardrail | None, guardrail_stream_mode: str | None
+        routes: Sequence[ProxyRoute], guardrail: ApplicableGuardrail | None, guardrail_stream_mode: str | None, **options: Any
     ) -> core.Settings:
         """The proxy's own ``Settings`` for these props (validated there); the function's environment is its
         ``to_env()``, which the Lambda reads back with ``Settings.from_env``."""
@@ -268,8 +287,13 @@ class InvokeProxy(Construct):
                 fallback=r.fallback,
                 max_tokens=r.max_tokens,
                 max_reasoning_effort=r.max_reasoning_effort,
+                handoff=r.handoff,
+                max_reasoning_tokens=r.max_reasoning_tokens,
+                reasoning_tokens=r.reasoning_tokens,
+                budget_mode=r.budget_mode,
             )
-        options = {} if guardrail_stream_mode is None else {"guardrail_stream_mode": guardrail_stream_mode}
+        if guardrail_stream_mode is not None:
+            options["guardrail_stream_mode"] = guardrail_stream_mode
         if guardrail is not None:
             options.update(guardrail_id=guardrail.guardrail_id, guardrail_version=guardrail.guardrail_version)
         return core.Settings(routes=core_routes, **options)

@@ -16,9 +16,9 @@ from pathlib import Path
 
 PROXY_DIR = Path(__file__).resolve().parent.parent / "lambda" / "invoke_proxy"
 
-#: the routes the dev server serves against the emulators (a SageMaker 20b with a Bedrock 120b fallback)
+#: the routes the dev server serves against the emulators (a SageMaker 20b with a Bedrock 120b fallback and handoff)
 DEV_ROUTES = {
-    "gpt-oss-20b": {"backend": "sagemaker", "endpoint_name": "gptoss-20b-dev", "fallback": "gpt-oss-120b"},
+    "gpt-oss-20b": {"backend": "sagemaker", "endpoint_name": "gptoss-20b-dev", "fallback": "gpt-oss-120b", "handoff": "gpt-oss-120b"},
     "gpt-oss-120b": {"backend": "bedrock", "model_id": "openai.gpt-oss-120b-1:0"},
 }
 

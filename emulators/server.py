@@ -14,6 +14,15 @@ Faults are injected per request by markers in the last user message:
 ``[[forbidden]]`` (output the guardrail blocks) ``[[email]]`` (output containing an e-mail the guardrail masks)
 ``[[reasoning-email]]`` (reasoning containing an e-mail) ``[[entity-at:K]]`` (with ``[[long:N]]``: an e-mail address starting at character K of the content)
 ``[[rate:T]]`` (stream at T tokens per second, 4 characters a token, one token per delta)
+``[[beyond]]`` (the small model calls the handoff tool, ``handoff_to_larger_model``, when it is offered; with
+``[[handoff-email]]`` / ``[[handoff-forbidden]]`` its reason holds an e-mail / a blocked word; ``[[beyond-late]]``:
+it writes its answer first, then calls the tool)
+``[[think:N]]`` (reasoning of N tokens, 4 characters each; the proxy's reasoning-budget notes — a developer message
+starting ``[reasoning budget]`` — make it answer after one short sentence, or after "at least K more tokens")
+A SageMaker body with ``prompt`` is an OpenAI *completions* request on a raw harmony prompt (what the LMI container
+accepts in vLLM async mode): after an opened analysis message the model reasons ``[[think:N]]`` tokens (40 without
+the marker; 16 more after a trailing "Wait"), stopping at ``max_tokens`` (``finish_reason: length``); after an
+opened final message it answers ``Echo: <prompt>``.
 ``[[tool-email]]`` ``[[tool-forbidden]]`` ``[[tool-notjson]]`` (tool-call arguments with an e-mail, a blocked word,
 or not JSON); streamed tool-call arguments come in pieces, as vLLM sends them.
 Guardrail (ApplyGuardrail, per text block, like Bedrock): a block containing ``[[block-input]]`` (INPUT) or the
@@ -45,6 +54,10 @@ EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 CARD = re.compile(r"\b\d{4}(?:[ -]?\d{4}){3}\b")
 SSN = re.compile(r"\b\d{3}-\d{2}-\d{4}\b")
 ENTITIES = (("EMAIL", EMAIL), ("CREDIT_DEBIT_CARD_NUMBER", CARD), ("US_SOCIAL_SECURITY_NUMBER", SSN))
+#: the proxy's handoff tool (gptoss_proxy.core.handoff.HANDOFF_TOOL; a test checks they agree)
+HANDOFF_TOOL = "handoff_to_larger_model"
+#: how the proxy's reasoning-budget notes start (gptoss_proxy.core.budget.NOTE_PREFIX)
+BUDGET_NOTE = "[reasoning budget]"
 BLOCKED_INPUT = "Your request was blocked by this platform's content policy."
 BLOCKED_OUTPUT = "The model's answer was withheld by this platform's content policy."
 
@@ -95,6 +108,13 @@ def fake_answer(body: dict) -> dict:
     reasoning = " ".join(["The user asked something; I consider it carefully."] * sentences) + f" effort={effort}."
     if "[[reasoning-email]]" in prompt:
         reasoning += " I could write to jane.doe@example.com."
+    think = re.search(r"\[\[think:(\d+)\]\]", prompt)
+    if think:  # reasoning of N tokens (4 characters each), as long as the model needs
+        reasoning = _reasoning_of(int(think.group(1)))
+    last = (body.get("messages") or [{}])[-1]
+    if last.get("role") == "developer" and str(last.get("content", "")).startswith(BUDGET_NOTE):
+        more = re.search(r"at least (\d+) more tokens", last["content"])
+        reasoning = _reasoning_of(int(more.group(1))) if more else "Answering now."
     long_match = re.search(r"\[\[long:(\d+)\]\]", prompt)
     clean = re.sub(r"\[\[[^\]]*\]\]", "", prompt).strip()
     if long_match:
@@ -113,7 +133,17 @@ def fake_answer(body: dict) -> dict:
     fmt = body.get("response_format") or {}
     if fmt.get("type") == "json_object":
         content = json.dumps({"echo": clean})
-    tools = body.get("tools") or []
+    offered = [t for t in body.get("tools") or [] if t["function"]["name"] == HANDOFF_TOOL]
+    tools = [t for t in body.get("tools") or [] if t["function"]["name"] != HANDOFF_TOOL]
+    if offered and ("[[beyond]]" in prompt or "[[beyond-late]]" in prompt):
+        reason = "This needs deeper multi-step reasoning than I can give."
+        if "[[handoff-email]]" in prompt:
+            reason += " Ask jane.doe@example.com."
+        if "[[handoff-forbidden]]" in prompt:
+            reason += " It is a forbidden topic."
+        call = {"id": f"call_{uuid.uuid4().hex[:8]}", "type": "function", "function": {"name": HANDOFF_TOOL, "arguments": json.dumps({"reason": reason})}}
+        late = "[[beyond-late]]" in prompt
+        return {"reasoning": reasoning, "content": content if late else "", "tool_calls": [call], "finish_reason": "tool_calls"}
     answered_tool = any(m.get("role") == "tool" for m in body.get("messages") or [])
     choice = body.get("tool_choice")
     if tools and choice != "none" and not answered_tool:
@@ -136,6 +166,33 @@ def fake_answer(body: dict) -> dict:
     if fmt.get("type") == "json_schema":  # guided decoding: the answer is a JSON value valid against the schema
         content = json.dumps(instance((fmt.get("json_schema") or {}).get("schema") or {"type": "object"}))
     return {"reasoning": reasoning, "content": content, "tool_calls": None, "finish_reason": "stop"}
+
+
+def _reasoning_of(n: int) -> str:
+    """Reasoning of exactly ``n`` tokens of 4 characters."""
+    return ("Step: check it. " * (n // 4 + 1))[: n * 4]
+
+
+WAIT_MORE_TOKENS = 16
+
+
+def fake_completion(body: dict) -> tuple[str, str, dict]:
+    """What the fake model writes after a raw harmony prompt: (text, finish_reason, usage)."""
+    prompt = body["prompt"]
+    users = re.findall(r"<\|start\|>user<\|message\|>(.*?)<\|end\|>", prompt, re.S)
+    user = users[-1] if users else ""
+    if prompt.endswith("<|channel|>final<|message|>"):
+        text = "Echo: " + re.sub(r"\[\[[^\]]*\]\]", "", user).strip()
+    else:
+        think = re.search(r"\[\[think:(\d+)\]\]", user)
+        want = WAIT_MORE_TOKENS if prompt.endswith("Wait") else int(think.group(1)) if think else 40
+        text = _reasoning_of(want)
+    limit = int(body.get("max_tokens") or 10**9)
+    finish = "stop"
+    if math.ceil(len(text) / 4) > limit:
+        text, finish = text[: limit * 4], "length"
+    completion = math.ceil(len(text) / 4)
+    return text, finish, {"prompt_tokens": len(prompt) // 4, "completion_tokens": completion, "total_tokens": len(prompt) // 4 + completion}
 
 
 def _with_text(value, text: str):
@@ -319,6 +376,8 @@ class Emulator:
                     return
                 if body.get("stream", False) != stream:
                     return self._error(424, "ModelError", "stream flag does not match the operation")
+                if "prompt" in body:
+                    return self._completion(body, stream, endpoint)
                 answer = fake_answer(body)
                 slow = "[[slow]]" in prompt
                 if not stream:
@@ -348,6 +407,21 @@ class Emulator:
                 if "[[midstream-error]]" in prompt:
                     parts = parts[: len(parts) // 2] + [exception("ModelStreamError", json.dumps({"Message": "model crashed", "ErrorCode": "500"}).encode())]
                 self._stream(parts, slow, f"sagemaker:{endpoint}", stall="[[stall]]" in prompt)
+
+            def _completion(self, body: dict, stream: bool, endpoint: str) -> None:
+                text, finish, usage = fake_completion(body)
+                if not stream:
+                    out = {"id": "cmpl-sm", "object": "text_completion", "created": int(time.time()), "model": "gpt-oss",
+                           "choices": [{"index": 0, "text": text, "finish_reason": finish}], "usage": usage}
+                    return self._send(200, json.dumps(out).encode(), {"Content-Type": "application/json"})
+                sse = b""
+                pieces = [text[i:i + 12] for i in range(0, len(text), 12)] or [""]
+                for i, piece in enumerate(pieces):
+                    choice = {"index": 0, "text": piece, "finish_reason": finish if i == len(pieces) - 1 else None}
+                    sse += b"data: " + json.dumps({"id": "cmpl-sm", "object": "text_completion", "choices": [choice]}).encode() + b"\n\n"
+                sse += b"data: " + json.dumps({"id": "cmpl-sm", "object": "text_completion", "choices": [], "usage": usage}).encode() + b"\n\n"
+                sse += b"data: [DONE]\n\n"
+                self._stream([event("PayloadPart", sse[i:i + 37]) for i in range(0, len(sse), 37)], False, f"sagemaker:{endpoint}")
 
             # -- Bedrock Runtime --
             def _bedrock(self, model_id: str, stream: bool, raw: bytes) -> None:

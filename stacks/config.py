@@ -43,7 +43,7 @@ RENAMED_KEYS = {
     "flow_log_retention_days": "flow_log_retention",
 }
 #: the fields of one entry of ``routes`` (``ProxyRoute`` options)
-ROUTE_OPTIONS = ("fallback", "max_tokens", "max_reasoning_effort")
+ROUTE_OPTIONS = ("fallback", "max_tokens", "max_reasoning_effort", "handoff", "max_reasoning_tokens", "reasoning_tokens", "budget_mode")
 
 #: keys that may also be set per region under ``region_overrides``
 REGION_KEYS = (
@@ -124,6 +124,8 @@ class PlatformConfig:
     # InvokeProxy props
     streaming: bool | None = None
     guardrail_stream_mode: str | None = None
+    handoff_daily_cap: int | None = None
+    handoff_on_high_effort: bool | None = None
     memory_size: int | None = None
     timeout: Duration | None = None
     reserved_concurrent_executions: int | None = None
@@ -150,7 +152,8 @@ class PlatformConfig:
 
     def proxy_props(self) -> dict[str, Any]:
         """The InvokeProxy props set in config (unset ones keep the construct's defaults)."""
-        names = ("streaming", "guardrail_stream_mode", "memory_size", "timeout", "reserved_concurrent_executions")
+        names = ("streaming", "guardrail_stream_mode", "memory_size", "timeout", "reserved_concurrent_executions",
+                 "handoff_daily_cap", "handoff_on_high_effort")
         return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
 
     def private_api_props(self) -> dict[str, Any]:
@@ -431,11 +434,13 @@ def _routes(value: Any) -> dict[str, dict[str, Any]]:
         if not isinstance(options, dict) or set(options) - set(ROUTE_OPTIONS):
             raise ConfigError(f"context key '{key}': expected an object with {', '.join(ROUTE_OPTIONS)}, got {options!r}")
         parsed = dict(options)
-        if parsed.get("fallback") is not None and not isinstance(parsed["fallback"], str):
-            raise ConfigError(f"context key '{key}.fallback': expected a route name or null, got {parsed['fallback']!r}")
-        if "max_tokens" in parsed:
-            parsed["max_tokens"] = _int(f"{key}.max_tokens", parsed["max_tokens"])
-        for option in ("max_tokens", "max_reasoning_effort"):
+        for option in ("fallback", "handoff"):
+            if parsed.get(option) is not None and not isinstance(parsed[option], str):
+                raise ConfigError(f"context key '{key}.{option}': expected a route name or null, got {parsed[option]!r}")
+        for option in ("max_tokens", "max_reasoning_tokens", "reasoning_tokens"):
+            if option in parsed:
+                parsed[option] = _int(f"{key}.{option}", parsed[option])
+        for option in ("max_tokens", "max_reasoning_effort", "max_reasoning_tokens", "reasoning_tokens", "budget_mode"):
             if option in parsed:
                 _construct_rule(f"{key}.{option}", lambda o=option: Route.check_field(o, parsed[o], f"route {name!r} {o}"))
         routes[name] = parsed
@@ -476,6 +481,9 @@ def _proxy_and_platform_keys(context: Callable[[str], Any]) -> dict[str, Any]:
     mode = _optional(context, "guardrail_stream_mode", lambda k, v: v)
     if mode is not None:
         _construct_rule("guardrail_stream_mode", lambda: Settings.check_field("guardrail_stream_mode", mode))
+    handoff_cap = _optional(context, "handoff_daily_cap", _int)
+    if handoff_cap is not None:
+        _construct_rule("handoff_daily_cap", lambda: Settings.check_field("handoff_daily_cap", handoff_cap))
     memory_size = _optional(context, "memory_size", _int)
     timeout = _optional(context, "timeout", _int)
     timeout = Duration.seconds(timeout) if timeout is not None else None
@@ -502,6 +510,8 @@ def _proxy_and_platform_keys(context: Callable[[str], Any]) -> dict[str, Any]:
     return dict(
         streaming=streaming,
         guardrail_stream_mode=mode,
+        handoff_daily_cap=handoff_cap,
+        handoff_on_high_effort=_optional(context, "handoff_on_high_effort", _as_bool),
         memory_size=memory_size,
         timeout=timeout,
         reserved_concurrent_executions=reserved,
@@ -542,16 +552,17 @@ def check_routes(routes: Mapping[str, Mapping[str, Any]], regions: Mapping[str, 
             raise ConfigError(
                 f"context key 'routes': {route!r} is not a route in any configured region; routes: {', '.join(all_names)}"
             )
-        target = options.get("fallback")
-        if target is None:
-            continue
-        for region, names in names_by_region.items():
-            if route in names and (target not in names or target == route):
-                others = [n for n in names if n != route]
-                raise ConfigError(
-                    f"context key 'routes.{route}.fallback': {target!r} is not another route in {region}; "
-                    f"routes there: {', '.join(others) or '(none)'}"
-                )
+        for option in ("fallback", "handoff"):
+            target = options.get(option)
+            if target is None:
+                continue
+            for region, names in names_by_region.items():
+                if route in names and (target not in names or target == route):
+                    others = [n for n in names if n != route]
+                    raise ConfigError(
+                        f"context key 'routes.{route}.{option}': {target!r} is not another route in {region}; "
+                        f"routes there: {', '.join(others) or '(none)'}"
+                    )
 
 
 def load_config(context: Callable[[str], Any], default_account: str | None = None) -> PlatformConfig:

@@ -1,4 +1,4 @@
-"""How a region's models become the proxy's routes (names and default fallbacks).
+"""How a region's models become the proxy's routes (names, default fallbacks and handoffs).
 
 The proxy's, front door's and roles' settings are part of the one platform config (``stacks/config.py``); their
 allowed values live in the constructs and the proxy core, which the config calls to check them.
@@ -28,3 +28,15 @@ def default_fallbacks(region: "RegionConfig") -> dict[str, str]:
     if not bedrock:
         return {}
     return {r: bedrock[-1] for r, (b, _) in routes.items() if b == "sagemaker"}
+
+
+def default_handoffs(region: "RegionConfig") -> dict[str, str]:
+    """Seed 002: where a region has both models, each gpt-oss-20b route may hand off to a gpt-oss-120b route (on
+    the same backend when there is one, else the other)."""
+    routes = route_names(region)
+    large = {backend: name for name, (backend, model) in routes.items() if model == "gpt-oss-120b"}
+    return {
+        name: large.get(backend) or next(iter(large.values()))
+        for name, (backend, model) in routes.items()
+        if model == "gpt-oss-20b" and large
+    }

@@ -15,7 +15,7 @@ from gptoss_constructs.network import PrivateNetwork
 from gptoss_constructs.roles import PlatformRoles
 from stacks.base import PlatformStack
 from stacks.config import PlatformConfig, RegionConfig
-from stacks.proxy_config import default_fallbacks, route_names
+from stacks.proxy_config import default_fallbacks, default_handoffs, route_names
 
 
 def principal(value: str) -> iam.IPrincipal:
@@ -41,10 +41,10 @@ class ProxyStack(PlatformStack):
         **kwargs: Any,
     ) -> None:
         super().__init__(scope, id, availability_zones=region_config.availability_zones, **kwargs)
-        fallbacks = default_fallbacks(region_config)
+        fallbacks, handoffs = default_fallbacks(region_config), default_handoffs(region_config)
         routes = []
         for name, (backend, model) in route_names(region_config).items():
-            options = {"fallback": fallbacks.get(name), **config.routes.get(name, {})}  # config wins, null included
+            options = {"fallback": fallbacks.get(name), "handoff": handoffs.get(name), **config.routes.get(name, {})}  # config wins, null included
             if backend == "sagemaker":
                 routes.append(ProxyRoute.sagemaker(name, endpoints[model], **options))
             else:

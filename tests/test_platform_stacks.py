@@ -52,7 +52,7 @@ def test_proxy_routes_and_guardrail_version_reach_the_function(platform_app):
     (fn,) = [r for r in platform_app.template("GptOss-Proxy-us-west-2")["Resources"].values() if r["Type"] == "AWS::Lambda::Function" and r["Properties"].get("Runtime") == "python3.14"]
     env = fn["Properties"]["Environment"]["Variables"]
     assert json.loads(env["GPTOSS_ROUTES"]) == {
-        "gpt-oss-20b": {"backend": "bedrock", "model_id": "openai.gpt-oss-20b-1:0"},
+        "gpt-oss-20b": {"backend": "bedrock", "model_id": "openai.gpt-oss-20b-1:0", "handoff": "gpt-oss-120b"},  # seed 002 default
         "gpt-oss-120b": {"backend": "bedrock", "model_id": "openai.gpt-oss-120b-1:0"},
     }
     assert "Fn::GetStackOutput" in json.dumps(env["GPTOSS_GUARDRAIL_VERSION"]) or "Fn::ImportValue" in json.dumps(env["GPTOSS_GUARDRAIL_VERSION"])

@@ -11,7 +11,7 @@ import pytest
 from gptoss_proxy.core.settings import Route, Settings
 
 ROUTES = {
-    "small": Route(model="small", backend="sagemaker", target="ep-1", inference_component="ic-1", fallback="big", max_tokens=1000, max_reasoning_effort="medium"),
+    "small": Route(model="small", backend="sagemaker", target="ep-1", inference_component="ic-1", fallback="big", max_tokens=1000, max_reasoning_effort="medium", handoff="big"),
     "big": Route(model="big", backend="bedrock", target="openai.gpt-oss-120b-1:0"),
 }
 
@@ -27,6 +27,8 @@ def test_round_trip_of_every_field_set_away_from_its_default():
         "default_max_tokens": 512,
         "max_retries": 0,
         "backend_timeout_seconds": 12.5,
+        "handoff_daily_cap": 50,
+        "handoff_on_high_effort": True,
         "deadline_margin_seconds": 5.0,
     }
     scalars = {f.name for f in dataclasses.fields(Settings)} - {"routes"}
@@ -47,7 +49,7 @@ def test_defaults_are_not_written_and_are_read_back():
 
 def test_routes_travel_under_their_backend_keys():
     assert json.loads(Settings(routes=ROUTES).to_env()["GPTOSS_ROUTES"]) == {
-        "small": {"backend": "sagemaker", "endpoint_name": "ep-1", "inference_component": "ic-1", "fallback": "big", "max_tokens": 1000, "max_reasoning_effort": "medium"},
+        "small": {"backend": "sagemaker", "endpoint_name": "ep-1", "inference_component": "ic-1", "fallback": "big", "max_tokens": 1000, "max_reasoning_effort": "medium", "handoff": "big"},
         "big": {"backend": "bedrock", "model_id": "openai.gpt-oss-120b-1:0"},
     }
 

@@ -52,6 +52,9 @@ def emit(record: dict) -> None:
             GuardrailCalls=record.get("guardrail_calls", 0),
             GuardrailUnits=record.get("guardrail_units", 0),
         )
+    if record.get("handoff"):  # seed 002: handoffs per route and consumer
+        directives.append({"Namespace": METRIC_NAMESPACE, "Dimensions": [["Route"], ["Route", "Consumer"]], "Metrics": [{"Name": "Handoffs", "Unit": "Count"}]})
+        line.update(Route=record.get("route", "unknown"), Consumer=record.get("consumer", "unknown"), Handoffs=1)
     line["_aws"] = {"Timestamp": int(time.time() * 1000), "CloudWatchMetrics": directives}
     sys.stdout.write(json.dumps(line) + "\n")
     sys.stdout.flush()

@@ -7,6 +7,7 @@ import math
 from dataclasses import dataclass
 from typing import Any
 
+from gptoss_proxy.core import budget as budgets
 from gptoss_proxy.core.errors import ProxyError
 from gptoss_proxy.core.settings import EFFORTS, Route, Settings
 
@@ -20,7 +21,9 @@ OPENAI_FIELDS = {
     "stream_options", "temperature", "tool_choice", "tools", "top_logprobs", "top_p", "user", "verbosity",
     "web_search_options",
 }
-EXTENSIONS = {"escalate"}  # ask for the route's fallback (larger) model
+#: escalate: ask for the route's fallback (larger) model; handoff: false opts out of model-initiated handoff
+#: (core/handoff.py); reasoning / thinking: reasoning budgets, OpenRouter's and Anthropic-style (core/budget.py)
+EXTENSIONS = {"escalate", "handoff", "reasoning", "thinking"}
 KNOWN_FIELDS = OPENAI_FIELDS | EXTENSIONS
 #: accepted and ignored: they steer OpenAI's own service (tiers, prompt caching, storage, abuse tracking, GPT-5
 #: verbosity, predicted outputs) and change nothing about what gpt-oss answers here
@@ -45,6 +48,8 @@ class ChatRequest:
     include_usage: bool
     escalate: bool
     estimated_prompt_tokens: int
+    handoff: bool = True  # the small model may hand off (when its route has a handoff)
+    budget: budgets.Budget | None = None  # the reasoning budget enforced on the model's stream
     legacy_functions: bool = False  # asked with `functions`: answer with `function_call`, not `tool_calls`
 
     def vllm_only_fields(self) -> list[str]:
@@ -280,6 +285,9 @@ def validate(body: dict, settings: Settings, escalate_header: bool = False) -> C
     if stop is not None and not (isinstance(stop, str) or (isinstance(stop, list) and len(stop) <= 4 and all(isinstance(s, str) for s in stop))):
         raise _bad("Invalid 'stop': expected a string or an array of at most 4 strings.", "stop", "invalid_value")
     _response_format(body.get("response_format"))
+    budget, budget_effort = budgets.parse(body)
+    if budget is not None and body.get("n", 1) != 1:
+        raise _bad("Invalid 'n': reasoning budgets are enforced on one choice; send n=1.", "n", "unsupported_value")
     effort = body.get("reasoning_effort")
     effort = EFFORT_ALIASES.get(effort, effort) if isinstance(effort, str) else effort
     if effort is not None and effort not in EFFORTS:
@@ -294,11 +302,15 @@ def validate(body: dict, settings: Settings, escalate_header: bool = False) -> C
     escalate = body.get("escalate", False)
     if not isinstance(escalate, bool):
         raise _bad("Invalid type for 'escalate': expected a boolean.", "escalate", "invalid_type")
+    handoff = body.get("handoff", True)
+    if not isinstance(handoff, bool):
+        raise _bad("Invalid type for 'handoff': expected a boolean.", "handoff", "invalid_type")
 
     max_tokens = body.get("max_completion_tokens") or body.get("max_tokens") or settings.default_max_tokens
     if route.max_tokens:
         max_tokens = min(max_tokens, route.max_tokens)
-    effort = effort or "medium"
+    budget = budgets.for_route(budget, route)
+    effort = effort or budget_effort or (budgets.effort_for(budget) if budget else "medium")
     if route.max_reasoning_effort and EFFORTS.index(effort) > EFFORTS.index(route.max_reasoning_effort):
         effort = route.max_reasoning_effort
     estimated = estimate_tokens(messages, body.get("tools"))
@@ -320,6 +332,8 @@ def validate(body: dict, settings: Settings, escalate_header: bool = False) -> C
         include_usage=bool(options and options.get("include_usage")),
         escalate=escalate or escalate_header,
         estimated_prompt_tokens=estimated,
+        handoff=handoff,
+        budget=budget,
         legacy_functions=legacy,
     )
     refused = unsupported_on(route, request.vllm_only_fields())

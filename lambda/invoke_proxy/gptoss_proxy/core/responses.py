@@ -206,7 +206,7 @@ def chat_body(body: dict) -> dict:
         raise _bad("Invalid 'top_logprobs': log probabilities are offered on /v1/chat/completions (SageMaker routes) only.", "top_logprobs", "unsupported_parameter")
     chat: dict[str, Any] = {"messages": _messages(body)}
     for key in ("model", "temperature", "top_p", "parallel_tool_calls", "metadata", "stream", *EXTENSIONS):
-        if key in body:
+        if key in body and key != "reasoning":  # `reasoning` is OpenAI's field here: mapped below
             chat[key] = body[key]
     if "max_output_tokens" in body:
         chat["max_completion_tokens"] = body["max_output_tokens"]
@@ -220,6 +220,9 @@ def chat_body(body: dict) -> dict:
             raise _bad("Invalid type for 'reasoning': expected an object.", "reasoning", "invalid_type")
         if reasoning.get("effort") is not None:
             chat["reasoning_effort"] = reasoning["effort"]  # summary / generate_summary: the full reasoning is returned
+        budget = {k: reasoning[k] for k in ("max_tokens", "min_tokens", "enabled") if reasoning.get(k) is not None}
+        if budget:  # the chat core's reasoning budget extension (core/budget.py), in the same object
+            chat["reasoning"] = budget
     if "text" in body:
         fmt = _text_format(body["text"])
         if fmt is not None:
@@ -469,6 +472,7 @@ def _stream(shape: _Shape, chat_parts: Iterator[bytes], model: str) -> Iterator[
                 return
             if payload.get("usage"):
                 events.usage = payload["usage"]
+            events.model = payload.get("model") or events.model  # a handoff mid-stream answers with its target
             for choice in payload.get("choices") or []:
                 yield from events.delta(choice.get("delta") or {})
                 events.finish = choice.get("finish_reason") or events.finish

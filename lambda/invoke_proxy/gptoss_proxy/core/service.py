@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Callable, Iterable, Iterator, Mapping, Protocol
 
-from gptoss_proxy.core import responses
+from gptoss_proxy.core import budget, handoff, harmony, responses
 from gptoss_proxy.core.errors import BackendError, BackendThrottled, ProxyError
 from gptoss_proxy.core.guard import ApplyFn, ContentBlocked, Guard, StreamFields
 from gptoss_proxy.core.reasoning import ReasoningSplitter
@@ -190,6 +190,7 @@ class ProxyService:
         self.sleep = sleep
         self.rng = rng or random.Random()
         self._cold = True  # the first request this process serves
+        self.handoffs = handoff.HandoffCounter()
 
     # ---- entry point -----------------------------------------------------------------------------------
 
@@ -263,14 +264,25 @@ class ProxyService:
         except ProxyError:
             record["guardrail_input"] = guard.actions.get("input", "unavailable")  # blocked / refused / unavailable
             raise
+        request, offer_to, direct = self._handoff_plan(request, headers, record)
         if request.stream:
-            events = self._stream(request, guard, deadline, record)
-            return open_stream(_legacy_function_stream(events) if request.legacy_functions else events)
-        raw_response, route = self._call(request, deadline, stream=False)
-        try:
-            completion = completion_from_backend(raw_response, request, route.model, route.backend)
-        except ValueError as err:
-            raise ProxyError(502, f"The model backend returned an unusable answer ({err}).", type="api_error", code="backend_error") from None
+            events = self._stream(request, guard, deadline, record, offer_to)
+            response = open_stream(_legacy_function_stream(events) if request.legacy_functions else events)
+            response.headers.update(direct)
+            return response
+        raw_response, route = self._fetch(request, deadline, record, stream=False, offer_to=offer_to)
+        completion = self._completion(raw_response, request, route)
+        message = completion["choices"][0]["message"]
+        reason = handoff.split_calls(message)  # the handoff tool never reaches the client
+        if reason is not None and offer_to == route.model:
+            handed = self._hand_off(request, guard, reason, record)
+            raw_response, route = self._fetch(handed, deadline, record, stream=False)
+            first_usage, completion = completion.get("usage"), self._completion(raw_response, handed, route)
+            completion["usage"] = handoff.add_usage(first_usage, completion.get("usage"))
+            direct = self._handoff_headers(request.route.model, route.model, record["handoff_reason"])
+        elif reason is not None and not message.get("tool_calls"):
+            completion["choices"][0]["finish_reason"] = "stop"
+        record.pop("handoff_reason", None)  # model text: never logged
         for choice in completion["choices"]:  # n > 1: every choice
             self._guard_choice(guard, choice)
         if request.legacy_functions:
@@ -278,7 +290,51 @@ class ProxyService:
                 to_legacy_function_call(choice)
         record.update(guard.log_fields())
         record.update(model=route.model, **_usage_fields(completion.get("usage")))
-        return json_response(200, completion)
+        return json_response(200, completion, direct)
+
+    @staticmethod
+    def _completion(raw_response: dict, request: ChatRequest, route: Route) -> dict:
+        try:
+            return completion_from_backend(raw_response, request, route.model, route.backend)
+        except ValueError as err:
+            raise ProxyError(502, f"The model backend returned an unusable answer ({err}).", type="api_error", code="backend_error") from None
+
+    # ---- handoff (seed 002, core/handoff.py) ------------------------------------------------------------
+
+    def _handoff_plan(self, request: ChatRequest, headers: Mapping[str, str], record: dict) -> tuple[ChatRequest, str | None, dict]:
+        """Whether the request's model is offered the handoff tool (the route name it is offered on), or goes to the
+        handoff route at once (reasoning_effort high, when the operator says so); returns the request to send,
+        the route offered the tool, and response headers for a direct handoff. Requests for several choices
+        (n > 1) or for structured output are not offered the tool (``handoff.structured``)."""
+        if handoff.opted_out(headers) or request.body.get("n", 1) != 1 or handoff.structured(request.body):
+            request.handoff = False
+        target = handoff.target_of(request, self.settings)
+        if target is None:
+            return request, None, {}
+        if not self.handoffs.allowed(record["consumer"], self.settings.handoff_daily_cap):
+            record["handoff_capped"] = True
+            return request, None, {}
+        if self.settings.handoff_on_high_effort and request.body.get("reasoning_effort") == "high":
+            record.update(handoff=1, handoff_from=request.route.model, handoff_to=target.model)
+            self.handoffs.add(record["consumer"])
+            return handoff.handed_request(request, target, handoff.HIGH_EFFORT_REASON), None, self._handoff_headers(request.route.model, target.model, handoff.HIGH_EFFORT_REASON)
+        return request, request.route.model, {}
+
+    def _hand_off(self, request: ChatRequest, guard: Guard, reason: str, record: dict) -> ChatRequest:
+        """The model called the handoff tool: its reason passes the guardrail like any output (masked, or
+        withheld when blocked), then the original conversation goes to the handoff route with it."""
+        try:
+            reason, _ = guard.check_output(reason)
+        except ContentBlocked:
+            reason = handoff.WITHHELD_REASON
+        target = self.settings.routes[request.route.handoff]
+        record.update(handoff=1, handoff_from=request.route.model, handoff_to=target.model, handoff_reason=reason)
+        self.handoffs.add(record["consumer"])
+        return handoff.handed_request(request, target, reason)
+
+    @staticmethod
+    def _handoff_headers(source: str, target: str, reason: str) -> dict[str, str]:
+        return {"x-gptoss-handoff": f"{source} -> {target}", "x-gptoss-handoff-reason": handoff.header_value(reason)}
 
     @staticmethod
     def _guard_choice(guard: Guard, choice: dict) -> None:
@@ -310,11 +366,54 @@ class ProxyService:
             raise unsupported_on(chain[0], request.vllm_only_fields())
         return capable
 
-    def _call(self, request: ChatRequest, deadline: float, *, stream: bool):
-        """Calls the route (retrying throttles with backoff + jitter within the deadline), then its fallbacks."""
+    def _fetch(self, request: ChatRequest, deadline: float, record: dict, *, stream: bool, offer_to: str | None = None):
+        """``_call``, with the request's reasoning budget enforced (core/budget.py, core/harmony.py): a non-stream
+        request with a budget is streamed from the backend and gathered."""
+        if request.budget is None:
+            return self._call(request, deadline, stream=stream, offer_to=offer_to)
+        if request.route.budget_mode == "harmony" and offer_to is None and harmony.renderable(request.body):
+            try:
+                enforced = self._harmony(request, deadline, record)
+            except BackendError as err:
+                raise err.to_proxy_error() from None
+            return (enforced, request.route) if stream else (self._collected(enforced), request.route)
+        chunks, route = self._call(request, deadline, stream=True, offer_to=offer_to)
+        body = backend_body(request, True, route)
+        if route.model == offer_to:
+            body = handoff.offer(body)
+
+        def reask(next_body: dict) -> Iterator[dict]:
+            return self.backends[route.backend].stream(route, next_body, max(1.0, deadline - self.clock()))
+
+        enforced = budget.enforce(chunks, request.budget, body, reask, inline=route.backend == "bedrock",
+                                  prompt_estimate=request.estimated_prompt_tokens, record=record)
+        return (enforced if stream else self._collected(enforced)), route
+
+    @staticmethod
+    def _collected(chunks: Iterator[dict]) -> dict:
+        try:
+            return budget.collect(chunks)
+        except BackendError as err:
+            raise err.to_proxy_error() from None
+
+    def _harmony(self, request: ChatRequest, deadline: float, record: dict) -> Iterator[dict]:
+        """Exact budget forcing on the route's own endpoint (core/harmony.py); the first call is made here, so a
+        refusal is an error before any byte is sent."""
+        route = request.route
+        call = lambda body: self.backends[route.backend].stream(route, body, max(1.0, deadline - self.clock()))  # noqa: E731
+        record["budget_mode"] = "harmony"
+        chunks = harmony.force(request.body, request.budget, call, record=record, date=time.strftime("%Y-%m-%d", time.gmtime()))
+        first = next(chunks, None)
+        return _chain(first, chunks)
+
+    def _call(self, request: ChatRequest, deadline: float, *, stream: bool, offer_to: str | None = None):
+        """Calls the route (retrying throttles with backoff + jitter within the deadline), then its fallbacks.
+        ``offer_to``: the route whose model is offered the handoff tool (its fallbacks are not)."""
         last: BackendError | None = None
         for route in self._candidates(request):
             body = backend_body(request, stream, route)
+            if route.model == offer_to:
+                body = handoff.offer(body)
             for attempt in range(self.settings.max_retries + 1):
                 remaining = deadline - self.clock()
                 if remaining <= 1:
@@ -340,10 +439,10 @@ class ProxyService:
 
     # ---- streaming -------------------------------------------------------------------------------------
 
-    def _stream(self, request: ChatRequest, guard: Guard, deadline: float, record: dict) -> Iterator[bytes]:
+    def _stream(self, request: ChatRequest, guard: Guard, deadline: float, record: dict, offer_to: str | None = None) -> Iterator[bytes]:
         completion_id, created = new_id(), int(time.time())
         try:
-            chunks, route = self._call(request, deadline, stream=True)
+            chunks, route = self._fetch(request, deadline, record, stream=True, offer_to=offer_to)
             source = _bounded(iter(chunks), deadline, self.clock, getattr(chunks, "abort", None))
             first = next(source, None)  # a failure before the first chunk can still fall back / return an error
         except BackendError as err:
@@ -353,27 +452,58 @@ class ProxyService:
         splitter = ReasoningSplitter() if route.backend == "bedrock" else None
         fields = StreamFields(guard)  # reasoning, content and tool calls released in the model's order
         finish, usage, reasoning_chars = None, None, 0
+        calls = handoff.StreamedCalls()  # handoff tool calls taken out of the stream
+        released, sent_calls, first_usage = False, False, None  # text or a tool call was sent: a later handoff is ignored
         yield Provisional(sse(chunk(completion_id, model, created, {"role": "assistant", "content": ""})))
         try:
-            for raw in _chain(first, source):
-                if raw is None:
-                    continue
-                if raw.get("usage"):
-                    usage = raw["usage"]
-                for choice in raw.get("choices") or []:
-                    delta = choice.get("delta") or {}
-                    reasoning = delta.get("reasoning_content") or delta.get("reasoning") or ""
-                    content = delta.get("content") or ""
-                    if splitter is not None and content:
-                        inline, content = splitter.feed(content)
-                        reasoning += inline
-                    reasoning_chars += len(reasoning)
-                    for out in fields.feed(reasoning, content, delta.get("tool_calls")):
-                        yield sse(chunk(completion_id, model, created, out))
-                    finish = choice.get("finish_reason") or finish
-                    if choice.get("finish_reason"):
-                        for out in fields.finish_calls():
+            while True:
+                for raw in _chain(first, source):
+                    if raw is None:
+                        continue
+                    if raw.get("usage"):
+                        usage = raw["usage"]
+                    for choice in raw.get("choices") or []:
+                        delta = choice.get("delta") or {}
+                        reasoning = delta.get("reasoning_content") or delta.get("reasoning") or ""
+                        content = delta.get("content") or ""
+                        if splitter is not None and content:
+                            inline, content = splitter.feed(content)
+                            reasoning += inline
+                        reasoning_chars += len(reasoning)
+                        for out in fields.feed(reasoning, content, calls.take(delta.get("tool_calls"))):
+                            sent_calls = sent_calls or bool(out.get("tool_calls"))
+                            released = released or sent_calls or bool(out.get("content"))
                             yield sse(chunk(completion_id, model, created, out))
+                        finish = choice.get("finish_reason") or finish
+                        if choice.get("finish_reason"):
+                            for out in fields.finish_calls():
+                                sent_calls, released = sent_calls or bool(out.get("tool_calls")), True
+                                yield sse(chunk(completion_id, model, created, out))
+                if calls.reason is None:
+                    break
+                if released or offer_to != route.model:  # text (fast mode) or a tool call went out: the answer stands
+                    record["handoff_ignored"] = True
+                    finish = "stop" if finish == "tool_calls" and not sent_calls else finish
+                    break
+                # hand off: the small model's reasoning so far is released, its unreleased text dropped
+                if splitter is not None:
+                    inline, _ = splitter.finish()
+                    reasoning_chars += len(inline)
+                    for out in fields.feed(inline, "", None):
+                        yield sse(chunk(completion_id, model, created, out))
+                text = fields.reasoning.flush()
+                if text:
+                    yield sse(chunk(completion_id, model, created, {"reasoning_content": text}))
+                handed = self._hand_off(request, guard, calls.reason, record)
+                first_usage = usage_of(usage, reasoning_chars)
+                chunks, route = self._fetch(handed, deadline, record, stream=True)
+                notice = handoff.stream_notice(request.route.model, route.model, record["handoff_reason"])
+                yield sse({**chunk(completion_id, route.model, created, {}), "x_gptoss_handoff": notice})
+                source = _bounded(iter(chunks), deadline, self.clock, getattr(chunks, "abort", None))
+                first, model, offer_to = None, route.model, None
+                record["model"] = model
+                splitter = ReasoningSplitter() if route.backend == "bedrock" else None
+                fields, calls, finish, usage, reasoning_chars = StreamFields(guard), handoff.StreamedCalls(), None, None, 0
             if splitter is not None:
                 inline, tail = splitter.finish()
                 for out in fields.feed(inline, tail, None):
@@ -392,12 +522,15 @@ class ProxyService:
             record.update(error=err.__class__.__name__)
             yield failure_event(ProxyError(500, "The proxy hit an internal error mid-stream.", type="api_error", code="internal_error"))
         record.update(guard.log_fields())
-        final_usage = usage_of(usage, reasoning_chars)
+        final_usage = handoff.add_usage(first_usage, usage_of(usage, reasoning_chars))
+        record.pop("handoff_reason", None)  # model text: never logged
+        # logged before the last events: a client that hangs up after [DONE] (SDKs stop reading there) closes this
+        # generator at its next yield, and the record must not be lost with it
+        record.update(model=model, **_usage_fields(final_usage))
+        self.log(record)
         if request.include_usage and final_usage:
             yield sse(chunk(completion_id, model, created, usage=final_usage))
         yield sse("[DONE]")
-        record.update(model=model, **_usage_fields(final_usage))
-        self.log(record)
 
 
 def _chain(first, rest: Iterator) -> Iterator:

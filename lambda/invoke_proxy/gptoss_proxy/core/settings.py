@@ -19,6 +19,7 @@ from typing import Any, Callable, Mapping
 EFFORTS = ("low", "medium", "high")
 BACKENDS = ("sagemaker", "bedrock")
 STREAM_MODES = ("safe", "fast")
+BUDGET_MODES = ("chat", "harmony")
 CONTEXT_TOKENS = 131_072
 PREFIX = "GPTOSS_"
 ROUTES_VARIABLE = "GPTOSS_ROUTES"
@@ -62,12 +63,23 @@ class Route:
     fallback: str | None = None
     max_tokens: int | None = field(default=None, metadata=between(1, CONTEXT_TOKENS))
     max_reasoning_effort: str | None = field(default=None, metadata=one_of(*EFFORTS))
+    #: another route's model that this route's model may hand a task to (seed 002; core/handoff.py)
+    handoff: str | None = None
+    #: reasoning budgets (seed 003; core/budget.py): the operator's cap on a request's budget, and the budget
+    #: applied when a request sets none
+    max_reasoning_tokens: int | None = field(default=None, metadata=between(1, CONTEXT_TOKENS))
+    reasoning_tokens: int | None = field(default=None, metadata=between(1, CONTEXT_TOKENS))
+    #: chat: budgets enforced on the chat stream (both backends); harmony: exact forcing on raw harmony prompts
+    #: over the container's completions interface (SageMaker only; core/harmony.py, UNCONFIRMED on the endpoint)
+    budget_mode: str | None = field(default=None, metadata=one_of(*BUDGET_MODES))
 
     def __post_init__(self) -> None:
         for f in fields(self):
             check(f"route {self.model!r} {f.name}", getattr(self, f.name), f.metadata)
         if not self.target:
             raise ValueError(f"route {self.model!r} needs {TARGET_KEYS[self.backend]} (its {self.backend} target)")
+        if self.budget_mode == "harmony" and self.backend != "sagemaker":
+            raise ValueError(f"route {self.model!r} budget_mode 'harmony' needs raw prompts: sagemaker routes only, got {self.backend}")
 
     @classmethod
     def check_field(cls, name: str, value: Any, label: str | None = None) -> None:
@@ -113,6 +125,11 @@ class Settings:
     default_max_tokens: int = 4096
     max_retries: int = 2
     backend_timeout_seconds: float = 300
+    #: handoffs per consumer per UTC day (per execution environment) after which the small model's answer
+    #: stands; None: no cap
+    handoff_daily_cap: int | None = field(default=None, metadata=between(0, 10**9))
+    #: ``reasoning_effort: high`` on a route with a handoff goes to the handoff route directly
+    handoff_on_high_effort: bool = False
     #: streams end with an error event and [DONE] this long before the request's deadline; retries plan within it
     deadline_margin_seconds: float = field(default=10, metadata=between(0, 300))
 
@@ -127,6 +144,12 @@ class Settings:
                 raise ValueError(
                     f"route {name!r} fallback must be another route's model, one of {', '.join(others) or '(none)'}; "
                     f"got {route.fallback!r}"
+                )
+            if route.handoff is not None and (route.handoff not in self.routes or route.handoff == name):
+                others = [n for n in self.routes if n != name]
+                raise ValueError(
+                    f"route {name!r} handoff must be another route's model, one of {', '.join(others) or '(none)'}; "
+                    f"got {route.handoff!r}"
                 )
         for f in _scalar_fields(type(self)):
             check(f.name, getattr(self, f.name), f.metadata)
