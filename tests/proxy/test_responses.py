@@ -467,3 +467,38 @@ class TestDeadline:
         failed = events[-1][1]["response"]
         assert failed["status"] == "failed" and failed["output"][0]["content"][0]["text"] == "first words "
         _strict(events)
+
+
+class TestBudgetsAndHandoff:
+    """The chat pipeline's reasoning budgets (core/budget.py: `reasoning.max_tokens`, the same object as OpenAI's
+    `reasoning.effort`) and model-initiated handoff (core/handoff.py; the dev routes hand gpt-oss-20b off to
+    gpt-oss-120b) work on /v1/responses too. Emulator markers: `[[think:N]]`, `[[beyond]]` (emulators/server.py)."""
+
+    @pytest.mark.parametrize("stream", [False, True])
+    def test_reasoning_budget_caps_the_reasoning_item(self, client, stats, stream):
+        kwargs = {"model": "gpt-oss-120b", "input": "[[think:500]] what is 2+2?", "extra_body": {"reasoning": {"max_tokens": 100}}}
+        if stream:
+            events = list(client.responses.create(stream=True, **kwargs))
+            r = events[-1].response
+            assert "".join(e.delta for e in events if e.type == "response.reasoning_text.delta") == r.output[0].content[0].text
+        else:
+            r = client.responses.create(**kwargs)
+        reasoning = r.output[0].content[0].text
+        assert reasoning.startswith("Step: check it.") and len(reasoning) == 100 * 4 + len("Answering now.")
+        assert r.output_text == "Echo: what is 2+2?" and r.status == "completed"
+        first, second = stats()["bodies"]
+        assert second["messages"][-1]["role"] == "developer" and second["reasoning_effort"] == "low"
+
+    @pytest.mark.parametrize("stream", [False, True])
+    def test_the_small_model_hands_off_and_the_response_names_the_large_one(self, client, stats, stream):
+        raw = client.responses.with_raw_response.create(model="gpt-oss-20b", input="[[beyond]] prove the Riemann hypothesis", stream=stream)
+        if stream:
+            events = list(raw.parse())
+            r = events[-1].response
+            assert events[0].response.model == "gpt-oss-20b" and r.model == "gpt-oss-120b"
+        else:
+            r = raw.parse()
+            assert raw.headers["x-gptoss-handoff"] == "gpt-oss-20b -> gpt-oss-120b"
+        assert r.model == "gpt-oss-120b" and r.output_text == "Echo: prove the Riemann hypothesis"
+        assert all(o.type != "function_call" for o in r.output)  # the handoff tool never reaches the client
+        assert len(stats()["bodies"]) == 2
