@@ -502,3 +502,16 @@ class TestBudgetsAndHandoff:
         assert r.model == "gpt-oss-120b" and r.output_text == "Echo: prove the Riemann hypothesis"
         assert all(o.type != "function_call" for o in r.output)  # the handoff tool never reaches the client
         assert len(stats()["bodies"]) == 2
+
+
+def test_the_readme_example_works_as_printed(proxy_url, capsys):
+    """README "The Responses API": its Python example, run against this session's proxy instead of `make dev`'s port."""
+    import re
+    from pathlib import Path
+
+    readme = (Path(__file__).resolve().parents[2] / "README.md").read_text()
+    section = readme.split("### The Responses API", 1)[1]
+    code = re.search(r"```python\n(.*?)```", section, re.S).group(1)
+    assert "http://127.0.0.1:8080/v1" in code
+    exec(compile(code.replace("http://127.0.0.1:8080/v1", f"{proxy_url}/v1"), "README.md", "exec"), {})
+    assert capsys.readouterr().out == "Echo: Hello\n"
