@@ -339,9 +339,11 @@ class TestStreaming:
         assert "response.output_text.delta" in [e for e, _ in events]  # text had left before the failure
         assert [d["sequence_number"] for _, d in events] == list(range(len(events)))
 
-    def test_sdk_sees_the_failure_as_events(self, client):
+    def test_sdk_sees_the_failure_as_events_and_the_log_records_it(self, client, logs):
+        before = len(logs)
         events = list(client.responses.create(model="gpt-oss-20b", input="[[midstream-error]] [[long:3000]]", stream=True))
         assert events[-2].type == "error" and events[-1].type == "response.failed" and events[-1].response.error.code == "server_error"
+        assert [(r["path"], r["error"]) for r in logs[before:]] == [("/v1/responses", "backend_error")]
 
 
 class TestContract:

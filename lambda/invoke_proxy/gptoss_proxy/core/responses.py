@@ -465,18 +465,21 @@ def _chat_events(parts: Iterator[bytes]) -> Iterator[dict]:
 def _stream(shape: _Shape, chat_parts: Iterator[bytes], model: str) -> Iterator[bytes]:
     events = _Events(shape, model)
     yield from events.start()
+    error = None
     try:
-        for payload in _chat_events(chat_parts):
+        for payload in _chat_events(chat_parts):  # drained even after an error: the chat stream logs at its end
+            if error is not None:
+                continue
             if "error" in payload:
-                yield from events.fail(payload["error"])
-                return
+                error = payload["error"]
+                continue
             if payload.get("usage"):
                 events.usage = payload["usage"]
             events.model = payload.get("model") or events.model  # a handoff mid-stream answers with its target
             for choice in payload.get("choices") or []:
                 yield from events.delta(choice.get("delta") or {})
                 events.finish = choice.get("finish_reason") or events.finish
-        yield from events.end()
+        yield from events.fail(error) if error is not None else events.end()
     finally:
         close = getattr(chat_parts, "close", None)
         if close:
