@@ -16,11 +16,12 @@ from aws_cdk import Duration, RemovalPolicy
 
 from gptoss_constructs import catalog
 from gptoss_constructs._defaults import RETENTION_DAYS
-from gptoss_constructs._validation import require_private_cidr
+from gptoss_constructs._validation import require_choices, require_private_cidr
 from gptoss_constructs.front_door import validate_throttling
+from gptoss_constructs.governance import RoleNamePrefix
 from gptoss_constructs.guardrail_policy import GuardrailPolicy, PolicyError, load_policy
 from gptoss_constructs.invoke_proxy import validate_function_props
-from gptoss_constructs.network import ALL_INTERFACE_ENDPOINTS
+from gptoss_constructs.network import ALL_INTERFACE_ENDPOINTS, validate_network_props
 from gptoss_invoke_proxy_asset.gptoss_proxy.core.settings import Route, Settings
 from stacks.proxy_config import route_names
 
@@ -149,6 +150,9 @@ class PlatformConfig:
     principal_arns: tuple[str, ...] = ()
     # optional AuditTrail stack per region
     audit_trail: bool = False
+    #: App prop: aws-cdk-lib's built-in CloudFormation validation at synth (a WASM build of cfn-lint's rules). Off:
+    #: it was ~60% of this app's synth time, and `make lint` and the tests run cfn-lint itself on every template
+    builtin_cloud_formation_validation: bool = False
 
     def proxy_props(self) -> dict[str, Any]:
         """The InvokeProxy props set in config (unset ones keep the construct's defaults)."""
@@ -395,7 +399,6 @@ def _construct_rule(key: str, rule: Callable[[], Any]) -> Any:
 
 _ARN_OR_ACCOUNT = re.compile(r"\d{12}|arn:aws[a-z-]*:iam::\d{12}:(root|role/[\w+=,.@/-]+|user/[\w+=,.@/-]+)")
 _BOUNDARY = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[\w+=,.@/-]+")
-_PREFIX = re.compile(r"[\w+=,.@-]{1,32}")
 
 
 def _principals(key: str, value: Any) -> tuple[str, ...]:
@@ -503,10 +506,8 @@ def _proxy_and_platform_keys(context: Callable[[str], Any]) -> dict[str, Any]:
             f"(arn:aws:iam::<account>:policy/<name>), got {boundary!r}"
         )
     prefix = context("role_name_prefix")
-    if prefix is not None and not _PREFIX.fullmatch(str(prefix)):
-        raise ConfigError(
-            f"context key 'role_name_prefix': expected 1 to 32 letters, digits or +=,.@_-, got {prefix!r}"
-        )
+    if prefix is not None:
+        _construct_rule("role_name_prefix", lambda: RoleNamePrefix(str(prefix)))  # the aspect checks its prefix
     return dict(
         streaming=streaming,
         guardrail_stream_mode=mode,
@@ -528,6 +529,7 @@ def _proxy_and_platform_keys(context: Callable[[str], Any]) -> dict[str, Any]:
         alarm_emails=_emails(context("alarm_emails")),
         **_role_trust_keys(context),
         audit_trail=bool(_optional(context, "audit_trail", _as_bool)),
+        builtin_cloud_formation_validation=_optional(context, "builtin_cloud_formation_validation", _as_bool) or False,
     )
 
 
@@ -596,12 +598,8 @@ def load_config(context: Callable[[str], Any], default_account: str | None = Non
         raise ConfigError(f"context key '{err}") from None
     # unset: None, and the Network stack creates what each region calls (network_stack.platform_interface_endpoints)
     endpoints = _as_list("interface_endpoints", context("interface_endpoints")) if context("interface_endpoints") is not None else None
-    unknown = [e for e in endpoints or () if e not in ALL_INTERFACE_ENDPOINTS]
-    if unknown:
-        raise ConfigError(
-            f"context key 'interface_endpoints': unknown endpoint(s) {', '.join(unknown)}; "
-            f"allowed: {', '.join(ALL_INTERFACE_ENDPOINTS)}"
-        )
+    if endpoints is not None:
+        _construct_rule("interface_endpoints", lambda: require_choices("interface_endpoints", endpoints, ALL_INTERFACE_ENDPOINTS))
 
     overrides = _as_mapping("region_overrides", context("region_overrides"))
     for region, values in overrides.items():
@@ -628,6 +626,8 @@ def load_config(context: Callable[[str], Any], default_account: str | None = Non
 
         region_configs[region] = _region_config(region, account, merged, key_path)
 
+    max_azs = _int("max_azs", context("max_azs") if context("max_azs") is not None else 2)  # the Network's default
+    _construct_rule("max_azs", lambda: validate_network_props(max_azs=max_azs))
     more = _proxy_and_platform_keys(context)
     check_routes(more["routes"], region_configs)
     removal_policy = _as_choice("removal_policy", context("removal_policy") or "retain", tuple(REMOVAL_POLICIES))
@@ -635,7 +635,7 @@ def load_config(context: Callable[[str], Any], default_account: str | None = Non
         regions=tuple(regions),
         account=account,
         vpc_cidr=vpc_cidr,
-        max_azs=_as_int("max_azs", context("max_azs") if context("max_azs") is not None else 2, 2, 6),
+        max_azs=max_azs,
         interface_endpoints=tuple(endpoints) if endpoints is not None else None,
         flow_log_retention=_retention_days(context("flow_log_retention")),
         removal_policy=REMOVAL_POLICIES[removal_policy],

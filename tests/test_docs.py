@@ -82,3 +82,23 @@ def test_readme_context_examples_are_valid_config():
             overrides[key] = value.strip("'")
         ctx = project_context(**overrides)
         load_config(ctx.get)
+
+
+def test_every_context_key_the_config_reads_is_in_the_readme_table():
+    """README's configuration table and the keys load_config reads are the same set (renamed keys, which only
+    exist to name their successors, excepted), so a key added anywhere gets documented."""
+    from stacks.config import RENAMED_KEYS, load_config
+    from tests.conftest import project_context
+
+    ctx = project_context()
+    read: set[str] = set()
+
+    def context(key: str):
+        read.add(key)
+        return ctx.get(key)
+
+    load_config(context)
+    table = README.split("## Configuration", 1)[1].split("\n## ", 1)[0]
+    documented = {k for row in re.findall(r"^\| ([^|]+) \|", table, re.M) for k in re.findall(r"`([a-z_]+)`", row)}
+    assert read - set(RENAMED_KEYS) - documented == set(), "read by stacks/config.py but not in README's table"
+    assert documented - read == set(), "in README's table but not read by stacks/config.py"

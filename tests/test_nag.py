@@ -22,8 +22,16 @@ def open_findings(report: dict, stack: str) -> list[str]:
     ]
 
 
-def test_the_app_has_stacks_for_every_region(platform_app):
-    assert len(platform_app.stacks()) >= 2
+def test_every_pack_reports_on_the_whole_stack_set_of_every_region(platform_app):
+    """The findings tests below are only as good as what was checked: the exact stack set of both regions, and a
+    report from each of the five packs."""
+    from tests.conftest import APP_REGIONS
+
+    kinds = ("Network", "Guardrail", "Proxy", "Monitoring")
+    expected = {f"GptOss-{kind}-{region}" for region in APP_REGIONS for kind in kinds} | {"GptOss-Models-us-east-1"}
+    assert set(platform_app.stacks()) == expected
+    packs = {p.replace("PCI.DSS.3.2.1", "PCI.DSS.321").replace("NIST.800-53.R5", "NIST.800.53.R5") for p in NAG_PACKS}
+    assert {p["pluginName"] for p in platform_app.validation_report()["pluginReports"]} >= packs
 
 
 def test_no_open_findings_of_any_severity_in_any_stack(platform_app):
