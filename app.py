@@ -17,12 +17,13 @@ from stacks.platform import build_app, cost_estimates
 
 
 def main() -> None:
-    app = App()
+    context = App().node.try_get_context  # the CLI's context, read first: the synthesized App's props come from it
     try:
-        config = load_config(app.node.try_get_context, default_account=os.environ.get("CDK_DEFAULT_ACCOUNT"))
+        config = load_config(context, default_account=os.environ.get("CDK_DEFAULT_ACCOUNT"))
     except ConfigError as err:
         print(f"error: {err}", file=sys.stderr)
         sys.exit(1)
+    app = App(builtin_cloud_formation_validation=config.builtin_cloud_formation_validation)
     Tags.of(app).add("project", "gpt-oss-platform")
     attach_compliance(app)
     build_app(app, config)

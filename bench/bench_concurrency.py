@@ -36,7 +36,13 @@ def _one(port: int, barrier: threading.Barrier, out: list, i: int) -> None:
         events = [line[6:] for line in text.split("\n") if line.startswith("data: ")]
         content = "".join((json.loads(e)["choices"] or [{}])[0].get("delta", {}).get("content") or "" for e in events[:-1] if '"choices"' in e)
         ok = response.status == 200 and events[-1:] == ["[DONE]"] and len(content) == CONTENT_CHARS
-        out.append({"ok": ok, "status": response.status, "s": time.perf_counter() - started, "error": None if ok else text[-200:]})
+        error = None
+        if not ok:
+            try:
+                error = f"HTTP {response.status} {json.loads(text)['error']['code']}"
+            except (ValueError, KeyError, TypeError):
+                error = f"HTTP {response.status}: incomplete stream"
+        out.append({"ok": ok, "status": response.status, "s": time.perf_counter() - started, "error": error})
     except Exception as err:  # a reset connection, a timeout: counted, not raised
         out.append({"ok": False, "status": None, "s": time.perf_counter() - started, "error": f"{err.__class__.__name__}: {err}"})
 
@@ -80,7 +86,7 @@ def measure(streams: int = STREAMS, backlog: int | None = None) -> dict:
     for _, step in edges:
         level += step
         peak = max(peak, level)
-    errors = sorted({o["error"].split(":")[0] for o in out if o["error"]})
+    errors = sorted({o["error"].split(":")[0] for o in out if o["error"]})  # kinds, e.g. ConnectionResetError, HTTP 502 backend_error
     return {
         "streams": streams,
         "backlog": backlog if backlog is not None else saved[0],

@@ -68,6 +68,9 @@ class InvokableEndpoint(Protocol):
     @property
     def endpoint_name(self) -> str: ...
 
+    @property
+    def inference_component_name(self) -> str | None: ...
+
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant: ...
 
 
@@ -345,7 +348,7 @@ class InvokeProxy(Construct):
         ``to_env()``, which the Lambda reads back with ``Settings.from_env``."""
         core_routes = {}
         for r in routes:
-            component = getattr(r.endpoint, "inference_component_name", None)
+            component = r.endpoint.inference_component_name if r.endpoint is not None else None
             core_routes[r.model] = core.Route(
                 model=r.model,
                 backend="sagemaker" if r.endpoint is not None else "bedrock",

@@ -103,6 +103,15 @@ def azs_offering_all(
     return [az for az in candidates if az not in gaps]
 
 
+def validate_network_props(*, max_azs: int | None = None, subnet_cidr_mask: int | None = None) -> None:
+    """The new VPC's ranges, written once: ``PrivateNetwork`` checks its props with this, and the app's config calls
+    it to name the context key of a bad value."""
+    if max_azs is not None:
+        require_range("max_azs", max_azs, 2, 6)
+    if subnet_cidr_mask is not None:
+        require_range("subnet_cidr_mask", subnet_cidr_mask, 16, 28)
+
+
 @jsii.implements(ec2.IConnectable)
 class PrivateNetwork(Construct):
     """A private VPC for model hosting: isolated subnets only, AWS services through VPC endpoints.
@@ -185,8 +194,7 @@ class PrivateNetwork(Construct):
             Default: - RETAIN (flow logs are audit evidence).
         """
         super().__init__(scope, id)
-        require_range("max_azs", max_azs, 2, 6)
-        require_range("subnet_cidr_mask", subnet_cidr_mask, 16, 28)
+        validate_network_props(max_azs=max_azs, subnet_cidr_mask=subnet_cidr_mask)
         if availability_zones is not None:
             availability_zones = require_availability_zones("availability_zones", availability_zones, Stack.of(self).region)
         existing = vpc is not None

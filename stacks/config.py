@@ -16,11 +16,12 @@ from aws_cdk import Duration, RemovalPolicy
 
 from gptoss_constructs import catalog
 from gptoss_constructs._defaults import RETENTION_DAYS, retention_from_days
-from gptoss_constructs._validation import require_private_cidr
+from gptoss_constructs._validation import require_choices, require_private_cidr
 from gptoss_constructs.front_door import validate_throttling
+from gptoss_constructs.governance import RoleNamePrefix
 from gptoss_constructs.guardrail_policy import GuardrailPolicy, PolicyError, load_policy
 from gptoss_constructs.invoke_proxy import validate_buffered_timeout, validate_escalate_principals, validate_function_props
-from gptoss_constructs.network import ALL_INTERFACE_ENDPOINTS
+from gptoss_constructs.network import ALL_INTERFACE_ENDPOINTS, validate_network_props
 from gptoss_invoke_proxy_asset.gptoss_proxy.core.settings import Route, Settings
 from stacks.proxy_config import route_names
 
@@ -62,6 +63,9 @@ REGION_KEYS = (
     "front_door",
     "availability_zones",
     "existing_vpc",
+    "model_data_urls",
+    "tiktoken_encodings_base",
+    "s3_prefix_list_id",
     "api_client_cidrs",
     "api_client_security_groups",
 )
@@ -99,6 +103,10 @@ class RegionConfig:
     front_door: str
     availability_zones: tuple[str, ...] | None
     existing_vpc: ExistingVpc | None
+    #: GptOssEndpoint props: weights mirrors per model, tokenizer directory, the region's S3 prefix list
+    model_data_urls: Mapping[str, str] = field(default_factory=dict)
+    tiktoken_encodings_base: str | None = None
+    s3_prefix_list_id: str | None = None
     api_client_cidrs: tuple[str, ...] = ()
     api_client_security_groups: tuple[str, ...] = ()
 
@@ -159,6 +167,9 @@ class PlatformConfig:
     principal_arns: tuple[str, ...] = ()
     # optional AuditTrail stack per region
     audit_trail: bool = False
+    #: App prop: aws-cdk-lib's built-in CloudFormation validation at synth (a WASM build of cfn-lint's rules). Off:
+    #: it was ~60% of this app's synth time, and `make lint` and the tests run cfn-lint itself on every template
+    builtin_cloud_formation_validation: bool = False
 
     def proxy_props(self) -> dict[str, Any]:
         """The InvokeProxy props set in config (unset ones keep the construct's defaults)."""
@@ -332,6 +343,18 @@ def _region_config(region: str, account: str | None, ctx: Mapping[str, Any], k: 
                 f"names for {region}; set availability_zones for it (e.g. {region}a,{region}b)"
             )
     existing = _existing_vpc(k("existing_vpc"), ctx.get("existing_vpc"), region)
+    model_data_urls = _as_mapping(k("model_data_urls"), ctx.get("model_data_urls"))
+    for model, url in model_data_urls.items():
+        if model not in sagemaker:
+            raise ConfigError(f"context key '{k('model_data_urls')}': {model!r} is not a SageMaker model in {region}; allowed: {', '.join(sagemaker) or '(none)'}")
+        if not (isinstance(url, str) and url.startswith("s3://") and url.endswith("/")):
+            raise ConfigError(f"context key '{k('model_data_urls')}': {url!r} for {model} is not an S3 prefix like 's3://bucket/path/'")
+    encodings = ctx.get("tiktoken_encodings_base")
+    if encodings is not None and not (isinstance(encodings, str) and encodings.startswith("/")):
+        raise ConfigError(f"context key '{k('tiktoken_encodings_base')}': expected an absolute directory in the container (e.g. /opt/ml/model), got {encodings!r}")
+    prefix_list = ctx.get("s3_prefix_list_id")
+    if prefix_list is not None and not (isinstance(prefix_list, str) and re.fullmatch(r"pl-[0-9a-f]{8,17}", prefix_list)):
+        raise ConfigError(f"context key '{k('s3_prefix_list_id')}': expected the id of com.amazonaws.{region}.s3 ('pl-' and 8 to 17 hex digits), got {prefix_list!r}")
     api_cidrs = []
     for cidr in _as_list(k("api_client_cidrs"), ctx.get("api_client_cidrs")):
         try:  # the construct's rule, named by the context key
@@ -359,6 +382,9 @@ def _region_config(region: str, account: str | None, ctx: Mapping[str, Any], k: 
         front_door=front_door,
         availability_zones=tuple(azs) if azs else None,
         existing_vpc=existing,
+        model_data_urls=dict(model_data_urls),
+        tiktoken_encodings_base=encodings,
+        s3_prefix_list_id=prefix_list,
         api_client_cidrs=tuple(api_cidrs),
         api_client_security_groups=tuple(api_sgs),
     )
@@ -416,7 +442,6 @@ def _construct_rule(key: str, rule: Callable[[], Any]) -> Any:
 
 _ARN_OR_ACCOUNT = re.compile(r"\d{12}|arn:aws[a-z-]*:iam::\d{12}:(root|role/[\w+=,.@/-]+|user/[\w+=,.@/-]+)")
 _BOUNDARY = re.compile(r"arn:aws[a-z-]*:iam::(\d{12}|aws):policy/[\w+=,.@/-]+")
-_PREFIX = re.compile(r"[\w+=,.@-]{1,32}")
 
 
 def _principals(key: str, value: Any) -> tuple[str, ...]:
@@ -532,10 +557,8 @@ def _proxy_and_platform_keys(context: Callable[[str], Any]) -> dict[str, Any]:
             f"(arn:aws:iam::<account>:policy/<name>), got {boundary!r}"
         )
     prefix = context("role_name_prefix")
-    if prefix is not None and not _PREFIX.fullmatch(str(prefix)):
-        raise ConfigError(
-            f"context key 'role_name_prefix': expected 1 to 32 letters, digits or +=,.@_-, got {prefix!r}"
-        )
+    if prefix is not None:
+        _construct_rule("role_name_prefix", lambda: RoleNamePrefix(str(prefix)))  # the aspect checks its prefix
     return dict(
         streaming=streaming,
         guardrail_stream_mode=mode,
@@ -560,6 +583,7 @@ def _proxy_and_platform_keys(context: Callable[[str], Any]) -> dict[str, Any]:
         alarm_emails=_emails(context("alarm_emails")),
         **_role_trust_keys(context),
         audit_trail=bool(_optional(context, "audit_trail", _as_bool)),
+        builtin_cloud_formation_validation=_optional(context, "builtin_cloud_formation_validation", _as_bool) or False,
     )
 
 
@@ -628,12 +652,8 @@ def load_config(context: Callable[[str], Any], default_account: str | None = Non
         raise ConfigError(f"context key '{err}") from None
     # unset: None, and the Network stack creates what each region calls (network_stack.platform_interface_endpoints)
     endpoints = _as_list("interface_endpoints", context("interface_endpoints")) if context("interface_endpoints") is not None else None
-    unknown = [e for e in endpoints or () if e not in ALL_INTERFACE_ENDPOINTS]
-    if unknown:
-        raise ConfigError(
-            f"context key 'interface_endpoints': unknown endpoint(s) {', '.join(unknown)}; "
-            f"allowed: {', '.join(ALL_INTERFACE_ENDPOINTS)}"
-        )
+    if endpoints is not None:
+        _construct_rule("interface_endpoints", lambda: require_choices("interface_endpoints", endpoints, ALL_INTERFACE_ENDPOINTS))
 
     overrides = _as_mapping("region_overrides", context("region_overrides"))
     for region, values in overrides.items():
@@ -660,6 +680,8 @@ def load_config(context: Callable[[str], Any], default_account: str | None = Non
 
         region_configs[region] = _region_config(region, account, merged, key_path)
 
+    max_azs = _int("max_azs", context("max_azs") if context("max_azs") is not None else 2)  # the Network's default
+    _construct_rule("max_azs", lambda: validate_network_props(max_azs=max_azs))
     more = _proxy_and_platform_keys(context)
     check_routes(more["routes"], region_configs)
     removal_policy = _as_choice("removal_policy", context("removal_policy") or "retain", tuple(REMOVAL_POLICIES))
@@ -667,7 +689,7 @@ def load_config(context: Callable[[str], Any], default_account: str | None = Non
         regions=tuple(regions),
         account=account,
         vpc_cidr=vpc_cidr,
-        max_azs=_as_int("max_azs", context("max_azs") if context("max_azs") is not None else 2, 2, 6),
+        max_azs=max_azs,
         interface_endpoints=tuple(endpoints) if endpoints is not None else None,
         flow_log_retention=_retention_days(context("flow_log_retention")),
         removal_policy=REMOVAL_POLICIES[removal_policy],

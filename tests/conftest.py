@@ -15,6 +15,10 @@ import pytest
 ROOT = Path(__file__).resolve().parent.parent
 # jsii prints an end-of-life banner on Node 20; `make test` puts Node 22 first on PATH, this covers direct runs.
 os.environ.setdefault("JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION", "20")
+# In-process test apps skip aws-cdk-lib's built-in CloudFormation validation, as app.py does (its WASM engine costs
+# ~8 s to compile on the first synth of a session); tests/test_lint.py runs cfn-lint itself on the app's templates.
+# (Read by aws-cdk-lib's synthesis-validation: `CDK_VALIDATION=false` disables the built-in plugin.)
+os.environ.setdefault("CDK_VALIDATION", "false")
 
 #: the regions the session app is synthesized for (SageMaker in us-east-1, Bedrock-only in us-west-2)
 APP_REGIONS = ("us-east-1", "us-west-2")
@@ -26,16 +30,19 @@ SLOW_MODULES = {"test_app.py", "test_docs.py", "test_library.py", "test_security
 
 def pytest_configure(config) -> None:
     config.addinivalue_line(
-        "markers", "slow: synthesizes a whole app (the session app, app.py or the CDK CLI); `make test-fast` skips it"
+        "markers", "slow: synthesizes a whole app (the session app, app.py or the CDK CLI) or is a property-based "
+        "test with many examples; `make test-fast` skips it"
     )
 
 
 def pytest_collection_modifyitems(config, items) -> None:
     """App-level tests are marked ``slow`` here, from the fixtures they use, so a new test on the session app
-    can never land in ``make test-fast`` by forgetting a decorator."""
+    can never land in ``make test-fast`` by forgetting a decorator. Property-based tests (hypothesis ``@given``,
+    each runs its 80-150 generated examples) are marked ``slow`` too: `make test` runs them, the fast loop not."""
     slow = pytest.mark.slow
     for item in items:
-        if APP_FIXTURES & set(getattr(item, "fixturenames", ())) or item.path.name in SLOW_MODULES:
+        app_level = APP_FIXTURES & set(getattr(item, "fixturenames", ())) or item.path.name in SLOW_MODULES
+        if app_level or getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
             item.add_marker(slow)
 
 

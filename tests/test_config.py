@@ -105,6 +105,7 @@ def test_guardrail_policy_preset_or_file(tmp_path, monkeypatch):
         ({"sagemaker_models": []}, "region us-east-1 serves no model"),
         ({"account": "12345"}, "context key 'account': expected a 12-digit AWS account id, got '12345'"),
         ({"front_door": "public"}, "context key 'front_door': 'public' is not allowed; allowed: private-api"),
+        ({"max_azs": 7}, "context key 'max_azs': max_azs must be between 2 and 6, got 7"),
         ({"autoscaling_max_capacity": "lots"}, "context key 'autoscaling_max_capacity': expected an integer, got 'lots'"),
         ({"autoscaling_max_capacity": 1000}, "context key 'autoscaling_max_capacity': 1000 is out of range; allowed: 1 to 100"),
         ({"autoscaling_min_capacity": 3}, "context key 'autoscaling_min_capacity': 3 is above autoscaling_max_capacity 2"),
@@ -115,7 +116,8 @@ def test_guardrail_policy_preset_or_file(tmp_path, monkeypatch):
         ({"instance_types": "{not json"}, "context key 'instance_types': '{not json' is not valid JSON"),
         ({"instance_types": {"gpt-oss-20b": "ml.g4dn.xlarge"}}, "context key 'instance_types': instance_type 'ml.g4dn.xlarge' is not supported for gpt-oss-20b; supported: ml.g5.12xlarge"),
         ({"vpc_cidr": "192.168.0.0/30"}, "context key 'vpc_cidr prefix length must be between /16 and /24, got '192.168.0.0/30'"),
-        ({"interface_endpoints": "sts,ecr"}, "context key 'interface_endpoints': unknown endpoint(s) ecr; allowed: sagemaker.runtime"),
+        ({"interface_endpoints": "sts,ecr"}, "context key 'interface_endpoints': interface_endpoints has unknown value(s) ecr; allowed: sagemaker.runtime"),
+        ({"interface_endpoints": "sts,sts"}, "context key 'interface_endpoints': interface_endpoints lists a value twice: sts, sts"),
         ({"flow_log_retention": 100}, "context key 'flow_log_retention': 100 is not a CloudWatch Logs retention (days); allowed: 1, 3, 5"),
         ({"removal_policy": "snapshot"}, "context key 'removal_policy': 'snapshot' is not allowed; allowed: retain, destroy"),
         ({"availability_zones": "us-west-2a,us-west-2b"}, "context key 'availability_zones': expected at least two AZ names of us-east-1"),
@@ -139,3 +141,35 @@ def test_fails_with_a_message_naming_key_value_and_allowed(overrides, message):
 
 def test_removal_policy_destroy_is_the_cdk_value():
     assert config(removal_policy="destroy").removal_policy is RemovalPolicy.DESTROY
+
+
+def test_builtin_cloudformation_validation_is_off_unless_asked():
+    """The App prop ``builtin_cloud_formation_validation`` (aws-cdk-lib 2.275 ``core/lib/app.d.ts``: "Whether to
+    enable built-in CloudFormation template validation ... @default true") is passed from this key; the app turns it
+    off by default because cfn-lint runs on every template in `make lint` and tests/test_lint.py."""
+    assert config().builtin_cloud_formation_validation is False
+    assert config(builtin_cloud_formation_validation="true").builtin_cloud_formation_validation is True
+    with pytest.raises(ConfigError, match="context key 'builtin_cloud_formation_validation': expected true or false, got 'maybe'"):
+        config(builtin_cloud_formation_validation="maybe")
+
+
+def test_endpoint_keys_reach_the_region_config():
+    r = config(
+        model_data_urls='{"gpt-oss-20b": "s3://my-mirror/gpt-oss-20b/"}', tiktoken_encodings_base="/opt/ml/model", s3_prefix_list_id="pl-63a5400a"
+    ).for_region("us-east-1")
+    assert (r.model_data_urls, r.tiktoken_encodings_base, r.s3_prefix_list_id) == ({"gpt-oss-20b": "s3://my-mirror/gpt-oss-20b/"}, "/opt/ml/model", "pl-63a5400a")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"model_data_urls": '{"gpt-oss-20b": "https://x"}'}, "context key 'model_data_urls': 'https://x' for gpt-oss-20b is not an S3 prefix like 's3://bucket/path/'"),
+        ({"model_data_urls": '{"gpt-oss-120b": "s3://b/p/"}'}, "context key 'model_data_urls': 'gpt-oss-120b' is not a SageMaker model in us-east-1"),
+        ({"tiktoken_encodings_base": "model"}, "context key 'tiktoken_encodings_base': expected an absolute directory in the container"),
+        ({"s3_prefix_list_id": "s3"}, "context key 's3_prefix_list_id': expected the id of com.amazonaws.us-east-1.s3"),
+    ],
+)
+def test_fails_on_bad_endpoint_keys(overrides, message):
+    with pytest.raises(ConfigError) as err:
+        config(**overrides)
+    assert message in str(err.value)

@@ -10,10 +10,11 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
 
 from gptoss_constructs.bedrock_model import BedrockFoundationModel
+from gptoss_constructs.endpoint import GptOssEndpoint
 from gptoss_constructs.invoke_proxy import InvokeProxy, ProxyRoute
 from gptoss_constructs.network import PrivateNetwork
 from tests.conftest import make_app
-from tests.fakes import ENDPOINT_ARN, GUARDRAIL_ARN, FakeEndpoint, FakeGuardrail
+from tests.fakes import GUARDRAIL_ARN, FakeGuardrail
 
 CODE = lambda_.Code.from_inline("def lambda_handler(event, context):\n    return {}\n")
 
@@ -25,7 +26,7 @@ def _build(**props) -> tuple[Stack, PrivateNetwork, InvokeProxy]:
         vpc=net.vpc,
         service_endpoints=net,
         routes=[
-            ProxyRoute.sagemaker("gpt-oss-20b", FakeEndpoint(), fallback="gpt-oss-120b", max_tokens=4096, max_reasoning_effort="medium"),
+            ProxyRoute.sagemaker("gpt-oss-20b", GptOssEndpoint.from_endpoint_attributes(stack, "Gpt20b", endpoint_name="gptoss-20b-ep"), fallback="gpt-oss-120b", max_tokens=4096, max_reasoning_effort="medium"),
             ProxyRoute.bedrock("gpt-oss-120b", BedrockFoundationModel("gpt-oss-120b")),
         ],
         guardrail=FakeGuardrail(),
@@ -170,7 +171,11 @@ class TestPolicy:
             },
             {"Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Effect": "Allow", "Resource": {"Fn::GetAtt": [log_id, "Arn"]}},
             {"Action": "kms:Decrypt", "Effect": "Allow", "Resource": {"Fn::GetAtt": [key_id, "Arn"]}},
-            {"Action": ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"], "Effect": "Allow", "Resource": ENDPOINT_ARN},
+            {
+                "Action": ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
+                "Effect": "Allow",
+                "Resource": {"Fn::Join": ["", ["arn:aws:sagemaker:us-east-1:", {"Ref": "AWS::AccountId"}, ":endpoint/gptoss-20b-ep"]]},
+            },
             {
                 "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
                 "Effect": "Allow",

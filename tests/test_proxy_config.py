@@ -71,7 +71,7 @@ def test_consumers_principals_boundary_prefix_parsed():
         ({"routes": {"gpt-oss-20b": {"fallback": 5}}}, "context key 'routes.gpt-oss-20b.fallback': expected a route name or null, got 5"),
         ({"consumer_principals": "someone"}, "context key 'consumer_principals': 'someone' is not a 12-digit account id or an IAM role/user/root ARN"),
         ({"permissions_boundary": "boundary"}, "context key 'permissions_boundary': expected an IAM managed policy ARN"),
-        ({"role_name_prefix": "bad prefix"}, "context key 'role_name_prefix': expected 1 to 32 letters"),
+        ({"role_name_prefix": "bad prefix"}, "context key 'role_name_prefix': role_name_prefix must be 1 to 32 characters of letters, digits and +=,.@_-, got 'bad prefix'"),
         ({"api_consumers": {"a": {"rate": 1}}}, "context key 'api_consumers.a': expected an object with rate_limit, burst_limit, quota_per_day"),
         ({"alarm_emails": "ops"}, "context key 'alarm_emails': 'ops' is not an e-mail address"),
         ({"max_body_bytes": 100}, "context key 'max_body_bytes': max_body_bytes must be between 1024 and 6291456, got 100"),

@@ -341,6 +341,20 @@ class TestStalledModel:
         assert stats()["timelines"] == []  # the emulator was still stalled: the read did not wait for the rest
 
 
+def test_the_watchdog_fires_due_alarms_in_order_and_never_a_cancelled_one():
+    import threading
+
+    from gptoss_proxy.core.service import Watchdog
+
+    dog, fired, done = Watchdog(), [], threading.Event()
+    dog.add(0.2, lambda: (fired.append("late"), done.set()))
+    cancelled = dog.add(0.05, lambda: fired.append("cancelled"))
+    dog.add(0.1, lambda: fired.append("early"))
+    dog.cancel(cancelled)
+    assert done.wait(10)
+    assert fired == ["early", "late"]
+
+
 class TestAdaptersHonourTheirTimeout:
     """botocore's `Config(read_timeout=...)` bounds each read from the connection (botocore/config.py docstring:
     "The time in seconds till a timeout exception is thrown when attempting to read from a connection")."""

@@ -6,6 +6,8 @@ bytes or, for streams, an iterator of SSE byte chunks. Backends and the guardrai
 
 from __future__ import annotations
 
+import heapq
+import itertools
 import json
 import random
 import threading
@@ -14,7 +16,7 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Callable, Iterable, Iterator, Mapping, Protocol
 
-from gptoss_proxy.core import budget, handoff, harmony
+from gptoss_proxy.core import budget, handoff, harmony, responses
 from gptoss_proxy.core.errors import BackendError, BackendThrottled, ProxyError
 from gptoss_proxy.core.guard import ApplyFn, ContentBlocked, Guard, StreamFields
 from gptoss_proxy.core.reasoning import ReasoningSplitter
@@ -135,6 +137,56 @@ class DeadlineReached(ProxyError):
         )
 
 
+class Watchdog:
+    """One thread that fires the deadline alarms of every stream in the process (a thread per stream costs about
+    a millisecond to start and stop; an alarm here is a heap push)."""
+
+    def __init__(self) -> None:
+        self._cond = threading.Condition()
+        self._heap: list[list] = []  # [when (time.monotonic), sequence, callback or None when cancelled]
+        self._sequence = itertools.count()
+        self._thread: threading.Thread | None = None
+
+    def add(self, delay: float, callback: Callable[[], None]) -> list:
+        alarm = [time.monotonic() + delay, next(self._sequence), callback]
+        with self._cond:
+            heapq.heappush(self._heap, alarm)
+            if self._thread is None:
+                self._thread = threading.Thread(target=self._run, name="deadline-watchdog", daemon=True)
+                self._thread.start()
+            if self._heap[0] is alarm:
+                self._cond.notify()
+        return alarm
+
+    @staticmethod
+    def cancel(alarm: list) -> None:
+        alarm[2] = None  # dropped when it reaches the top of the heap
+
+    def _run(self) -> None:
+        with self._cond:
+            while True:
+                while self._heap and self._heap[0][2] is None:
+                    heapq.heappop(self._heap)
+                if not self._heap:
+                    self._cond.wait()
+                    continue
+                wait = self._heap[0][0] - time.monotonic()
+                if wait > 0:
+                    self._cond.wait(wait)
+                    continue
+                callback = heapq.heappop(self._heap)[2]
+                self._cond.release()
+                try:
+                    callback()
+                except Exception:  # an abort that fails leaves the read to its own timeout
+                    pass
+                finally:
+                    self._cond.acquire()
+
+
+WATCHDOG = Watchdog()
+
+
 def _bounded(source: Iterator, cutoff: float, clock: Callable[[], float], abort: Callable[[], None] | None = None) -> Iterator:
     """Passes backend chunks through until ``cutoff`` (the deadline less the margin), then raises DeadlineReached.
 
@@ -150,9 +202,7 @@ def _bounded(source: Iterator, cutoff: float, clock: Callable[[], float], abort:
         if abort is not None:
             abort()
 
-    timer = threading.Timer(max(0.0, cutoff - clock()), fire)
-    timer.daemon = True
-    timer.start()
+    alarm = WATCHDOG.add(max(0.0, cutoff - clock()), fire)
     try:
         while True:
             try:
@@ -167,7 +217,7 @@ def _bounded(source: Iterator, cutoff: float, clock: Callable[[], float], abort:
                 raise DeadlineReached()
             yield item
     finally:
-        timer.cancel()
+        WATCHDOG.cancel(alarm)
 
 
 class ProxyService:
@@ -208,6 +258,10 @@ class ProxyService:
                 if method != "POST":
                     raise ProxyError(405, f"Method {method} is not allowed on {path}; use POST.", code="method_not_allowed")
                 response = self._chat(headers, body, cutoff, record)
+            elif path in ("/v1/responses", "/responses"):  # the Responses wire format on the same chat pipeline
+                if method != "POST":
+                    raise ProxyError(405, f"Method {method} is not allowed on {path}; use POST.", code="method_not_allowed")
+                response = responses.handle(self, headers, body, cutoff, record)
             elif path in ("/v1/models", "/models") and method == "GET":
                 response = json_response(200, self._models())
             elif path.startswith(("/v1/models/", "/models/")) and method == "GET":
