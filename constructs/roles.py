@@ -163,9 +163,8 @@ class PlatformRoles(Construct):
         acknowledge_in_packs(
             default_policy,
             "IAMNoInlinePolicy",
-            "the consumer role's only policy is the front door's grant_invoke (one execute-api:Invoke or "
-            "lambda:InvokeFunctionUrl statement on this API/function); inline so it cannot be attached to any other "
-            "principal",
+            "the consumer role's only policy is the front door's grant_invoke (one execute-api:Invoke statement on "
+            "exactly this API's routes); inline so it cannot be attached to any other principal",
         )
         return role
 
