@@ -70,7 +70,7 @@ clean:
 # checkov pins boto3 1.35 / packaging 23, which clash with requirements-dev.txt, so it gets its own venv.
 CHECKOV_VENV := .venv-checkov
 # the configurations `make nag` reports (tools/nag/matrix.py): every one we ship
-NAG_CONFIGS  ?= default,scale-to-zero,existing-vpc,roles-boundary,function-url,audit-trail
+NAG_CONFIGS  ?= default,scale-to-zero,existing-vpc,roles-boundary,audit-trail
 
 $(CHECKOV_VENV)/.stamp: requirements-checkov.txt
 	test -x $(CHECKOV_VENV)/bin/python || $(PYTHON) -m venv $(CHECKOV_VENV)

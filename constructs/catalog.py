@@ -66,6 +66,8 @@ class HostingSpec:
     default_instance_type: str
     supported_instance_types: tuple[str, ...]
     environment: Mapping[str, str]
+    #: container directory holding o200k_base.tiktoken, when the image or artifacts are known to provide it
+    tiktoken_encodings_base: str | None = None
 
     def image_uri(self, region: str) -> str:
         account = self.registry_accounts[region]
@@ -155,6 +157,7 @@ def hosting(model: str) -> HostingSpec:
         default_instance_type=m["default_instance_type"],
         supported_instance_types=tuple(m["supported_instance_types"]),
         environment=dict(m["environment"]),
+        tiktoken_encodings_base=container.get("tokenizer_encodings", {}).get("tiktoken_encodings_base"),
     )
 
 

@@ -1,11 +1,18 @@
-"""Private front doors for the invoke proxy: a PRIVATE REST API behind the execute-api VPC endpoint, or a
-Lambda Function URL with IAM auth. Both stream responses and both are reached only with SigV4."""
+"""The private front door of the invoke proxy: a PRIVATE REST API behind the execute-api VPC endpoint, reached
+only with SigV4, streaming responses.
+
+There is deliberately no Function URL front door: Lambda function URLs are reachable only over the public
+internet ("Lambda function URLs" in the Lambda developer guide: PrivateLink does not cover them), their
+resource policy takes no source-IP condition (only what AddPermission maps), and they have no access log or
+per-second throttling of their own."""
 
 from __future__ import annotations
 
 from typing import Sequence
 
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+import json
+
+from aws_cdk import Acknowledgment, Duration, Names, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -16,10 +23,38 @@ from constructs import Construct
 
 from gptoss_constructs._compliance import acknowledge_in_packs, skip_scanner_checks
 from gptoss_constructs._defaults import encrypted_log_group, nag_resource, new_key
+from gptoss_constructs._grants import ManagedPolicyGrantee
 from gptoss_constructs._validation import require_range
 
 #: the routes the proxy serves, as (path, method)
 PROXY_ROUTES: Sequence[tuple[str, str]] = (("v1/chat/completions", "POST"), ("v1/models", "GET"), ("health", "GET"))
+
+#: the longest buffered integration timeout API Gateway allows on Regional/private REST APIs once the account's
+#: "Maximum integration timeout in milliseconds" quota is raised (29 s without that increase)
+BUFFERED_TIMEOUT_QUOTA_SECONDS = 29
+BUFFERED_TIMEOUT_MAX_SECONDS = 300
+
+#: the access log: who called (the caller's IAM ARN), from where, what and how it ended; never bodies. Variable
+#: names as aws-cdk-lib's ``AccessLogField`` spells them (API Gateway developer guide, "Variables for access
+#: logging for API Gateway": ``$context.identity.userArn`` is "the ARN of the effective user identified after
+#: authentication")
+ACCESS_LOG_FIELDS = {
+    "requestId": apigw.AccessLogField.context_request_id(),
+    "requestTime": apigw.AccessLogField.context_request_time(),
+    "httpMethod": apigw.AccessLogField.context_http_method(),
+    "resourcePath": apigw.AccessLogField.context_resource_path(),
+    "status": apigw.AccessLogField.context_status(),
+    "protocol": apigw.AccessLogField.context_protocol(),
+    "responseLength": apigw.AccessLogField.context_response_length(),
+    "ip": apigw.AccessLogField.context_identity_source_ip(),
+    "caller": apigw.AccessLogField.context_identity_caller(),
+    "user": apigw.AccessLogField.context_identity_user(),
+    "userArn": apigw.AccessLogField.context_identity_user_arn(),
+    "accountId": apigw.AccessLogField.context_identity_account_id(),
+    "apiKeyId": apigw.AccessLogField.context_identity_api_key_id(),
+    "integrationStatus": apigw.AccessLogField.context_integration_status(),
+    "errorMessage": apigw.AccessLogField.context_error_message(),
+}
 
 #: the smallest body the proxy accepts; everything finer is validated by the proxy with OpenAI's error body
 CHAT_REQUEST_SCHEMA = apigw.JsonSchema(
@@ -55,7 +90,8 @@ class PrivateApiFrontDoor(Construct):
 
         door = PrivateApiFrontDoor(self, "Api", handler=proxy.function,
                                    vpc_endpoint=net.interface_endpoints["execute-api"])
-        door.grant_invoke(consumer_role)
+        door.grant_invoke(consumer_role)                       # exactly the three routes, on this stage
+        door.grant_invoke(app_role, managed_policy=True)       # the same, in a new customer-managed policy
         door.url   # https://<api-id>.execute-api.<region>.amazonaws.com/prod/  (base_url for OpenAI SDK: url + "v1")
     """
 
@@ -76,13 +112,16 @@ class PrivateApiFrontDoor(Construct):
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         configure_account_logging_role: bool = True,
         require_api_keys: bool = False,
+        rest_api_name: str | None = None,
     ) -> None:
         """
         :param handler: the proxy function.
         :param vpc_endpoint: the execute-api interface endpoint the API is reachable through (and only it).
         :param streaming: stream the integration response (REST API response streaming). Default: - true.
         :param integration_timeout: Default: - 5 minutes with streaming (allowed up to 15), 29 seconds buffered.
-            A buffered timeout above 29 s needs the Regional/private integration-timeout quota raised first.
+            Buffered integrations wait at most 29 s unless the account's "Maximum integration timeout in
+            milliseconds" quota is raised (Regional and private REST APIs only, up to 300 s); a longer buffered
+            value is accepted here but deploys only after that increase (UNCONFIRMED per account: preflight).
         :param stage_name: Default: - ``prod``.
         :param throttling_rate_limit: steady requests per second for the stage. Default: - 20.
         :param throttling_burst_limit: Default: - 40.
@@ -90,16 +129,23 @@ class PrivateApiFrontDoor(Construct):
         :param encryption_key: for both log groups. Default: - a new key with rotation.
         :param removal_policy: for the key and log groups. Default: - RETAIN.
         :param configure_account_logging_role: set this region's API Gateway account CloudWatch role (needed
-            once per account and region for execution and access logs). Default: - true; set false where the
-            account already has one (it is a per-region account setting: the last writer wins).
+            once per account and region for execution and access logs). The stage waits for it, and the role,
+            its policy and the account setting are RETAINED when the stack is deleted (other APIs of the account
+            log through them). Default: - true; set false where the account already has one (it is a
+            per-region account setting: the last writer wins).
         :param require_api_keys: also require an API key (usage plans, for chargeback) on top of IAM.
             Default: - false. Add consumers with ``add_consumer``.
+        :param rest_api_name: the API's name (also the ``ApiName`` dimension of its CloudWatch metrics).
+            Default: - a name unique in the account, derived from the construct path (stack, ids).
         """
         super().__init__(scope, id)
         validate_throttling(throttling_rate_limit=throttling_rate_limit, throttling_burst_limit=throttling_burst_limit)
         if integration_timeout is None:
             integration_timeout = Duration.minutes(5) if streaming else Duration.seconds(29)
-        require_range("integration_timeout (seconds)", integration_timeout.to_seconds(), 1, 900 if streaming else 29)
+        require_range(
+            "integration_timeout (seconds)", integration_timeout.to_seconds(), 1, 900 if streaming else BUFFERED_TIMEOUT_MAX_SECONDS
+        )
+        self.rest_api_name = rest_api_name or Names.unique_resource_name(self, max_length=128, separator="-")
 
         self.encryption_key = encryption_key or new_key(
             self, "Key", description="gpt-oss-platform: private API access and execution logs", removal_policy=removal_policy
@@ -107,7 +153,7 @@ class PrivateApiFrontDoor(Construct):
         self.access_log_group = encrypted_log_group(
             self, "AccessLogs", key=self.encryption_key, retention=log_retention, removal_policy=removal_policy
         )
-        account_role = self._account_logging_role() if configure_account_logging_role else None
+        account_setting = self._account_logging_role() if configure_account_logging_role else None
 
         vpce_id = vpc_endpoint.vpc_endpoint_id
         policy = iam.PolicyDocument(
@@ -132,6 +178,7 @@ class PrivateApiFrontDoor(Construct):
         self.api = apigw.RestApi(
             self,
             "Resource",
+            rest_api_name=self.rest_api_name,
             description="gpt-oss invoke proxy (private, IAM auth)",
             endpoint_configuration=apigw.EndpointConfiguration(types=[apigw.EndpointType.PRIVATE], vpc_endpoints=[vpc_endpoint]),
             policy=policy,
@@ -145,17 +192,16 @@ class PrivateApiFrontDoor(Construct):
                 logging_level=apigw.MethodLoggingLevel.ERROR,
                 data_trace_enabled=False,  # never log request or response bodies (prompts, completions)
                 access_log_destination=apigw.LogGroupLogDestination(self.access_log_group),
-                access_log_format=apigw.AccessLogFormat.json_with_standard_fields(
-                    caller=True, http_method=True, ip=True, protocol=True, request_time=True,
-                    resource_path=True, response_length=True, status=True, user=True,
-                ),
+                access_log_format=apigw.AccessLogFormat.custom(json.dumps(ACCESS_LOG_FIELDS)),
             ),
             default_method_options=apigw.MethodOptions(
                 authorization_type=apigw.AuthorizationType.IAM, api_key_required=require_api_keys
             ),
         )
-        if account_role is not None:
-            self.api.deployment_stage.node.add_dependency(account_role)
+        if account_setting is not None:
+            # aws-cdk issue #10722 / PR #18011: a stage with logging fails ("CloudWatch Logs role ARN must be set in
+            # account settings") unless the AWS::ApiGateway::Account resource exists first
+            self.api.deployment_stage.node.add_dependency(account_setting)
         # API Gateway writes execution logs to this group name; creating it first makes it encrypted and retained.
         self.execution_log_group = encrypted_log_group(
             self,
@@ -171,6 +217,7 @@ class PrivateApiFrontDoor(Construct):
             handler,
             proxy=True,
             timeout=integration_timeout,
+            allow_test_invoke=False,  # the console's test-invoke path reaches the function without the VPC endpoint
             response_transfer_mode=apigw.ResponseTransferMode.STREAM if streaming else apigw.ResponseTransferMode.BUFFERED,
         )
         validator = self.api.add_request_validator("Validator", validate_request_body=True, validate_request_parameters=True)
@@ -189,7 +236,9 @@ class PrivateApiFrontDoor(Construct):
         self._require_api_keys = require_api_keys
         self._acknowledge_intrinsic_findings()
 
-    def _account_logging_role(self) -> iam.Role:
+    def _account_logging_role(self) -> apigw.CfnAccount:
+        """The region's API Gateway CloudWatch role and the account setting that names it, all RETAINED: the
+        setting is account-wide, so deleting this stack must not take logging away from the account's other APIs."""
         stack = Stack.of(self)
         role = iam.Role(
             self,
@@ -197,7 +246,7 @@ class PrivateApiFrontDoor(Construct):
             assumed_by=iam.ServicePrincipal("apigateway.amazonaws.com"),
             description="API Gateway (this account and region) writes execution and access logs",
         )
-        iam.ManagedPolicy(
+        policy = iam.ManagedPolicy(
             self,
             "AccountLoggingPolicy",
             roles=[role],
@@ -216,9 +265,12 @@ class PrivateApiFrontDoor(Construct):
                 ),
             ],
         )
-        apigw.CfnAccount(self, "Account", cloud_watch_role_arn=role.role_arn)
-        self._account_policy = self.node.find_child("AccountLoggingPolicy")
-        return role
+        account = apigw.CfnAccount(self, "Account", cloud_watch_role_arn=role.role_arn)
+        account.node.add_dependency(policy)
+        for resource in (role, policy, account):
+            resource.apply_removal_policy(RemovalPolicy.RETAIN)
+        self._account_policy = policy
+        return account
 
     def _acknowledge_intrinsic_findings(self) -> None:
         stage = self.api.deployment_stage
@@ -282,13 +334,27 @@ class PrivateApiFrontDoor(Construct):
                 )
             )
 
-    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Grants execute-api:Invoke on this API's stage (all proxy routes) and nothing else."""
-        return iam.Grant.add_to_principal(
-            grantee=grantee,
-            actions=["execute-api:Invoke"],
-            resource_arns=[self.api.arn_for_execute_api(stage=self.stage_name)],
-        )
+    def grant_invoke(self, grantee: iam.IGrantable, *, managed_policy: bool = False) -> iam.Grant:
+        """Grants execute-api:Invoke on exactly the proxy's routes (method + path) of this stage, nothing else.
+
+        :param managed_policy: put the statement in a new customer-managed policy attached to the grantee's role
+            (instead of the role's inline default policy), so an app that grants its own role stays clean under
+            the compliance packs' ``IAMNoInlinePolicy`` without an acknowledgment. Default: - false.
+        """
+        if managed_policy:
+            principal = grantee.grant_principal
+            grantee = ManagedPolicyGrantee(
+                principal if isinstance(principal, Construct) else self,
+                f"InvokePolicy{Names.unique_id(self)}",
+                grantee,
+                description="Call the gpt-oss private API (execute-api:Invoke on its routes)",
+            )
+        return iam.Grant.add_to_principal(grantee=grantee, actions=["execute-api:Invoke"], resource_arns=self.route_arns)
+
+    @property
+    def route_arns(self) -> list[str]:
+        """The execute-api ARN of each route on this stage (``.../<stage>/<METHOD>/<path>``)."""
+        return [self.api.arn_for_execute_api(method, f"/{path}", self.stage_name) for path, method in PROXY_ROUTES]
 
     def add_consumer(
         self, id: str, *, rate_limit: int = 5, burst_limit: int = 10, quota_per_day: int | None = None
@@ -317,23 +383,3 @@ class PrivateApiFrontDoor(Construct):
 
     def metric_latency(self, **options):
         return self.api.metric_latency(**options)
-
-
-class FunctionUrlFrontDoor(Construct):
-    """A Lambda Function URL with AWS_IAM auth and response streaming (simplest private-ish front door:
-    reachable only with SigV4 for principals granted ``lambda:InvokeFunctionUrl``)."""
-
-    def __init__(self, scope: Construct, id: str, *, handler: lambda_.IFunction, streaming: bool = True) -> None:
-        super().__init__(scope, id)
-        self.function_url = lambda_.FunctionUrl(
-            self,
-            "Resource",
-            function=handler,
-            auth_type=lambda_.FunctionUrlAuthType.AWS_IAM,
-            invoke_mode=lambda_.InvokeMode.RESPONSE_STREAM if streaming else lambda_.InvokeMode.BUFFERED,
-        )
-        self.url = self.function_url.url
-
-    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Grants lambda:InvokeFunctionUrl (IAM auth type only) on this function."""
-        return self.function_url.grant_invoke_url(grantee)

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Protocol, Sequence
 
+import jsii
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
@@ -18,7 +20,8 @@ from gptoss_constructs._compliance import acknowledge_in_packs, skip_scanner_che
 from gptoss_constructs._defaults import encrypted_log_group, new_key
 from gptoss_constructs._validation import require_range
 from gptoss_constructs.bedrock_model import BedrockFoundationModel
-from gptoss_constructs.front_door import FunctionUrlFrontDoor, PrivateApiFrontDoor
+from gptoss_constructs._grants import ManagedPolicyRole
+from gptoss_constructs.front_door import BUFFERED_TIMEOUT_QUOTA_SECONDS, PrivateApiFrontDoor
 from gptoss_invoke_proxy_asset.gptoss_proxy.core import settings as core
 
 def _default_code_path() -> Path:
@@ -39,6 +42,24 @@ DEFAULT_CODE_PATH = _default_code_path()
 #: AWS Lambda Web Adapter layer (published by AWS in account 753240598075) that lets a Python HTTP app stream
 LWA_LAYER_VERSION = 26
 LWA_PORT = "8080"
+#: the function's timeout when none is given (long generations stream for minutes)
+DEFAULT_TIMEOUT = Duration.minutes(5)
+_ESCALATE_PRINCIPAL = re.compile(r"\d{12}|arn:aws[a-z-]*:iam::\d{12}:(root|role/[\w+=,.@/-]+|user/[\w+=,.@/-]+)")
+NO_RESERVATION_REASON = (
+    "no reserved concurrency by default: a reservation must leave the account's unreserved minimum, and new "
+    "accounts can have a concurrency limit of 10, so it can fail the first deploy (Lambda developer guide, "
+    "'Configuring reserved concurrency'); load is bounded before the function by the private API's stage "
+    "throttling and per-consumer usage plans; the reserved_concurrent_executions prop (same context key) sets a cap"
+)
+#: what Lambda needs to attach a function to its subnets (as in AWSLambdaVPCAccessExecutionRole)
+VPC_INTERFACE_ACTIONS = (
+    "ec2:CreateNetworkInterface",
+    "ec2:DescribeNetworkInterfaces",
+    "ec2:DescribeSubnets",
+    "ec2:DeleteNetworkInterface",
+    "ec2:AssignPrivateIpAddresses",
+    "ec2:UnassignPrivateIpAddresses",
+)
 
 
 class InvokableEndpoint(Protocol):
@@ -46,6 +67,9 @@ class InvokableEndpoint(Protocol):
 
     @property
     def endpoint_name(self) -> str: ...
+
+    @property
+    def inference_component_name(self) -> str | None: ...
 
     def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant: ...
 
@@ -60,6 +84,27 @@ class ApplicableGuardrail(Protocol):
     def guardrail_version(self) -> str: ...
 
     def grant_apply(self, grantee: iam.IGrantable) -> iam.Grant: ...
+
+
+def validate_escalate_principals(principals: Sequence[str]) -> None:
+    """Who may escalate: ``*``, 12-digit account ids or IAM role/user ARNs (the config names its key on error)."""
+    bad = [p for p in principals if p != "*" and not _ESCALATE_PRINCIPAL.fullmatch(p)]
+    if bad:
+        raise ValueError(f"escalate_principals must be '*', 12-digit account ids or IAM role/user ARNs, got {bad[0]!r}")
+
+
+def validate_buffered_timeout(*, streaming: bool | None, timeout: Duration | None) -> None:
+    """A buffered proxy (``streaming=False``) answers only when the whole completion is done, and a buffered API
+    Gateway integration waits at most 29 s unless the account's integration-timeout quota is raised: its
+    function ``timeout`` (default 5 minutes) must then be at most 29 s (or ``integration_timeout`` given)."""
+    seconds = (timeout or DEFAULT_TIMEOUT).to_seconds()
+    if streaming is False and seconds > BUFFERED_TIMEOUT_QUOTA_SECONDS:
+        raise ValueError(
+            f"timeout of {seconds:g} s is longer than the {BUFFERED_TIMEOUT_QUOTA_SECONDS} s a buffered "
+            "(streaming=False) private API integration waits; use streaming=True, a timeout of at most "
+            f"{BUFFERED_TIMEOUT_QUOTA_SECONDS} s, or pass integration_timeout (up to 300 s) after raising the "
+            "account's 'Maximum integration timeout in milliseconds' quota"
+        )
 
 
 def validate_function_props(
@@ -130,6 +175,7 @@ def _validate_routes(routes: Sequence[ProxyRoute]) -> None:
     # fallbacks, caps and their allowed values are checked once, by the proxy's own Settings (see _settings)
 
 
+@jsii.implements(ec2.IConnectable)
 class InvokeProxy(Construct):
     """The invoke proxy Lambda: OpenAI's chat-completions API over gpt-oss on SageMaker and Bedrock.
 
@@ -144,6 +190,8 @@ class InvokeProxy(Construct):
                             routes=[ProxyRoute.sagemaker("gpt-oss-20b", endpoint, fallback="gpt-oss-120b"),
                                     ProxyRoute.bedrock("gpt-oss-120b", BedrockFoundationModel("gpt-oss-120b"))])
         proxy.add_private_api(vpc_endpoint=net.interface_endpoints["execute-api"])
+        proxy.grant_invoke(app_role, managed_policy=True)
+        endpoint.connections.allow_from(proxy, ec2.Port.tcp(443))   # the proxy is an IConnectable
     """
 
     def __init__(
@@ -162,12 +210,14 @@ class InvokeProxy(Construct):
         vpc_subnets: ec2.SubnetSelection | None = None,
         timeout: Duration | None = None,
         memory_size: int = 1024,
-        reserved_concurrent_executions: int = 50,
+        reserved_concurrent_executions: int | None = None,
         architecture: lambda_.Architecture | None = None,
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         encryption_key: kms.IKey | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         code: lambda_.Code | None = None,
+        max_body_bytes: int | None = None,
+        escalate_principals: Sequence[str] = (),
     ) -> None:
         """
         :param vpc: the private VPC the function runs in.
@@ -188,18 +238,33 @@ class InvokeProxy(Construct):
         :param vpc_subnets: where the function's interfaces go. Default: - the isolated subnets.
         :param timeout: function timeout. Default: - 5 minutes (long generations stream for minutes).
         :param memory_size: MiB. Default: - 1024.
-        :param reserved_concurrent_executions: caps concurrency (protects the endpoints). Default: - 50.
+        :param reserved_concurrent_executions: reserves (and caps) the function's concurrency. Default: - no
+            reservation: Lambda keeps an unreserved minimum of the account's concurrency, and a new account's
+            limit can be as low as 10, so any reservation can fail the deploy (Lambda developer guide,
+            "Configuring reserved concurrency"); set it only after checking the account limit (``make preflight``).
         :param architecture: Default: - ARM_64 (cheaper per GB-second; the code is pure Python).
         :param log_retention: Default: - one year.
         :param encryption_key: encrypts the log group and environment. Default: - a new key with rotation.
         :param removal_policy: for the key and log group. Default: - RETAIN.
         :param code: the proxy code. Default: - this repository's ``lambda/invoke_proxy`` folder.
+        :param max_body_bytes: largest request body the proxy accepts (413 above it; 1 KiB to 6 MB, Lambda's
+            synchronous payload quota; API Gateway's own payload limit, 10 MB, is not configurable). Default: - the
+            proxy's default, 262,144 (256 KiB, set in the proxy's ``core/settings.py``).
+        :param escalate_principals: who may send ``escalate`` (or ``x-gptoss-escalate``) to go straight to a
+            route's fallback: account ids, IAM role/user ARNs (a role matches its assumed-role sessions), or
+            ``*``. Default: - nobody (escalation is refused with 403).
         """
         super().__init__(scope, id)
         _validate_routes(routes)
-        handoff_options = {"handoff_daily_cap": handoff_daily_cap, "handoff_on_high_effort": handoff_on_high_effort}
-        self.settings = self._settings(routes, guardrail, guardrail_stream_mode, **{k: v for k, v in handoff_options.items() if v is not None})
-        timeout = timeout or Duration.minutes(5)
+        validate_escalate_principals(escalate_principals)
+        options = {
+            "handoff_daily_cap": handoff_daily_cap,
+            "handoff_on_high_effort": handoff_on_high_effort,
+            "max_body_bytes": max_body_bytes,
+            "escalate_principals": tuple(escalate_principals) or None,
+        }
+        self.settings = self._settings(routes, guardrail, guardrail_stream_mode, **{k: v for k, v in options.items() if v is not None})
+        timeout = timeout or DEFAULT_TIMEOUT
         validate_function_props(memory_size=memory_size, timeout=timeout, reserved_concurrent_executions=reserved_concurrent_executions)
         architecture = architecture or lambda_.Architecture.ARM_64
         if code is None:
@@ -209,7 +274,9 @@ class InvokeProxy(Construct):
 
         self.routes = tuple(routes)
         self.streaming = streaming
-        self.front_doors: list[PrivateApiFrontDoor | FunctionUrlFrontDoor] = []
+        self.timeout = timeout
+        self._reserved = reserved_concurrent_executions
+        self.front_doors: list[PrivateApiFrontDoor] = []
         self.encryption_key = encryption_key or new_key(
             self, "Key", description="gpt-oss-platform: invoke proxy logs and environment", removal_policy=removal_policy
         )
@@ -219,14 +286,17 @@ class InvokeProxy(Construct):
         self.security_group = ec2.SecurityGroup(
             self, "SecurityGroup", vpc=vpc, allow_all_outbound=False, description="gpt-oss invoke proxy: HTTPS to VPC endpoints only"
         )
-        self.connections = ec2.Connections(security_groups=[self.security_group])
+        self._connections = ec2.Connections(security_groups=[self.security_group])
         self.connections.allow_to(service_endpoints, ec2.Port.tcp(443), "HTTPS to the VPC endpoints")
 
-        self.role = iam.Role(
+        # every statement (grants of the routes, guardrail, logs, key; X-Ray from the function) goes into ONE
+        # customer-managed policy (child "Policy" of the role), never an inline policy
+        self.role = ManagedPolicyRole(
             self,
             "Role",
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="gpt-oss invoke proxy: invoke its model routes, apply its guardrail, write its logs",
+            policy_description="gpt-oss invoke proxy: its model routes, guardrail, log group, key and VPC interfaces",
         )
         environment = self.settings.to_env(dumps=Stack.of(self).to_json_string)
         if streaming:
@@ -278,7 +348,7 @@ class InvokeProxy(Construct):
         ``to_env()``, which the Lambda reads back with ``Settings.from_env``."""
         core_routes = {}
         for r in routes:
-            component = getattr(r.endpoint, "inference_component_name", None)
+            component = r.endpoint.inference_component_name if r.endpoint is not None else None
             core_routes[r.model] = core.Route(
                 model=r.model,
                 backend="sagemaker" if r.endpoint is not None else "bedrock",
@@ -312,22 +382,31 @@ class InvokeProxy(Construct):
         self.role.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="ManageVpcInterfaces",
-                actions=[
-                    "ec2:CreateNetworkInterface",
-                    "ec2:DescribeNetworkInterfaces",
-                    "ec2:DescribeSubnets",
-                    "ec2:DeleteNetworkInterface",
-                    "ec2:AssignPrivateIpAddresses",
-                    "ec2:UnassignPrivateIpAddresses",
-                ],
+                actions=list(VPC_INTERFACE_ACTIONS),
                 resources=["*"],
+            )
+        )
+        # Lambda creates the function's interfaces with the execution role from OUTSIDE the execution environment,
+        # without the source function ARN in the request context; the function's own code always has it (Lambda
+        # developer guide, "Using source function ARN to control function access behavior"). So this deny leaves
+        # the ENI actions to the Lambda service and takes them from the code that runs in the function.
+        # UNCONFIRMED until a first deploy: that Lambda's check of these permissions at CreateFunction is also made
+        # without the source function ARN (the guide lists ENI creation; preflight can simulate both cases with
+        # iam:SimulatePrincipalPolicy and the lambda:SourceFunctionArn context key).
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="DenyVpcInterfacesToFunctionCode",
+                effect=iam.Effect.DENY,
+                actions=list(VPC_INTERFACE_ACTIONS),
+                resources=["*"],
+                conditions={"Null": {"lambda:SourceFunctionArn": "false"}},
             )
         )
         self.log_group.grant_write(self.role)
         self.encryption_key.grant_decrypt(self.role)
 
     def _acknowledge_intrinsic_findings(self) -> None:
-        policy = self.role.node.find_child("DefaultPolicy")
+        policy = self.role.managed_policy
         skip_scanner_checks(
             policy.node.default_child,
             checkov={
@@ -335,12 +414,16 @@ class InvokeProxy(Construct):
                 "to attach the function to its isolated subnets; they have no resource-level scope",
             },
         )
+        function_skips = {
+            "CKV_AWS_116": "invoked synchronously only (by its private API): no asynchronous event could "
+            "land in a dead-letter queue; failures are returned to the caller and logged",
+        }
+        if self._reserved is None:
+            function_skips["CKV_AWS_115"] = NO_RESERVATION_REASON
+            acknowledge_in_packs(self.function, "LambdaConcurrency", NO_RESERVATION_REASON, packs=("HIPAA.Security", "NIST.800.53.R5"))
         skip_scanner_checks(
             self.function.node.default_child,
-            checkov={
-                "CKV_AWS_116": "invoked synchronously only (API Gateway / Function URL): no asynchronous event could "
-                "land in a dead-letter queue; failures are returned to the caller and logged",
-            },
+            checkov=function_skips,
             cfn_lint={
                 "W3005": "aws-cdk-lib makes the function depend on its role and the role's policy so the grants exist "
                 "before the first invocation; the role half of that DependsOn is redundant, not wrong",
@@ -349,23 +432,17 @@ class InvokeProxy(Construct):
         Validations.of(policy).acknowledge(
             Acknowledgment(
                 id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-                reason="two statements need Resource '*' because the actions have no resource-level permissions: "
-                "the ec2 network-interface actions Lambda uses to attach the function to its isolated subnets "
-                "(as in AWSLambdaVPCAccessExecutionRole) and xray:PutTraceSegments/PutTelemetryRecords for "
-                "active tracing; every model, guardrail, log and key permission is scoped to one ARN",
+                reason="two Allow statements need Resource '*' because the actions have no resource-level "
+                "permissions: the ec2 network-interface actions Lambda uses to attach the function to its isolated "
+                "subnets (as in AWSLambdaVPCAccessExecutionRole; a Deny on lambda:SourceFunctionArn takes them from "
+                "the function's own code) and xray:PutTraceSegments/PutTelemetryRecords for active tracing; every "
+                "model, guardrail, log and key permission is scoped to one ARN",
             )
-        )
-        acknowledge_in_packs(
-            policy,
-            "IAMNoInlinePolicy",
-            "the proxy role's only policy is generated from the grant_* methods of the endpoints, Bedrock models, "
-            "guardrail, log group and key it uses, each statement on exact ARNs; kept inline so it lives and dies with "
-            "this one role and cannot be attached anywhere else",
         )
         acknowledge_in_packs(
             self.function,
             "LambdaDLQ",
-            "the proxy is only invoked synchronously (API Gateway or its Function URL); there is no asynchronous path "
+            "the proxy is only invoked synchronously (by its private API); there is no asynchronous path "
             "whose events could be lost, so a dead-letter queue would never receive one; failures return an OpenAI "
             "error to the caller and are logged and alarmed",
             packs=("HIPAA.Security", "NIST.800.53.R5", "Serverless"),
@@ -373,25 +450,39 @@ class InvokeProxy(Construct):
 
     # ---- front doors, grants and metrics ---------------------------------------------------------------
 
+    @property
+    def connections(self) -> ec2.Connections:
+        """The function's security group (``IConnectable``): ``endpoint.connections.allow_from(proxy, port)``."""
+        return self._connections
+
     def add_private_api(self, *, vpc_endpoint: ec2.IInterfaceVpcEndpoint, **options) -> PrivateApiFrontDoor:
-        """Adds a PRIVATE REST API front door (see ``PrivateApiFrontDoor`` for ``options``) and returns it."""
+        """Adds a PRIVATE REST API front door (see ``PrivateApiFrontDoor`` for ``options``) and returns it.
+
+        ``vpc_endpoint`` is the endpoint object (not its id as a string), so a cross-stack use is a real reference
+        that follows a replaced endpoint.
+
+        A buffered proxy (``streaming=False``) answers only when the whole completion is done, and a buffered
+        API Gateway integration waits at most 29 s unless the account's integration-timeout quota is raised:
+        a longer function ``timeout`` then needs ``integration_timeout`` given explicitly (after that increase),
+        otherwise this raises ValueError.
+        """
+        if "integration_timeout" not in options:
+            validate_buffered_timeout(streaming=self.streaming, timeout=self.timeout)
         door = PrivateApiFrontDoor(self, "PrivateApi", handler=self.function, vpc_endpoint=vpc_endpoint, streaming=self.streaming, **options)
         self.front_doors.append(door)
         return door
 
-    def add_function_url(self) -> FunctionUrlFrontDoor:
-        """Adds a Function URL front door (AWS_IAM auth, streaming when the proxy streams) and returns it."""
-        door = FunctionUrlFrontDoor(self, "FunctionUrl", handler=self.function, streaming=self.streaming)
-        self.front_doors.append(door)
-        return door
+    def grant_invoke(self, grantee: iam.IGrantable, *, managed_policy: bool = False) -> iam.Grant:
+        """Grants ``grantee`` execute-api:Invoke on exactly the proxy's routes of its front door(s), nothing else.
 
-    def grant_invoke(self, grantee: iam.IGrantable) -> iam.Grant:
-        """Grants ``grantee`` the right to call the proxy through its front door(s), and nothing else."""
+        :param managed_policy: write the grant into a new customer-managed policy attached to the grantee's role
+            instead of its inline default policy (nag-clean without acknowledgments). Default: - false.
+        """
         if not self.front_doors:
-            raise ValueError("grant_invoke needs a front door: call add_private_api or add_function_url first")
-        grant = self.front_doors[0].grant_invoke(grantee)
+            raise ValueError("grant_invoke needs a front door: call add_private_api first")
+        grant = self.front_doors[0].grant_invoke(grantee, managed_policy=managed_policy)
         for door in self.front_doors[1:]:
-            grant = grant.combine(door.grant_invoke(grantee))
+            grant = grant.combine(door.grant_invoke(grantee, managed_policy=managed_policy))
         return grant
 
     def metric_errors(self, **options):

@@ -12,6 +12,7 @@ from constructs import Construct
 
 from gptoss_constructs._compliance import acknowledge_in_packs
 from gptoss_constructs._defaults import nag_resource
+from gptoss_constructs.endpoint import MODEL_TAG
 
 
 #: the tag ``app.py`` puts on every resource (``Tags.of(app).add("project", ...)``)
@@ -162,9 +163,8 @@ class PlatformRoles(Construct):
         acknowledge_in_packs(
             default_policy,
             "IAMNoInlinePolicy",
-            "the consumer role's only policy is the front door's grant_invoke (one execute-api:Invoke or "
-            "lambda:InvokeFunctionUrl statement on this API/function); inline so it cannot be attached to any other "
-            "principal",
+            "the consumer role's only policy is the front door's grant_invoke (one execute-api:Invoke statement on "
+            "exactly this API's routes); inline so it cannot be attached to any other principal",
         )
         return role
 
@@ -178,7 +178,9 @@ class PlatformRoles(Construct):
             self._human_trust(mfa=self.operator_require_mfa),
         )
         endpoints = self._arn("sagemaker", f"endpoint/{self.prefix.lower()}*")
-        endpoint_configs = self._arn("sagemaker", f"endpoint-config/{self.prefix.lower()}*")
+        # CloudFormation generates endpoint-config names (a new one per change), so no name prefix matches them:
+        # scope by the tag every GptOssEndpoint resource carries (endpoint-config supports aws:ResourceTag).
+        endpoint_configs = self._arn("sagemaker", "endpoint-config/*")
         inference_components = self._arn("sagemaker", f"inference-component/{self.prefix.lower()}*")
         # the platform's log groups only: CloudFormation names unnamed log groups after their stack
         # (<prefix>-<kind>-<region>-...), SageMaker writes endpoint logs to /aws/sagemaker/Endpoints/<endpoint>,
@@ -199,13 +201,18 @@ class PlatformRoles(Construct):
                     sid="EndpointLifecycle",
                     actions=[
                         "sagemaker:DescribeEndpoint",
-                        "sagemaker:DescribeEndpointConfig",
                         "sagemaker:DescribeInferenceComponent",
                         "sagemaker:UpdateEndpoint",
                         "sagemaker:UpdateEndpointWeightsAndCapacities",
                         "sagemaker:UpdateInferenceComponentRuntimeConfig",
                     ],
-                    resources=[endpoints, endpoint_configs, inference_components],
+                    resources=[endpoints, inference_components],
+                ),
+                iam.PolicyStatement(
+                    sid="DescribeEndpointConfigs",
+                    actions=["sagemaker:DescribeEndpointConfig"],
+                    resources=[endpoint_configs],
+                    conditions={"StringLike": {f"aws:ResourceTag/{MODEL_TAG}": "gpt-oss-*"}},
                 ),
                 iam.PolicyStatement(
                     sid="ListWithoutResourceScope",
@@ -246,7 +253,7 @@ class PlatformRoles(Construct):
             ],
         )
         self._acknowledge(policy, endpoints, "operators manage every endpoint this platform names with its prefix; endpoint names are generated per deployment, so a prefix is the narrowest stable scope")
-        self._acknowledge(policy, endpoint_configs, "endpoint configs are generated with the same platform prefix as their endpoints; describing them is read-only, updates go through UpdateEndpoint")
+        self._acknowledge(policy, endpoint_configs, f"CloudFormation generates endpoint-config names, so the statement is scoped by the {MODEL_TAG} tag every platform endpoint config carries; DescribeEndpointConfig is read-only")
         self._acknowledge(policy, inference_components, "inference components (scale-to-zero) carry the platform prefix like their endpoints; the operator resizes copies, never invokes them")
         self._acknowledge(
             policy,

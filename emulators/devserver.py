@@ -35,6 +35,7 @@ def emulator_env(emulator_url: str, **overrides: str) -> dict[str, str]:
         "GPTOSS_ROUTES": json.dumps(DEV_ROUTES),
         "GPTOSS_GUARDRAIL_ID": "devguardrail",
         "GPTOSS_GUARDRAIL_VERSION": "1",
+        "GPTOSS_ESCALATE_PRINCIPALS": "local",  # the dev server's caller (no IAM identity) may escalate
         **overrides,
     }
 

@@ -15,17 +15,22 @@ from typing import Any, Callable, Mapping
 from aws_cdk import Duration, RemovalPolicy
 
 from gptoss_constructs import catalog
-from gptoss_constructs._defaults import RETENTION_DAYS
+from gptoss_constructs._defaults import RETENTION_DAYS, retention_from_days
 from gptoss_constructs._validation import require_choices, require_private_cidr
 from gptoss_constructs.front_door import validate_throttling
 from gptoss_constructs.governance import RoleNamePrefix
 from gptoss_constructs.guardrail_policy import GuardrailPolicy, PolicyError, load_policy
-from gptoss_constructs.invoke_proxy import validate_function_props
+from gptoss_constructs.invoke_proxy import validate_buffered_timeout, validate_escalate_principals, validate_function_props
 from gptoss_constructs.network import ALL_INTERFACE_ENDPOINTS, validate_network_props
 from gptoss_invoke_proxy_asset.gptoss_proxy.core.settings import Route, Settings
 from stacks.proxy_config import route_names
 
-FRONT_DOORS = ("private-api", "function-url")
+FRONT_DOORS = ("private-api",)
+#: front doors that existed once, and why they are gone (the error names what to use instead)
+REMOVED_FRONT_DOORS = {
+    "function-url": "Lambda function URLs are reachable only over the public internet (Lambda developer guide, "
+    "'Lambda function URLs': PrivateLink does not cover them); use 'private-api'",
+}
 REMOVAL_POLICIES = {"retain": RemovalPolicy.RETAIN, "destroy": RemovalPolicy.DESTROY}
 
 #: context keys that were renamed to the prop they set: old key → new key (an old key stops synth, naming the new)
@@ -58,6 +63,9 @@ REGION_KEYS = (
     "front_door",
     "availability_zones",
     "existing_vpc",
+    "model_data_urls",
+    "tiktoken_encodings_base",
+    "s3_prefix_list_id",
     "api_client_cidrs",
     "api_client_security_groups",
     "bedrock_inference_profiles",
@@ -96,6 +104,10 @@ class RegionConfig:
     front_door: str
     availability_zones: tuple[str, ...] | None
     existing_vpc: ExistingVpc | None
+    #: GptOssEndpoint props: weights mirrors per model, tokenizer directory, the region's S3 prefix list
+    model_data_urls: Mapping[str, str] = field(default_factory=dict)
+    tiktoken_encodings_base: str | None = None
+    s3_prefix_list_id: str | None = None
     #: Bedrock models called through the catalog's geographic cross-Region inference profile (opt-in)
     bedrock_inference_profiles: tuple[str, ...] = ()
     api_client_cidrs: tuple[str, ...] = ()
@@ -133,6 +145,11 @@ class PlatformConfig:
     memory_size: int | None = None
     timeout: Duration | None = None
     reserved_concurrent_executions: int | None = None
+    max_body_bytes: int | None = None
+    escalate_principals: tuple[str, ...] = ()
+    #: days, for the proxy's log group and the private API's access and execution logs (InvokeProxy and
+    #: PrivateApiFrontDoor ``log_retention``)
+    log_retention: int | None = None
     #: route name → ProxyRoute options (fallback, max_tokens, max_reasoning_effort) set in config
     routes: Mapping[str, Mapping[str, Any]] = field(default_factory=dict)
     # PrivateApiFrontDoor props and consumers
@@ -162,13 +179,21 @@ class PlatformConfig:
     def proxy_props(self) -> dict[str, Any]:
         """The InvokeProxy props set in config (unset ones keep the construct's defaults)."""
         names = ("streaming", "guardrail_stream_mode", "memory_size", "timeout", "reserved_concurrent_executions",
-                 "handoff_daily_cap", "handoff_on_high_effort")
-        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+                 "handoff_daily_cap", "handoff_on_high_effort", "max_body_bytes")
+        props = {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+        if self.escalate_principals:
+            props["escalate_principals"] = self.escalate_principals
+        if self.log_retention is not None:
+            props["log_retention"] = retention_from_days(self.log_retention)
+        return props
 
     def private_api_props(self) -> dict[str, Any]:
         """The PrivateApiFrontDoor props set in config."""
         names = ("throttling_rate_limit", "throttling_burst_limit", "configure_account_logging_role")
-        return {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+        props = {n: getattr(self, n) for n in names if getattr(self, n) is not None}
+        if self.log_retention is not None:
+            props["log_retention"] = retention_from_days(self.log_retention)
+        return props
 
     def for_region(self, region: str) -> RegionConfig:
         return self.region_configs[region]
@@ -315,7 +340,10 @@ def _region_config(region: str, account: str | None, ctx: Mapping[str, Any], k: 
         policy = load_policy(guardrail_policy.strip(), base_dir=Path.cwd())
     except PolicyError as err:
         raise ConfigError(f"context key '{k('guardrail_policy')}': {err}") from None
-    front_door = _as_choice(k("front_door"), ctx.get("front_door", "private-api"), FRONT_DOORS)
+    front_door = ctx.get("front_door", "private-api")
+    if front_door in REMOVED_FRONT_DOORS:
+        raise ConfigError(f"context key '{k('front_door')}': {front_door!r} was removed: {REMOVED_FRONT_DOORS[front_door]}")
+    front_door = _as_choice(k("front_door"), front_door, FRONT_DOORS)
 
     azs = _as_list(k("availability_zones"), ctx.get("availability_zones")) or None
     if azs is not None:
@@ -333,6 +361,18 @@ def _region_config(region: str, account: str | None, ctx: Mapping[str, Any], k: 
                 f"names for {region}; set availability_zones for it (e.g. {region}a,{region}b)"
             )
     existing = _existing_vpc(k("existing_vpc"), ctx.get("existing_vpc"), region)
+    model_data_urls = _as_mapping(k("model_data_urls"), ctx.get("model_data_urls"))
+    for model, url in model_data_urls.items():
+        if model not in sagemaker:
+            raise ConfigError(f"context key '{k('model_data_urls')}': {model!r} is not a SageMaker model in {region}; allowed: {', '.join(sagemaker) or '(none)'}")
+        if not (isinstance(url, str) and url.startswith("s3://") and url.endswith("/")):
+            raise ConfigError(f"context key '{k('model_data_urls')}': {url!r} for {model} is not an S3 prefix like 's3://bucket/path/'")
+    encodings = ctx.get("tiktoken_encodings_base")
+    if encodings is not None and not (isinstance(encodings, str) and encodings.startswith("/")):
+        raise ConfigError(f"context key '{k('tiktoken_encodings_base')}': expected an absolute directory in the container (e.g. /opt/ml/model), got {encodings!r}")
+    prefix_list = ctx.get("s3_prefix_list_id")
+    if prefix_list is not None and not (isinstance(prefix_list, str) and re.fullmatch(r"pl-[0-9a-f]{8,17}", prefix_list)):
+        raise ConfigError(f"context key '{k('s3_prefix_list_id')}': expected the id of com.amazonaws.{region}.s3 ('pl-' and 8 to 17 hex digits), got {prefix_list!r}")
     api_cidrs = []
     for cidr in _as_list(k("api_client_cidrs"), ctx.get("api_client_cidrs")):
         try:  # the construct's rule, named by the context key
@@ -360,6 +400,9 @@ def _region_config(region: str, account: str | None, ctx: Mapping[str, Any], k: 
         front_door=front_door,
         availability_zones=tuple(azs) if azs else None,
         existing_vpc=existing,
+        model_data_urls=dict(model_data_urls),
+        tiktoken_encodings_base=encodings,
+        s3_prefix_list_id=prefix_list,
         bedrock_inference_profiles=profiled,
         api_client_cidrs=tuple(api_cidrs),
         api_client_security_groups=tuple(api_sgs),
@@ -420,11 +463,11 @@ def _existing_vpc(key: str, value: Any, region: str) -> ExistingVpc | None:
 
 
 
-def _retention_days(value: Any) -> int:
-    days = _as_int("flow_log_retention", 365 if value is None else value, 1, 3653)
+def _retention_days(value: Any, key: str = "flow_log_retention") -> int:
+    days = _as_int(key, 365 if value is None else value, 1, 3653)
     if days not in RETENTION_DAYS:
         raise ConfigError(
-            f"context key 'flow_log_retention': {days} is not a CloudWatch Logs retention (days); "
+            f"context key '{key}': {days} is not a CloudWatch Logs retention (days); "
             f"allowed: {', '.join(map(str, RETENTION_DAYS))}"
         )
     return days
@@ -536,6 +579,14 @@ def _proxy_and_platform_keys(context: Callable[[str], Any]) -> dict[str, Any]:
     for key, value in (("memory_size", memory_size), ("timeout", timeout), ("reserved_concurrent_executions", reserved)):
         if value is not None:
             _construct_rule(key, lambda k=key, v=value: validate_function_props(**{k: v}))
+    # a buffered proxy behind the private API is cut at the 29 s integration timeout (InvokeProxy.add_private_api)
+    _construct_rule("timeout", lambda: validate_buffered_timeout(streaming=streaming, timeout=timeout))
+    max_body_bytes = _optional(context, "max_body_bytes", _int)
+    if max_body_bytes is not None:
+        _construct_rule("max_body_bytes", lambda: Settings.check_field("max_body_bytes", max_body_bytes))
+    escalate = tuple(_as_list("escalate_principals", context("escalate_principals")))
+    _construct_rule("escalate_principals", lambda: validate_escalate_principals(escalate))
+    log_retention = context("log_retention")
     rate = _optional(context, "throttling_rate_limit", _int)
     burst = _optional(context, "throttling_burst_limit", _int)
     for key, value in (("throttling_rate_limit", rate), ("throttling_burst_limit", burst)):
@@ -558,6 +609,9 @@ def _proxy_and_platform_keys(context: Callable[[str], Any]) -> dict[str, Any]:
         memory_size=memory_size,
         timeout=timeout,
         reserved_concurrent_executions=reserved,
+        max_body_bytes=max_body_bytes,
+        escalate_principals=escalate,
+        log_retention=_retention_days(log_retention, "log_retention") if log_retention is not None else None,
         routes=_routes(context("routes")),
         throttling_rate_limit=rate,
         throttling_burst_limit=burst,

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from aws_cdk import CfnOutput, RemovalPolicy
+from aws_cdk import Acknowledgment, CfnOutput, RemovalPolicy, Validations
 from constructs import Construct
 
-from gptoss_constructs.endpoint import GptOssEndpoint
+from gptoss_constructs.endpoint import TOKENIZER_WARNING, GptOssEndpoint
 from gptoss_constructs.network import PrivateNetwork
 from stacks.base import PlatformStack
 from stacks.config import RegionConfig
@@ -38,8 +38,24 @@ class ModelStack(PlatformStack):
                 instance_type=region_config.instance_types.get(model),
                 initial_instance_count=max(region_config.autoscaling_min_capacity, 1),
                 scale_to_zero=region_config.scale_to_zero,
+                # one copy fills an instance, so managed instance scaling needs as many instances as copies
+                max_instance_count=region_config.autoscaling_max_capacity if region_config.scale_to_zero else None,
+                model_data_url=region_config.model_data_urls.get(model),
+                tiktoken_encodings_base=region_config.tiktoken_encodings_base,
+                s3_prefix_list_id=region_config.s3_prefix_list_id,
+                interface_endpoints=network if region_config.s3_prefix_list_id else None,
                 removal_policy=removal_policy,
             )
+            if not region_config.tiktoken_encodings_base:
+                Validations.of(endpoint).acknowledge(
+                    Acknowledgment(
+                        id=f"Annotation::{TOKENIZER_WARNING}",
+                        reason="UNCONFIRMED offline whether the LMI image or the JumpStart artifacts provide "
+                        "o200k_base.tiktoken (catalog containers.lmi.tokenizer_encodings); the preflight hub-content "
+                        "check decides it before deploy, and the fix is the context keys model_data_urls + "
+                        "tiktoken_encodings_base (README, 'Tokenizer encodings')",
+                    )
+                )
             endpoint.add_autoscaling(
                 min_capacity=region_config.autoscaling_min_capacity,
                 max_capacity=region_config.autoscaling_max_capacity,

@@ -25,8 +25,8 @@ def principal(value: str) -> iam.IPrincipal:
 
 
 class ProxyStack(PlatformStack):
-    """One region's way in: the proxy Lambda with a route per configured model, its front door (private REST
-    API or Function URL) and the consumer/operator/auditor roles."""
+    """One region's way in: the proxy Lambda with a route per configured model, its private REST API front door
+    and the consumer/operator/auditor roles."""
 
     def __init__(
         self,
@@ -77,17 +77,15 @@ class ProxyStack(PlatformStack):
             endpoint_arns=[f"arn:{self.partition}:sagemaker:{self.region}:{self.account}:endpoint/{e.endpoint_name}" for e in endpoints.values()],
             proxy_role=self.proxy.role,
         )
-        if region_config.front_door == "private-api":
-            door = self.proxy.add_private_api(
-                vpc_endpoint=network.add_interface_endpoint("execute-api"),
-                require_api_keys=bool(config.api_consumers),
-                **config.private_api_props(),
-                removal_policy=removal_policy,
-            )
-            for plan in config.api_consumers:
-                door.add_consumer(plan.name, rate_limit=plan.rate_limit, burst_limit=plan.burst_limit, quota_per_day=plan.quota_per_day)
-        else:
-            door = self.proxy.add_function_url()
+        door = self.proxy.add_private_api(
+            # the endpoint object, not its id: across stacks this is a real reference that follows a replacement
+            vpc_endpoint=network.add_interface_endpoint("execute-api"),
+            require_api_keys=bool(config.api_consumers),
+            **config.private_api_props(),
+            removal_policy=removal_policy,
+        )
+        for plan in config.api_consumers:
+            door.add_consumer(plan.name, rate_limit=plan.rate_limit, burst_limit=plan.burst_limit, quota_per_day=plan.quota_per_day)
         url, base_url = door.url, f"{door.url}v1"
 
         prefix = config.role_name_prefix or ""
@@ -99,7 +97,7 @@ class ProxyStack(PlatformStack):
             operator_principals=[principal(p) for p in config.operator_principals],
             auditor_principals=[principal(p) for p in config.auditor_principals],
             role_name_pattern=f"{prefix}GptOss*",
-            rest_api_ids=[door.rest_api_id] if region_config.front_door == "private-api" else [],
+            rest_api_ids=[door.rest_api_id],
             principal_org_id=config.principal_org_id,
             principal_arns=config.principal_arns,
             **({"operator_require_mfa": config.operator_require_mfa} if config.operator_require_mfa is not None else {}),
@@ -113,11 +111,10 @@ class ProxyStack(PlatformStack):
         for role_name, role in (("Consumer", self.roles.consumer_role), ("Operator", self.roles.operator_role), ("Auditor", self.roles.auditor_role)):
             if role is not None:
                 CfnOutput(self, f"{role_name}RoleArn", value=role.role_arn)
-        service = "execute-api" if region_config.front_door == "private-api" else "lambda"
         CfnOutput(
             self,
             "HowToCall",
-            value=f"curl --aws-sigv4 aws:amz:{self.region}:{service} --user $AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY "
+            value=f"curl --aws-sigv4 aws:amz:{self.region}:execute-api --user $AWS_ACCESS_KEY_ID:$AWS_SECRET_ACCESS_KEY "
             f"-H \"x-amz-security-token: $AWS_SESSION_TOKEN\" -H 'content-type: application/json' "
             f"{base_url}/chat/completions -d '{{\"model\": \"{routes[0].model}\", \"messages\": [{{\"role\": \"user\", \"content\": \"hi\"}}]}}'",
             description="Example call (from inside the VPC or a peered network)",

@@ -104,7 +104,7 @@ def test_guardrail_policy_preset_or_file(tmp_path, monkeypatch):
         ({"bedrock_models": ["gpt-oss-120b"]}, "context key 'bedrock_models': gpt-oss-120b is not offered by Amazon Bedrock in us-east-1"),
         ({"sagemaker_models": []}, "region us-east-1 serves no model"),
         ({"account": "12345"}, "context key 'account': expected a 12-digit AWS account id, got '12345'"),
-        ({"front_door": "public"}, "context key 'front_door': 'public' is not allowed; allowed: private-api, function-url"),
+        ({"front_door": "public"}, "context key 'front_door': 'public' is not allowed; allowed: private-api"),
         ({"max_azs": 7}, "context key 'max_azs': max_azs must be between 2 and 6, got 7"),
         ({"autoscaling_max_capacity": "lots"}, "context key 'autoscaling_max_capacity': expected an integer, got 'lots'"),
         ({"autoscaling_max_capacity": 1000}, "context key 'autoscaling_max_capacity': 1000 is out of range; allowed: 1 to 100"),
@@ -151,3 +151,25 @@ def test_builtin_cloudformation_validation_is_off_unless_asked():
     assert config(builtin_cloud_formation_validation="true").builtin_cloud_formation_validation is True
     with pytest.raises(ConfigError, match="context key 'builtin_cloud_formation_validation': expected true or false, got 'maybe'"):
         config(builtin_cloud_formation_validation="maybe")
+
+
+def test_endpoint_keys_reach_the_region_config():
+    r = config(
+        model_data_urls='{"gpt-oss-20b": "s3://my-mirror/gpt-oss-20b/"}', tiktoken_encodings_base="/opt/ml/model", s3_prefix_list_id="pl-63a5400a"
+    ).for_region("us-east-1")
+    assert (r.model_data_urls, r.tiktoken_encodings_base, r.s3_prefix_list_id) == ({"gpt-oss-20b": "s3://my-mirror/gpt-oss-20b/"}, "/opt/ml/model", "pl-63a5400a")
+
+
+@pytest.mark.parametrize(
+    ("overrides", "message"),
+    [
+        ({"model_data_urls": '{"gpt-oss-20b": "https://x"}'}, "context key 'model_data_urls': 'https://x' for gpt-oss-20b is not an S3 prefix like 's3://bucket/path/'"),
+        ({"model_data_urls": '{"gpt-oss-120b": "s3://b/p/"}'}, "context key 'model_data_urls': 'gpt-oss-120b' is not a SageMaker model in us-east-1"),
+        ({"tiktoken_encodings_base": "model"}, "context key 'tiktoken_encodings_base': expected an absolute directory in the container"),
+        ({"s3_prefix_list_id": "s3"}, "context key 's3_prefix_list_id': expected the id of com.amazonaws.us-east-1.s3"),
+    ],
+)
+def test_fails_on_bad_endpoint_keys(overrides, message):
+    with pytest.raises(ConfigError) as err:
+        config(**overrides)
+    assert message in str(err.value)

@@ -1,5 +1,5 @@
-"""Front doors: the PRIVATE REST API (resource policy, IAM auth, validation, logs, throttling, streaming)
-and the IAM Function URL."""
+"""The front door: the PRIVATE REST API (resource policy, IAM auth, validation, logs, throttling, streaming,
+the account logging setting, exact-route grants)."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Match, Template
 
-from gptoss_constructs.front_door import FunctionUrlFrontDoor, PrivateApiFrontDoor
+from gptoss_constructs.front_door import PrivateApiFrontDoor
 from gptoss_constructs.network import PrivateNetwork
 from tests.conftest import make_app
 
@@ -105,6 +105,15 @@ class TestPrivateApi:
         fields = json.loads(props["AccessLogSetting"]["Format"])
         assert {"requestId", "caller", "status", "ip", "user"} <= set(fields)
 
+    def test_access_log_records_the_callers_iam_arn(self, api):
+        """API Gateway developer guide, "Variables for access logging for API Gateway"
+        (https://docs.aws.amazon.com/apigateway/latest/developerguide/api-gateway-variables-for-access-logging.html):
+        ``$context.identity.userArn`` is the ARN of the effective user identified after authentication."""
+        (stage,) = api[3].find_resources("AWS::ApiGateway::Stage").values()
+        fields = json.loads(stage["Properties"]["AccessLogSetting"]["Format"])
+        assert fields["userArn"] == "$context.identity.userArn"
+        assert not [v for v in fields.values() if "body" in v.lower()]  # never request or response bodies
+
     def test_log_groups_are_encrypted_and_the_execution_group_is_pre_created(self, api):
         _, _, door, t = api
         key = Stack.of(door).resolve(door.encryption_key.node.default_child.logical_id)
@@ -119,6 +128,47 @@ class TestPrivateApi:
             {"LogGroupName": {"Fn::Join": ["", ["API-Gateway-Execution-Logs_", {"Ref": Match.string_like_regexp("Api")}, "/prod"]]}},
         )
 
+    def test_stage_waits_for_the_account_logging_setting(self, api):
+        """aws-cdk issue #10722 ("race condition between Stage and CfnAccount") and PR #18011: a stage with
+        logging fails with "CloudWatch Logs role ARN must be set in account settings to enable logging" unless
+        the AWS::ApiGateway::Account resource is created first, so the stage must DependsOn it."""
+        t = api[3]
+        (account_id,) = t.find_resources("AWS::ApiGateway::Account")
+        (stage,) = t.find_resources("AWS::ApiGateway::Stage").values()
+        assert account_id in stage["DependsOn"]
+        (account,) = t.find_resources("AWS::ApiGateway::Account").values()
+        (policy_id,) = t.find_resources("AWS::IAM::ManagedPolicy", {"Properties": {"Roles": [{"Ref": Match.string_like_regexp("ApiAccountLoggingRole")}]}})
+        assert policy_id in account["DependsOn"]  # the role can write logs by the time the setting names it
+
+    def test_account_logging_role_policy_and_setting_are_retained(self, api):
+        """CloudFormation reference, "AWS::ApiGateway::Account": the resource "specifies the IAM role that Amazon
+        API Gateway uses to write API logs" for the whole account and region ("you should only have one ... per
+        region per account"), and deleting the stack leaves the setting in place ("API Gateway can still assume the
+        provided IAM role"). So the role, its policy and the setting are retained: deleting this stack must not
+        leave the account's other APIs pointing at a deleted role."""
+        t = api[3].to_json()["Resources"]
+        account = [r for r in t.values() if r["Type"] == "AWS::ApiGateway::Account"]
+        role_id = account[0]["Properties"]["CloudWatchRoleArn"]["Fn::GetAtt"][0]
+        policy = [r for r in t.values() if r["Type"] == "AWS::IAM::ManagedPolicy" and r["Properties"].get("Roles") == [{"Ref": role_id}]]
+        for resource in (account[0], t[role_id], policy[0]):
+            assert (resource["DeletionPolicy"], resource["UpdateReplacePolicy"]) == ("Retain", "Retain")
+
+    def test_console_test_invoke_cannot_reach_the_function(self, api):
+        """aws-cdk-lib LambdaIntegration ``allowTestInvoke`` (default true) adds a Lambda permission for the
+        ``test-invoke-stage`` ARN, a path that reaches the function without the VPC endpoint; it is off, so
+        the only invoke permissions are for the deployed stage's methods."""
+        perms = api[3].find_resources("AWS::Lambda::Permission")
+        arns = [json.dumps(p["Properties"]["SourceArn"]) for p in perms.values()]
+        assert len(arns) == 3 and not [a for a in arns if "test-invoke-stage" in a]
+        assert all("DeploymentStageprod" in a for a in arns)  # the deployed stage (Ref), never "test-invoke-stage"
+
+    def test_the_api_has_a_distinctive_name_its_metrics_use(self, api):
+        stack, _, door, t = api
+        (rest,) = t.find_resources("AWS::ApiGateway::RestApi").values()
+        assert rest["Properties"]["Name"] == door.rest_api_name != "Resource"
+        assert door.rest_api_name.startswith("T-Api")
+        assert door.metric_server_error().dimensions == {"ApiName": door.rest_api_name}
+
     def test_account_logging_role_uses_a_customer_managed_policy(self, api):
         _, _, _, t = api
         t.has_resource_properties("AWS::ApiGateway::Account", {"CloudWatchRoleArn": {"Fn::GetAtt": [Match.string_like_regexp("ApiAccountLoggingRole"), "Arn"]}})
@@ -127,25 +177,30 @@ class TestPrivateApi:
             {"AssumeRolePolicyDocument": {"Statement": [{"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"Service": "apigateway.amazonaws.com"}}]}, "ManagedPolicyArns": Match.absent()},
         )
 
-    def test_grant_invoke_is_execute_api_invoke_on_this_stage_only(self, api):
-        _, _, _, t = api
-        t.has_resource_properties(
-            "AWS::IAM::Policy",
-            {
-                "Roles": [{"Ref": Match.string_like_regexp("Caller")}],
-                "PolicyDocument": {
-                    "Statement": [
-                        {
-                            "Action": "execute-api:Invoke",
-                            "Effect": "Allow",
-                            "Resource": {
-                                "Fn::Join": ["", ["arn:aws:execute-api:us-east-1:", {"Ref": "AWS::AccountId"}, ":", {"Ref": Match.string_like_regexp("Api")}, "/prod/*/*"]]
-                            },
-                        }
-                    ]
-                },
-            },
-        )
+    def test_grant_invoke_is_execute_api_invoke_on_exactly_the_routes(self, api):
+        """execute-api ARNs are ``arn:aws:execute-api:<region>:<account>:<api-id>/<stage>/<METHOD>/<path>``
+        (API Gateway developer guide, "Control access to a REST API with IAM permissions"): one per route,
+        never ``<stage>/*/*`` (AwsSolutions-IAM5 in every app that grants a role)."""
+        stack, _, door, t = api
+        (policy,) = t.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": Match.string_like_regexp("Caller")}]}}).values()
+        (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+        api_id = stack.resolve(door.rest_api_id)["Ref"]
+        tails = sorted(r["Fn::Join"][1][-1] for r in statement["Resource"])
+        assert (statement["Action"], statement["Effect"]) == ("execute-api:Invoke", "Allow")
+        assert tails == ["/prod/GET/health", "/prod/GET/v1/models", "/prod/POST/v1/chat/completions"]
+        assert all(r["Fn::Join"][1][:4] == ["arn:aws:execute-api:us-east-1:", {"Ref": "AWS::AccountId"}, ":", {"Ref": api_id}] for r in statement["Resource"])
+
+    def test_grant_invoke_can_write_a_managed_policy(self):
+        stack, net, fn = _stack()
+        door = PrivateApiFrontDoor(stack, "Api", handler=fn, vpc_endpoint=net.interface_endpoints["execute-api"])
+        role = iam.Role(stack, "App", assumed_by=iam.AccountRootPrincipal())
+        door.grant_invoke(role, managed_policy=True)
+        door.grant_invoke(role, managed_policy=True)  # granted twice: still one policy, one statement
+        t = Template.from_stack(stack)
+        assert not t.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": Match.string_like_regexp("App")}]}})
+        (policy,) = t.find_resources("AWS::IAM::ManagedPolicy", {"Properties": {"Roles": [{"Ref": Match.string_like_regexp("App")}]}}).values()
+        (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+        assert statement["Action"] == "execute-api:Invoke" and len(statement["Resource"]) == 3
 
     def test_consumer_usage_plan_and_key(self, api):
         _, _, _, t = api
@@ -155,6 +210,15 @@ class TestPrivateApi:
         )
         t.resource_count_is("AWS::ApiGateway::ApiKey", 1)
         t.resource_count_is("AWS::ApiGateway::UsagePlanKey", 1)
+
+    def test_buffered_integration_above_29_seconds_only_when_asked(self):
+        """API Gateway "Integration" reference (TimeoutInMillis: 50 to 29,000 ms by default; "You can increase
+        the default value to longer than 29 seconds for Regional or private APIs only") and the 2024-06 launch
+        note "Amazon API Gateway integration timeout limit increase beyond 29 seconds": buffered integrations
+        above 29 s need the account's quota raised, so only an explicit integration_timeout goes there."""
+        stack, net, fn = _stack()
+        PrivateApiFrontDoor(stack, "Api", handler=fn, vpc_endpoint=net.interface_endpoints["execute-api"], streaming=False, integration_timeout=Duration.seconds(120))
+        Template.from_stack(stack).has_resource_properties("AWS::ApiGateway::Method", {"Integration": {"TimeoutInMillis": 120000, "ResponseTransferMode": "BUFFERED"}})
 
     def test_buffered_api_keeps_the_29_second_limit(self):
         stack, net, fn = _stack()
@@ -166,7 +230,7 @@ class TestPrivateApi:
     @pytest.mark.parametrize(
         ("props", "message"),
         [
-            ({"streaming": False, "integration_timeout": Duration.seconds(60)}, "integration_timeout (seconds) must be between 1 and 29, got 60"),
+            ({"streaming": False, "integration_timeout": Duration.seconds(301)}, "integration_timeout (seconds) must be between 1 and 300, got 301"),
             ({"integration_timeout": Duration.minutes(16)}, "integration_timeout (seconds) must be between 1 and 900, got 960"),
             ({"throttling_rate_limit": 0}, "throttling_rate_limit must be between 1 and 10000, got 0"),
         ],
@@ -184,31 +248,24 @@ class TestPrivateApi:
             door.add_consumer("X")
 
 
-class TestFunctionUrl:
-    def test_iam_auth_streaming_and_a_scoped_grant(self):
-        stack, _, fn = _stack()
-        door = FunctionUrlFrontDoor(stack, "Url", handler=fn)
-        door.grant_invoke(iam.Role(stack, "Caller", assumed_by=iam.AccountRootPrincipal()))
-        t = Template.from_stack(stack)
-        t.has_resource_properties("AWS::Lambda::Url", {"AuthType": "AWS_IAM", "InvokeMode": "RESPONSE_STREAM"})
-        t.has_resource_properties(
-            "AWS::IAM::Policy",
-            {
-                "PolicyDocument": {
-                    "Statement": [
-                        {
-                            "Action": "lambda:InvokeFunctionUrl",
-                            "Condition": {"StringEquals": {"lambda:FunctionUrlAuthType": "AWS_IAM"}},
-                            "Effect": "Allow",
-                            "Resource": {"Fn::GetAtt": [Match.string_like_regexp("Fn"), "Arn"]},
-                        },
-                        {  # Function URLs also need InvokeFunction, allowed only through the URL
-                            "Action": "lambda:InvokeFunction",
-                            "Condition": {"Bool": {"lambda:InvokedViaFunctionUrl": True}},
-                            "Effect": "Allow",
-                            "Resource": {"Fn::GetAtt": [Match.string_like_regexp("Fn"), "Arn"]},
-                        },
-                    ]
-                }
-            },
-        )
+@pytest.mark.parametrize("mode", ["strong", "weak"])
+def test_the_vpc_endpoint_is_a_reference_across_stacks(mode):
+    """Issue 13 item 12: the API takes the endpoint OBJECT, so in another stack its id is a cross-stack
+    reference (``Fn::ImportValue`` when references are strong, the platform's choice) that follows a replaced
+    endpoint, never an id copied into a string."""
+    from aws_cdk import App
+
+    from tests.conftest import project_context
+
+    app = App(context=project_context(**{"@aws-cdk/core:defaultCrossStackReferences": mode}))
+    net_stack = Stack(app, "Net", env=Environment(region="us-east-1"))
+    net = PrivateNetwork(net_stack, "Net", interface_endpoints=["execute-api"], flow_logs=False)
+    api_stack = Stack(app, "Api", env=Environment(region="us-east-1"))
+    fn = lambda_.Function(api_stack, "Fn", runtime=lambda_.Runtime.PYTHON_3_14, handler="index.h", code=lambda_.Code.from_inline("h=1"))
+    PrivateApiFrontDoor(api_stack, "Api", handler=fn, vpc_endpoint=net.interface_endpoints["execute-api"])
+    (rest,) = Template.from_stack(api_stack).find_resources("AWS::ApiGateway::RestApi").values()
+    ids = rest["Properties"]["EndpointConfiguration"]["VpcEndpointIds"] + [
+        s["Condition"][op]["aws:SourceVpce"] for s in rest["Properties"]["Policy"]["Statement"] for op in s["Condition"]
+    ]
+    kind = "Fn::ImportValue" if mode == "strong" else "Fn::GetStackOutput"
+    assert len(ids) == 3 and all(isinstance(i, dict) and set(i) == {kind} for i in ids)

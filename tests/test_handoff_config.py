@@ -14,7 +14,7 @@ from gptoss_constructs.invoke_proxy import ProxyRoute
 from stacks.config import ConfigError, load_config
 from stacks.proxy_config import default_handoffs
 from tests.conftest import project_context
-from tests.fakes import FakeEndpoint
+from tests.fakes import imported_endpoint
 from tests.test_invoke_proxy import _build, _function
 
 
@@ -61,7 +61,7 @@ def test_the_function_environment_carries_the_handoff_and_reads_back():
     from gptoss_invoke_proxy_asset.gptoss_proxy.core.settings import Settings
 
     routes = [
-        ProxyRoute.sagemaker("gpt-oss-20b", FakeEndpoint(), handoff="gpt-oss-120b"),
+        ProxyRoute.sagemaker("gpt-oss-20b", imported_endpoint(), handoff="gpt-oss-120b"),
         ProxyRoute.bedrock("gpt-oss-120b", BedrockFoundationModel("gpt-oss-120b")),
     ]
     stack, _, proxy = _build(routes=routes, handoff_daily_cap=10, handoff_on_high_effort=True)
@@ -73,7 +73,7 @@ def test_the_function_environment_carries_the_handoff_and_reads_back():
 
 
 def test_a_handoff_to_an_unknown_route_fails_at_construction():
-    routes = [ProxyRoute.sagemaker("gpt-oss-20b", FakeEndpoint(), handoff="gpt-oss-7b")]
+    routes = [ProxyRoute.sagemaker("gpt-oss-20b", imported_endpoint(), handoff="gpt-oss-7b")]
     with pytest.raises(ValueError, match="route 'gpt-oss-20b' handoff must be another route's model, one of \\(none\\); got 'gpt-oss-7b'"):
         _build(routes=routes)
 
@@ -88,7 +88,7 @@ def test_route_budget_options_from_config_to_the_function():
         load_config(project_context(routes='{"gpt-oss-20b": {"budget_mode": "exact"}}').get)
     with pytest.raises(ConfigError, match=r"context key 'routes.gpt-oss-20b.reasoning_tokens': .*between 1 and 131072, got 0"):
         load_config(project_context(routes='{"gpt-oss-20b": {"reasoning_tokens": 0}}').get)
-    routes = [ProxyRoute.sagemaker("gpt-oss-20b", FakeEndpoint(), **c.routes["gpt-oss-20b"])]
+    routes = [ProxyRoute.sagemaker("gpt-oss-20b", imported_endpoint(), **c.routes["gpt-oss-20b"])]
     stack, _, proxy = _build(routes=routes)
     env = _function(Template.from_stack(stack))["Environment"]["Variables"]
     assert Settings.from_env(env).routes["gpt-oss-20b"].max_reasoning_tokens == 4096

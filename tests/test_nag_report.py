@@ -205,7 +205,7 @@ def test_all_regions_report_has_no_failure_or_discrepancy(all_regions_app):
 
 
 def test_matrix_names_every_shipped_configuration():
-    assert list(matrix.BY_NAME) == ["default", "scale-to-zero", "existing-vpc", "roles-boundary", "function-url", "audit-trail"]
+    assert list(matrix.BY_NAME) == ["default", "scale-to-zero", "existing-vpc", "roles-boundary", "audit-trail"]
     makefile = (matrix.ROOT / "Makefile").read_text()
     assert f"NAG_CONFIGS  ?= {','.join(matrix.BY_NAME)}" in makefile
     assert matrix.BY_NAME["roles-boundary"].cdk_args()[:2] == ["-c", "regions=us-east-1"]

@@ -423,7 +423,7 @@ def test_tokenizer_encodings_come_from_the_hub_or_are_reported(default, env, sta
     results = run(preflight.check_tokenizer_encodings, config, c)
     assert [r.status for r in results] == [status]
     if status == "WARN":
-        assert "UNCONFIRMED" in results[0].message and "Tokenizer encodings" in results[0].fix
+        assert "UNCONFIRMED" in results[0].message and "tiktoken_encodings_base" in results[0].fix
 
 
 def test_hub_content_is_read_once_for_both_hub_checks(default):

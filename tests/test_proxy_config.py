@@ -22,10 +22,10 @@ def test_unset_keys_leave_the_construct_defaults():
 
 
 def test_keys_take_the_construct_props_names():
-    c = config(streaming="false", guardrail_stream_mode="fast", memory_size="2048", timeout=600, reserved_concurrent_executions=5,
+    c = config(streaming="false", guardrail_stream_mode="fast", memory_size="2048", timeout=20, reserved_concurrent_executions=5,
                throttling_rate_limit=7, throttling_burst_limit=9, configure_account_logging_role=False)
     props = c.proxy_props()
-    assert props.pop("timeout").to_seconds() == 600
+    assert props.pop("timeout").to_seconds() == 20
     assert props == {"streaming": False, "guardrail_stream_mode": "fast", "memory_size": 2048, "reserved_concurrent_executions": 5}
     assert c.private_api_props() == {"throttling_rate_limit": 7, "throttling_burst_limit": 9, "configure_account_logging_role": False}
 
@@ -74,6 +74,9 @@ def test_consumers_principals_boundary_prefix_parsed():
         ({"role_name_prefix": "bad prefix"}, "context key 'role_name_prefix': role_name_prefix must be 1 to 32 characters of letters, digits and +=,.@_-, got 'bad prefix'"),
         ({"api_consumers": {"a": {"rate": 1}}}, "context key 'api_consumers.a': expected an object with rate_limit, burst_limit, quota_per_day"),
         ({"alarm_emails": "ops"}, "context key 'alarm_emails': 'ops' is not an e-mail address"),
+        ({"max_body_bytes": 100}, "context key 'max_body_bytes': max_body_bytes must be between 1024 and 6291456, got 100"),
+        ({"escalate_principals": "everyone"}, "context key 'escalate_principals': escalate_principals must be '*', 12-digit account ids or IAM role/user ARNs, got 'everyone'"),
+        ({"log_retention": 42}, "context key 'log_retention': 42 is not a CloudWatch Logs retention (days); allowed: 1, 3, 5"),
     ],
 )
 def test_fails_with_a_message_naming_key_value_and_allowed(overrides, message):
@@ -117,3 +120,57 @@ def test_fails_when_a_route_option_names_an_unknown_route():
 
 def test_timeout_is_a_duration():
     assert isinstance(config(timeout=60).timeout, Duration)
+
+
+def test_reserved_concurrency_is_opt_in():
+    """No reservation unless asked (Lambda developer guide, "Configuring reserved concurrency": the account keeps
+    an unreserved minimum, so a default reservation can fail CREATE in a new account)."""
+    assert "reserved_concurrent_executions" not in config().proxy_props()
+    assert config(reserved_concurrent_executions="25").proxy_props()["reserved_concurrent_executions"] == 25
+
+
+def test_limits_escalation_and_log_retention():
+    from aws_cdk import aws_logs as logs
+
+    c = config(max_body_bytes="65536", escalate_principals="arn:aws:iam::111122223333:role/ops,444455556666", log_retention=2192)
+    props = c.proxy_props()
+    assert (props["max_body_bytes"], props["escalate_principals"]) == (65_536, ("arn:aws:iam::111122223333:role/ops", "444455556666"))
+    assert props["log_retention"] == c.private_api_props()["log_retention"] == logs.RetentionDays.SIX_YEARS
+    assert config(escalate_principals="*").proxy_props()["escalate_principals"] == ("*",)
+
+
+def test_fails_when_a_buffered_proxy_outlives_the_29_second_integration():
+    """API Gateway "Integration" reference: TimeoutInMillis is 50 to 29,000 ms by default, raisable only by
+    quota for Regional/private REST APIs; a buffered proxy (streaming=false) answers only at the end, so its
+    timeout (default 300 s) must fit."""
+    with pytest.raises(ConfigError, match=r"context key 'timeout': timeout of 300 s is longer than the 29 s a buffered \(streaming=False\) private API integration waits"):
+        config(streaming="false")
+    assert config(streaming="false", timeout=29).proxy_props()["timeout"].to_seconds() == 29
+
+
+def test_log_retention_and_limits_reach_the_proxy_stack():
+    """``log_retention`` sets the proxy's log group and the API's access and execution log groups (HIPAA
+    programmes often keep six years: 2192 days); ``max_body_bytes`` and ``escalate_principals`` reach the proxy;
+    the API 5xx alarm filters on the API's own distinctive name (issue 13 item 13), not "Resource"."""
+    import json
+
+    from aws_cdk.assertions import Template
+
+    from stacks.platform import build_region
+    from tests.conftest import make_app
+
+    ctx = project_context(regions="us-west-2", log_retention=2192, max_body_bytes=65536, escalate_principals="111122223333")
+    app = make_app(**ctx)
+    stacks = build_region(app, load_config(ctx.get), "us-west-2")
+    t = Template.from_stack(stacks.proxy)
+    groups = t.find_resources("AWS::Logs::LogGroup")
+    assert len(groups) == 3 and {g["Properties"]["RetentionInDays"] for g in groups.values()} == {2192}
+    (fn,) = t.find_resources("AWS::Lambda::Function", {"Properties": {"Runtime": "python3.14"}}).values()
+    env = fn["Properties"]["Environment"]["Variables"]
+    assert (env["GPTOSS_MAX_BODY_BYTES"], env["GPTOSS_ESCALATE_PRINCIPALS"]) == ("65536", "111122223333")
+    assert "execute-api" in json.dumps(t.to_json()["Outputs"]["HowToCall"])
+    name = stacks.proxy.proxy.front_doors[0].rest_api_name
+    alarms = Template.from_stack(stacks.monitoring).find_resources("AWS::CloudWatch::Alarm", {"Properties": {"MetricName": "5XXError"}})
+    assert len(alarms) == 1 and list(alarms.values())[0]["Properties"]["Dimensions"] == [{"Name": "ApiName", "Value": name}]
+    (rest,) = t.find_resources("AWS::ApiGateway::RestApi").values()
+    assert rest["Properties"]["Name"] == name

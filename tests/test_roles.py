@@ -171,18 +171,17 @@ def test_fails_when_trust_conditions_are_malformed(kwargs, message):
 def test_operator_policy_has_no_data_plane_action(roles):
     stack, r, t = roles
     statements = _managed_statements(t, stack, r.operator_role)
-    assert [s["Sid"] for s in statements] == ["EndpointLifecycle", "ListWithoutResourceScope", "ScaleEndpointVariants", "ReadLogs"]
+    assert [s["Sid"] for s in statements] == ["EndpointLifecycle", "DescribeEndpointConfigs", "ListWithoutResourceScope", "ScaleEndpointVariants", "ReadLogs"]
     actions = [a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
     forbidden = ("sagemaker:InvokeEndpoint", "bedrock:InvokeModel", "bedrock:ApplyGuardrail", "execute-api:Invoke", "s3:GetObject", "iam:PassRole")
     assert not [a for a in actions if a.startswith(forbidden) or a.endswith("*")]
     assert statements[0]["Resource"] == [
-        _acct("endpoint-config/gptoss*", "sagemaker"),
         _acct("endpoint/gptoss*", "sagemaker"),
         _acct("inference-component/gptoss*", "sagemaker"),
     ]
+    assert statements[1]["Resource"] == _acct("endpoint-config/*", "sagemaker")  # names are generated: scoped by tag
     assert statements[0]["Action"] == [
         "sagemaker:DescribeEndpoint",
-        "sagemaker:DescribeEndpointConfig",
         "sagemaker:DescribeInferenceComponent",
         "sagemaker:UpdateEndpoint",
         "sagemaker:UpdateEndpointWeightsAndCapacities",

@@ -287,11 +287,13 @@ def check_tokenizer_encodings(ctx: RegionContext) -> Iterable[Result]:
         value = facts.environment.get("TIKTOKEN_ENCODINGS_BASE")
         if value:
             yield Result(f"tokenizer:{model}", ctx.region, PASS, f"the hub content sets TIKTOKEN_ENCODINGS_BASE={value}")
+        elif ctx.rc.tiktoken_encodings_base:
+            yield Result(f"tokenizer:{model}", ctx.region, PASS, f"the endpoint ships the encodings (tiktoken_encodings_base={ctx.rc.tiktoken_encodings_base})")
         else:
             yield Result(f"tokenizer:{model}", ctx.region, WARN,
-                         "UNCONFIRMED: the hub content sets no TIKTOKEN_ENCODINGS_BASE, so the container may try to download "
-                         "o200k_base.tiktoken, which network isolation blocks",
-                         "ship the encoding with the endpoint (GptOssEndpoint tokenizer prop; README 'Tokenizer encodings')")
+                         "UNCONFIRMED: neither the hub content nor the config sets TIKTOKEN_ENCODINGS_BASE, so the container may "
+                         "try to download o200k_base.tiktoken, which network isolation blocks",
+                         "set -c tiktoken_encodings_base=... (README, Troubleshooting, 'Tokenizer encodings')")
 
 
 def check_web_adapter_layer(ctx: RegionContext) -> Iterable[Result]:

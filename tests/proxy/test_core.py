@@ -98,6 +98,34 @@ class TestValidation:
 
 
 class TestSettings:
+    def test_body_limit_defaults_to_256_kib_and_escalation_to_nobody(self):
+        """A 1 MiB prompt costs ~1,000 guardrail text units (Bedrock bills ApplyGuardrail per 1,000 characters),
+        so the default body limit is 256 KiB; escalation is off unless principals are configured."""
+        assert (SETTINGS.max_body_bytes, SETTINGS.escalate_principals) == (262_144, ())
+        with pytest.raises(ProxyError) as err:
+            validate(json.loads(json.dumps({"model": "small", "messages": MSG})), SETTINGS, escalate_header=True, consumer="arn:aws:iam::111122223333:user/u")
+        assert err.value.status == 403
+        env = {"GPTOSS_ROUTES": json.dumps(ROUTES), "GPTOSS_MAX_BODY_BYTES": "2048", "GPTOSS_ESCALATE_PRINCIPALS": "111122223333, arn:aws:iam::444455556666:role/x"}
+        settings = Settings.from_env(env)
+        assert (settings.max_body_bytes, settings.escalate_principals) == (2048, ("111122223333", "arn:aws:iam::444455556666:role/x"))
+
+    @pytest.mark.parametrize(
+        ("consumer", "allowed", "expected"),
+        [
+            ("arn:aws:sts::111122223333:assumed-role/app/s", ("arn:aws:iam::111122223333:role/path/app",), True),
+            ("arn:aws:sts::111122223333:assumed-role/app/s", ("arn:aws:iam::111122223333:role/apps",), False),
+            ("arn:aws:sts::111122223333:assumed-role/app/s", ("111122223333",), True),
+            ("arn:aws:iam::111122223333:user/alice", ("arn:aws:iam::111122223333:user/alice",), True),
+            ("arn:aws-us-gov:sts::111122223333:assumed-role/app/s", ("arn:aws:iam::111122223333:role/app",), False),
+            ("local", ("*",), True),
+            ("unknown", (), False),
+        ],
+    )
+    def test_who_may_escalate(self, consumer, allowed, expected):
+        from gptoss_proxy.core.request import may_escalate
+
+        assert may_escalate(consumer, allowed) is expected
+
     @pytest.mark.parametrize(
         ("env", "message"),
         [
@@ -143,14 +171,20 @@ class Clock:
         self.now += seconds
 
 
+APP_ROLE = "arn:aws:iam::111122223333:role/teams/app"
+APP_SESSION = "arn:aws:sts::111122223333:assumed-role/app/i-0123"
+
+
 def _service(sagemaker, bedrock, clock, retries=2):
-    settings = Settings.from_env({"GPTOSS_ROUTES": json.dumps(ROUTES), "GPTOSS_MAX_RETRIES": str(retries)})
+    settings = Settings.from_env(
+        {"GPTOSS_ROUTES": json.dumps(ROUTES), "GPTOSS_MAX_RETRIES": str(retries), "GPTOSS_ESCALATE_PRINCIPALS": APP_ROLE}
+    )
     return ProxyService(settings, {"sagemaker": sagemaker, "bedrock": bedrock}, clock=clock, sleep=clock.sleep, rng=random.Random(7))
 
 
-def _chat(service, deadline=None, **extra):
+def _chat(service, deadline=None, consumer=APP_SESSION, **extra):
     body = json.dumps({"model": "small", "messages": MSG, **extra}).encode()
-    response = service.handle("POST", "/v1/chat/completions", {}, body, deadline=deadline)
+    response = service.handle("POST", "/v1/chat/completions", {}, body, deadline=deadline, consumer=consumer)
     return response.status, json.loads(response.body), response.headers
 
 
@@ -183,6 +217,15 @@ class TestRetriesAndFallback:
         clock, sm, br = Clock(), FakeBackend([]), FakeBackend([])
         status, body, _ = _chat(_service(sm, br, clock), deadline=100, escalate=True)
         assert status == 200 and sm.calls == [] and body["choices"][0]["message"] == {"role": "assistant", "content": "from big", "reasoning_content": "r"}
+
+    @pytest.mark.parametrize("consumer", ["arn:aws:sts::111122223333:assumed-role/other/i-0123", "arn:aws:sts::444455556666:assumed-role/app/s", "unknown", ""])
+    def test_escalation_is_refused_for_principals_not_allowed(self, consumer):
+        clock, sm, br = Clock(), FakeBackend([]), FakeBackend([])
+        status, body, _ = _chat(_service(sm, br, clock), deadline=100, consumer=consumer, escalate=True)
+        assert status == 403 and body["error"]["code"] == "escalate_not_allowed" and sm.calls == br.calls == []
+        service = _service(FakeBackend([]), FakeBackend([]), clock)
+        response = service.handle("POST", "/v1/chat/completions", {"x-gptoss-escalate": "true"}, json.dumps({"model": "small", "messages": MSG}).encode(), deadline=100, consumer=consumer)
+        assert response.status == 403
 
     def test_an_unexpected_exception_is_a_500_openai_error(self):
         class Exploding(FakeBackend):

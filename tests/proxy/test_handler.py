@@ -62,3 +62,19 @@ def test_errors_keep_the_openai_shape(handler):
     health = handler.lambda_handler(url_event("GET", "/health"), Context())
     # seconds_left: the context's 60 s remaining, less the handler's 1 s
     assert json.loads(health["body"]) == {"status": "ok", "routes": ["gpt-oss-120b", "gpt-oss-20b"], "guardrail": "on", "seconds_left": 59.0}
+
+
+def test_escalation_follows_the_callers_iam_identity_from_the_request_context(handler, proxy_env, monkeypatch):
+    """The caller's identity is API Gateway's ``requestContext.identity.userArn`` (under the Web Adapter the
+    same context arrives in ``x-amzn-request-context``, which the adapter sets with ``HeaderMap::insert``,
+    replacing any client-sent value: awslabs/aws-lambda-web-adapter ``src/lib.rs`` ``fetch_response``)."""
+    monkeypatch.setenv("GPTOSS_ESCALATE_PRINCIPALS", "arn:aws:iam::111122223333:role/ops")
+    handler.SERVICE = None
+    body = {"model": "gpt-oss-20b", "messages": [{"role": "user", "content": "hi"}], "escalate": True}
+    refused = handler.lambda_handler(rest_event("POST", "/v1/chat/completions", body), Context())
+    assert refused["statusCode"] == 403 and json.loads(refused["body"])["error"]["code"] == "escalate_not_allowed"
+    event = rest_event("POST", "/v1/chat/completions", body)
+    event["requestContext"]["identity"]["userArn"] = "arn:aws:sts::111122223333:assumed-role/ops/alice"
+    allowed = handler.lambda_handler(event, Context())
+    assert allowed["statusCode"] == 200 and json.loads(allowed["body"])["model"] == "gpt-oss-120b"
+    handler.SERVICE = None

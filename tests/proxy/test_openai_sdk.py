@@ -185,8 +185,9 @@ class TestFallbackAndErrors:
         assert err.value.body == {"message": "Unrecognized request argument supplied: colour", "type": "invalid_request_error", "param": "colour", "code": "unknown_parameter"}
 
     def test_context_over_128k_tokens_is_400_before_any_call(self, client, stats):
+        # a prompt under the 256 KiB body limit whose completion budget takes the request past 128K tokens
         with pytest.raises(openai.BadRequestError) as err:
-            client.chat.completions.create(model="gpt-oss-20b", messages=[{"role": "user", "content": "word " * 120_000}])
+            client.chat.completions.create(model="gpt-oss-20b", messages=[{"role": "user", "content": "word " * 40_000}], max_tokens=100_000)
         assert err.value.body["code"] == "context_length_exceeded"
         assert not any(k.startswith("sagemaker") for k in stats()["calls"])
 

@@ -27,6 +27,7 @@ def test_round_trip_of_every_field_set_away_from_its_default():
         "default_max_tokens": 512,
         "max_retries": 0,
         "backend_timeout_seconds": 12.5,
+        "escalate_principals": ("arn:aws:iam::111122223333:role/ops", "444455556666"),
         "handoff_daily_cap": 50,
         "handoff_on_high_effort": True,
         "deadline_margin_seconds": 5.0,

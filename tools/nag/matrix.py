@@ -63,7 +63,6 @@ CONFIGURATIONS: tuple[Configuration, ...] = (
             "principal_arns": "arn:aws:iam::111122223333:role/ops-*,arn:aws:iam::444455556666:role/audit-*",
         },
     ),
-    Configuration("function-url", "the Lambda Function URL front door (IAM auth, public endpoint) instead of the private REST API", {"front_door": "function-url"}),
     Configuration("audit-trail", "the optional CloudTrail audit trail (data events) on", {"audit_trail": "true"}),
 )
 BY_NAME = {c.name: c for c in CONFIGURATIONS}

@@ -161,6 +161,27 @@ def estimate_tokens(messages: list[dict], tools: Any) -> int:
     return math.ceil(chars / 3.5)
 
 
+def may_escalate(consumer: str, allowed: tuple[str, ...]) -> bool:
+    """Whether ``consumer`` (the caller's IAM ARN as the front door reports it) is in ``allowed``: ``*``, the exact
+    ARN, its account id, or, for an assumed-role session ``arn:aws:sts::<acct>:assumed-role/<name>/<session>``,
+    the role ``arn:aws:iam::<acct>:role/[<path>/]<name>``."""
+    if "*" in allowed:
+        return True
+    if not consumer or consumer in allowed:
+        return bool(consumer)
+    parts = consumer.split(":", 5)
+    if len(parts) < 6:
+        return False
+    partition, account, resource = parts[1], parts[4], parts[5]
+    if account in allowed:
+        return True
+    if parts[2] == "sts" and resource.startswith("assumed-role/"):
+        role_name = resource.split("/")[1]
+        prefix = f"arn:{partition}:iam::{account}:role/"
+        return any(a.startswith(prefix) and a.rsplit("/", 1)[-1] == role_name for a in allowed)
+    return False
+
+
 def _legacy_functions(body: dict) -> bool:
     """Maps the deprecated ``functions`` / ``function_call`` onto ``tools`` / ``tool_choice`` (in place)."""
     functions, call = body.pop("functions", None), body.pop("function_call", None)
@@ -251,7 +272,7 @@ def _sampling_extras(body: dict, stream: bool) -> None:
             body.pop(key)
 
 
-def validate(body: dict, settings: Settings, escalate_header: bool = False) -> ChatRequest:
+def validate(body: dict, settings: Settings, escalate_header: bool = False, consumer: str = "") -> ChatRequest:
     """Checks every honoured field, applies the route's caps, and returns the normalized request."""
     unknown = sorted(k for k in body if k not in KNOWN_FIELDS)
     if unknown:
@@ -302,6 +323,13 @@ def validate(body: dict, settings: Settings, escalate_header: bool = False) -> C
     escalate = body.get("escalate", False)
     if not isinstance(escalate, bool):
         raise _bad("Invalid type for 'escalate': expected a boolean.", "escalate", "invalid_type")
+    if (escalate or escalate_header) and not may_escalate(consumer, settings.escalate_principals):
+        raise ProxyError(
+            403,
+            "You are not allowed to use 'escalate': the platform operator allows it only for configured principals.",
+            param="escalate",
+            code="escalate_not_allowed",
+        )
     handoff = body.get("handoff", True)
     if not isinstance(handoff, bool):
         raise _bad("Invalid type for 'handoff': expected a boolean.", "handoff", "invalid_type")

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Callable, Iterable, Iterator, Mapping, Protocol
 
-from gptoss_proxy.core import budget, handoff, harmony
+from gptoss_proxy.core import budget, handoff, harmony, responses
 from gptoss_proxy.core.errors import BackendError, BackendThrottled, ProxyError
 from gptoss_proxy.core.guard import ApplyFn, ContentBlocked, Guard, StreamFields
 from gptoss_proxy.core.reasoning import ReasoningSplitter
@@ -258,6 +258,10 @@ class ProxyService:
                 if method != "POST":
                     raise ProxyError(405, f"Method {method} is not allowed on {path}; use POST.", code="method_not_allowed")
                 response = self._chat(headers, body, cutoff, record)
+            elif path in ("/v1/responses", "/responses"):  # the Responses wire format on the same chat pipeline
+                if method != "POST":
+                    raise ProxyError(405, f"Method {method} is not allowed on {path}; use POST.", code="method_not_allowed")
+                response = responses.handle(self, headers, body, cutoff, record)
             elif path in ("/v1/models", "/models") and method == "GET":
                 response = json_response(200, self._models())
             elif path.startswith(("/v1/models/", "/models/")) and method == "GET":
@@ -302,7 +306,7 @@ class ProxyService:
 
     def _chat(self, headers: Mapping[str, str], raw: bytes, deadline: float, record: dict) -> Response:
         escalate_header = str(headers.get("x-gptoss-escalate", "")).lower() == "true"
-        request = validate(parse_json(raw, self.settings), self.settings, escalate_header)
+        request = validate(parse_json(raw, self.settings), self.settings, escalate_header, consumer=record["consumer"])
         record.update(route=request.route.model, stream=request.stream)
         guard = Guard(self.guardrail, batch_chars=self.settings.guardrail_batch_chars, fast=self.settings.guardrail_stream_mode == "fast")
         try:

@@ -120,11 +120,15 @@ class Settings:
     #: safe: streamed text is released after its batch passed the guardrail; fast: at once, cut on intervention
     guardrail_stream_mode: str = field(default="safe", metadata=one_of(*STREAM_MODES))
     guardrail_batch_chars: int = 1000
-    max_body_bytes: int = 1_048_576
+    #: a 1 MiB prompt costs ~1,000 guardrail text units; Lambda's synchronous payload quota is 6 MB
+    max_body_bytes: int = field(default=262_144, metadata=between(1024, 6_291_456))
     context_tokens: int = CONTEXT_TOKENS
     default_max_tokens: int = 4096
     max_retries: int = 2
     backend_timeout_seconds: float = 300
+    #: who may ask for a route's fallback directly (``escalate``): account ids, IAM role/user ARNs, or "*";
+    #: travels comma-separated. Default: nobody
+    escalate_principals: tuple[str, ...] = ()
     #: handoffs per consumer per UTC day (per execution environment) after which the small model's answer
     #: stands; None: no cap
     handoff_daily_cap: int | None = field(default=None, metadata=between(0, 10**9))
@@ -203,6 +207,8 @@ def _scalar_fields(cls: type) -> list:
 
 
 def _encode(value: Any) -> str:
+    if isinstance(value, tuple):
+        return ",".join(value)
     if isinstance(value, bool):
         return "true" if value else "false"
     return str(value)
@@ -211,6 +217,8 @@ def _encode(value: Any) -> str:
 def _decode(variable: str, text: str, hint: Any) -> Any:
     kinds = [t for t in typing.get_args(hint) if t is not type(None)] if isinstance(hint, types.UnionType) or typing.get_origin(hint) is typing.Union else [hint]
     kind = kinds[0]
+    if typing.get_origin(kind) is tuple:
+        return tuple(item.strip() for item in text.split(",") if item.strip())
     if kind is bool:
         if text.lower() not in ("true", "false"):
             raise ValueError(f"{variable} must be true or false, got {text!r}")
