@@ -26,8 +26,14 @@ from gptoss_constructs._defaults import encrypted_log_group, nag_resource, new_k
 from gptoss_constructs._grants import ManagedPolicyGrantee
 from gptoss_constructs._validation import require_range
 
-#: the routes the proxy serves, as (path, method)
-PROXY_ROUTES: Sequence[tuple[str, str]] = (("v1/chat/completions", "POST"), ("v1/models", "GET"), ("health", "GET"))
+#: the routes the proxy serves, as (path, method); ``GET /v1/models/<model>`` is added per model name
+#: (``model_ids``), literal paths rather than a ``{model}`` parameter so every grant stays an exact ARN
+PROXY_ROUTES: Sequence[tuple[str, str]] = (
+    ("v1/chat/completions", "POST"),
+    ("v1/responses", "POST"),
+    ("v1/models", "GET"),
+    ("health", "GET"),
+)
 
 #: the longest buffered integration timeout API Gateway allows on Regional/private REST APIs once the account's
 #: "Maximum integration timeout in milliseconds" quota is raised (29 s without that increase)
@@ -69,6 +75,16 @@ CHAT_REQUEST_SCHEMA = apigw.JsonSchema(
 )
 
 
+#: the smallest Responses body the proxy accepts (``input`` is a string or a list of items)
+RESPONSES_REQUEST_SCHEMA = apigw.JsonSchema(
+    schema=apigw.JsonSchemaVersion.DRAFT4,
+    title="ResponsesRequest",
+    type=apigw.JsonSchemaType.OBJECT,
+    required=["model", "input"],
+    properties={"model": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING, min_length=1, max_length=256)},
+)
+
+
 def validate_throttling(*, throttling_rate_limit: int | None = None, throttling_burst_limit: int | None = None) -> None:
     """The stage's throttling ranges, written once: ``PrivateApiFrontDoor`` checks its props with this, and the
     app's config calls it to name the context key of a bad value."""
@@ -90,7 +106,7 @@ class PrivateApiFrontDoor(Construct):
 
         door = PrivateApiFrontDoor(self, "Api", handler=proxy.function,
                                    vpc_endpoint=net.interface_endpoints["execute-api"])
-        door.grant_invoke(consumer_role)                       # exactly the three routes, on this stage
+        door.grant_invoke(consumer_role)                       # exactly the proxy's routes, on this stage
         door.grant_invoke(app_role, managed_policy=True)       # the same, in a new customer-managed policy
         door.url   # https://<api-id>.execute-api.<region>.amazonaws.com/prod/  (base_url for OpenAI SDK: url + "v1")
     """
@@ -113,9 +129,13 @@ class PrivateApiFrontDoor(Construct):
         configure_account_logging_role: bool = True,
         require_api_keys: bool = False,
         rest_api_name: str | None = None,
+        model_ids: Sequence[str] = (),
     ) -> None:
         """
         :param handler: the proxy function.
+        :param model_ids: the model names the proxy serves: each gets ``GET /v1/models/<model>`` (the OpenAI SDK's
+            ``models.retrieve``) as a literal route, so ``grant_invoke`` stays exact ARNs. Default: - none (only
+            ``GET /v1/models``).
         :param vpc_endpoint: the execute-api interface endpoint the API is reachable through (and only it).
         :param streaming: stream the integration response (REST API response streaming). Default: - true.
         :param integration_timeout: Default: - 5 minutes with streaming (allowed up to 15), 29 seconds buffered.
@@ -221,13 +241,17 @@ class PrivateApiFrontDoor(Construct):
             response_transfer_mode=apigw.ResponseTransferMode.STREAM if streaming else apigw.ResponseTransferMode.BUFFERED,
         )
         validator = self.api.add_request_validator("Validator", validate_request_body=True, validate_request_parameters=True)
-        chat_model = self.api.add_model("ChatRequest", content_type="application/json", schema=CHAT_REQUEST_SCHEMA)
+        body_models = {
+            "v1/chat/completions": self.api.add_model("ChatRequest", content_type="application/json", schema=CHAT_REQUEST_SCHEMA),
+            "v1/responses": self.api.add_model("ResponsesRequest", content_type="application/json", schema=RESPONSES_REQUEST_SCHEMA),
+        }
+        self.routes = tuple(PROXY_ROUTES) + tuple((f"v1/models/{model}", "GET") for model in model_ids)
         self.methods: dict[str, apigw.Method] = {}
-        for path, method in PROXY_ROUTES:
+        for path, method in self.routes:
             resource = self.api.root.resource_for_path(path)
             options = {}
             if method == "POST":
-                options = {"request_validator": validator, "request_models": {"application/json": chat_model}}
+                options = {"request_validator": validator, "request_models": {"application/json": body_models[path]}}
             self.methods[f"{method} /{path}"] = resource.add_method(method, integration, **options)
 
         self.stage_name = stage_name
@@ -354,7 +378,7 @@ class PrivateApiFrontDoor(Construct):
     @property
     def route_arns(self) -> list[str]:
         """The execute-api ARN of each route on this stage (``.../<stage>/<METHOD>/<path>``)."""
-        return [self.api.arn_for_execute_api(method, f"/{path}", self.stage_name) for path, method in PROXY_ROUTES]
+        return [self.api.arn_for_execute_api(method, f"/{path}", self.stage_name) for path, method in self.routes]
 
     def add_consumer(
         self, id: str, *, rate_limit: int = 5, burst_limit: int = 10, quota_per_day: int | None = None

@@ -468,6 +468,7 @@ class InvokeProxy(Construct):
         """
         if "integration_timeout" not in options:
             validate_buffered_timeout(streaming=self.streaming, timeout=self.timeout)
+        options.setdefault("model_ids", [route.model for route in self.routes])
         door = PrivateApiFrontDoor(self, "PrivateApi", handler=self.function, vpc_endpoint=vpc_endpoint, streaming=self.streaming, **options)
         self.front_doors.append(door)
         return door

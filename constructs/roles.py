@@ -157,7 +157,7 @@ class PlatformRoles(Construct):
                         Acknowledgment(
                             id=f"AwsSolutions::AwsSolutions-IAM5[{nag_resource(self, resource)}]",
                             reason="execute-api ARNs end in <stage>/<method>/<path>; the wildcards cover this one API's "
-                            "stage, i.e. the proxy's three routes (POST /v1/chat/completions, GET /v1/models, GET /health)",
+                            "stage, i.e. the proxy's routes (POST /v1/chat/completions, POST /v1/responses, GET /v1/models[/<model>], GET /health)",
                         )
                     )
         acknowledge_in_packs(

@@ -69,7 +69,7 @@ class TestPrivateApi:
     def test_every_method_requires_iam_and_an_api_key(self, api):
         _, _, _, t = api
         methods = t.find_resources("AWS::ApiGateway::Method")
-        assert sorted(m["Properties"]["HttpMethod"] for m in methods.values()) == ["GET", "GET", "POST"]
+        assert sorted(m["Properties"]["HttpMethod"] for m in methods.values()) == ["GET", "GET", "POST", "POST"]
         for m in methods.values():
             assert m["Properties"]["AuthorizationType"] == "AWS_IAM"
             assert m["Properties"]["ApiKeyRequired"] is True
@@ -77,8 +77,9 @@ class TestPrivateApi:
     def test_chat_route_validates_its_body_and_streams_from_the_proxy(self, api):
         _, _, _, t = api
         t.has_resource_properties("AWS::ApiGateway::RequestValidator", {"ValidateRequestBody": True, "ValidateRequestParameters": True})
-        (model,) = t.find_resources("AWS::ApiGateway::Model").values()
-        assert model["Properties"]["Schema"]["required"] == ["model", "messages"]
+        models = {m["Properties"]["Schema"]["title"]: m["Properties"]["Schema"] for m in t.find_resources("AWS::ApiGateway::Model").values()}
+        assert models["ChatCompletionRequest"]["required"] == ["model", "messages"]
+        assert models["ResponsesRequest"]["required"] == ["model", "input"]
         t.has_resource_properties(
             "AWS::ApiGateway::Method",
             {
@@ -159,7 +160,7 @@ class TestPrivateApi:
         the only invoke permissions are for the deployed stage's methods."""
         perms = api[3].find_resources("AWS::Lambda::Permission")
         arns = [json.dumps(p["Properties"]["SourceArn"]) for p in perms.values()]
-        assert len(arns) == 3 and not [a for a in arns if "test-invoke-stage" in a]
+        assert len(arns) == 4 and not [a for a in arns if "test-invoke-stage" in a]
         assert all("DeploymentStageprod" in a for a in arns)  # the deployed stage (Ref), never "test-invoke-stage"
 
     def test_the_api_has_a_distinctive_name_its_metrics_use(self, api):
@@ -187,7 +188,7 @@ class TestPrivateApi:
         api_id = stack.resolve(door.rest_api_id)["Ref"]
         tails = sorted(r["Fn::Join"][1][-1] for r in statement["Resource"])
         assert (statement["Action"], statement["Effect"]) == ("execute-api:Invoke", "Allow")
-        assert tails == ["/prod/GET/health", "/prod/GET/v1/models", "/prod/POST/v1/chat/completions"]
+        assert tails == ["/prod/GET/health", "/prod/GET/v1/models", "/prod/POST/v1/chat/completions", "/prod/POST/v1/responses"]
         assert all(r["Fn::Join"][1][:4] == ["arn:aws:execute-api:us-east-1:", {"Ref": "AWS::AccountId"}, ":", {"Ref": api_id}] for r in statement["Resource"])
 
     def test_grant_invoke_can_write_a_managed_policy(self):
@@ -200,7 +201,7 @@ class TestPrivateApi:
         assert not t.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": Match.string_like_regexp("App")}]}})
         (policy,) = t.find_resources("AWS::IAM::ManagedPolicy", {"Properties": {"Roles": [{"Ref": Match.string_like_regexp("App")}]}}).values()
         (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
-        assert statement["Action"] == "execute-api:Invoke" and len(statement["Resource"]) == 3
+        assert statement["Action"] == "execute-api:Invoke" and len(statement["Resource"]) == 4
 
     def test_consumer_usage_plan_and_key(self, api):
         _, _, _, t = api
@@ -269,3 +270,20 @@ def test_the_vpc_endpoint_is_a_reference_across_stacks(mode):
     ]
     kind = "Fn::ImportValue" if mode == "strong" else "Fn::GetStackOutput"
     assert len(ids) == 3 and all(isinstance(i, dict) and set(i) == {kind} for i in ids)
+
+
+def test_responses_and_model_retrieve_are_routes_with_exact_grants():
+    """The proxy serves ``POST /v1/responses`` and ``GET /v1/models/{id}`` (the OpenAI SDK's ``models.retrieve``);
+    a private REST API answers only the resources it has (API Gateway developer guide, "Set up REST API
+    resources"), so each is a method here, and each model is a literal path so ``grant_invoke`` never needs a
+    ``*`` in the execute-api ARN (AwsSolutions-IAM5)."""
+    stack, net, fn = _stack()
+    door = PrivateApiFrontDoor(stack, "Api", handler=fn, vpc_endpoint=net.interface_endpoints["execute-api"], model_ids=["gpt-oss-20b", "gpt-oss-120b"])
+    door.grant_invoke(iam.Role(stack, "Caller", assumed_by=iam.AccountRootPrincipal()))
+    t = Template.from_stack(stack)
+    assert {"GET /v1/models/gpt-oss-20b", "GET /v1/models/gpt-oss-120b", "POST /v1/responses"} <= set(door.methods)
+    t.has_resource_properties("AWS::ApiGateway::Model", {"Schema": Match.object_like({"title": "ResponsesRequest", "required": ["model", "input"]})})
+    (policy,) = t.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": Match.string_like_regexp("Caller")}]}}).values()
+    tails = sorted(r["Fn::Join"][1][-1] for r in policy["Properties"]["PolicyDocument"]["Statement"][0]["Resource"])
+    assert "/prod/GET/v1/models/gpt-oss-20b" in tails and "/prod/GET/v1/models/gpt-oss-120b" in tails
+    assert not any("*" in tail for tail in tails)
