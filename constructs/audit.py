@@ -96,32 +96,10 @@ class AuditTrail(Construct):
             )
         )
 
-        self.access_log_bucket = s3.Bucket(
-            self,
-            "AccessLogs",
-            # SSE-KMS works for server-access-log targets once the key lets the logging service use it
-            # (aws/aws-cdk PR #25350, "KMS encryption works fine for server access logging target buckets")
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=self.encryption_key,
-            bucket_key_enabled=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            versioned=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            removal_policy=removal_policy,
-        )
-        self.bucket = s3.Bucket(
-            self,
-            "Bucket",
-            encryption=s3.BucketEncryption.KMS,
-            encryption_key=self.encryption_key,
-            bucket_key_enabled=True,
-            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
-            enforce_ssl=True,
-            versioned=True,
-            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
-            removal_policy=removal_policy,
-        )
+        # SSE-KMS works for server-access-log targets once the key lets the logging service use it
+        # (aws/aws-cdk PR #25350, "KMS encryption works fine for server access logging target buckets")
+        self.access_log_bucket = self._private_bucket("AccessLogs", removal_policy)
+        self.bucket = self._private_bucket("Bucket", removal_policy)
         self._server_access_logging(stack)
         self.log_group = logs.LogGroup(self, "LogGroup", encryption_key=self.encryption_key, retention=retention, removal_policy=removal_policy)
 
@@ -174,6 +152,21 @@ class AuditTrail(Construct):
         # CreateTrail checks that the role may deliver to the log group: the policy must exist first
         cfn.node.add_dependency(logs_policy)
         self._acknowledge()
+
+    def _private_bucket(self, id: str, removal_policy: RemovalPolicy) -> s3.Bucket:
+        """A bucket encrypted with the trail's key (bucket keys on), private, TLS-only, versioned, owner-enforced."""
+        return s3.Bucket(
+            self,
+            id,
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.encryption_key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            removal_policy=removal_policy,
+        )
 
     def _server_access_logging(self, stack: Stack) -> None:
         """Server access logs of the trail bucket go to the access-log bucket, SSE-KMS with the same key (aws/aws-cdk

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
 from gptoss_proxy.core.errors import ProxyError
-from gptoss_proxy.core.reasoning import ReasoningSplitter
+from gptoss_proxy.core.reasoning import ReasoningSplitter, delta_texts
 
 TOKEN_CHARS = 4
 MAX_WAITS = 2
@@ -163,11 +163,7 @@ def enforce(
                 phase_usage = raw["usage"]
             for choice in raw.get("choices") or []:
                 delta = choice.get("delta") or {}
-                reasoning = delta.get("reasoning_content") or delta.get("reasoning") or ""
-                content = delta.get("content") or ""
-                if splitter is not None and content:
-                    more, content = splitter.feed(content)
-                    reasoning += more
+                reasoning, content = delta_texts(delta, splitter)
                 if reasoning and not forced and budget.max_tokens and tokens(so_far + phase + reasoning) > budget.max_tokens:
                     room = budget.max_tokens * TOKEN_CHARS - len(so_far + phase)
                     phase += reasoning[:max(0, room)]

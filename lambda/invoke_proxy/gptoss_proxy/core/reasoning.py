@@ -44,6 +44,18 @@ class ReasoningSplitter:
         return (rest, "") if self._inside else ("", rest)
 
 
+def delta_texts(delta: dict, splitter: "ReasoningSplitter | None") -> tuple[str, str]:
+    """The reasoning and the answer text of one streamed delta: vLLM sends reasoning in its own field
+    (``reasoning_content``, ``reasoning`` in newer releases), Bedrock inline in ``<reasoning>`` tags that
+    ``splitter`` takes out of the content (tags may be cut across deltas)."""
+    reasoning = delta.get("reasoning_content") or delta.get("reasoning") or ""
+    content = delta.get("content") or ""
+    if splitter is not None and content:
+        inline, content = splitter.feed(content)
+        reasoning += inline
+    return reasoning, content
+
+
 def _partial_suffix(text: str, tag: str) -> int:
     for n in range(min(len(tag) - 1, len(text)), 0, -1):
         if text.endswith(tag[:n]):

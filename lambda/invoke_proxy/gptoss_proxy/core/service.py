@@ -19,7 +19,7 @@ from typing import Callable, Iterable, Iterator, Mapping, Protocol
 from gptoss_proxy.core import budget, handoff, harmony, responses
 from gptoss_proxy.core.errors import BackendError, BackendThrottled, ProxyError
 from gptoss_proxy.core.guard import ApplyFn, ContentBlocked, Guard, StreamFields
-from gptoss_proxy.core.reasoning import ReasoningSplitter
+from gptoss_proxy.core.reasoning import ReasoningSplitter, delta_texts
 from gptoss_proxy.core.request import ChatRequest, parse_json, unsupported_on, validate
 from gptoss_proxy.core.settings import Route, Settings
 from gptoss_proxy.core.translate import backend_body, chunk, completion_from_backend, new_id, to_legacy_function_call, usage_of
@@ -514,11 +514,7 @@ class ProxyService:
                         usage = raw["usage"]
                     for choice in raw.get("choices") or []:
                         delta = choice.get("delta") or {}
-                        reasoning = delta.get("reasoning_content") or delta.get("reasoning") or ""
-                        content = delta.get("content") or ""
-                        if splitter is not None and content:
-                            inline, content = splitter.feed(content)
-                            reasoning += inline
+                        reasoning, content = delta_texts(delta, splitter)
                         reasoning_chars += len(reasoning)
                         for out in fields.feed(reasoning, content, calls.take(delta.get("tool_calls"))):
                             sent_calls = sent_calls or bool(out.get("tool_calls"))
