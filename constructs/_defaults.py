@@ -28,18 +28,33 @@ def new_key(scope: Construct, id: str, *, description: str, removal_policy: Remo
     return kms.Key(scope, id, description=description, enable_key_rotation=True, removal_policy=removal_policy)
 
 
+#: what CloudWatch Logs may do with a log group's key (explicit actions, no wildcards)
+LOGS_KEY_ACTIONS = (
+    "kms:Encrypt",
+    "kms:Decrypt",
+    "kms:ReEncryptFrom",
+    "kms:ReEncryptTo",
+    "kms:GenerateDataKey",
+    "kms:GenerateDataKeyWithoutPlaintext",
+    "kms:DescribeKey",
+)
+
+
 def allow_cloudwatch_logs(key: kms.IKey) -> None:
     """Lets CloudWatch Logs of this account and region use ``key`` (no-op for an imported key).
 
     CloudWatch Logs encrypts a log group only if the key policy allows the regional service; the condition
-    limits that to log groups of the stack's account and region (CloudWatch Logs user guide).
+    limits that to log groups of the stack's account and region (CloudWatch Logs user guide, "Encrypt log data in
+    CloudWatch Logs using AWS KMS"). The guide's example grants ``kms:Encrypt*``, ``Decrypt*``, ``ReEncrypt*``,
+    ``GenerateDataKey*`` and ``Describe*``; these are the symmetric actions those wildcards stand for, written out
+    (the data-key-pair actions they also match are for asymmetric keys, which log groups never use).
     """
     stack = Stack.of(key)
     key.add_to_resource_policy(
         iam.PolicyStatement(
             sid="AllowCloudWatchLogsOfThisAccountAndRegion",
             principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-            actions=["kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*", "kms:Describe*"],
+            actions=list(LOGS_KEY_ACTIONS),
             resources=["*"],
             conditions={
                 "ArnLike": {

@@ -170,3 +170,22 @@ def test_inference_profile_route_synthesizes_nag_clean_and_calls_the_profile(tmp
     template = json.dumps(result.template("GptOss-Proxy-us-east-1"))
     assert '\\"model_id\\":\\"us.openai.gpt-oss-120b-1:0\\"' in template
     assert "arn:aws:bedrock:*::foundation-model/openai.gpt-oss-120b-1:0" in template
+
+
+def test_key_policies_name_explicit_kms_actions_for_services(platform_app):
+    """Key-policy statements for AWS service principals (CloudWatch Logs, CloudTrail, CloudWatch, SNS...) list
+    explicit KMS actions, never ``kms:Encrypt*``-style wildcards (issue 16; the CloudWatch Logs user guide,
+    "Encrypt log data in CloudWatch Logs using AWS KMS", shows wildcards; we write out the symmetric actions they
+    stand for). The account-root statement aws-cdk-lib writes (``kms:*`` for the account) is the key's
+    administration path and is not a service grant."""
+    offenders = []
+    for stack in platform_app.stacks():
+        for name, resource in platform_app.template(stack).get("Resources", {}).items():
+            if resource["Type"] != "AWS::KMS::Key":
+                continue
+            for statement in resource["Properties"]["KeyPolicy"]["Statement"]:
+                if "Service" not in (statement.get("Principal") or {}):
+                    continue
+                actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+                offenders += [(stack, name, a) for a in actions if a.endswith("*")]
+    assert offenders == []
