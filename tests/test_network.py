@@ -143,7 +143,12 @@ class TestNewVpc:
                                 "Sid": "AllowCloudWatchLogsOfThisAccountAndRegion",
                                 "Effect": "Allow",
                                 "Principal": {"Service": "logs.us-east-1.amazonaws.com"},
-                                "Action": ["kms:Decrypt*", "kms:Describe*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
+                                # explicit symmetric actions (the CloudWatch Logs user guide's example uses
+                                # kms:Encrypt*-style wildcards; issue 16 asks for explicit actions)
+                                "Action": [
+                                    "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey",
+                                    "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo",
+                                ],
                                 "Resource": "*",
                                 "Condition": {
                                     "ArnLike": {
