@@ -14,7 +14,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from gptoss_constructs._compliance import acknowledge_in_packs, skip_scanner_checks
-from gptoss_constructs._defaults import retention_from_days
+from gptoss_constructs._defaults import allow_cloudwatch_logs, retention_from_days
 
 #: CloudTrail data-event resource types (advanced event selector field ``resources.type``) and what they record
 DATA_EVENT_TYPES: dict[str, str] = {
@@ -27,9 +27,6 @@ DATA_EVENT_TYPES: dict[str, str] = {
 DEFAULT_RETENTION_DAYS = 2192
 
 KEY_ACTIONS_FOR_CLOUDTRAIL = ("kms:GenerateDataKey", "kms:DescribeKey")
-#: UNCONFIRMED offline: that CloudWatch Logs needs no KMS action beyond these (its guide grants Encrypt*/Decrypt*/
-#: ReEncrypt*/GenerateDataKey*/Describe*); preflight: the trail log group receives streams after deploy
-KEY_ACTIONS_FOR_LOGS = ("kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo", "kms:GenerateDataKey", "kms:DescribeKey")
 
 
 class AuditTrail(Construct):
@@ -84,17 +81,7 @@ class AuditTrail(Construct):
                 },
             )
         )
-        self.encryption_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="CloudWatchLogsEncryptsTheTrailLogGroup",
-                principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-                actions=list(KEY_ACTIONS_FOR_LOGS),
-                resources=["*"],
-                conditions={
-                    "ArnLike": {"kms:EncryptionContext:aws:logs:arn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"}
-                },
-            )
-        )
+        allow_cloudwatch_logs(self.encryption_key, sid="CloudWatchLogsEncryptsTheTrailLogGroup")
 
         # SSE-KMS works for server-access-log targets once the key lets the logging service use it
         # (aws/aws-cdk PR #25350, "KMS encryption works fine for server access logging target buckets")
