@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import functools
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Mapping
@@ -68,6 +69,8 @@ class HostingSpec:
     environment: Mapping[str, str]
     #: container directory holding o200k_base.tiktoken, when the image or artifacts are known to provide it
     tiktoken_encodings_base: str | None = None
+    #: ProductionVariant ``InferenceAmiVersion`` the image needs (None: the instance family's default host)
+    inference_ami_version: str | None = None
 
     def image_uri(self, region: str) -> str:
         account = self.registry_accounts[region]
@@ -158,6 +161,7 @@ def hosting(model: str) -> HostingSpec:
         supported_instance_types=tuple(m["supported_instance_types"]),
         environment=dict(m["environment"]),
         tiktoken_encodings_base=container.get("tokenizer_encodings", {}).get("tiktoken_encodings_base"),
+        inference_ami_version=container.get("inference_ami_version"),
     )
 
 
@@ -180,6 +184,118 @@ def validate_hosting(model: str, region: str, instance_type: str | None) -> tupl
             f"instance_type {chosen!r} is not supported for {model}; supported: {', '.join(spec.supported_instance_types)}"
         )
     return spec, chosen
+
+
+@dataclass(frozen=True)
+class InferenceAmi:
+    """A SageMaker inference AMI (ProductionVariant ``InferenceAmiVersion``): its driver, CUDA and instance families."""
+
+    version: str
+    nvidia_driver: int
+    cuda_version: str
+    instance_families: tuple[str, ...]
+    source: str
+
+
+_REGISTERED_AMIS: dict[str, InferenceAmi] = {}
+
+
+def register_inference_ami(ami: InferenceAmi) -> None:
+    """Adds (or replaces) an inference AMI, e.g. a new ``InferenceAmiVersion`` or more instance families for a
+    known one, for every endpoint synthesized afterwards in this process."""
+    _REGISTERED_AMIS[ami.version] = ami
+
+
+def inference_amis() -> Mapping[str, InferenceAmi]:
+    """The inference AMIs the catalog knows (built-in, then registered), by ``InferenceAmiVersion``."""
+    return {**_builtin_amis(), **_REGISTERED_AMIS}
+
+
+@functools.cache
+def _builtin_amis() -> Mapping[str, InferenceAmi]:
+    return {
+        name: InferenceAmi(
+            version=name,
+            nvidia_driver=raw["nvidia_driver"],
+            cuda_version=raw["cuda_version"],
+            instance_families=tuple(raw["instance_families"]),
+            source=raw["source"],
+        )
+        for name, raw in _raw()["inference_amis"].items()
+        if not name.startswith("_")
+    }
+
+
+def default_host_cuda(instance_family: str) -> str | None:
+    """The host's CUDA version on ``instance_family`` when no AMI is set, or None when no source documents it."""
+    return None if instance_family.startswith("_") else _raw()["default_host_cuda"].get(instance_family)
+
+
+def instance_family(instance_type: str) -> str:
+    """``ml.g6e.xlarge`` -> ``g6e``."""
+    return instance_type.removeprefix("ml.").split(".")[0]
+
+
+_CUDA_TAG = re.compile(r"(?:^|[-_.])cu(\d{2})(\d)(?:$|[-_.])")
+
+
+def image_cuda_version(image_uri: str) -> str | None:
+    """The CUDA version an image is built for, read from its tag (``...-cu130`` -> ``13.0``), or None."""
+    tag = image_uri.rsplit("/", 1)[-1].partition(":")[2] or image_uri.rsplit("/", 1)[-1].partition("@")[0]
+    match = _CUDA_TAG.search(tag)
+    return f"{int(match.group(1))}.{match.group(2)}" if match else None
+
+
+def _version(value: str) -> tuple[int, ...]:
+    return tuple(int(part) for part in value.split("."))
+
+
+def validate_image_ami(image_uri: str, inference_ami_version: str | None, instance_type: str) -> list[str]:
+    """Checks that ``image_uri`` can start on ``instance_type`` with ``inference_ami_version`` (None: the family's
+    default host). Raises ValueError for a pair that cannot run; returns warnings for pairs no source confirms.
+
+    The rule: the host's CUDA (the AMI's, else the family's documented default) must be at least the image's
+    (a container built for a newer CUDA than the driver supports crashes before it logs: aws/sagemaker-python-sdk
+    #6281), and the AMI must be known to run on the instance family.
+    """
+    warnings: list[str] = []
+    family = instance_family(instance_type)
+    image_cuda = image_cuda_version(image_uri)
+    if inference_ami_version is not None:
+        amis = inference_amis()
+        if inference_ami_version not in amis:
+            raise ValueError(
+                f"inference_ami_version must be one of {', '.join(sorted(amis))}, got {inference_ami_version!r}"
+            )
+        ami = amis[inference_ami_version]
+        if family not in ami.instance_families:
+            raise ValueError(
+                f"inference_ami_version {inference_ami_version!r} is not known to run on {instance_type} (family {family}); "
+                f"known families: {', '.join(ami.instance_families)} (register more with catalog.register_inference_ami)"
+            )
+        host_cuda, host = ami.cuda_version, f"{inference_ami_version} (NVIDIA {ami.nvidia_driver}, CUDA {ami.cuda_version})"
+    else:
+        host_cuda = default_host_cuda(family)
+        host = f"the default {family} host (no InferenceAmiVersion)"
+        if image_cuda and host_cuda is None:
+            raise ValueError(
+                f"inference_ami_version is required for image {image_uri!r} (CUDA {image_cuda}) on {instance_type}: no source "
+                f"documents the CUDA version of the default {family} host; allowed: {', '.join(sorted(inference_amis()))}"
+            )
+    if image_cuda is None or host_cuda is None:
+        return warnings
+    if _version(image_cuda) > _version(host_cuda):
+        fits = sorted(n for n, a in inference_amis().items() if family in a.instance_families and _version(a.cuda_version) >= _version(image_cuda))
+        raise ValueError(
+            f"image {image_uri!r} needs CUDA {image_cuda} but {host} supports CUDA {host_cuda}: the container would crash "
+            f"before it logs; set inference_ami_version to one of: {', '.join(fits) or '(none known for ' + family + ')'}"
+        )
+    if _version(image_cuda)[0] < _version(host_cuda)[0]:
+        warnings.append(
+            f"image {image_uri!r} is built for CUDA {image_cuda} and runs on {host}: a CUDA {image_cuda.split('.')[0]} "
+            "container on a newer-major host did not start in aws/deep-learning-containers#6187 (UNCONFIRMED for this image)"
+        )
+    return warnings
 
 
 @dataclass(frozen=True)

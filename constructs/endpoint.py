@@ -36,6 +36,8 @@ SAGEMAKER_SCALING_ROLE = "aws-service-role/sagemaker.application-autoscaling.ama
 TOKENIZER_ASSET = Path(__file__).resolve().parent / "assets" / "tiktoken" / "o200k_base.tar.gz"
 #: id of the synth warning while nothing provides the tokenizer encodings (acknowledge ``Annotation::<id>``)
 TOKENIZER_WARNING = "gptoss-tokenizer-encodings"
+#: id of the synth warning for an image/AMI pair no source confirms (acknowledge ``Annotation::<id>``)
+IMAGE_AMI_WARNING = "gptoss-image-ami"
 #: where SageMaker puts uncompressed S3Prefix model data (S3ModelDataSource: "relative to /opt/ml/model")
 MODEL_DIR = "/opt/ml/model"
 
@@ -202,6 +204,7 @@ class GptOssEndpoint(_InvokableEndpointBase):
         max_instance_count: int | None = None,
         encryption_key: kms.IKey | None = None,
         image_uri: str | None = None,
+        inference_ami_version: str | None = None,
         model_data_url: str | None = None,
         environment: Mapping[str, str] | None = None,
         tiktoken_encodings_base: str | None = None,
@@ -236,6 +239,10 @@ class GptOssEndpoint(_InvokableEndpointBase):
         :param encryption_key: data-capture, log-group and (where the instance has no local storage) volume key.
             Default: - a new key with rotation.
         :param image_uri: override the catalog's container image. Default: - the catalog's LMI image.
+        :param inference_ami_version: the production variant's ``InferenceAmiVersion`` (host NVIDIA driver and CUDA).
+            Validated at synth against the image's CUDA (``-cu130`` in its tag needs CUDA 13.0) and the instance
+            family. Default: - the catalog's AMI for the image (``al2023-ami-sagemaker-inference-gpu-4-1``, driver
+            580 / CUDA 13.0, for the LMI ``cu130`` image).
         :param model_data_url: override the weights location (an ``s3://bucket/prefix/``). Default: - the
             catalog's JumpStart prefix for the region.
         :param environment: extra container environment, merged over the catalog's. Default: - none.
@@ -273,6 +280,10 @@ class GptOssEndpoint(_InvokableEndpointBase):
         elif max_instance_count is not None:
             raise ValueError(f"max_instance_count applies only with scale_to_zero=True, got {max_instance_count!r}")
         image = image_uri or spec.image_uri(region)
+        # A cu130 image on the default host (driver 470/535) crashes before it writes a log line: the AMI must match.
+        self.inference_ami_version = inference_ami_version or spec.inference_ami_version
+        for warning in catalog.validate_image_ami(image, self.inference_ami_version, chosen_type):
+            Validations.of(self).add_warning(IMAGE_AMI_WARNING, warning)
         data_url = model_data_url or spec.model_data_s3_uri(region)
         if not data_url.startswith("s3://") or not data_url.endswith("/"):
             raise ValueError(f"model_data_url must be an S3 prefix like 's3://bucket/path/', got {data_url!r}")
@@ -422,6 +433,7 @@ class GptOssEndpoint(_InvokableEndpointBase):
         variant = sagemaker.CfnEndpointConfig.ProductionVariantProperty(
             variant_name=VARIANT_NAME,
             instance_type=self.instance_type,
+            inference_ami_version=self.inference_ami_version,
             initial_instance_count=count,
             model_name=self.cfn_model.attr_model_name,
             initial_variant_weight=1,
@@ -468,6 +480,7 @@ class GptOssEndpoint(_InvokableEndpointBase):
         variant = sagemaker.CfnEndpointConfig.ProductionVariantProperty(
             variant_name=VARIANT_NAME,
             instance_type=self.instance_type,
+            inference_ami_version=self.inference_ami_version,
             initial_instance_count=count,
             managed_instance_scaling=sagemaker.CfnEndpointConfig.ManagedInstanceScalingProperty(
                 status="ENABLED", min_instance_count=0, max_instance_count=self.max_instance_count

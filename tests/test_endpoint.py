@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import re
+from pathlib import Path
+
 import pytest
 from aws_cdk import Duration, Environment, Stack
 from aws_cdk import aws_iam as iam
@@ -554,3 +557,92 @@ def test_catalog_sets_the_predict_timeout_variable_the_lmi_server_reads():
     for model in catalog.model_names():
         env = catalog.hosting(model).environment
         assert int(env["SAGEMAKER_MODEL_SERVER_TIMEOUT_SECONDS"]) >= 900
+
+
+# ---- host AMI matches the image's CUDA (issue 21 item 1) -------------------------------------------------------
+
+
+def _sagemaker_model() -> dict:
+    import botocore.loaders
+
+    return botocore.loaders.Loader().load_service_model("sagemaker", "service-2")
+
+
+class TestInferenceAmi:
+    """The LMI image ``djl-inference:0.38.0-lmi29.0.0-cu130`` is built for CUDA 13.0. SageMaker real-time hosts run
+    NVIDIA 470 / CUDA 11.4 on ml.g5/p4d, 535 / CUDA 12.2 on ml.g6/p5 and 550 / CUDA 12.4 on ml.p5e unless the
+    production variant sets ``InferenceAmiVersion`` (SageMaker DG, "Best practices to minimize interruptions during
+    GPU driver upgrades", https://docs.aws.amazon.com/sagemaker/latest/dg/inference-gpu-drivers.html); such
+    containers crash before they write a log line (aws/sagemaker-python-sdk#6281). ``al2023-ami-sagemaker-inference-
+    gpu-4-1`` is NVIDIA 580 / CUDA 13.0 (botocore sagemaker service-2.json, ProductionVariant.InferenceAmiVersion)."""
+
+    AMI = "al2023-ami-sagemaker-inference-gpu-4-1"
+
+    def test_both_shapes_set_the_cuda_13_ami_on_the_production_variant(self, built):
+        _, _, ep, t = built
+        (config,) = t.find_resources("AWS::SageMaker::EndpointConfig").values()
+        assert config["Properties"]["ProductionVariants"][0]["InferenceAmiVersion"] == self.AMI
+        stack, _, ep2 = _build(model="gpt-oss-120b", instance_type="ml.g6e.12xlarge", scale_to_zero=True)
+        (config2,) = Template.from_stack(stack).find_resources("AWS::SageMaker::EndpointConfig").values()
+        assert config2["Properties"]["ProductionVariants"][0]["InferenceAmiVersion"] == self.AMI
+        assert ep.inference_ami_version == ep2.inference_ami_version == self.AMI
+
+    def test_the_ami_is_in_the_service_model_and_cloudformation_takes_it(self):
+        """botocore sagemaker service-2.json: enum ``ProductionVariantInferenceAmiVersion`` and its documentation
+        (driver 580, CUDA 13.0); cfn-lint's schema of AWS::SageMaker::EndpointConfig (ProductionVariant
+        ``InferenceAmiVersion``, same enum): CloudFormation passes the value through to CreateEndpointConfig."""
+        import json
+
+        import cfnlint
+
+        shapes = _sagemaker_model()["shapes"]
+        assert self.AMI in shapes["ProductionVariantInferenceAmiVersion"]["enum"]
+        doc = re.sub(r"<[^>]+>", " ", shapes["ProductionVariant"]["members"]["InferenceAmiVersion"]["documentation"])
+        assert re.search(rf"{self.AMI}\s+Accelerator: GPU\s+NVIDIA driver version: 580\s+CUDA version: 13\.0", doc)
+        for name, ami in catalog.inference_amis().items():  # every AMI of the catalog, with its driver and CUDA
+            assert name in shapes["ProductionVariantInferenceAmiVersion"]["enum"]
+            assert re.search(rf"{name}\s+Accelerator: GPU\s+NVIDIA driver version: {ami.nvidia_driver}\s+CUDA version: {re.escape(ami.cuda_version)}", doc), name
+        schemas = Path(cfnlint.__file__).parent / "data" / "schemas"
+        ref = json.loads((schemas / "providers" / "us-east-1.json").read_text())["AWS::SageMaker::EndpointConfig"]
+        schema = json.loads((schemas / "resources" / f"{ref}.json").read_text())
+        assert self.AMI in schema["definitions"]["ProductionVariant"]["properties"]["InferenceAmiVersion"]["enum"]
+
+    def test_the_catalog_records_image_ami_and_families_with_sources(self):
+        spec = catalog.hosting("gpt-oss-20b")
+        assert catalog.image_cuda_version(spec.image_uri("us-east-1")) == "13.0"
+        assert spec.inference_ami_version == self.AMI
+        ami = catalog.inference_amis()[self.AMI]
+        assert (ami.nvidia_driver, ami.cuda_version) == (580, "13.0") and "autogluon-cloud PR #270" in ami.source
+        assert {"g5", "g6", "g6e", "p4d", "p5", "p5e"} <= set(ami.instance_families)
+        for model in catalog.model_names():  # every supported instance type runs the catalog's image on its AMI
+            h = catalog.hosting(model)
+            for itype in h.supported_instance_types:
+                assert catalog.validate_image_ami(h.image_uri("us-east-1"), h.inference_ami_version, itype) == [], itype
+
+    @pytest.mark.parametrize(("ami", "itype", "message"), [
+        ("al2-ami-sagemaker-inference-gpu-2", "ml.g6e.xlarge", "is not known to run on ml.g6e.xlarge"),
+        ("al2-ami-sagemaker-inference-gpu-2", "ml.g6.12xlarge",
+         "needs CUDA 13.0 but al2-ami-sagemaker-inference-gpu-2 (NVIDIA 535, CUDA 12.2) supports CUDA 12.2: the container would crash before it logs; set inference_ami_version to one of: al2023-ami-sagemaker-inference-gpu-4-1"),
+        ("al2-ami-sagemaker-inference-gpu-3-1", "ml.p5e.48xlarge", "needs CUDA 13.0 but al2-ami-sagemaker-inference-gpu-3-1"),
+        ("al2-ami-sagemaker-inference-gpu-9", "ml.g6e.xlarge", "inference_ami_version must be one of al2-ami-sagemaker-inference-gpu-2, "),
+    ])
+    def test_fails_when_the_ami_cannot_run_the_image(self, ami, itype, message):
+        model = "gpt-oss-120b" if itype.startswith("ml.p5e") else "gpt-oss-20b"
+        with pytest.raises(ValueError, match=re.escape(message)):
+            _build(model=model, instance_type=itype, inference_ami_version=ami)
+
+    def test_fails_when_a_cuda_13_image_runs_on_the_default_host(self):
+        """No AMI: the default host of ml.g6 is NVIDIA 535 / CUDA 12.2 (DG table above)."""
+        image = catalog.hosting("gpt-oss-20b").image_uri("us-east-1")
+        with pytest.raises(ValueError, match=re.escape("needs CUDA 13.0 but the default g6 host (no InferenceAmiVersion) supports CUDA 12.2")):
+            catalog.validate_image_ami(image, None, "ml.g6.12xlarge")
+        with pytest.raises(ValueError, match="inference_ami_version is required for image .* no source documents the CUDA version of the default g6e host"):
+            catalog.validate_image_ami(image, None, "ml.g6e.xlarge")
+        assert catalog.validate_image_ami("111122223333.dkr.ecr.us-east-1.amazonaws.com/mine:1.0", None, "ml.g6e.xlarge") == []
+
+    def test_an_older_major_cuda_image_on_the_cuda_13_ami_warns(self):
+        """aws/deep-learning-containers#6187: a CUDA 12.9 container stayed in Creating with no logs on
+        al2023-ami-sagemaker-inference-gpu-4-1 (driver 580): not an error (no AWS page says so), a synth warning."""
+        stack, _, ep = _build(image_uri="763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.33.0-lmi15.0.0-cu128")
+        warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("CUDA 12.8 and runs on al2023-ami-sagemaker-inference-gpu-4-1"))
+        assert len(warnings) == 1
