@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Sequence
+
 from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -28,43 +30,59 @@ def new_key(scope: Construct, id: str, *, description: str, removal_policy: Remo
     return kms.Key(scope, id, description=description, enable_key_rotation=True, removal_policy=removal_policy)
 
 
-#: what CloudWatch Logs may do with a log group's key (explicit actions, no wildcards). UNCONFIRMED offline: that
-#: CloudWatch Logs needs no KMS action beyond these (its guide grants Encrypt*/Decrypt*/ReEncrypt*/GenerateDataKey*/
-#: Describe*); the first deploy shows it (an encrypted log group that cannot use its key fails to create)
-LOGS_KEY_ACTIONS = (
-    "kms:Encrypt",
-    "kms:Decrypt",
-    "kms:ReEncryptFrom",
-    "kms:ReEncryptTo",
-    "kms:GenerateDataKey",
-    "kms:GenerateDataKeyWithoutPlaintext",
-    "kms:DescribeKey",
-)
+#: what CloudWatch Logs may do with a log group's key: the key-policy form of the CloudWatch Logs user guide,
+#: "Encrypt log data in CloudWatch Logs using AWS KMS" (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/
+#: encrypt-log-data-kms.html, step 2): these wildcards, under kms:EncryptionContext:aws:logs:arn. A key policy, so
+#: no identity-policy wildcard finding (cdk-nag IAM5 reads IAM policies only).
+LOGS_KEY_ACTIONS = ("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:GenerateDataKey*")
+#: the guide's ``kms:Describe*`` in its own statement: DescribeKey requests carry no encryption context (policy-
+#: sentry's IAM database lists no kms:EncryptionContext key for kms:DescribeKey), so under that condition it would
+#: never be allowed
+LOGS_DESCRIBE_ACTIONS = ("kms:Describe*",)
+#: the keys' log-group scopes so far (one pair of statements per key, widened lazily as groups are added)
+_LOGS_SCOPES: dict[str, dict] = {}
 
 
-def allow_cloudwatch_logs(key: kms.IKey, *, sid: str = "AllowCloudWatchLogsOfThisAccountAndRegion") -> None:
-    """Lets CloudWatch Logs of this account and region use ``key`` (no-op for an imported key).
+def allow_cloudwatch_logs(
+    key: kms.IKey,
+    *,
+    log_group_names: Sequence[str] | None = None,
+    sid: str = "AllowCloudWatchLogsOfThisAccountAndRegion",
+) -> None:
+    """Lets CloudWatch Logs of this account and region use ``key`` for the named log groups (no-op for an imported
+    key: the caller's key policy must allow it, see README "Encrypted log group fails to create").
 
-    CloudWatch Logs encrypts a log group only if the key policy allows the regional service; the condition
-    limits that to log groups of the stack's account and region (CloudWatch Logs user guide, "Encrypt log data in
-    CloudWatch Logs using AWS KMS"). The guide's example grants ``kms:Encrypt*``, ``Decrypt*``, ``ReEncrypt*``,
-    ``GenerateDataKey*`` and ``Describe*``; these are the symmetric actions those wildcards stand for, written out
-    (the data-key-pair actions they also match are for asymmetric keys, which log groups never use).
+    CloudWatch Logs encrypts a log group only if the key policy allows the regional service. The statement is the
+    one the CloudWatch Logs user guide documents ("Encrypt log data in CloudWatch Logs using AWS KMS"): principal
+    ``logs.<region>.amazonaws.com``, ``kms:Encrypt*``, ``Decrypt*``, ``ReEncrypt*``, ``GenerateDataKey*`` under
+    ``ArnLike kms:EncryptionContext:aws:logs:arn`` (the log group's ARN is the context value), plus ``kms:Describe*``
+    in a statement of its own (no encryption context on DescribeKey).
+
+    :param log_group_names: names (exact, or a prefix ending in ``*``) of the log groups that use the key; every
+        call adds to the same statement. Default: - any log group of this account and region (``log-group:*``): a
+        group whose name CloudFormation generates cannot be named in its own key's policy (the group references
+        the key, so the key referencing the group is a circular dependency), and CloudFormation documents no
+        format for generated names to scope by prefix.
     """
     stack = Stack.of(key)
-    key.add_to_resource_policy(
-        iam.PolicyStatement(
-            sid=sid,
-            principals=[iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")],
-            actions=list(LOGS_KEY_ACTIONS),
-            resources=["*"],
-            conditions={
-                "ArnLike": {
-                    "kms:EncryptionContext:aws:logs:arn": f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:*"
-                }
-            },
+    path = key.node.path
+    scope = _LOGS_SCOPES.get(path)
+    if scope is None or scope["key"] is not key:
+        principal = iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")
+        statement = iam.PolicyStatement(sid=sid, principals=[principal], actions=list(LOGS_KEY_ACTIONS), resources=["*"])
+        scope = _LOGS_SCOPES[path] = {"key": key, "names": [], "any": False, "statement": statement}
+        key.add_to_resource_policy(statement)
+        key.add_to_resource_policy(
+            iam.PolicyStatement(sid=f"{sid}Describe", principals=[principal], actions=list(LOGS_DESCRIBE_ACTIONS), resources=["*"])
         )
-    )
+    if log_group_names is None:
+        scope["any"] = True
+    else:
+        scope["names"].extend(log_group_names)
+    base = f"arn:{stack.partition}:logs:{stack.region}:{stack.account}:log-group:"
+    arns = [f"{base}*"] if scope["any"] else [f"{base}{name}" for name in dict.fromkeys(scope["names"])]
+    # the statement is rendered at synth, so widening it here covers every group added so far
+    scope["statement"].add_condition("ArnLike", {"kms:EncryptionContext:aws:logs:arn": arns[0] if len(arns) == 1 else arns})
 
 
 def encrypted_log_group(
@@ -76,8 +94,9 @@ def encrypted_log_group(
     removal_policy: RemovalPolicy,
     log_group_name: str | None = None,
 ) -> logs.LogGroup:
-    """A log group encrypted with ``key`` (whose policy is opened to CloudWatch Logs) and a retention."""
-    allow_cloudwatch_logs(key)
+    """A log group encrypted with ``key`` (whose policy is opened to CloudWatch Logs for this group's name when it
+    is given, else for any group of the account and region) and a retention."""
+    allow_cloudwatch_logs(key, log_group_names=[log_group_name] if log_group_name else None)
     group = logs.LogGroup(
         scope, id, encryption_key=key, retention=retention, removal_policy=removal_policy, log_group_name=log_group_name
     )

