@@ -11,7 +11,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 _CATALOG_FILE = Path(__file__).parent / "catalog" / "gpt_oss.json"
 
@@ -53,12 +53,41 @@ class InstanceInfo:
     instance_storage: bool  # local NVMe: SageMaker rejects a storage-volume KmsKeyId
 
 
+_ECR_IMAGE = re.compile(
+    r"^(?P<account>\d{12})\.dkr\.ecr\.(?P<region>[a-z0-9-]+)\.amazonaws\.com(?:\.cn)?/"
+    r"(?P<repository>[a-z0-9][a-z0-9._/-]*)(?::(?P<tag>\w[\w.-]{0,127})|@(?P<digest>sha256:[0-9a-f]{64}))?$"
+)
+
+
+@dataclass(frozen=True)
+class EcrImage:
+    """A parsed ECR image URI (``<account>.dkr.ecr.<region>.amazonaws.com/<repository>:<tag>``)."""
+
+    account: str
+    region: str
+    repository: str
+
+    def repository_arn(self, partition: str = "aws") -> str:
+        return f"arn:{partition}:ecr:{self.region}:{self.account}:repository/{self.repository}"
+
+
+def parse_ecr_image(image_uri: str) -> EcrImage | None:
+    """The registry account, region and repository of an ECR image URI, or None for any other registry."""
+    match = _ECR_IMAGE.match(image_uri)
+    return EcrImage(match["account"], match["region"], match["repository"]) if match else None
+
+
 @dataclass(frozen=True)
 class HostingSpec:
-    """How JumpStart hosts one model: container, weights, instance types, environment."""
+    """How one model is hosted on SageMaker: container, host AMI, weights, instance types, environment, regions.
+
+    The built-in gpt-oss models come from the reviewed catalog file (``hosting(model)``); any other model (a
+    fine-tune with your weights, your own image) is described with ``HostingSpec.custom(...)`` and either passed to
+    ``GptOssEndpoint(hosting=...)`` or registered for every endpoint with ``register_model(...)``.
+    """
 
     model: str
-    jumpstart_model_id: str
+    jumpstart_model_id: str | None
     repository: str
     image_tag: str
     registry_accounts: Mapping[str, str]
@@ -71,19 +100,113 @@ class HostingSpec:
     tiktoken_encodings_base: str | None = None
     #: ProductionVariant ``InferenceAmiVersion`` the image needs (None: the instance family's default host)
     inference_ami_version: str | None = None
+    #: regions where this hosting may be deployed (None: any region)
+    regions: tuple[str, ...] | None = None
+    #: a full image URI (``{region}`` becomes the stack's region); replaces repository, tag and registry accounts
+    image: str | None = None
+
+    @classmethod
+    def custom(
+        cls,
+        *,
+        model: str,
+        image_uri: str,
+        model_data_url: str,
+        instance_types: Sequence[str],
+        default_instance_type: str | None = None,
+        inference_ami_version: str | None = None,
+        environment: Mapping[str, str] | None = None,
+        regions: Sequence[str] | None = None,
+        tiktoken_encodings_base: str | None = None,
+    ) -> "HostingSpec":
+        """Describes a model the built-in catalog does not know (a fine-tune with your weights, your own image).
+
+        :param model: the model's name (e.g. ``gpt-oss-20b-ft``): letters, digits, ``.``, ``_`` and ``-``.
+        :param image_uri: the serving image; ``{region}`` in it becomes the stack's region (e.g.
+            ``111122223333.dkr.ecr.{region}.amazonaws.com/my-lmi:1.0-cu130``). An ECR image gets an ECR pull grant on
+            its repository.
+        :param model_data_url: the weights as an uncompressed S3 prefix (``s3://bucket/path/``; ``{region}`` allowed).
+        :param instance_types: the SageMaker instance types the model may run on (GPU facts of a type the catalog
+            lacks: ``register_instance_type``).
+        :param default_instance_type: Default: - the first of ``instance_types``.
+        :param inference_ami_version: the host AMI the image needs (checked against the image's ``-cuXYZ`` tag).
+            Default: - the instance family's default host.
+        :param environment: the container environment. Default: - none.
+        :param regions: where it may be deployed. Default: - any region.
+        :param tiktoken_encodings_base: directory in the container holding ``o200k_base.tiktoken``. Default: - none.
+        """
+        if not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9._-]{0,62}", model):
+            raise ValueError(f"model must be 1-63 letters, digits, '.', '_' or '-' starting with a letter or digit, got {model!r}")
+        if not instance_types:
+            raise ValueError(f"instance_types must name at least one instance type, got {list(instance_types)!r}")
+        default = default_instance_type or instance_types[0]
+        if default not in instance_types:
+            raise ValueError(f"default_instance_type must be one of {', '.join(instance_types)}, got {default!r}")
+        bucket, key = split_s3_prefix(model_data_url)
+        return cls(
+            model=model,
+            jumpstart_model_id=None,
+            repository="",
+            image_tag="",
+            registry_accounts={},
+            artifact_bucket_pattern=bucket,
+            artifact_key=key,
+            default_instance_type=default,
+            supported_instance_types=tuple(instance_types),
+            environment=dict(environment or {}),
+            tiktoken_encodings_base=tiktoken_encodings_base,
+            inference_ami_version=inference_ami_version,
+            regions=tuple(regions) if regions is not None else None,
+            image=image_uri,
+        )
 
     def image_uri(self, region: str) -> str:
+        if self.image is not None:
+            return self.image.replace("{region}", region)
         account = self.registry_accounts[region]
         return f"{account}.dkr.ecr.{region}.amazonaws.com/{self.repository}:{self.image_tag}"
 
-    def repository_arn(self, region: str, partition: str = "aws") -> str:
-        return f"arn:{partition}:ecr:{region}:{self.registry_accounts[region]}:repository/{self.repository}"
+    def repository_arn(self, region: str, partition: str = "aws") -> str | None:
+        """The ECR repository ARN of the image used in ``region`` (None when the image is not in ECR)."""
+        parsed = parse_ecr_image(self.image_uri(region))
+        return parsed.repository_arn(partition) if parsed else None
 
     def artifact_bucket(self, region: str) -> str:
-        return self.artifact_bucket_pattern.format(region=region)
+        return self.artifact_bucket_pattern.replace("{region}", region)
 
     def model_data_s3_uri(self, region: str) -> str:
         return f"s3://{self.artifact_bucket(region)}/{self.artifact_key}"
+
+
+def split_s3_prefix(url: str) -> tuple[str, str]:
+    """``s3://bucket/path/`` -> (``bucket``, ``path/``); raises ValueError for anything but an S3 prefix."""
+    if not url.startswith("s3://") or not url.endswith("/") or "/" not in url[len("s3://"):]:
+        raise ValueError(f"model_data_url must be an S3 prefix like 's3://bucket/path/', got {url!r}")
+    bucket, _, key = url[len("s3://"):].partition("/")
+    return bucket, key
+
+
+_REGISTERED_MODELS: dict[str, HostingSpec] = {}
+_REGISTERED_INSTANCE_TYPES: dict[str, "InstanceInfo"] = {}
+
+
+def register_model(spec: HostingSpec) -> HostingSpec:
+    """Makes ``spec`` the hosting of ``spec.model`` for every ``GptOssEndpoint(model=...)`` built afterwards in
+    this process (a registered name shadows a built-in one). The built-in catalog is the first registration; this
+    adds others. Returns ``spec``."""
+    _REGISTERED_MODELS[spec.model] = spec
+    return spec
+
+
+def register_instance_type(info: "InstanceInfo") -> None:
+    """Adds the GPU facts of an instance type the catalog lacks (GPU count for inference components; local storage
+    decides whether the endpoint config may carry a volume KmsKeyId)."""
+    _REGISTERED_INSTANCE_TYPES[info.instance_type] = info
+
+
+def hosted_model_names() -> list[str]:
+    """Every model a ``GptOssEndpoint`` can host by name: the built-in catalog's and the registered ones."""
+    return sorted(set(models()) | set(_REGISTERED_MODELS))
 
 
 @functools.cache
@@ -141,12 +264,18 @@ def default_availability_zones(region: str) -> list[str] | None:
 
 
 def instance_info(instance_type: str) -> InstanceInfo | None:
+    """GPU facts of ``instance_type`` (registered first, then the catalog's table), or None when unknown."""
+    if instance_type in _REGISTERED_INSTANCE_TYPES:
+        return _REGISTERED_INSTANCE_TYPES[instance_type]
     raw = _raw()["instance_types"].get(instance_type)
     return InstanceInfo(instance_type=instance_type, **raw) if isinstance(raw, dict) else None
 
 
 def hosting(model: str) -> HostingSpec:
-    """The JumpStart hosting spec of ``model`` (``gpt-oss-20b`` or ``gpt-oss-120b``)."""
+    """The hosting spec of ``model``: a registered one, else the built-in JumpStart spec (``gpt-oss-20b``,
+    ``gpt-oss-120b``)."""
+    if model in _REGISTERED_MODELS:
+        return _REGISTERED_MODELS[model]
     m = _raw()["models"][model]
     container = _raw()["containers"][m["container"]]
     return HostingSpec(
@@ -162,22 +291,26 @@ def hosting(model: str) -> HostingSpec:
         environment=dict(m["environment"]),
         tiktoken_encodings_base=container.get("tokenizer_encodings", {}).get("tiktoken_encodings_base"),
         inference_ami_version=container.get("inference_ami_version"),
+        regions=tuple(m["jumpstart_regions"]),
     )
 
 
-def validate_hosting(model: str, region: str, instance_type: str | None) -> tuple[HostingSpec, str]:
+def validate_hosting(model: str, region: str, instance_type: str | None, spec: HostingSpec | None = None) -> tuple[HostingSpec, str]:
     """Checks model × region × instance type; returns the spec and the instance type to use.
 
-    Raises ValueError naming the bad value and the allowed ones.
+    ``spec`` (a ``HostingSpec.custom(...)``) is used instead of the catalog's entry for ``model``. Raises
+    ValueError naming the bad value and the allowed ones.
     """
-    if model not in models():
-        raise ValueError(f"model must be one of {', '.join(model_names())}, got {model!r}")
-    info = models()[model]
-    if region not in info.jumpstart_regions:
-        raise ValueError(
-            f"model {model} is not offered by SageMaker JumpStart in {region}; offered in: {', '.join(info.jumpstart_regions)}"
-        )
-    spec = hosting(model)
+    if spec is None:
+        if model not in hosted_model_names():
+            raise ValueError(
+                f"model must be one of {', '.join(hosted_model_names())}, got {model!r}; describe another model with "
+                "catalog.HostingSpec.custom(...) and pass it as hosting= or catalog.register_model(...)"
+            )
+        spec = hosting(model)
+    if spec.regions is not None and region not in spec.regions:
+        where = "SageMaker JumpStart" if spec.jumpstart_model_id else "its hosting spec"
+        raise ValueError(f"model {model} is not offered by {where} in {region}; offered in: {', '.join(spec.regions)}")
     chosen = instance_type or spec.default_instance_type
     if chosen not in spec.supported_instance_types:
         raise ValueError(

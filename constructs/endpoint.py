@@ -2,9 +2,10 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Mapping
+from typing import Mapping, Sequence
 
 import jsii
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Tags, Token, Validations
@@ -21,7 +22,7 @@ from constructs import Construct
 from gptoss_constructs import catalog
 from gptoss_constructs._compliance import acknowledge_in_packs, skip_scanner_checks
 from gptoss_constructs._defaults import encrypted_log_group, nag_resource, new_key, retention_from_days
-from gptoss_constructs._validation import require_range
+from gptoss_constructs._validation import require_choice, require_range
 
 VARIANT_NAME = "AllTraffic"
 #: every resource of a GptOssEndpoint carries this tag (value: the model); the operator role scopes by it
@@ -38,6 +39,12 @@ TOKENIZER_ASSET = Path(__file__).resolve().parent / "assets" / "tiktoken" / "o20
 TOKENIZER_WARNING = "gptoss-tokenizer-encodings"
 #: id of the synth warning for an image/AMI pair no source confirms (acknowledge ``Annotation::<id>``)
 IMAGE_AMI_WARNING = "gptoss-image-ami"
+#: id of the synth warning when the model's security group may send HTTPS to any IPv4 address (no S3 prefix list id)
+EGRESS_WARNING = "gptoss-endpoint-egress-any-ipv4"
+#: id of the synth warning when a key or image the construct cannot grant on needs the user's action
+GRANT_WARNING = "gptoss-endpoint-grant"
+#: SageMaker's endpoint-name rule (botocore sagemaker service-2.json, shape EndpointName: max 63, pattern)
+_ENDPOINT_NAME = re.compile(r"[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
 #: where SageMaker puts uncompressed S3Prefix model data (S3ModelDataSource: "relative to /opt/ml/model")
 MODEL_DIR = "/opt/ml/model"
 
@@ -45,6 +52,25 @@ MODEL_DIR = "/opt/ml/model"
 def _type_slug(instance_type: str) -> str:
     """``ml.g6e.xlarge`` -> ``g6e-xlarge``: endpoint names allow only ``[a-zA-Z0-9](-*[a-zA-Z0-9])*``."""
     return instance_type.removeprefix("ml.").replace(".", "-")
+
+
+@dataclass(frozen=True)
+class _Weights:
+    """Where the model's weights are: the bucket ARN, the ARN pattern of the objects, the key prefix."""
+
+    bucket_arn: str
+    objects_arn: str
+    prefix: str
+
+
+@dataclass(frozen=True)
+class _Deployment:
+    """Blue/green settings of the instance-variant shape."""
+
+    alarms: list | None
+    routing: object
+    termination_wait: int
+    maximum_execution_timeout: int
 
 
 @dataclass(frozen=True)
@@ -156,6 +182,18 @@ class _InvokableEndpointBase(Construct):
         return self.metric("GPUMemoryUtilization", **options)
 
 
+class _EndpointRole(iam.Role):
+    """The execution role: every statement, the construct's and later grants', goes into its one managed policy."""
+
+    policy: iam.ManagedPolicy | None = None
+
+    def add_to_principal_policy(self, statement: iam.PolicyStatement) -> iam.AddToPrincipalPolicyResult:
+        if self.policy is None:
+            return super().add_to_principal_policy(statement)
+        self.policy.add_statements(statement)
+        return iam.AddToPrincipalPolicyResult(statement_added=True, policy_dependable=self.policy)
+
+
 class ImportedEndpoint(_InvokableEndpointBase):
     """An endpoint deployed elsewhere, made invokable here (``GptOssEndpoint.from_endpoint_attributes``)."""
 
@@ -196,6 +234,7 @@ class GptOssEndpoint(_InvokableEndpointBase):
         vpc: ec2.IVpc,
         vpc_subnets: ec2.SubnetSelection | None = None,
         security_group: ec2.ISecurityGroup | None = None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None = None,
         interface_endpoints: ec2.IConnectable | None = None,
         s3_prefix_list_id: str | None = None,
         instance_type: str | None = None,
@@ -206,6 +245,18 @@ class GptOssEndpoint(_InvokableEndpointBase):
         image_uri: str | None = None,
         inference_ami_version: str | None = None,
         model_data_url: str | None = None,
+        model_data_bucket: s3.IBucket | None = None,
+        model_data_prefix: str = "",
+        model_data_key: kms.IKey | None = None,
+        hosting: catalog.HostingSpec | None = None,
+        role: iam.IRole | None = None,
+        endpoint_name: str | None = None,
+        rollback_alarms: Sequence[cloudwatch.IAlarm] | None = None,
+        blue_green_traffic_routing: str = "LINEAR",
+        blue_green_step_percent: int = 50,
+        blue_green_wait_interval: Duration | None = None,
+        blue_green_termination_wait: Duration | None = None,
+        blue_green_maximum_execution_timeout: Duration | None = None,
         environment: Mapping[str, str] | None = None,
         tiktoken_encodings_base: str | None = None,
         container_startup_health_check_timeout: Duration | None = None,
@@ -217,16 +268,22 @@ class GptOssEndpoint(_InvokableEndpointBase):
         tags: Mapping[str, str] | None = None,
     ) -> None:
         """
-        :param model: ``gpt-oss-20b`` or ``gpt-oss-120b``.
+        :param model: ``gpt-oss-20b``, ``gpt-oss-120b`` or a name registered with ``catalog.register_model`` (or
+            described by ``hosting``).
         :param vpc: the private VPC (required: the endpoint never gets a public path).
         :param vpc_subnets: Default: - the isolated subnets.
-        :param security_group: Default: - a new group with no ingress and HTTPS egress only (see
-            ``interface_endpoints`` and ``s3_prefix_list_id``).
+        :param security_group: one security group of your own for the model (as ``security_groups=[...]``).
+            Default: - a new group with no ingress and HTTPS egress only (see ``interface_endpoints`` and
+            ``s3_prefix_list_id``).
+        :param security_groups: security groups of your own for the model's network interfaces (their rules are
+            yours; ``interface_endpoints`` and ``s3_prefix_list_id`` shape only the construct's own group, so
+            combining them raises an error instead of being ignored). Default: - a new group, as above.
         :param interface_endpoints: the VPC's interface endpoints (e.g. ``PrivateNetwork``): the new security group
             sends HTTPS only to their security groups. Default: - HTTPS to the VPC's CIDR.
         :param s3_prefix_list_id: id of the region's AWS-managed prefix list ``com.amazonaws.<region>.s3`` (the S3
             gateway endpoint's destinations). Default: - HTTPS to any IPv4 address, which in isolated subnets reaches
-            only the S3 gateway endpoint (CloudFormation cannot look the id up; see README).
+            only the S3 gateway endpoint and the interface endpoints (CloudFormation cannot look the id up offline;
+            synth warns ``gptoss-endpoint-egress-any-ipv4``; see README).
         :param instance_type: validated against the catalog for the model. Changing it replaces the endpoint (its
             name carries the type). Default: - the catalog's default (``ml.g6e.xlarge`` for 20b, ``ml.p5.48xlarge``
             for 120b).
@@ -238,13 +295,38 @@ class GptOssEndpoint(_InvokableEndpointBase):
             (one model copy uses all GPUs of an instance). Default: - 4 × ``initial_instance_count``.
         :param encryption_key: data-capture, log-group and (where the instance has no local storage) volume key.
             Default: - a new key with rotation.
-        :param image_uri: override the catalog's container image. Default: - the catalog's LMI image.
+        :param image_uri: override the catalog's container image; the role gets ECR pull on that image's repository
+            (a non-ECR or token URI gets a synth warning instead). Default: - the catalog's LMI image.
         :param inference_ami_version: the production variant's ``InferenceAmiVersion`` (host NVIDIA driver and CUDA).
             Validated at synth against the image's CUDA (``-cu130`` in its tag needs CUDA 13.0) and the instance
             family. Default: - the catalog's AMI for the image (``al2023-ami-sagemaker-inference-gpu-4-1``, driver
             580 / CUDA 13.0, for the LMI ``cu130`` image).
-        :param model_data_url: override the weights location (an ``s3://bucket/prefix/``). Default: - the
-            catalog's JumpStart prefix for the region.
+        :param model_data_url: override the weights location (an ``s3://bucket/prefix/``); the role may read
+            exactly that prefix. Default: - the catalog's JumpStart prefix for the region.
+        :param model_data_bucket: the weights' bucket as an object (instead of ``model_data_url``): the role gets
+            read on ``model_data_prefix`` and, if the bucket has a KMS key, decrypt with it. Default: - none.
+        :param model_data_prefix: with ``model_data_bucket``: the weights' key prefix (``""`` or ending in ``/``).
+            Default: - the bucket's root.
+        :param model_data_key: the KMS key of the weights (with ``model_data_url`` or ``model_data_bucket``): the role
+            gets ``kms:Decrypt`` on it; an imported key's policy must also allow that (synth warns). Default: - the
+            bucket's own encryption key, if any.
+        :param hosting: a ``catalog.HostingSpec.custom(...)`` describing a model the catalog does not know (image,
+            AMI, weights, environment, instance types, regions). Default: - the catalog's (or registered) entry for
+            ``model``.
+        :param role: an execution role of your own (it must trust ``sagemaker.amazonaws.com``); the construct
+            attaches its managed policy (weights, image, logs, key, network) to it. Default: - a new role trusting
+            SageMaker for this account only.
+        :param endpoint_name: the endpoint name's prefix; the construct appends ``-<instance type>`` (``-g6e-xlarge``)
+            so that an instance-type change replaces the endpoint. The whole name must match SageMaker's
+            ``[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}`` (63 characters; ``-ic`` more with ``scale_to_zero``).
+            Default: - ``gptoss-<size>-<hash>``.
+        :param rollback_alarms: alarms whose ALARM state rolls a blue/green deployment back (1-10). Default: - one
+            alarm on the endpoint's Invocation5XXErrors (at least 1 in 2 of 3 minutes).
+        :param blue_green_traffic_routing: ``LINEAR``, ``CANARY`` or ``ALL_AT_ONCE``. Default: - ``LINEAR``.
+        :param blue_green_step_percent: LINEAR step / CANARY size in percent of capacity (1-100). Default: - 50.
+        :param blue_green_wait_interval: wait between steps (0-3600 s). Default: - 10 minutes.
+        :param blue_green_termination_wait: wait before the old fleet is terminated (0-3600 s). Default: - 10 minutes.
+        :param blue_green_maximum_execution_timeout: the deployment's limit (600-28800 s). Default: - 2 hours.
         :param environment: extra container environment, merged over the catalog's. Default: - none.
         :param tiktoken_encodings_base: directory in the container that holds ``o200k_base.tiktoken``, the
             tokenizer vocabulary vLLM's harmony loader otherwise downloads at start-up (impossible with network
@@ -269,7 +351,7 @@ class GptOssEndpoint(_InvokableEndpointBase):
         require_range("data_capture_sampling_percentage", data_capture_sampling_percentage, 1, 100)
         if Token.is_unresolved(region):
             raise ValueError("GptOssEndpoint needs a stack with a concrete region (env=Environment(region=...)) to pick its image and weights")
-        spec, chosen_type = catalog.validate_hosting(model, region, instance_type)
+        spec, chosen_type = catalog.validate_hosting(model, region, instance_type, hosting)
         self.model = model
         self.instance_type = chosen_type
         self.instance_info = catalog.instance_info(chosen_type)
@@ -284,17 +366,34 @@ class GptOssEndpoint(_InvokableEndpointBase):
         self.inference_ami_version = inference_ami_version or spec.inference_ami_version
         for warning in catalog.validate_image_ami(image, self.inference_ami_version, chosen_type):
             Validations.of(self).add_warning(IMAGE_AMI_WARNING, warning)
-        data_url = model_data_url or spec.model_data_s3_uri(region)
-        if not data_url.startswith("s3://") or not data_url.endswith("/"):
-            raise ValueError(f"model_data_url must be an S3 prefix like 's3://bucket/path/', got {data_url!r}")
-        data_bucket, _, data_prefix = data_url[len("s3://"):].partition("/")
+        if model_data_bucket is not None:
+            if model_data_url is not None:
+                raise ValueError(f"model_data_url and model_data_bucket are alternatives; got both ({model_data_url!r})")
+            if model_data_prefix and (not model_data_prefix.endswith("/") or model_data_prefix.startswith("/")):
+                raise ValueError(f"model_data_prefix must be '' or a key prefix ending in '/' (no leading '/'), got {model_data_prefix!r}")
+            data_url = f"s3://{model_data_bucket.bucket_name}/{model_data_prefix}"
+            weights = _Weights(model_data_bucket.bucket_arn, model_data_bucket.arn_for_objects(f"{model_data_prefix}*"), model_data_prefix)
+            model_data_key = model_data_key or model_data_bucket.encryption_key
+        else:
+            data_url = model_data_url or spec.model_data_s3_uri(region)
+            data_bucket, data_prefix = catalog.split_s3_prefix(data_url)
+            weights = _Weights(f"arn:{stack.partition}:s3:::{data_bucket}", f"arn:{stack.partition}:s3:::{data_bucket}/{data_prefix}*", data_prefix)
 
         # A deterministic name: the role's log-group scope and the operator role's prefix need it before deploy.
         # It ends with the instance type, so changing the type changes the name, and CloudFormation REPLACES the
         # endpoint (EndpointName: "Update requires: Replacement") together with its scalable target (ResourceId:
         # replacement) instead of calling UpdateEndpoint, which fails for a variant registered with Application
         # Auto Scaling whose instance type changes (SageMaker guide, "Update endpoints that use auto scaling").
-        self.endpoint_name = f"gptoss-{model.split('-')[-1]}-{self.node.addr[:10]}-{_type_slug(chosen_type)}"
+        slug = re.sub(r"[^a-zA-Z0-9]+", "-", model.removeprefix("gpt-oss-")).strip("-") or "model"
+        prefix = endpoint_name if endpoint_name is not None else f"gptoss-{slug}-{self.node.addr[:10]}"
+        self.endpoint_name = f"{prefix}-{_type_slug(chosen_type)}"
+        if not Token.is_unresolved(prefix):
+            longest = self.endpoint_name + ("-ic" if scale_to_zero else "")
+            if len(longest) > 63 or not _ENDPOINT_NAME.fullmatch(self.endpoint_name):
+                raise ValueError(
+                    f"endpoint_name must give a SageMaker name [a-zA-Z0-9](-*[a-zA-Z0-9]){{0,62}} of at most 63 characters "
+                    f"once '-{_type_slug(chosen_type)}'{' and -ic' if scale_to_zero else ''} are appended, got {prefix!r} ({longest!r}, {len(longest)} characters)"
+                )
         self.endpoint_arn = f"arn:{stack.partition}:sagemaker:{region}:{stack.account}:endpoint/{self.endpoint_name}"
         self.variant_name = VARIANT_NAME
         self.inference_component_name = f"{self.endpoint_name}-ic" if scale_to_zero else None
@@ -314,8 +413,18 @@ class GptOssEndpoint(_InvokableEndpointBase):
             removal_policy=removal_policy,
             log_group_name=f"/aws/sagemaker/Endpoints/{self.endpoint_name}",
         )
-        self.security_group = security_group or self._security_group(vpc, interface_endpoints, s3_prefix_list_id)
-        self.connections = ec2.Connections(security_groups=[self.security_group])
+        own_groups = [*([security_group] if security_group is not None else []), *(security_groups or [])]
+        if own_groups and (interface_endpoints is not None or s3_prefix_list_id):
+            raise ValueError(
+                "security_groups: interface_endpoints and s3_prefix_list_id shape the egress of the construct's own "
+                "security group; with your own groups set their egress yourself (got both)"
+            )
+        if not own_groups:
+            own_groups = [self._security_group(vpc, interface_endpoints, s3_prefix_list_id)]
+        #: the model's security groups (the first is ``security_group``)
+        self.security_groups = own_groups
+        self.security_group = own_groups[0]
+        self.connections = ec2.Connections(security_groups=own_groups)
         selection = vpc_subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
         subnets = vpc.select_subnets(
             subnet_type=selection.subnet_type,
@@ -326,7 +435,7 @@ class GptOssEndpoint(_InvokableEndpointBase):
 
         # Confused-deputy guard: SageMaker assumes this role only on behalf of this account (SageMaker developer
         # guide, "Cross-service confused deputy prevention", aws:SourceAccount).
-        self.role = iam.Role(
+        self.role: iam.IRole = role or _EndpointRole(
             self,
             "Role",
             assumed_by=iam.ServicePrincipal(
@@ -339,7 +448,7 @@ class GptOssEndpoint(_InvokableEndpointBase):
         if encodings:
             if not encodings.startswith("/"):
                 raise ValueError(f"tiktoken_encodings_base must be an absolute directory in the container, got {encodings!r}")
-            if encodings.startswith(MODEL_DIR) and model_data_url is None:
+            if encodings.startswith(MODEL_DIR) and spec.jumpstart_model_id and model_data_url is None and model_data_bucket is None:
                 raise ValueError(
                     f"tiktoken_encodings_base {encodings!r} reads o200k_base.tiktoken from the model data, but the JumpStart "
                     "prefix cannot hold it: set model_data_url to your mirror of the weights that includes the file (README, "
@@ -355,9 +464,10 @@ class GptOssEndpoint(_InvokableEndpointBase):
                 "the hub content), and this endpoint has network isolation. Set tiktoken_encodings_base (README, "
                 "'Tokenizer encodings').",
             )
-        self._role_policy = self._execution_policy(
-            spec, region, data_bucket, data_prefix, image_uri is not None, data_capture_bucket, vpc, subnets, self.security_group
-        )
+        self._role_policy = self._execution_policy(region, weights, image, model_data_key, data_capture_bucket, vpc)
+        if isinstance(self.role, _EndpointRole):
+            self.role.policy = self._role_policy  # later grants to the role land in the same managed policy
+        self._warn_about_imported_keys(model_data_key)
 
         self.cfn_model = sagemaker.CfnModel(
             self,
@@ -375,10 +485,13 @@ class GptOssEndpoint(_InvokableEndpointBase):
                 environment=container_env,
             ),
             vpc_config=sagemaker.CfnModel.VpcConfigProperty(
-                security_group_ids=[self.security_group.security_group_id], subnets=subnets.subnet_ids
+                security_group_ids=[g.security_group_id for g in self.security_groups], subnets=subnets.subnet_ids
             ),
         )
+        # SageMaker checks the role when it creates the model: it waits for every policy of the role
         self.cfn_model.node.add_dependency(self._role_policy)
+        if isinstance(self.role, Construct):
+            self.cfn_model.node.add_dependency(self.role)
 
         startup = int((container_startup_health_check_timeout or Duration.minutes(30)).to_seconds())
         download = int((model_data_download_timeout or Duration.minutes(30)).to_seconds())
@@ -388,11 +501,16 @@ class GptOssEndpoint(_InvokableEndpointBase):
         capture = self._data_capture(data_capture_bucket, data_capture_sampling_percentage)
 
         self.rollback_alarm: cloudwatch.Alarm | None = None
+        self.rollback_alarms: list[cloudwatch.IAlarm] = []
         self.inference_component: sagemaker.CfnInferenceComponent | None = None
         if scale_to_zero:
             self._build_inference_component_shape(initial_instance_count, volume_key, capture, subnets, startup, download)
         else:
-            self._build_instance_variant_shape(initial_instance_count, volume_key, capture, startup, download)
+            deployment = self._deployment_config(
+                rollback_alarms, blue_green_traffic_routing, blue_green_step_percent, blue_green_wait_interval,
+                blue_green_termination_wait, blue_green_maximum_execution_timeout,
+            )
+            self._build_instance_variant_shape(initial_instance_count, volume_key, capture, startup, download, deployment)
         # The endpoint writes its logs only into the group we created (it must exist first).
         self.cfn_endpoint.node.add_dependency(self.log_group)
         #: the generated name and ARN of the endpoint configuration (a new one on every config change)
@@ -428,7 +546,42 @@ class GptOssEndpoint(_InvokableEndpointBase):
 
     # ---- the two shapes --------------------------------------------------------------------------------
 
-    def _build_instance_variant_shape(self, count: int, volume_key: str | None, capture, startup: int, download: int) -> None:
+    def _deployment_config(
+        self,
+        alarms: Sequence[cloudwatch.IAlarm] | None,
+        routing: str,
+        step_percent: int,
+        wait: Duration | None,
+        termination_wait: Duration | None,
+        timeout: Duration | None,
+    ):
+        """Blue/green with auto-rollback. Limits: botocore sagemaker service-2.json (TrafficRoutingConfigType,
+        WaitIntervalInSeconds and TerminationWaitInSeconds 0-3600, MaximumExecutionTimeoutInSeconds 600-28800,
+        AlarmList 1-10)."""
+        require_choice("blue_green_traffic_routing", routing, ["ALL_AT_ONCE", "CANARY", "LINEAR"])
+        require_range("blue_green_step_percent", step_percent, 1, 100)
+        wait_s = int((wait or Duration.minutes(10)).to_seconds())
+        term_s = int((termination_wait or Duration.minutes(10)).to_seconds())
+        max_s = int((timeout or Duration.hours(2)).to_seconds())
+        require_range("blue_green_wait_interval (seconds)", wait_s, 0, 3600)
+        require_range("blue_green_termination_wait (seconds)", term_s, 0, 3600)
+        require_range("blue_green_maximum_execution_timeout (seconds)", max_s, 600, 28800)
+        if alarms is not None:
+            require_range("rollback_alarms (count)", len(alarms), 1, 10)
+        size = sagemaker.CfnEndpoint.CapacitySizeProperty(type="CAPACITY_PERCENT", value=step_percent)
+        return _Deployment(
+            alarms=list(alarms) if alarms is not None else None,
+            routing=sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
+                type=routing,
+                linear_step_size=size if routing == "LINEAR" else None,
+                canary_size=size if routing == "CANARY" else None,
+                wait_interval_in_seconds=wait_s,
+            ),
+            termination_wait=term_s,
+            maximum_execution_timeout=max_s,
+        )
+
+    def _build_instance_variant_shape(self, count: int, volume_key: str | None, capture, startup: int, download: int, deployment: "_Deployment") -> None:
         """Instance production variant: the model on ``count`` instances, blue/green updates with auto-rollback."""
         variant = sagemaker.CfnEndpointConfig.ProductionVariantProperty(
             variant_name=VARIANT_NAME,
@@ -444,16 +597,22 @@ class GptOssEndpoint(_InvokableEndpointBase):
         self.cfn_endpoint_config = sagemaker.CfnEndpointConfig(
             self, "EndpointConfig", production_variants=[variant], kms_key_id=volume_key, data_capture_config=capture
         )
-        self.rollback_alarm = cloudwatch.Alarm(
-            self,
-            "RollbackAlarm",
-            alarm_description=f"{self.endpoint_name}: model errors during or after a deployment (auto-rollback trigger)",
-            metric=self.metric_invocation5xx_errors(period=Duration.minutes(1)),
-            threshold=1,
-            evaluation_periods=3,
-            datapoints_to_alarm=2,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
-        )
+        if deployment.alarms is None:
+            self.rollback_alarm = cloudwatch.Alarm(
+                self,
+                "RollbackAlarm",
+                alarm_description=f"{self.endpoint_name}: model errors during or after a deployment (auto-rollback trigger)",
+                metric=self.metric_invocation5xx_errors(period=Duration.minutes(1)),
+                threshold=1,
+                evaluation_periods=3,
+                datapoints_to_alarm=2,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
+            alarms: list[cloudwatch.IAlarm] = [self.rollback_alarm]
+        else:
+            alarms = deployment.alarms
+        #: the alarms SageMaker watches to roll a deployment back
+        self.rollback_alarms = alarms
         self.cfn_endpoint = sagemaker.CfnEndpoint(
             self,
             "Resource",
@@ -461,16 +620,12 @@ class GptOssEndpoint(_InvokableEndpointBase):
             endpoint_config_name=self.cfn_endpoint_config.attr_endpoint_config_name,
             deployment_config=sagemaker.CfnEndpoint.DeploymentConfigProperty(
                 blue_green_update_policy=sagemaker.CfnEndpoint.BlueGreenUpdatePolicyProperty(
-                    traffic_routing_configuration=sagemaker.CfnEndpoint.TrafficRoutingConfigProperty(
-                        type="LINEAR",
-                        linear_step_size=sagemaker.CfnEndpoint.CapacitySizeProperty(type="CAPACITY_PERCENT", value=50),
-                        wait_interval_in_seconds=600,
-                    ),
-                    termination_wait_in_seconds=600,
-                    maximum_execution_timeout_in_seconds=7200,
+                    traffic_routing_configuration=deployment.routing,
+                    termination_wait_in_seconds=deployment.termination_wait,
+                    maximum_execution_timeout_in_seconds=deployment.maximum_execution_timeout,
                 ),
                 auto_rollback_configuration=sagemaker.CfnEndpoint.AutoRollbackConfigProperty(
-                    alarms=[sagemaker.CfnEndpoint.AlarmProperty(alarm_name=self.rollback_alarm.alarm_name)]
+                    alarms=[sagemaker.CfnEndpoint.AlarmProperty(alarm_name=a.alarm_name) for a in alarms]
                 ),
             ),
         )
@@ -494,7 +649,7 @@ class GptOssEndpoint(_InvokableEndpointBase):
             kms_key_id=volume_key,
             execution_role_arn=self.role.role_arn,
             vpc_config=sagemaker.CfnEndpointConfig.VpcConfigProperty(
-                security_group_ids=[self.security_group.security_group_id], subnets=subnets.subnet_ids
+                security_group_ids=[g.security_group_id for g in self.security_groups], subnets=subnets.subnet_ids
             ),
             enable_network_isolation=True,
             data_capture_config=capture,
@@ -538,7 +693,16 @@ class GptOssEndpoint(_InvokableEndpointBase):
             sg.add_egress_rule(ec2.Peer.prefix_list(s3_prefix_list_id), ec2.Port.tcp(443), "HTTPS to S3 (gateway endpoint prefix list)")
         else:
             # The isolated VPC has no route to the internet, so 443 reaches only the S3 gateway and interface endpoints.
+            # The S3 gateway's AWS-managed prefix list (com.amazonaws.<region>.s3) has an id per region and account
+            # view that no CloudFormation attribute returns (AWS::EC2::VPCEndpoint has none; ec2.PrefixList.from_lookup
+            # is a synth-time AWS call), so without s3_prefix_list_id the rule stays 0.0.0.0/0, said out loud.
             sg.add_egress_rule(ec2.Peer.any_ipv4(), ec2.Port.tcp(443), "HTTPS to S3 and VPC endpoints (no internet route)")
+            Validations.of(self).add_warning(
+                EGRESS_WARNING,
+                "the model's security group sends HTTPS to 0.0.0.0/0 (in isolated subnets only the S3 gateway and the "
+                "interface endpoints are routable): set s3_prefix_list_id to the region's com.amazonaws.<region>.s3 prefix "
+                "list id (aws ec2 describe-managed-prefix-lists) to limit it to S3 and the VPC endpoints",
+            )
         if interface_endpoints is not None:
             for group in interface_endpoints.connections.security_groups:
                 sg.add_egress_rule(ec2.Peer.security_group_id(group.security_group_id), ec2.Port.tcp(443), "HTTPS to the VPC interface endpoints")
@@ -548,30 +712,23 @@ class GptOssEndpoint(_InvokableEndpointBase):
 
     def _execution_policy(
         self,
-        spec: catalog.HostingSpec,
         region: str,
-        bucket: str,
-        prefix: str,
-        custom_image: bool,
+        weights: _Weights,
+        image: str,
+        weights_key: kms.IKey | None,
         capture: s3.IBucket | None,
         vpc: ec2.IVpc,
-        subnets: ec2.SelectedSubnets,
-        security_group: ec2.ISecurityGroup,
     ) -> iam.ManagedPolicy:
         stack = Stack.of(self)
         log_group = f"arn:{stack.partition}:logs:{region}:{stack.account}:log-group:/aws/sagemaker/Endpoints/{self.endpoint_name}"
         ec2_arn = f"arn:{stack.partition}:ec2:{region}:{stack.account}"
         statements = [
-            iam.PolicyStatement(
-                sid="ReadModelWeights",
-                actions=["s3:GetObject"],
-                resources=[f"arn:{stack.partition}:s3:::{bucket}/{prefix}*"],
-            ),
+            iam.PolicyStatement(sid="ReadModelWeights", actions=["s3:GetObject"], resources=[weights.objects_arn]),
             iam.PolicyStatement(
                 sid="ListModelWeights",
                 actions=["s3:ListBucket"],
-                resources=[f"arn:{stack.partition}:s3:::{bucket}"],
-                conditions={"StringLike": {"s3:prefix": [f"{prefix}*"]}},
+                resources=[weights.bucket_arn],
+                conditions={"StringLike": {"s3:prefix": [f"{weights.prefix}*"]}},
             ),
             # No logs:CreateLogGroup: the construct creates the group (with our key and retention).
             iam.PolicyStatement(
@@ -632,13 +789,25 @@ class GptOssEndpoint(_InvokableEndpointBase):
                 resources=["*"],
             ),
         ]
-        if not custom_image:
+        # ECR pull on the repository of the image actually used (the catalog's, a hosting spec's or image_uri's)
+        parsed = None if Token.is_unresolved(image) else catalog.parse_ecr_image(image)
+        if parsed is not None:
             statements.append(
                 iam.PolicyStatement(
                     sid="PullImage",
                     actions=["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ecr:BatchCheckLayerAvailability"],
-                    resources=[spec.repository_arn(region, stack.partition)],
+                    resources=[parsed.repository_arn(stack.partition)],
                 )
+            )
+        else:
+            Validations.of(self).add_warning(
+                GRANT_WARNING,
+                f"image {image!r} is not a literal ECR image URI, so the execution role gets no ECR pull grant: grant it "
+                "yourself (e.g. repository.grant_pull(endpoint.role)); SageMaker pulls the image with this role",
+            )
+        if weights_key is not None:
+            statements.append(
+                iam.PolicyStatement(sid="DecryptModelWeights", actions=["kms:Decrypt"], resources=[weights_key.key_arn])
             )
         if capture is not None:
             statements.append(
@@ -647,8 +816,28 @@ class GptOssEndpoint(_InvokableEndpointBase):
         policy = iam.ManagedPolicy(
             self, "RolePolicy", description=f"{self.model} endpoint: its weights, image, logs and key", roles=[self.role], statements=statements
         )
-        self._acknowledge_policy(policy, bucket, prefix, log_group, capture, ec2_arn)
+        self._acknowledge_policy(policy, weights, log_group, capture, ec2_arn)
         return policy
+
+    def _warn_about_imported_keys(self, weights_key: kms.IKey | None) -> None:
+        """A key the construct did not create cannot take a statement (``add_to_resource_policy`` is a no-op):
+        say what its owner must add instead of dropping it silently."""
+        stack = Stack.of(self)
+        if not isinstance(self.encryption_key, kms.Key):
+            Validations.of(self).add_warning(
+                GRANT_WARNING,
+                f"encryption_key is imported, so its key policy gets no statement from this construct: add (1) principal "
+                f"logs.{stack.region}.amazonaws.com: kms:Encrypt*, kms:Decrypt*, kms:ReEncrypt*, kms:GenerateDataKey* with "
+                f"ArnLike kms:EncryptionContext:aws:logs:arn = arn:{stack.partition}:logs:{stack.region}:<account>:log-group:"
+                f"/aws/sagemaker/Endpoints/{self.endpoint_name}, and kms:Describe*; (2) the execution role's kms:Decrypt, "
+                "GenerateDataKey, DescribeKey and CreateGrant (or delegate to IAM with the account principal)",
+            )
+        if weights_key is not None and not isinstance(weights_key, kms.Key):
+            Validations.of(self).add_warning(
+                GRANT_WARNING,
+                "model_data_key is imported: the execution role gets kms:Decrypt in its policy, and the key's own policy "
+                "must allow that too (the role, or the account principal delegating to IAM)",
+            )
 
     def _data_capture(self, bucket: s3.IBucket | None, percent: int):
         if bucket is None:
@@ -664,10 +853,10 @@ class GptOssEndpoint(_InvokableEndpointBase):
             kms_key_id=self.encryption_key.key_arn,
         )
 
-    def _acknowledge_policy(self, policy: iam.ManagedPolicy, bucket: str, prefix: str, log_group: str, capture: s3.IBucket | None, ec2_arn: str) -> None:
+    def _acknowledge_policy(self, policy: iam.ManagedPolicy, weights: _Weights, log_group: str, capture: s3.IBucket | None, ec2_arn: str) -> None:
         stack = Stack.of(self)
         reasons = {
-            f"arn:{stack.partition}:s3:::{bucket}/{prefix}*": "the model's weights are many objects under one JumpStart prefix; read-only GetObject on exactly that prefix",
+            weights.objects_arn: "the model's weights are many objects under one prefix; read-only GetObject on exactly that prefix",
             f"{log_group}:*": "SageMaker writes one log stream per instance and container into this endpoint's own log group; the wildcard covers only its streams",
             f"{ec2_arn}:network-interface/*": "SageMaker creates and deletes the model's network interfaces, whose ids are generated; CreateNetworkInterface also needs the subnet, allowed only in this VPC (ec2:Vpc), and the other interface actions are conditioned on ec2:Vpc = this VPC",
             f"{ec2_arn}:subnet/*": "CreateNetworkInterface also authorizes the subnet; conditioned on ec2:Vpc = this VPC, so only this VPC's subnets match",

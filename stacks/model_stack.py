@@ -7,7 +7,7 @@ from typing import Any
 from aws_cdk import Acknowledgment, CfnOutput, RemovalPolicy, Validations
 from constructs import Construct
 
-from gptoss_constructs.endpoint import TOKENIZER_WARNING, GptOssEndpoint
+from gptoss_constructs.endpoint import EGRESS_WARNING, TOKENIZER_WARNING, GptOssEndpoint
 from gptoss_constructs.network import PrivateNetwork
 from stacks.base import PlatformStack
 from stacks.config import RegionConfig
@@ -54,6 +54,15 @@ class ModelStack(PlatformStack):
                         "o200k_base.tiktoken (catalog containers.lmi.tokenizer_encodings); the preflight hub-content "
                         "check decides it before deploy, and the fix is the context keys model_data_urls + "
                         "tiktoken_encodings_base (README, 'Tokenizer encodings')",
+                    )
+                )
+            if not region_config.s3_prefix_list_id:
+                Validations.of(endpoint).acknowledge(
+                    Acknowledgment(
+                        id=f"Annotation::{EGRESS_WARNING}",
+                        reason="the model's subnets are isolated (no internet gateway or NAT route), so HTTPS to 0.0.0.0/0 "
+                        "reaches only the S3 gateway endpoint and the VPC's interface endpoints; the S3 prefix list id "
+                        "cannot be looked up offline: set the context key s3_prefix_list_id to narrow the rule (README)",
                     )
                 )
             endpoint.add_autoscaling(

@@ -231,8 +231,10 @@ class TestOptions:
         assert capture["InitialSamplingPercentage"] == 10 and capture["KmsKeyId"]
         assert config["Properties"]["ProductionVariants"][0]["ContainerStartupHealthCheckTimeoutInSeconds"] == 2700
         (policy,) = t.find_resources("AWS::IAM::ManagedPolicy").values()
-        sids = [s["Sid"] for s in policy["Properties"]["PolicyDocument"]["Statement"]]
-        assert "PullImage" not in sids and "WriteDataCapture" in sids
+        statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+        assert "WriteDataCapture" in statements
+        # the pull grant follows image_uri to its own repository (issue 24 item 2), not the catalog's
+        assert statements["PullImage"]["Resource"] == "arn:aws:ecr:us-east-1:111111111111:repository/mine"
         (endpoint,) = t.find_resources("AWS::SageMaker::Endpoint").values()
         assert {"Key": "cost-center", "Value": "ml-platform"} in endpoint["Properties"]["Tags"]
         assert {"Key": "gpt-oss-model", "Value": "gpt-oss-20b"} in endpoint["Properties"]["Tags"]
@@ -790,3 +792,221 @@ def test_logs_key_statements_raise_no_nag_finding(tmp_path):
     findings = [(v["ruleName"], c["constructPath"]) for p in report["pluginReports"] for v in p["violations"] for c in v["violatingConstructs"]]
     assert ("AwsSolutions-IAM5[Action::kms:Encrypt*]", "T/ControlPolicy/Resource") in findings  # the control: an identity policy
     assert [f for f in findings if f[1].startswith(("T/K", "T/G"))] == []
+
+
+# ---- open catalog (issue 24 item 1) -------------------------------------------------------------------------------
+
+FT_IMAGE = "111122223333.dkr.ecr.{region}.amazonaws.com/my-lmi:1.0-cu130"
+
+
+def _ft_hosting(**overrides):
+    props = dict(model="gpt-oss-20b-ft", image_uri=FT_IMAGE, model_data_url="s3://my-weights/gpt-oss-20b-ft/v1/",
+                 instance_types=["ml.g6e.2xlarge", "ml.g6e.xlarge"], inference_ami_version="al2023-ami-sagemaker-inference-gpu-4-1",
+                 environment={"OPTION_MAX_MODEL_LEN": "65536"})
+    return catalog.HostingSpec.custom(**{**props, **overrides})
+
+
+class TestOpenCatalog:
+    def test_a_fine_tune_with_own_image_and_weights_in_any_region(self):
+        """A model the catalog does not know, in a region JumpStart does not serve (eu-west-1)."""
+        stack, _, ep = _build(region="eu-west-1", model="gpt-oss-20b-ft", hosting=_ft_hosting())
+        t = Template.from_stack(stack)
+        (model,) = t.find_resources("AWS::SageMaker::Model").values()
+        container = model["Properties"]["PrimaryContainer"]
+        assert container["Image"] == "111122223333.dkr.ecr.eu-west-1.amazonaws.com/my-lmi:1.0-cu130"
+        assert container["ModelDataSource"]["S3DataSource"]["S3Uri"] == "s3://my-weights/gpt-oss-20b-ft/v1/"
+        assert container["Environment"]["OPTION_MAX_MODEL_LEN"] == "65536"
+        (config,) = t.find_resources("AWS::SageMaker::EndpointConfig").values()
+        assert config["Properties"]["ProductionVariants"][0]["InstanceType"] == "ml.g6e.2xlarge"
+        assert config["Properties"]["ProductionVariants"][0]["InferenceAmiVersion"] == "al2023-ami-sagemaker-inference-gpu-4-1"
+        (policy,) = t.find_resources("AWS::IAM::ManagedPolicy").values()
+        statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+        assert statements["PullImage"]["Resource"] == "arn:aws:ecr:eu-west-1:111122223333:repository/my-lmi"
+        assert statements["ReadModelWeights"]["Resource"] == "arn:aws:s3:::my-weights/gpt-oss-20b-ft/v1/*"
+        assert ep.endpoint_name.startswith("gptoss-20b-ft-") and ep.endpoint_name.endswith("-g6e-2xlarge")
+
+    def test_register_model_makes_a_name_usable_and_keeps_the_builtin_catalog(self, monkeypatch):
+        monkeypatch.setattr(catalog, "_REGISTERED_MODELS", {})
+        catalog.register_model(_ft_hosting(regions=["us-east-1"]))
+        assert catalog.hosted_model_names() == ["gpt-oss-120b", "gpt-oss-20b", "gpt-oss-20b-ft"]
+        stack, _, ep = _build(model="gpt-oss-20b-ft")
+        assert ep.instance_type == "ml.g6e.2xlarge"
+        assert catalog.hosting("gpt-oss-20b").jumpstart_model_id == "openai-reasoning-gpt-oss-20b"  # built-in unchanged
+        with pytest.raises(ValueError, match=re.escape("model gpt-oss-20b-ft is not offered by its hosting spec in us-east-2; offered in: us-east-1")):
+            _build(region="us-east-2", model="gpt-oss-20b-ft")
+
+    def test_new_instance_types_and_amis_need_no_patch(self, monkeypatch):
+        """``ml.g7e.2xlarge`` is in botocore's ProductionVariantInstanceType enum but not in the catalog."""
+        monkeypatch.setattr(catalog, "_REGISTERED_INSTANCE_TYPES", {})
+        monkeypatch.setattr(catalog, "_REGISTERED_AMIS", {})
+        assert "ml.g7e.2xlarge" in _sagemaker_model()["shapes"]["ProductionVariantInstanceType"]["enum"]
+        hosting = _ft_hosting(instance_types=["ml.g7e.2xlarge"])
+        with pytest.raises(ValueError, match=r"is not known to run on ml.g7e.2xlarge \(family g7e\).*register_inference_ami"):
+            _build(region="eu-west-1", model="gpt-oss-20b-ft", hosting=hosting)
+        ami = catalog.inference_amis()["al2023-ami-sagemaker-inference-gpu-4-1"]
+        from dataclasses import replace
+
+        catalog.register_inference_ami(replace(ami, instance_families=ami.instance_families + ("g7e",)))
+        catalog.register_instance_type(catalog.InstanceInfo("ml.g7e.2xlarge", gpus=1, gpu="RTX PRO 6000", gpu_memory_gib=96, instance_storage=True))
+        stack, _, ep = _build(region="eu-west-1", model="gpt-oss-20b-ft", hosting=hosting)
+        (config,) = Template.from_stack(stack).find_resources("AWS::SageMaker::EndpointConfig").values()
+        assert "KmsKeyId" not in config["Properties"] and ep.instance_info.gpus == 1
+
+    @pytest.mark.parametrize(("props", "message"), [
+        (dict(model="bad name"), "model must be 1-63 letters"),
+        (dict(instance_types=[]), "instance_types must name at least one instance type"),
+        (dict(default_instance_type="ml.p5.48xlarge"), "default_instance_type must be one of ml.g6e.2xlarge, ml.g6e.xlarge, got 'ml.p5.48xlarge'"),
+        (dict(model_data_url="s3://bucket/file.tar.gz"), "model_data_url must be an S3 prefix like 's3://bucket/path/'"),
+    ])
+    def test_fails_when_a_hosting_spec_is_malformed(self, props, message):
+        with pytest.raises(ValueError, match=re.escape(message)):
+            _ft_hosting(**props)
+
+
+# ---- grants follow overrides (issue 24 item 2) ---------------------------------------------------------------------
+
+
+class TestGrantsFollowOverrides:
+    def _policy(self, stack) -> dict:
+        (policy,) = Template.from_stack(stack).find_resources("AWS::IAM::ManagedPolicy").values()
+        return {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+
+    def test_a_weights_bucket_and_its_key_get_read_and_decrypt(self):
+        from aws_cdk import aws_kms as kms
+
+        stack = Stack(make_app(), "T", env=Environment(region="us-east-1"))
+        net = PrivateNetwork(stack, "Net", interface_endpoints=[], flow_logs=False)
+        key = kms.Key(stack, "WeightsKey", enable_key_rotation=True)
+        bucket = s3.Bucket(stack, "Weights", encryption_key=key, enforce_ssl=True)
+        GptOssEndpoint(stack, "Ep", model="gpt-oss-20b", vpc=net.vpc, model_data_bucket=bucket, model_data_prefix="mirror/20b/",
+                       tiktoken_encodings_base="/opt/ml/model")
+        statements = self._policy(stack)
+        bucket_id, key_id = stack.resolve(bucket.node.default_child.logical_id), stack.resolve(key.node.default_child.logical_id)
+        assert statements["ReadModelWeights"]["Resource"] == {"Fn::Join": ["", [{"Fn::GetAtt": [bucket_id, "Arn"]}, "/mirror/20b/*"]]}
+        assert statements["ListModelWeights"]["Resource"] == {"Fn::GetAtt": [bucket_id, "Arn"]}
+        assert statements["DecryptModelWeights"] == {"Action": "kms:Decrypt", "Effect": "Allow", "Resource": {"Fn::GetAtt": [key_id, "Arn"]}, "Sid": "DecryptModelWeights"}
+        (model,) = Template.from_stack(stack).find_resources("AWS::SageMaker::Model").values()
+        assert model["Properties"]["PrimaryContainer"]["ModelDataSource"]["S3DataSource"]["S3Uri"] == {"Fn::Join": ["", ["s3://", {"Ref": bucket_id}, "/mirror/20b/"]]}
+
+    def test_imported_keys_get_a_warning_naming_what_to_add(self):
+        from aws_cdk import aws_kms as kms
+
+        stack = Stack(make_app(), "T", env=Environment(region="us-east-1"))
+        net = PrivateNetwork(stack, "Net", interface_endpoints=[], flow_logs=False)
+        key = kms.Key.from_key_arn(stack, "Theirs", "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab")
+        GptOssEndpoint(stack, "Ep", model="gpt-oss-20b", vpc=net.vpc, encryption_key=key,
+                       model_data_url="s3://my-weights/20b/", model_data_key=key, tiktoken_encodings_base="/opt/ml/model")
+        annotations = Annotations.from_stack(stack)
+        assert len(annotations.find_warning("*", Match.string_like_regexp("encryption_key is imported.*logs.us-east-1.amazonaws.com.*kms:EncryptionContext:aws:logs:arn"))) == 1
+        assert len(annotations.find_warning("*", Match.string_like_regexp("model_data_key is imported"))) == 1
+        assert "DecryptModelWeights" in self._policy(stack)
+
+    def test_later_grants_land_in_the_role_policy_the_model_waits_for(self):
+        stack, _, ep = _build()
+        s3.Bucket.from_bucket_name(stack, "Extra", "extra-bucket").grant_read(ep.role)
+        t = Template.from_stack(stack)
+        t.resource_count_is("AWS::IAM::Policy", 0)  # no inline DefaultPolicy: one managed policy
+        (policy_id,) = t.find_resources("AWS::IAM::ManagedPolicy").keys()
+        statements = t.to_json()["Resources"][policy_id]["Properties"]["PolicyDocument"]["Statement"]
+        assert any("arn:aws:s3:::extra-bucket" in str(s["Resource"]) for s in statements)
+        (model,) = t.find_resources("AWS::SageMaker::Model").values()
+        assert policy_id in model["DependsOn"]
+
+    def test_a_non_ecr_image_gets_a_warning_not_a_silent_drop(self):
+        stack, _, _ = _build(image_uri="registry.example.com/team/lmi:1.0")
+        assert "PullImage" not in self._policy(stack)
+        assert len(Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("not a literal ECR image URI"))) == 1
+
+
+# ---- identity, naming, rollback and blue/green (issue 24 items 4 and 5, issue 22 low 1) ---------------------------
+
+
+class TestIdentityNamingAndRollout:
+    def test_own_role_gets_the_managed_policy_and_no_new_role(self):
+        stack = Stack(make_app(), "T", env=Environment(region="us-east-1"))
+        net = PrivateNetwork(stack, "Net", interface_endpoints=[], flow_logs=False)
+        role = iam.Role.from_role_arn(stack, "Mine", "arn:aws:iam::111122223333:role/platform/sagemaker-exec")
+        ep = GptOssEndpoint(stack, "Ep", model="gpt-oss-20b", vpc=net.vpc, role=role)
+        t = Template.from_stack(stack)
+        assert not [r for r in t.find_resources("AWS::IAM::Role").values() if "sagemaker.amazonaws.com" in str(r)]
+        (policy,) = t.find_resources("AWS::IAM::ManagedPolicy").values()
+        assert policy["Properties"]["Roles"] == ["sagemaker-exec"]
+        (model,) = t.find_resources("AWS::SageMaker::Model").values()
+        assert model["Properties"]["ExecutionRoleArn"] == "arn:aws:iam::111122223333:role/platform/sagemaker-exec"
+        assert ep.role is role
+
+    def test_own_security_groups_are_all_used(self):
+        from aws_cdk import aws_ec2 as ec2
+
+        stack = Stack(make_app(), "T", env=Environment(region="us-east-1"))
+        net = PrivateNetwork(stack, "Net", interface_endpoints=[], flow_logs=False)
+        groups = [ec2.SecurityGroup.from_security_group_id(stack, f"Sg{i}", f"sg-0000000000000000{i}") for i in (1, 2)]
+        ep = GptOssEndpoint(stack, "Ep", model="gpt-oss-20b", vpc=net.vpc, security_groups=groups)
+        (model,) = Template.from_stack(stack).find_resources("AWS::SageMaker::Model").values()
+        assert model["Properties"]["VpcConfig"]["SecurityGroupIds"] == ["sg-00000000000000001", "sg-00000000000000002"]
+        assert ep.security_group is groups[0] and len(ep.connections.security_groups) == 2
+
+    def test_fails_when_own_security_groups_meet_props_that_shape_the_constructs_group(self):
+        from aws_cdk import aws_ec2 as ec2
+
+        stack = Stack(make_app(), "T", env=Environment(region="us-east-1"))
+        net = PrivateNetwork(stack, "Net", interface_endpoints=[], flow_logs=False)
+        sg = ec2.SecurityGroup.from_security_group_id(stack, "Sg", "sg-00000000000000001")
+        with pytest.raises(ValueError, match="security_groups: interface_endpoints and s3_prefix_list_id shape the egress of the construct's own security group"):
+            GptOssEndpoint(stack, "Ep", model="gpt-oss-20b", vpc=net.vpc, security_group=sg, s3_prefix_list_id="pl-63a5400a")
+
+    def test_endpoint_name_prefix_keeps_the_instance_type_suffix(self):
+        stack, _, ep = _build(endpoint_name="team-a-gpt20b")
+        assert ep.endpoint_name == "team-a-gpt20b-g6e-xlarge"
+        (endpoint,) = Template.from_stack(stack).find_resources("AWS::SageMaker::Endpoint").values()
+        assert endpoint["Properties"]["EndpointName"] == "team-a-gpt20b-g6e-xlarge"
+
+    @pytest.mark.parametrize(("name", "props"), [("x" * 53, {}), ("team_a", {}), ("-lead", {}), ("x" * 48, {"model": "gpt-oss-120b", "instance_type": "ml.g6e.12xlarge", "scale_to_zero": True})])
+    def test_fails_when_the_endpoint_name_breaks_sagemakers_rule(self, name, props):
+        """botocore sagemaker service-2.json, shape EndpointName: max 63, pattern ``[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}``."""
+        pattern = _sagemaker_model()["shapes"]["EndpointName"]
+        assert (pattern["max"], pattern["pattern"]) == (63, "[a-zA-Z0-9](-*[a-zA-Z0-9]){0,62}")
+        with pytest.raises(ValueError, match="endpoint_name must give a SageMaker name"):
+            _build(endpoint_name=name, **props)
+
+    def test_rollback_alarms_and_blue_green_settings_are_props(self):
+        """Limits: botocore sagemaker service-2.json (TrafficRoutingConfigType ALL_AT_ONCE/CANARY/LINEAR,
+        WaitIntervalInSeconds and TerminationWaitInSeconds 0-3600, MaximumExecutionTimeoutInSeconds 600-28800)."""
+        from aws_cdk import aws_cloudwatch as cloudwatch
+
+        stack = Stack(make_app(), "T", env=Environment(region="us-east-1"))
+        net = PrivateNetwork(stack, "Net", interface_endpoints=[], flow_logs=False)
+        mine = cloudwatch.Alarm.from_alarm_arn(stack, "Mine", "arn:aws:cloudwatch:us-east-1:111122223333:alarm:latency-slo")
+        ep = GptOssEndpoint(stack, "Ep", model="gpt-oss-20b", vpc=net.vpc, rollback_alarms=[mine], blue_green_traffic_routing="CANARY",
+                            blue_green_step_percent=10, blue_green_wait_interval=Duration.minutes(5),
+                            blue_green_termination_wait=Duration.minutes(2), blue_green_maximum_execution_timeout=Duration.hours(1))
+        t = Template.from_stack(stack)
+        (endpoint,) = t.find_resources("AWS::SageMaker::Endpoint").values()
+        config = endpoint["Properties"]["DeploymentConfig"]
+        assert config["AutoRollbackConfiguration"] == {"Alarms": [{"AlarmName": "latency-slo"}]}
+        policy = config["BlueGreenUpdatePolicy"]
+        assert policy["TrafficRoutingConfiguration"] == {"Type": "CANARY", "CanarySize": {"Type": "CAPACITY_PERCENT", "Value": 10}, "WaitIntervalInSeconds": 300}
+        assert (policy["TerminationWaitInSeconds"], policy["MaximumExecutionTimeoutInSeconds"]) == (120, 3600)
+        t.resource_count_is("AWS::CloudWatch::Alarm", 0)
+        assert ep.rollback_alarm is None and ep.rollback_alarms == [mine]
+        enum = _sagemaker_model()["shapes"]["TrafficRoutingConfigType"]["enum"]
+        assert set(enum) == {"ALL_AT_ONCE", "CANARY", "LINEAR"}
+
+    @pytest.mark.parametrize(("props", "message"), [
+        ({"blue_green_traffic_routing": "BLUE"}, "blue_green_traffic_routing"),
+        ({"blue_green_wait_interval": Duration.hours(2)}, "blue_green_wait_interval (seconds) must be"),
+        ({"blue_green_maximum_execution_timeout": Duration.minutes(5)}, "blue_green_maximum_execution_timeout (seconds) must be"),
+        ({"rollback_alarms": []}, "rollback_alarms (count) must be"),
+    ])
+    def test_fails_when_blue_green_settings_are_out_of_range(self, props, message):
+        with pytest.raises(ValueError, match=re.escape(message)):
+            _build(**props)
+
+    def test_egress_to_any_ipv4_is_said_out_loud_and_gone_with_the_prefix_list(self, built):
+        """No CloudFormation attribute returns the S3 gateway's prefix list id (AWS::EC2::VPCEndpoint attributes:
+        CreationTimestamp, DnsEntries, Id, NetworkInterfaceIds; ec2.PrefixList.from_lookup is an AWS call at synth),
+        so without s3_prefix_list_id the rule stays 0.0.0.0/0:443 and synth warns."""
+        stack = built[0]
+        assert len(Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("sends HTTPS to 0.0.0.0/0"))) == 1
+        stack2, _, _ = _build(s3_prefix_list_id="pl-63a5400a")
+        assert Annotations.from_stack(stack2).find_warning("*", Match.string_like_regexp("sends HTTPS to 0.0.0.0/0")) == []
