@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import weakref
 from typing import Sequence
 
 from aws_cdk import RemovalPolicy, Stack
@@ -39,8 +40,8 @@ LOGS_KEY_ACTIONS = ("kms:Encrypt*", "kms:Decrypt*", "kms:ReEncrypt*", "kms:Gener
 #: sentry's IAM database lists no kms:EncryptionContext key for kms:DescribeKey), so under that condition it would
 #: never be allowed
 LOGS_DESCRIBE_ACTIONS = ("kms:Describe*",)
-#: the keys' log-group scopes so far (one pair of statements per key, widened lazily as groups are added)
-_LOGS_SCOPES: dict[str, dict] = {}
+#: each key's log-group scope so far (one pair of statements per key, widened as groups are added)
+_LOGS_SCOPES: "weakref.WeakKeyDictionary[kms.IKey, dict]" = weakref.WeakKeyDictionary()
 
 
 def allow_cloudwatch_logs(
@@ -65,12 +66,11 @@ def allow_cloudwatch_logs(
         format for generated names to scope by prefix.
     """
     stack = Stack.of(key)
-    path = key.node.path
-    scope = _LOGS_SCOPES.get(path)
-    if scope is None or scope["key"] is not key:
+    scope = _LOGS_SCOPES.get(key)
+    if scope is None:
         principal = iam.ServicePrincipal(f"logs.{stack.region}.amazonaws.com")
         statement = iam.PolicyStatement(sid=sid, principals=[principal], actions=list(LOGS_KEY_ACTIONS), resources=["*"])
-        scope = _LOGS_SCOPES[path] = {"key": key, "names": [], "any": False, "statement": statement}
+        scope = _LOGS_SCOPES[key] = {"names": [], "any": False, "statement": statement}
         key.add_to_resource_policy(statement)
         key.add_to_resource_policy(
             iam.PolicyStatement(sid=f"{sid}Describe", principals=[principal], actions=list(LOGS_DESCRIBE_ACTIONS), resources=["*"])

@@ -351,6 +351,8 @@ class GptOssEndpoint(_InvokableEndpointBase):
         require_range("data_capture_sampling_percentage", data_capture_sampling_percentage, 1, 100)
         if Token.is_unresolved(region):
             raise ValueError("GptOssEndpoint needs a stack with a concrete region (env=Environment(region=...)) to pick its image and weights")
+        if hosting is not None and hosting.model != model:
+            raise ValueError(f"model must be the hosting spec's model {hosting.model!r} when hosting is given, got {model!r}")
         spec, chosen_type = catalog.validate_hosting(model, region, instance_type, hosting)
         self.model = model
         self.instance_type = chosen_type

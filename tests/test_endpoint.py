@@ -852,6 +852,10 @@ class TestOpenCatalog:
         (config,) = Template.from_stack(stack).find_resources("AWS::SageMaker::EndpointConfig").values()
         assert "KmsKeyId" not in config["Properties"] and ep.instance_info.gpus == 1
 
+    def test_fails_when_model_and_hosting_disagree(self):
+        with pytest.raises(ValueError, match=re.escape("model must be the hosting spec's model 'gpt-oss-20b-ft' when hosting is given, got 'gpt-oss-20b'")):
+            _build(region="eu-west-1", model="gpt-oss-20b", hosting=_ft_hosting())
+
     @pytest.mark.parametrize(("props", "message"), [
         (dict(model="bad name"), "model must be 1-63 letters"),
         (dict(instance_types=[]), "instance_types must name at least one instance type"),
