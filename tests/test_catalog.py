@@ -49,6 +49,8 @@ def test_refresh_takes_the_newest_spec_and_marks_values_confirmed():
     assert m20["sources"]["artifact_key"] == "JumpStart spec s3://jumpstart-cache-prod-us-east-1/community_models/specs/openai-reasoning-gpt-oss-20b/specs_v1.1.0.json (confirmed)"
     container = updated["containers"]["lmi"]
     assert (container["repository"], container["tag"], container["confirmed"]) == ("djl-inference", "0.33.0-lmi15.0.0-cu128", True)
+    # CUDA 12.8 needs a host of at least 12.8: of the catalog's AMIs only the CUDA 13.0 one covers g6e/p5
+    assert container["inference_ami_version"] == "al2023-ami-sagemaker-inference-gpu-4-1"
     assert any(c.startswith("gpt-oss-20b.image:") for c in changes)
     again, more = refresh_catalog.refresh(copy.deepcopy(updated), _fetch, "us-east-1")
     assert more == [] and again == updated
@@ -209,3 +211,21 @@ def test_refresh_from_the_public_hub_uses_the_reader_preflight_uses():
     assert updated["containers"]["lmi"]["tag"] == "0.40.0-lmi31.0.0-cu130"
     assert updated["models"]["gpt-oss-20b"]["sources"]["artifact_key"].startswith("DescribeHubContent SageMakerPublicHub/openai-reasoning-gpt-oss-20b version 2.0.0")
     assert "gpt-oss-20b.environment: " in "\n".join(changes)
+
+
+@pytest.mark.parametrize(("tag", "ami", "note"), [
+    ("0.40.0-lmi31.0.0-cu130", "al2023-ami-sagemaker-inference-gpu-4-1", None),
+    ("0.30.0-lmi12.0.0-cu122", "al2-ami-sagemaker-inference-gpu-2", "'al2023-ami-sagemaker-inference-gpu-4-1' -> 'al2-ami-sagemaker-inference-gpu-2' (image CUDA 12.2)"),
+    ("0.50.0-lmi40.0.0-cu140", "al2023-ami-sagemaker-inference-gpu-4-1", "no inference AMI in the catalog runs CUDA 14.0"),
+])
+def test_refresh_keeps_the_host_ami_able_to_run_a_new_image(tag, ami, note):
+    """A container built for a newer CUDA than the host's driver crashes before it logs (aws/sagemaker-python-sdk
+    #6281): a new image tag re-checks the AMI against the catalog's inference_amis table."""
+    raw = copy.deepcopy(RAW)
+    raw["models"] = {"gpt-oss-20b": raw["models"]["gpt-oss-20b"]}
+    raw["models"]["gpt-oss-20b"]["supported_instance_types"] = ["ml.g5.12xlarge", "ml.g6.12xlarge"]
+    facts = refresh_catalog.HostingFacts(source="test", image_uri=f"763104351884.dkr.ecr.us-east-1.amazonaws.com/djl-inference:{tag}")
+    changes = refresh_catalog.apply_facts(raw, "gpt-oss-20b", facts, "us-east-1")
+    assert raw["containers"]["lmi"]["inference_ami_version"] == ami
+    notes = [c for c in changes if "inference_ami_version" in c]
+    assert (notes == []) if note is None else (len(notes) == 1 and note in notes[0])

@@ -64,9 +64,36 @@ def apply_facts(catalog: dict, name: str, facts: HostingFacts, region: str) -> l
         if (container["repository"], container["tag"]) != (repository, tag):
             changes.append(f"{name}.image: {container['repository']}:{container['tag']} -> {repository}:{tag}")
             container.update(repository=repository, tag=tag, confirmed=True, source=facts.source)
+            changes += _match_ami(catalog, name, container, facts.image_uri)
     if facts.eula_uri:
         changes.append(f"{name}: JumpStart now requires accepting a EULA ({facts.eula_uri}); the platform does not set AcceptEula")
     return changes
+
+
+def _match_ami(catalog: dict, name: str, container: dict, image_uri: str) -> list[str]:
+    """Keeps the container's host AMI able to run a new image: the AMI's CUDA must be at least the image's (a newer
+    image crashes before it logs on an older driver). Prefers an AMI of the image's CUDA major that covers the
+    model's instance families; reports when none does."""
+    from gptoss_constructs.catalog import image_cuda_version, instance_family
+
+    cuda = image_cuda_version(image_uri)
+    if cuda is None:
+        return [f"{name}.inference_ami_version: the new image's tag names no CUDA version; check {container.get('inference_ami_version')!r} by hand"]
+    version = tuple(int(x) for x in cuda.split("."))
+    families = {instance_family(t) for t in catalog["models"][name]["supported_instance_types"]}
+    amis = {k: v for k, v in catalog["inference_amis"].items() if not k.startswith("_")}
+    fits = [(tuple(int(x) for x in a["cuda_version"].split(".")), k) for k, a in amis.items()
+            if tuple(int(x) for x in a["cuda_version"].split(".")) >= version and families <= set(a["instance_families"])]
+    same_major = sorted(f for f in fits if f[0][0] == version[0])
+    chosen = (same_major or sorted(fits) or [(None, None)])[0][1]
+    current = container.get("inference_ami_version")
+    if chosen is None:
+        return [f"{name}.inference_ami_version: no inference AMI in the catalog runs CUDA {cuda} on {', '.join(sorted(families))}; "
+                f"keeping {current!r}, which cannot start the image: add the AMI to inference_amis with its source"]
+    if chosen != current:
+        container["inference_ami_version"] = chosen
+        return [f"{name}.inference_ami_version: {current!r} -> {chosen!r} (image CUDA {cuda})"]
+    return []
 
 
 def refresh(catalog: dict, fetch: Callable[[str], dict | list], region: str) -> tuple[dict, list[str]]:
