@@ -892,6 +892,18 @@ class TestGrantsFollowOverrides:
         (model,) = Template.from_stack(stack).find_resources("AWS::SageMaker::Model").values()
         assert model["Properties"]["PrimaryContainer"]["ModelDataSource"]["S3DataSource"]["S3Uri"] == {"Fn::Join": ["", ["s3://", {"Ref": bucket_id}, "/mirror/20b/"]]}
 
+    @pytest.mark.parametrize(("props", "message"), [
+        ({"model_data_url": "s3://other/20b/"}, "model_data_url and model_data_bucket are alternatives; got both ('s3://other/20b/')"),
+        ({"model_data_prefix": "mirror/20b"}, "model_data_prefix must be '' or a key prefix ending in '/' (no leading '/'), got 'mirror/20b'"),
+        ({"model_data_prefix": "/mirror/"}, "model_data_prefix must be '' or a key prefix ending in '/' (no leading '/'), got '/mirror/'"),
+    ])
+    def test_fails_when_the_weights_bucket_props_conflict(self, props, message):
+        stack = Stack(make_app(), "T", env=Environment(region="us-east-1"))
+        net = PrivateNetwork(stack, "Net", interface_endpoints=[], flow_logs=False)
+        bucket = s3.Bucket.from_bucket_name(stack, "Weights", "my-weights")
+        with pytest.raises(ValueError, match=re.escape(message)):
+            GptOssEndpoint(stack, "Ep", model="gpt-oss-20b", vpc=net.vpc, model_data_bucket=bucket, **props)
+
     def test_imported_keys_get_a_warning_naming_what_to_add(self):
         from aws_cdk import aws_kms as kms
 
