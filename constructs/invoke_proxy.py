@@ -9,6 +9,7 @@ from typing import Any, Protocol, Sequence
 
 import jsii
 from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -21,7 +22,7 @@ from gptoss_constructs._defaults import encrypted_log_group, new_key
 from gptoss_constructs._validation import require_range
 from gptoss_constructs.bedrock_model import BedrockFoundationModel
 from gptoss_constructs._grants import ManagedPolicyRole
-from gptoss_constructs.front_door import BUFFERED_TIMEOUT_QUOTA_SECONDS, PrivateApiFrontDoor
+from gptoss_constructs.front_door import BUFFERED_TIMEOUT_QUOTA_SECONDS, PrivateApiFrontDoor, ProxyRoutes
 from gptoss_invoke_proxy_asset.gptoss_proxy.core import settings as core
 
 def _default_code_path() -> Path:
@@ -276,7 +277,7 @@ class InvokeProxy(Construct):
         self.streaming = streaming
         self.timeout = timeout
         self._reserved = reserved_concurrent_executions
-        self.front_doors: list[PrivateApiFrontDoor] = []
+        self.front_doors: list[PrivateApiFrontDoor | ProxyRoutes] = []
         self.encryption_key = encryption_key or new_key(
             self, "Key", description="gpt-oss-platform: invoke proxy logs and environment", removal_policy=removal_policy
         )
@@ -473,14 +474,30 @@ class InvokeProxy(Construct):
         self.front_doors.append(door)
         return door
 
+    def add_routes_to(self, api: apigw.IRestApi, **options: Any) -> ProxyRoutes:
+        """Attaches the proxy's routes to a REST API you own (bring your own API Gateway) and returns them.
+
+        The routes, their streaming integration and body validation are ``ProxyRoutes`` (the same helper
+        ``add_private_api`` uses); ``options`` are its ``stage_name``, ``integration_timeout``,
+        ``api_key_required`` and ``id_prefix``. ``grant_invoke`` on the proxy then covers these routes too.
+        A buffered proxy with a function timeout above 29 s needs ``integration_timeout`` (as ``add_private_api``).
+        """
+        if "integration_timeout" not in options:
+            validate_buffered_timeout(streaming=self.streaming, timeout=self.timeout)
+        options.setdefault("model_ids", [route.model for route in self.routes])
+        routes = ProxyRoutes(api, handler=self.function, streaming=self.streaming, **options)
+        self.front_doors.append(routes)
+        return routes
+
     def grant_invoke(self, grantee: iam.IGrantable, *, managed_policy: bool = False) -> iam.Grant:
-        """Grants ``grantee`` execute-api:Invoke on exactly the proxy's routes of its front door(s), nothing else.
+        """Grants ``grantee`` execute-api:Invoke on exactly the proxy's routes of its front door(s) and of the APIs
+        given to ``add_routes_to``, nothing else.
 
         :param managed_policy: write the grant into a new customer-managed policy attached to the grantee's role
             instead of its inline default policy (nag-clean without acknowledgments). Default: - false.
         """
         if not self.front_doors:
-            raise ValueError("grant_invoke needs a front door: call add_private_api first")
+            raise ValueError("grant_invoke needs a front door: call add_private_api or add_routes_to first")
         grant = self.front_doors[0].grant_invoke(grantee, managed_policy=managed_policy)
         for door in self.front_doors[1:]:
             grant = grant.combine(door.grant_invoke(grantee, managed_policy=managed_policy))
