@@ -10,6 +10,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from gptoss_constructs._defaults import new_key
+from gptoss_constructs._validation import require_name
 from gptoss_constructs.guardrail_policy import GuardrailPolicy, load_policy
 
 #: the system-defined guardrail profile (STANDARD tier) per region geography ("us-gov-west-1" → "us-gov")
@@ -27,6 +28,20 @@ GUARDRAIL_PROFILE_DESTINATIONS: dict[str, tuple[str, ...]] = {
     "us-gov-east-1": ("us-gov-east-1", "us-gov-west-1"),
     "us-gov-west-1": ("us-gov-east-1", "us-gov-west-1"),
 }
+
+
+#: Bedrock's guardrail-name rule (botocore ``bedrock`` service model, shape ``GuardrailName``: 1 to 50 characters of
+#: ``[0-9a-zA-Z-_]+``)
+GUARDRAIL_NAME_PATTERN = r"[0-9a-zA-Z_-]+"
+GUARDRAIL_NAME_MAX_LENGTH = 50
+
+
+def validate_guardrail_name(guardrail_name: str) -> str:
+    """A Bedrock guardrail name: 1 to 50 letters, digits, hyphens and underscores (tokens are left to Bedrock)."""
+    return require_name(
+        "guardrail_name", guardrail_name, pattern=GUARDRAIL_NAME_PATTERN, max_length=GUARDRAIL_NAME_MAX_LENGTH,
+        allowed="letters, digits, hyphens and underscores (Bedrock GuardrailName)",
+    )
 
 
 def _geography(region: str) -> str | None:
@@ -151,14 +166,19 @@ class ModelGuardrail(_GuardrailBase):
         policy: GuardrailPolicy | str = "baseline",
         encryption_key: kms.IKey | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        guardrail_name: str | None = None,
     ) -> None:
         """
         :param policy: a ``GuardrailPolicy``, a preset name (``baseline``, ``strict``, ``pii-redact``) or a
             policy file path. Default: - ``baseline``.
         :param encryption_key: encrypts the guardrail. Default: - a new key with rotation.
         :param removal_policy: for the key and the guardrail. Default: - RETAIN.
+        :param guardrail_name: the guardrail's name (1 to 50 of ``[0-9a-zA-Z-_]``, Bedrock's rule; unique in the
+            account and region). Default: - a name derived from the construct path.
         """
         super().__init__(scope, id)
+        if guardrail_name is not None:
+            validate_guardrail_name(guardrail_name)
         self.policy = policy if isinstance(policy, GuardrailPolicy) else load_policy(policy)
         stack = Stack.of(self)
         self.encryption_key = encryption_key or new_key(
@@ -168,7 +188,7 @@ class ModelGuardrail(_GuardrailBase):
         self.guardrail = bedrock.CfnGuardrail(
             self,
             "Resource",
-            name=Names.unique_resource_name(self, max_length=50, separator="-"),
+            name=guardrail_name or Names.unique_resource_name(self, max_length=GUARDRAIL_NAME_MAX_LENGTH, separator="-"),
             description=p.description or None,
             blocked_input_messaging=p.blocked_input_message,
             blocked_outputs_messaging=p.blocked_output_message,
