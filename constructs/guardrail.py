@@ -96,14 +96,15 @@ class _GuardrailBase(Construct):
         return grant
 
     def metric(self, metric_name: str, **options) -> cloudwatch.Metric:
-        """A metric of this guardrail in ``AWS/Bedrock/Guardrails``; every option (statistic, period,
-        dimensions_map, label ...) may be overridden. Default dimensions: GuardrailArn + GuardrailVersion (the
+        """A metric of this guardrail in ``AWS/Bedrock/Guardrails``; every option (namespace, statistic,
+        period, dimensions_map, label ...) may be overridden. Default dimensions: GuardrailArn + GuardrailVersion (the
         set aws-cdk's bedrock-alpha ``GuardrailBase.metric`` uses; UNCONFIRMED in the Bedrock metrics doc,
         which publishes ``Operation=ApplyGuardrail`` — alarms use that set, see ``metric_apply_guardrail``)."""
         options.setdefault("dimensions_map", {"GuardrailArn": self.guardrail_arn, "GuardrailVersion": self.guardrail_version})
         options.setdefault("statistic", "Sum")
         options.setdefault("period", Duration.minutes(5))
-        return cloudwatch.Metric(namespace="AWS/Bedrock/Guardrails", metric_name=metric_name, **options)
+        options.setdefault("namespace", "AWS/Bedrock/Guardrails")  # an override, never a duplicate keyword
+        return cloudwatch.Metric(metric_name=metric_name, **options)
 
     def metric_apply_guardrail(self, metric_name: str, **options) -> cloudwatch.Metric:
         """``metric_name`` in the published ``Operation=ApplyGuardrail`` dimension set (Bedrock user guide,
