@@ -10,6 +10,7 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from gptoss_constructs._defaults import new_key
+from gptoss_constructs._grants import ManagedPolicyGrantee
 from gptoss_constructs._validation import require_name
 from gptoss_constructs.guardrail_policy import GuardrailPolicy, load_policy
 
@@ -83,10 +84,23 @@ class _GuardrailBase(Construct):
     encryption_key: kms.IKey | None
     guardrail_profile_id: str | None
 
-    def grant_apply(self, grantee: iam.IGrantable) -> iam.Grant:
+    def grant_apply(self, grantee: iam.IGrantable, *, managed_policy: bool = False) -> iam.Grant:
         """Grants ``bedrock:ApplyGuardrail`` on this guardrail (any version) and, for the STANDARD tier, on its
         guardrail profile in every destination region; plus ``kms:Decrypt`` on its key. Returns ONE grant
-        combining all of them (like generative-ai-cdk-constructs ``GuardrailBase.grantApply``)."""
+        combining all of them (like generative-ai-cdk-constructs ``GuardrailBase.grantApply``).
+
+        :param managed_policy: put the statements in a new customer-managed policy attached to the grantee's role
+            instead of its inline default policy (clean under the packs' ``IAMNoInlinePolicy`` without an
+            acknowledgment), as ``grant_invoke(..., managed_policy=True)`` of the proxy. Default: - false.
+        """
+        if managed_policy:
+            principal = grantee.grant_principal
+            grantee = ManagedPolicyGrantee(
+                principal if isinstance(principal, Construct) else self,
+                f"ApplyGuardrailPolicy{Names.unique_id(self)}",
+                grantee,
+                description="Apply the gpt-oss guardrail (bedrock:ApplyGuardrail, kms:Decrypt on its key)",
+            )
         resources = [self.guardrail_arn]
         if self.guardrail_profile_id:
             resources += guardrail_profile_arns(Stack.of(self), self.guardrail_profile_id)

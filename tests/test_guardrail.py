@@ -247,3 +247,18 @@ class TestGuardrailName:
         with pytest.raises(ValueError) as err:
             ModelGuardrail(_stack(), "Guardrail", guardrail_name=name)
         assert message in str(err.value)
+
+
+def test_grant_apply_can_write_a_managed_policy():
+    """``managed_policy=True``: ApplyGuardrail and the key's Decrypt land in one customer-managed policy on the
+    grantee's role, nothing inline (the packs' IAMNoInlinePolicy), as the proxy's ``grant_invoke`` does."""
+    stack = _stack()
+    g = ModelGuardrail(stack, "Guardrail")
+    role = iam.Role(stack, "App", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"))
+    g.grant_apply(role, managed_policy=True)
+    t = Template.from_stack(stack)
+    ref = {"Ref": stack.resolve(role.node.default_child.logical_id)}
+    assert not t.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [ref]}})
+    (policy,) = t.find_resources("AWS::IAM::ManagedPolicy", {"Properties": {"Roles": [ref]}}).values()
+    actions = sorted(a for st in policy["Properties"]["PolicyDocument"]["Statement"] for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"]))
+    assert actions == ["bedrock:ApplyGuardrail", "kms:Decrypt"]
