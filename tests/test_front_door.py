@@ -396,6 +396,14 @@ class TestProxyRoutesOnYourOwnApi:
         with pytest.raises(ValueError, match=r"id_prefix must be letters and digits starting with a letter, got '9-x'"):
             ProxyRoutes(_own_api(stack), handler=fn, id_prefix="9-x")
 
+    def test_api_keys_can_be_required_on_every_route(self):
+        from gptoss_constructs.front_door import ProxyRoutes
+
+        stack, _, fn = _stack()
+        ProxyRoutes(_own_api(stack), handler=fn, api_key_required=True)
+        methods = Template.from_stack(stack).find_resources("AWS::ApiGateway::Method")
+        assert len(methods) == 4 and all(m["Properties"]["ApiKeyRequired"] is True for m in methods.values())
+
     def test_fails_when_the_integration_timeout_is_out_of_range(self):
         from gptoss_constructs.front_door import ProxyRoutes
 

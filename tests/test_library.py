@@ -146,6 +146,8 @@ class TestTeamAppFromTheWheel:
         assert model["Properties"]["VpcConfig"]["Subnets"] == ["subnet-0aaa1111", "subnet-0bbb2222"]
         interface = [e["Properties"]["ServiceName"] for e in _of_type(t, "AWS::EC2::VPCEndpoint") if e["Properties"].get("VpcEndpointType") == "Interface"]
         assert interface == ["com.amazonaws.us-east-1.sagemaker.runtime"]  # only the one it lacked (plus the S3 gateway)
+        (group,) = [g for g in _of_type(t, "AWS::Logs::LogGroup") if "/aws/sagemaker/Endpoints/" in json.dumps(g["Properties"].get("LogGroupName"))]
+        assert group["Properties"]["RetentionInDays"] == 180  # logs.RetentionDays, as on every construct
 
     def test_a_guardrail_used_alone(self, team_app):
         t = _team_template(team_app, "TeamGuardrail")

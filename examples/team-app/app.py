@@ -60,6 +60,7 @@ class TeamImportedVpc(Stack):
         self.endpoint = GptOssEndpoint(
             self, "Gpt20b", model="gpt-oss-20b", vpc=vpc, interface_endpoints=net, instance_type="ml.g6e.2xlarge",
             model_data_url="s3://team-mirror-111122223333/gpt-oss-20b/", tiktoken_encodings_base="/opt/ml/model",
+            log_retention=logs.RetentionDays.SIX_MONTHS,
         )
         self.endpoint.add_autoscaling(min_capacity=1, max_capacity=2)
 
