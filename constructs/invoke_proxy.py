@@ -279,7 +279,8 @@ class InvokeProxy(Construct):
         :param security_groups: the function's security groups instead of a new one. The proxy still adds its
             egress rule (TCP 443 to ``service_endpoints``) to them; a group that allows all outbound traffic
             keeps allowing it, and the construct says so with a warning annotation (the proxy's egress is then no
-            longer limited to the VPC endpoints). Default: - a new group, egress TCP 443 to the endpoints only.
+            longer limited to the VPC endpoints); an imported group that cannot take the rule (``mutable=False``)
+            gets a warning naming the rule to add. Default: - a new group, egress TCP 443 to the endpoints only.
         :param function_name: the function's physical name (1 to 64 of ``[a-zA-Z0-9-_]``, Lambda's rule; a change
             replaces the function). Default: - a name CloudFormation generates.
         """
@@ -325,8 +326,11 @@ class InvokeProxy(Construct):
             self.security_groups = list(security_groups)
             self.security_group = self.security_groups[0]
             self._warn_about_open_egress()
+        children = [len(sg.node.children) for sg in self.security_groups]
         self._connections = ec2.Connections(security_groups=self.security_groups)
         self.connections.allow_to(service_endpoints, ec2.Port.tcp(443), "HTTPS to the VPC endpoints")
+        if security_groups is not None:
+            self._warn_about_dropped_egress(children)
 
         # every statement (grants of the routes, guardrail, logs, key; X-Ray from the function) goes into ONE
         # customer-managed policy (child "Policy" of the role, or "RolePolicy" on a role of yours), never inline
@@ -439,6 +443,17 @@ class InvokeProxy(Construct):
                     f"security_groups: {sg.node.path} allows all outbound traffic, so the proxy's egress is no longer "
                     "limited to HTTPS to the VPC endpoints (the default with no security_groups); pass a group created "
                     "with allow_all_outbound=False to keep that limit",
+                )
+
+    def _warn_about_dropped_egress(self, children_before: list[int]) -> None:
+        """aws-cdk-lib adds an egress rule to another security group as a child resource of the group; an imported
+        group with ``mutable=False`` gets none, silently. Say so, naming the rule to add."""
+        for sg, before in zip(self.security_groups, children_before):
+            if not sg.allow_all_outbound and len(sg.node.children) == before:
+                Annotations.of(self).add_warning_v2(
+                    "gptoss:proxy-egress-not-added",
+                    f"security_groups: {sg.node.path} did not take the proxy's egress rule (an immutable import?); "
+                    "add egress TCP 443 to the VPC endpoints' security group yourself, or the proxy cannot reach them",
                 )
 
     def _grant_runtime_permissions(self, vpc: ec2.IVpc, *, xray: bool = False) -> None:

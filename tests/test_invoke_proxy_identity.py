@@ -133,6 +133,16 @@ class TestOwnSecurityGroups:
             "/T/Proxy", Match.string_like_regexp("security_groups: T/Open allows all outbound traffic, so the proxy's egress is no longer limited")
         )
 
+    def test_an_immutable_group_that_cannot_take_the_egress_rule_says_so(self):
+        stack, _, _ = _build_with(lambda s: {"security_groups": [ec2.SecurityGroup.from_security_group_id(s, "Central", "sg-0123456789abcdef0", allow_all_outbound=False, mutable=False)]})
+        Annotations.from_stack(stack).has_warning("/T/Proxy", Match.string_like_regexp(
+            "security_groups: T/Central did not take the proxy's egress rule .* add egress TCP 443 to the VPC endpoints' security group yourself"))
+
+    def test_a_mutable_import_takes_the_egress_rule_silently(self):
+        stack, _, _ = _build_with(lambda s: {"security_groups": [ec2.SecurityGroup.from_security_group_id(s, "Team", "sg-0123456789abcdef0", allow_all_outbound=False)]})
+        Template.from_stack(stack).has_resource_properties("AWS::EC2::SecurityGroupEgress", {"GroupId": "sg-0123456789abcdef0", "FromPort": 443})
+        Annotations.from_stack(stack).has_no_warning("/T/Proxy", Match.any_value())
+
     def test_fails_when_security_groups_is_empty(self):
         with pytest.raises(ValueError, match="security_groups must name at least one security group when given, got none"):
             _build(security_groups=[])
