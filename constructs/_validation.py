@@ -81,3 +81,17 @@ def require_availability_zones(prop: str, values: Sequence[str], region: str, *,
     if len(zones) < minimum:
         raise ValueError(f"{prop} must name at least {minimum} zones, got {zones}")
     return zones
+
+
+def require_name(prop: str, value: str, *, pattern: str, max_length: int, allowed: str) -> str:
+    """A physical name a service limits to ``max_length`` characters of ``pattern`` (tokens are left to the service);
+    ``allowed`` says the pattern in words for the message."""
+    if Token.is_unresolved(value):
+        return value
+    if not isinstance(value, str) or not value:
+        raise ValueError(f"{prop} must be a non-empty string, got {value!r}")
+    if len(value) > max_length:
+        raise ValueError(f"{prop} must be at most {max_length} characters, got {len(value)}: {value!r}")
+    if not re.fullmatch(pattern, value):
+        raise ValueError(f"{prop} must be {allowed}, got {value!r}")
+    return value

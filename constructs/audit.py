@@ -14,7 +14,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct
 
 from gptoss_constructs._compliance import acknowledge_in_packs, skip_scanner_checks
-from gptoss_constructs._defaults import allow_cloudwatch_logs, retention_from_days
+from gptoss_constructs._defaults import allow_cloudwatch_logs
 
 #: CloudTrail data-event resource types (advanced event selector field ``resources.type``) and what they record
 DATA_EVENT_TYPES: dict[str, str] = {
@@ -24,7 +24,7 @@ DATA_EVENT_TYPES: dict[str, str] = {
     "AWS::Lambda::Function": "Lambda Invoke of the proxy function",
 }
 #: six years: HIPAA §164.316(b)(2)(i) retention of required documentation
-DEFAULT_RETENTION_DAYS = 2192
+DEFAULT_RETENTION = logs.RetentionDays.SIX_YEARS
 
 KEY_ACTIONS_FOR_CLOUDTRAIL = ("kms:GenerateDataKey", "kms:DescribeKey")
 
@@ -49,18 +49,17 @@ class AuditTrail(Construct):
         id: str,
         *,
         functions: Sequence[lambda_.IFunction] = (),
-        retention_days: int = DEFAULT_RETENTION_DAYS,
+        retention: logs.RetentionDays = DEFAULT_RETENTION,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         """
         :param functions: Lambda functions whose invocations are recorded.
             Default: - every function of the account and region (``AWS::Lambda::Function`` without an ARN filter).
-        :param retention_days: how long the CloudWatch Logs copy is kept (a CloudWatch Logs retention value).
-            Default: - 2192 (six years, HIPAA §164.316(b)(2)(i)); the S3 copy is kept until you delete it.
+        :param retention: how long the CloudWatch Logs copy is kept.
+            Default: - six years (2192 days, HIPAA §164.316(b)(2)(i)); the S3 copy is kept until you delete it.
         :param removal_policy: for the key, bucket and log group. Default: - RETAIN.
         """
         super().__init__(scope, id)
-        retention = retention_from_days(retention_days)
         stack = Stack.of(self)
         self.trail_name = Names.unique_resource_name(self, max_length=128, separator="-")
         trail_arn = f"arn:{stack.partition}:cloudtrail:{stack.region}:{stack.account}:trail/{self.trail_name}"

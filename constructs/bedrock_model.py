@@ -63,7 +63,10 @@ class BedrockFoundationModel:
         a policy naming an inference profile "must also specify the foundation model in each Region associated
         with it"."""
         actions = ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"]
-        scope = grantee if isinstance(grantee, Construct) else grantee.grant_principal
+        # the stack whose partition/region/account the ARNs use: the grantee, its principal, or the managed policy a
+        # managed-policy grantee writes into (none of the last two need be a construct)
+        candidates = (grantee, grantee.grant_principal, getattr(grantee, "policy", None))
+        scope = next((c for c in candidates if isinstance(c, Construct)), grantee.grant_principal)
         if self.inference_profile is None:
             return iam.Grant.add_to_principal(grantee=grantee, actions=actions, resource_arns=[self.model_arn(scope)])
         profile_arn = self.inference_profile_arn(scope)

@@ -21,7 +21,7 @@ from constructs import Construct
 
 from gptoss_constructs import catalog
 from gptoss_constructs._compliance import acknowledge_in_packs, skip_scanner_checks
-from gptoss_constructs._defaults import encrypted_log_group, nag_resource, new_key, retention_from_days
+from gptoss_constructs._defaults import encrypted_log_group, nag_resource, new_key
 from gptoss_constructs._validation import require_choice, require_range
 
 VARIANT_NAME = "AllTraffic"
@@ -263,7 +263,7 @@ class GptOssEndpoint(_InvokableEndpointBase):
         model_data_download_timeout: Duration | None = None,
         data_capture_bucket: s3.IBucket | None = None,
         data_capture_sampling_percentage: int = 100,
-        log_retention_days: int = 365,
+        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         tags: Mapping[str, str] | None = None,
     ) -> None:
@@ -338,8 +338,8 @@ class GptOssEndpoint(_InvokableEndpointBase):
         :param data_capture_bucket: capture requests and responses (they contain prompts!) to this bucket,
             encrypted with the key. Default: - no capture.
         :param data_capture_sampling_percentage: Default: - 100.
-        :param log_retention_days: retention of the endpoint's log group ``/aws/sagemaker/Endpoints/<name>``.
-            Default: - 365.
+        :param log_retention: retention of the endpoint's log group ``/aws/sagemaker/Endpoints/<name>``.
+            Default: - one year.
         :param removal_policy: for the key and the log group. Default: - RETAIN.
         :param tags: tags for every resource of this endpoint (cost allocation per model). Default: - none
             beyond the app's tags.
@@ -411,7 +411,7 @@ class GptOssEndpoint(_InvokableEndpointBase):
             self,
             "LogGroup",
             key=self.encryption_key,
-            retention=retention_from_days(log_retention_days),
+            retention=log_retention,
             removal_policy=removal_policy,
             log_group_name=f"/aws/sagemaker/Endpoints/{self.endpoint_name}",
         )

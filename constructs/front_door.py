@@ -8,9 +8,9 @@ per-second throttling of their own."""
 
 from __future__ import annotations
 
-from typing import Sequence
-
 import json
+import re
+from typing import Sequence
 
 from aws_cdk import Acknowledgment, Duration, Names, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_apigateway as apigw
@@ -94,6 +94,162 @@ def validate_throttling(*, throttling_rate_limit: int | None = None, throttling_
         require_range("throttling_burst_limit", throttling_burst_limit, 1, 5000)
 
 
+def proxy_route_list(model_ids: Sequence[str] = ()) -> tuple[tuple[str, str], ...]:
+    """The proxy's routes as ``(path, method)``: ``PROXY_ROUTES`` plus ``GET v1/models/<model>`` per model name.
+
+    Example::
+
+        proxy_route_list(["gpt-oss-20b"])[-1]   # ("v1/models/gpt-oss-20b", "GET")
+    """
+    return tuple(PROXY_ROUTES) + tuple((f"v1/models/{model}", "GET") for model in model_ids)
+
+
+def resolve_integration_timeout(*, streaming: bool, integration_timeout: Duration | None) -> Duration:
+    """The integration timeout of a streamed or buffered proxy integration, checked against API Gateway's limits
+    (15 minutes streamed; 29 s buffered, up to 300 s after the account's quota increase)."""
+    if integration_timeout is None:
+        integration_timeout = Duration.minutes(5) if streaming else Duration.seconds(29)
+    require_range(
+        "integration_timeout (seconds)", integration_timeout.to_seconds(), 1, 900 if streaming else BUFFERED_TIMEOUT_MAX_SECONDS
+    )
+    return integration_timeout
+
+
+def _grant_execute(owner: Construct, grantee: iam.IGrantable, resource_arns: list[str], managed_policy: bool) -> iam.Grant:
+    """execute-api:Invoke on exactly ``resource_arns`` (inline, or in a managed policy named after ``owner``)."""
+    if managed_policy:
+        principal = grantee.grant_principal
+        grantee = ManagedPolicyGrantee(
+            principal if isinstance(principal, Construct) else owner,
+            f"InvokePolicy{Names.unique_id(owner)}",
+            grantee,
+            description="Call the gpt-oss private API (execute-api:Invoke on its routes)",
+        )
+    return iam.Grant.add_to_principal(grantee=grantee, actions=["execute-api:Invoke"], resource_arns=resource_arns)
+
+
+#: the construct ids ``ProxyRoutes`` creates on the API (after ``id_prefix``)
+_ROUTE_CHILD_IDS = ("Validator", "ChatRequest", "ResponsesRequest")
+
+
+class ProxyRoutes:
+    """The invoke proxy's routes on a REST API — yours, or ``PrivateApiFrontDoor``'s (one definition for both).
+
+    Adds under the API's root one method per route of ``proxy_route_list(model_ids)``, each with AWS_IAM
+    authorization and a Lambda proxy integration that streams (``ResponseTransferMode: STREAM`` and the
+    ``2021-11-15/functions/<arn>/response-streaming-invocations`` URI, API Gateway developer guide, "Set up a
+    Lambda proxy integration with payload response streaming"), without the console test-invoke permission,
+    and body validation of the two POST routes (a request validator and the ``ChatCompletionRequest`` /
+    ``ResponsesRequest`` models, created on the API). ``grant_invoke`` grants execute-api:Invoke on exactly these
+    routes of ``stage_name``.
+
+    The API's own settings (endpoint type, resource policy, stage logging, throttling, WAF) stay yours. The routes
+    sit at the API root: the proxy routes by path.
+
+    Example::
+
+        api = apigw.RestApi(self, "TeamApi", ...)                    # your API, stage and policies
+        routes = proxy.add_routes_to(api)                            # or ProxyRoutes(api, handler=fn, ...)
+        routes.grant_invoke(app_role, managed_policy=True)           # execute-api:Invoke on the routes only
+        routes.routes                                                # (("v1/chat/completions", "POST"), ...)
+    """
+
+    def __init__(
+        self,
+        api: apigw.IRestApi,
+        *,
+        handler: lambda_.IFunction,
+        streaming: bool = True,
+        integration_timeout: Duration | None = None,
+        model_ids: Sequence[str] = (),
+        stage_name: str | None = None,
+        api_key_required: bool | None = None,
+        id_prefix: str = "",
+    ) -> None:
+        """
+        :param api: the REST API the routes go on (a ``RestApi`` of your app, or one imported with
+            ``RestApi.from_rest_api_attributes``, which then needs a ``Deployment`` of your own).
+        :param handler: the proxy function (``InvokeProxy.function``).
+        :param streaming: stream the integration response. Default: - true.
+        :param integration_timeout: Default: - 5 minutes streamed (up to 15); 29 s buffered (up to 300 only after
+            the account's "Maximum integration timeout in milliseconds" quota is raised).
+        :param model_ids: each gets ``GET /v1/models/<model>`` as a literal route. Default: - none.
+        :param stage_name: the stage ``grant_invoke`` and ``route_arns`` name. Default: - the API's own deployment
+            stage (required for an API without one, e.g. an imported API).
+        :param api_key_required: also require an API key on every route. Default: - the API's default method
+            options.
+        :param id_prefix: prefix of the construct ids of the validator and the two models created on the API (for
+            an API that already has children named ``Validator``, ``ChatRequest`` or ``ResponsesRequest``).
+            Default: - none.
+        """
+        integration_timeout = resolve_integration_timeout(streaming=streaming, integration_timeout=integration_timeout)
+        if id_prefix and not re.fullmatch(r"[A-Za-z][A-Za-z0-9]*", id_prefix):
+            raise ValueError(f"id_prefix must be letters and digits starting with a letter, got {id_prefix!r}")
+        taken = [id_prefix + c for c in _ROUTE_CHILD_IDS if api.node.try_find_child(id_prefix + c) is not None]
+        if taken:
+            raise ValueError(f"id_prefix must leave the api's construct ids free, but {taken[0]!r} exists (id_prefix={id_prefix!r})")
+        if stage_name is None:
+            if api.latest_deployment is None:
+                raise ValueError("stage_name must be given for an api without a deployment stage of its own, got None")
+            stage_name = api.deployment_stage.stage_name
+        self.api = api
+        self.handler = handler
+        self.stage_name = stage_name
+        self.streaming = streaming
+        self.integration_timeout = integration_timeout
+        #: the routes as ``(path, method)``: ``proxy_route_list(model_ids)``
+        self.routes = proxy_route_list(model_ids)
+
+        self.integration = apigw.LambdaIntegration(
+            handler,
+            proxy=True,
+            timeout=integration_timeout,
+            allow_test_invoke=False,  # the console's test-invoke path reaches the function without the VPC endpoint
+            response_transfer_mode=apigw.ResponseTransferMode.STREAM if streaming else apigw.ResponseTransferMode.BUFFERED,
+        )
+        # children of the API, exactly where RestApi.add_request_validator / add_model put them
+        self.validator = apigw.RequestValidator(
+            api, f"{id_prefix}Validator", rest_api=api, validate_request_body=True, validate_request_parameters=True
+        )
+        body_models = {
+            "v1/chat/completions": apigw.Model(
+                api, f"{id_prefix}ChatRequest", rest_api=api, content_type="application/json", schema=CHAT_REQUEST_SCHEMA
+            ),
+            "v1/responses": apigw.Model(
+                api, f"{id_prefix}ResponsesRequest", rest_api=api, content_type="application/json", schema=RESPONSES_REQUEST_SCHEMA
+            ),
+        }
+        self.methods: dict[str, apigw.Method] = {}
+        for path, method in self.routes:
+            options: dict = {"authorization_type": apigw.AuthorizationType.IAM}
+            if api_key_required is not None:
+                options["api_key_required"] = api_key_required
+            if method == "POST":
+                options.update(request_validator=self.validator, request_models={"application/json": body_models[path]})
+            self.methods[f"{method} /{path}"] = api.root.resource_for_path(path).add_method(method, self.integration, **options)
+        for m in self.methods.values():
+            Validations.of(m).acknowledge(
+                Acknowledgment(
+                    id="AwsSolutions::AwsSolutions-COG4",
+                    reason="callers are AWS principals (workloads and roles) authorized with SigV4 against their IAM "
+                    "policies (AuthorizationType AWS_IAM); a Cognito user pool would add a second identity store",
+                )
+            )
+
+    @property
+    def route_arns(self) -> list[str]:
+        """The execute-api ARN of each route on the stage (``.../<stage>/<METHOD>/<path>``)."""
+        return [self.api.arn_for_execute_api(method, f"/{path}", self.stage_name) for path, method in self.routes]
+
+    def grant_invoke(self, grantee: iam.IGrantable, *, managed_policy: bool = False) -> iam.Grant:
+        """Grants execute-api:Invoke on exactly these routes of the stage, nothing else.
+
+        :param managed_policy: put the statement in a new customer-managed policy attached to the grantee's role
+            (instead of its inline default policy). Default: - false.
+        """
+        return _grant_execute(self.api, grantee, self.route_arns, managed_policy)
+
+
 class PrivateApiFrontDoor(Construct):
     """A PRIVATE REST API in front of the proxy, reachable only through one execute-api VPC endpoint.
 
@@ -160,11 +316,7 @@ class PrivateApiFrontDoor(Construct):
         """
         super().__init__(scope, id)
         validate_throttling(throttling_rate_limit=throttling_rate_limit, throttling_burst_limit=throttling_burst_limit)
-        if integration_timeout is None:
-            integration_timeout = Duration.minutes(5) if streaming else Duration.seconds(29)
-        require_range(
-            "integration_timeout (seconds)", integration_timeout.to_seconds(), 1, 900 if streaming else BUFFERED_TIMEOUT_MAX_SECONDS
-        )
+        integration_timeout = resolve_integration_timeout(streaming=streaming, integration_timeout=integration_timeout)
         self.rest_api_name = rest_api_name or Names.unique_resource_name(self, max_length=128, separator="-")
 
         self.encryption_key = encryption_key or new_key(
@@ -233,26 +385,12 @@ class PrivateApiFrontDoor(Construct):
         )
         self.api.deployment_stage.node.add_dependency(self.execution_log_group)
 
-        integration = apigw.LambdaIntegration(
-            handler,
-            proxy=True,
-            timeout=integration_timeout,
-            allow_test_invoke=False,  # the console's test-invoke path reaches the function without the VPC endpoint
-            response_transfer_mode=apigw.ResponseTransferMode.STREAM if streaming else apigw.ResponseTransferMode.BUFFERED,
+        # the routes, their streaming integration and body validation: the same helper a user's own API uses
+        self.proxy_routes = ProxyRoutes(
+            self.api, handler=handler, streaming=streaming, integration_timeout=integration_timeout, model_ids=model_ids, stage_name=stage_name
         )
-        validator = self.api.add_request_validator("Validator", validate_request_body=True, validate_request_parameters=True)
-        body_models = {
-            "v1/chat/completions": self.api.add_model("ChatRequest", content_type="application/json", schema=CHAT_REQUEST_SCHEMA),
-            "v1/responses": self.api.add_model("ResponsesRequest", content_type="application/json", schema=RESPONSES_REQUEST_SCHEMA),
-        }
-        self.routes = tuple(PROXY_ROUTES) + tuple((f"v1/models/{model}", "GET") for model in model_ids)
-        self.methods: dict[str, apigw.Method] = {}
-        for path, method in self.routes:
-            resource = self.api.root.resource_for_path(path)
-            options = {}
-            if method == "POST":
-                options = {"request_validator": validator, "request_models": {"application/json": body_models[path]}}
-            self.methods[f"{method} /{path}"] = resource.add_method(method, integration, **options)
+        self.routes = self.proxy_routes.routes
+        self.methods: dict[str, apigw.Method] = self.proxy_routes.methods
 
         self.stage_name = stage_name
         self.rest_api_id = self.api.rest_api_id
@@ -330,14 +468,6 @@ class PrivateApiFrontDoor(Construct):
             "the only integration is a Lambda proxy integration invoked over the AWS API; there is no HTTP backend that "
             "could verify an API Gateway client certificate",
         )
-        for method in self.methods.values():
-            Validations.of(method).acknowledge(
-                Acknowledgment(
-                    id="AwsSolutions::AwsSolutions-COG4",
-                    reason="callers are AWS principals (workloads and roles) authorized with SigV4 against their IAM "
-                    "policies (AuthorizationType AWS_IAM); a Cognito user pool would add a second identity store",
-                )
-            )
         policy = getattr(self, "_account_policy", None)
         if policy is not None:
             stack = Stack.of(self)
@@ -365,20 +495,12 @@ class PrivateApiFrontDoor(Construct):
             (instead of the role's inline default policy), so an app that grants its own role stays clean under
             the compliance packs' ``IAMNoInlinePolicy`` without an acknowledgment. Default: - false.
         """
-        if managed_policy:
-            principal = grantee.grant_principal
-            grantee = ManagedPolicyGrantee(
-                principal if isinstance(principal, Construct) else self,
-                f"InvokePolicy{Names.unique_id(self)}",
-                grantee,
-                description="Call the gpt-oss private API (execute-api:Invoke on its routes)",
-            )
-        return iam.Grant.add_to_principal(grantee=grantee, actions=["execute-api:Invoke"], resource_arns=self.route_arns)
+        return _grant_execute(self, grantee, self.route_arns, managed_policy)
 
     @property
     def route_arns(self) -> list[str]:
         """The execute-api ARN of each route on this stage (``.../<stage>/<METHOD>/<path>``)."""
-        return [self.api.arn_for_execute_api(method, f"/{path}", self.stage_name) for path, method in self.routes]
+        return self.proxy_routes.route_arns
 
     def add_consumer(
         self, id: str, *, rate_limit: int = 5, burst_limit: int = 10, quota_per_day: int | None = None

@@ -10,6 +10,8 @@ from aws_cdk import aws_kms as kms
 from constructs import Construct
 
 from gptoss_constructs._defaults import new_key
+from gptoss_constructs._grants import ManagedPolicyGrantee
+from gptoss_constructs._validation import require_name
 from gptoss_constructs.guardrail_policy import GuardrailPolicy, load_policy
 
 #: the system-defined guardrail profile (STANDARD tier) per region geography ("us-gov-west-1" → "us-gov")
@@ -27,6 +29,20 @@ GUARDRAIL_PROFILE_DESTINATIONS: dict[str, tuple[str, ...]] = {
     "us-gov-east-1": ("us-gov-east-1", "us-gov-west-1"),
     "us-gov-west-1": ("us-gov-east-1", "us-gov-west-1"),
 }
+
+
+#: Bedrock's guardrail-name rule (botocore ``bedrock`` service model, shape ``GuardrailName``: 1 to 50 characters of
+#: ``[0-9a-zA-Z-_]+``)
+GUARDRAIL_NAME_PATTERN = r"[0-9a-zA-Z_-]+"
+GUARDRAIL_NAME_MAX_LENGTH = 50
+
+
+def validate_guardrail_name(guardrail_name: str) -> str:
+    """A Bedrock guardrail name: 1 to 50 letters, digits, hyphens and underscores (tokens are left to Bedrock)."""
+    return require_name(
+        "guardrail_name", guardrail_name, pattern=GUARDRAIL_NAME_PATTERN, max_length=GUARDRAIL_NAME_MAX_LENGTH,
+        allowed="letters, digits, hyphens and underscores (Bedrock GuardrailName)",
+    )
 
 
 def _geography(region: str) -> str | None:
@@ -68,10 +84,23 @@ class _GuardrailBase(Construct):
     encryption_key: kms.IKey | None
     guardrail_profile_id: str | None
 
-    def grant_apply(self, grantee: iam.IGrantable) -> iam.Grant:
+    def grant_apply(self, grantee: iam.IGrantable, *, managed_policy: bool = False) -> iam.Grant:
         """Grants ``bedrock:ApplyGuardrail`` on this guardrail (any version) and, for the STANDARD tier, on its
         guardrail profile in every destination region; plus ``kms:Decrypt`` on its key. Returns ONE grant
-        combining all of them (like generative-ai-cdk-constructs ``GuardrailBase.grantApply``)."""
+        combining all of them (like generative-ai-cdk-constructs ``GuardrailBase.grantApply``).
+
+        :param managed_policy: put the statements in a new customer-managed policy attached to the grantee's role
+            instead of its inline default policy (clean under the packs' ``IAMNoInlinePolicy`` without an
+            acknowledgment), as ``grant_invoke(..., managed_policy=True)`` of the proxy. Default: - false.
+        """
+        if managed_policy:
+            principal = grantee.grant_principal
+            grantee = ManagedPolicyGrantee(
+                principal if isinstance(principal, Construct) else self,
+                f"ApplyGuardrailPolicy{Names.unique_id(self)}",
+                grantee,
+                description="Apply the gpt-oss guardrail (bedrock:ApplyGuardrail, kms:Decrypt on its key)",
+            )
         resources = [self.guardrail_arn]
         if self.guardrail_profile_id:
             resources += guardrail_profile_arns(Stack.of(self), self.guardrail_profile_id)
@@ -81,14 +110,15 @@ class _GuardrailBase(Construct):
         return grant
 
     def metric(self, metric_name: str, **options) -> cloudwatch.Metric:
-        """A metric of this guardrail in ``AWS/Bedrock/Guardrails``; every option (statistic, period,
-        dimensions_map, label ...) may be overridden. Default dimensions: GuardrailArn + GuardrailVersion (the
+        """A metric of this guardrail in ``AWS/Bedrock/Guardrails``; every option (namespace, statistic,
+        period, dimensions_map, label ...) may be overridden. Default dimensions: GuardrailArn + GuardrailVersion (the
         set aws-cdk's bedrock-alpha ``GuardrailBase.metric`` uses; UNCONFIRMED in the Bedrock metrics doc,
         which publishes ``Operation=ApplyGuardrail`` — alarms use that set, see ``metric_apply_guardrail``)."""
         options.setdefault("dimensions_map", {"GuardrailArn": self.guardrail_arn, "GuardrailVersion": self.guardrail_version})
         options.setdefault("statistic", "Sum")
         options.setdefault("period", Duration.minutes(5))
-        return cloudwatch.Metric(namespace="AWS/Bedrock/Guardrails", metric_name=metric_name, **options)
+        options.setdefault("namespace", "AWS/Bedrock/Guardrails")  # an override, never a duplicate keyword
+        return cloudwatch.Metric(metric_name=metric_name, **options)
 
     def metric_apply_guardrail(self, metric_name: str, **options) -> cloudwatch.Metric:
         """``metric_name`` in the published ``Operation=ApplyGuardrail`` dimension set (Bedrock user guide,
@@ -151,14 +181,19 @@ class ModelGuardrail(_GuardrailBase):
         policy: GuardrailPolicy | str = "baseline",
         encryption_key: kms.IKey | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        guardrail_name: str | None = None,
     ) -> None:
         """
         :param policy: a ``GuardrailPolicy``, a preset name (``baseline``, ``strict``, ``pii-redact``) or a
             policy file path. Default: - ``baseline``.
         :param encryption_key: encrypts the guardrail. Default: - a new key with rotation.
         :param removal_policy: for the key and the guardrail. Default: - RETAIN.
+        :param guardrail_name: the guardrail's name (1 to 50 of ``[0-9a-zA-Z-_]``, Bedrock's rule; unique in the
+            account and region). Default: - a name derived from the construct path.
         """
         super().__init__(scope, id)
+        if guardrail_name is not None:
+            validate_guardrail_name(guardrail_name)
         self.policy = policy if isinstance(policy, GuardrailPolicy) else load_policy(policy)
         stack = Stack.of(self)
         self.encryption_key = encryption_key or new_key(
@@ -168,7 +203,7 @@ class ModelGuardrail(_GuardrailBase):
         self.guardrail = bedrock.CfnGuardrail(
             self,
             "Resource",
-            name=Names.unique_resource_name(self, max_length=50, separator="-"),
+            name=guardrail_name or Names.unique_resource_name(self, max_length=GUARDRAIL_NAME_MAX_LENGTH, separator="-"),
             description=p.description or None,
             blocked_input_messaging=p.blocked_input_message,
             blocked_outputs_messaging=p.blocked_output_message,

@@ -8,7 +8,8 @@ from pathlib import Path
 from typing import Any, Protocol, Sequence
 
 import jsii
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, Annotations, Duration, RemovalPolicy, Stack, Validations
+from aws_cdk import aws_apigateway as apigw
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -18,10 +19,10 @@ from constructs import Construct
 
 from gptoss_constructs._compliance import acknowledge_in_packs, skip_scanner_checks
 from gptoss_constructs._defaults import encrypted_log_group, new_key
-from gptoss_constructs._validation import require_range
+from gptoss_constructs._validation import require_name, require_range
 from gptoss_constructs.bedrock_model import BedrockFoundationModel
-from gptoss_constructs._grants import ManagedPolicyRole
-from gptoss_constructs.front_door import BUFFERED_TIMEOUT_QUOTA_SECONDS, PrivateApiFrontDoor
+from gptoss_constructs._grants import ManagedPolicyGrantee, ManagedPolicyRole
+from gptoss_constructs.front_door import BUFFERED_TIMEOUT_QUOTA_SECONDS, PrivateApiFrontDoor, ProxyRoutes
 from gptoss_invoke_proxy_asset.gptoss_proxy.core import settings as core
 
 def _default_code_path() -> Path:
@@ -84,6 +85,21 @@ class ApplicableGuardrail(Protocol):
     def guardrail_version(self) -> str: ...
 
     def grant_apply(self, grantee: iam.IGrantable) -> iam.Grant: ...
+
+
+#: Lambda's function-name rule (botocore ``lambda`` service model, shape ``FunctionName``: ``[a-zA-Z0-9-_]+`` in the
+#: name part; CreateFunction's documentation: "If you specify only the function name, it is limited to 64
+#: characters in length")
+FUNCTION_NAME_PATTERN = r"[a-zA-Z0-9_-]+"
+FUNCTION_NAME_MAX_LENGTH = 64
+
+
+def validate_function_name(function_name: str) -> str:
+    """A Lambda function name: 1 to 64 letters, digits, hyphens and underscores (tokens are left to Lambda)."""
+    return require_name(
+        "function_name", function_name, pattern=FUNCTION_NAME_PATTERN, max_length=FUNCTION_NAME_MAX_LENGTH,
+        allowed="letters, digits, hyphens and underscores (Lambda FunctionName)",
+    )
 
 
 def validate_escalate_principals(principals: Sequence[str]) -> None:
@@ -218,6 +234,9 @@ class InvokeProxy(Construct):
         code: lambda_.Code | None = None,
         max_body_bytes: int | None = None,
         escalate_principals: Sequence[str] = (),
+        role: iam.IRole | None = None,
+        security_groups: Sequence[ec2.ISecurityGroup] | None = None,
+        function_name: str | None = None,
     ) -> None:
         """
         :param vpc: the private VPC the function runs in.
@@ -253,10 +272,25 @@ class InvokeProxy(Construct):
         :param escalate_principals: who may send ``escalate`` (or ``x-gptoss-escalate``) to go straight to a
             route's fallback: account ids, IAM role/user ARNs (a role matches its assumed-role sessions), or
             ``*``. Default: - nobody (escalation is refused with 403).
+        :param role: the function's execution role (bring your own: permissions boundary, naming). It must trust
+            ``lambda.amazonaws.com``. Every permission the proxy needs (its routes, guardrail, log group, key, VPC
+            interfaces, X-Ray) goes into ONE new customer-managed policy (``policy``) attached to it, and the
+            function waits for that policy; nothing is added inline. Default: - a new role with that policy.
+        :param security_groups: the function's security groups instead of a new one. The proxy still adds its
+            egress rule (TCP 443 to ``service_endpoints``) to them; a group that allows all outbound traffic
+            keeps allowing it, and the construct says so with a warning annotation (the proxy's egress is then no
+            longer limited to the VPC endpoints); an imported group that cannot take the rule (``mutable=False``)
+            gets a warning naming the rule to add. Default: - a new group, egress TCP 443 to the endpoints only.
+        :param function_name: the function's physical name (1 to 64 of ``[a-zA-Z0-9-_]``, Lambda's rule; a change
+            replaces the function). Default: - a name CloudFormation generates.
         """
         super().__init__(scope, id)
         _validate_routes(routes)
         validate_escalate_principals(escalate_principals)
+        if function_name is not None:
+            validate_function_name(function_name)
+        if security_groups is not None and not security_groups:
+            raise ValueError("security_groups must name at least one security group when given, got none")
         options = {
             "handoff_daily_cap": handoff_daily_cap,
             "handoff_on_high_effort": handoff_on_high_effort,
@@ -276,28 +310,45 @@ class InvokeProxy(Construct):
         self.streaming = streaming
         self.timeout = timeout
         self._reserved = reserved_concurrent_executions
-        self.front_doors: list[PrivateApiFrontDoor] = []
+        self.front_doors: list[PrivateApiFrontDoor | ProxyRoutes] = []
         self.encryption_key = encryption_key or new_key(
             self, "Key", description="gpt-oss-platform: invoke proxy logs and environment", removal_policy=removal_policy
         )
         self.log_group = encrypted_log_group(
             self, "LogGroup", key=self.encryption_key, retention=log_retention, removal_policy=removal_policy
         )
-        self.security_group = ec2.SecurityGroup(
-            self, "SecurityGroup", vpc=vpc, allow_all_outbound=False, description="gpt-oss invoke proxy: HTTPS to VPC endpoints only"
-        )
-        self._connections = ec2.Connections(security_groups=[self.security_group])
+        if security_groups is None:
+            self.security_group = ec2.SecurityGroup(
+                self, "SecurityGroup", vpc=vpc, allow_all_outbound=False, description="gpt-oss invoke proxy: HTTPS to VPC endpoints only"
+            )
+            self.security_groups = [self.security_group]
+        else:
+            self.security_groups = list(security_groups)
+            self.security_group = self.security_groups[0]
+            self._warn_about_open_egress()
+        children = [len(sg.node.children) for sg in self.security_groups]
+        self._connections = ec2.Connections(security_groups=self.security_groups)
         self.connections.allow_to(service_endpoints, ec2.Port.tcp(443), "HTTPS to the VPC endpoints")
+        if security_groups is not None:
+            self._warn_about_dropped_egress(children)
 
         # every statement (grants of the routes, guardrail, logs, key; X-Ray from the function) goes into ONE
-        # customer-managed policy (child "Policy" of the role), never an inline policy
-        self.role = ManagedPolicyRole(
-            self,
-            "Role",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description="gpt-oss invoke proxy: invoke its model routes, apply its guardrail, write its logs",
-            policy_description="gpt-oss invoke proxy: its model routes, guardrail, log group, key and VPC interfaces",
-        )
+        # customer-managed policy (child "Policy" of the role, or "RolePolicy" on a role of yours), never inline
+        policy_description = "gpt-oss invoke proxy: its model routes, guardrail, log group, key and VPC interfaces"
+        if role is None:
+            self.role: iam.IRole = ManagedPolicyRole(
+                self,
+                "Role",
+                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                description="gpt-oss invoke proxy: invoke its model routes, apply its guardrail, write its logs",
+                policy_description=policy_description,
+            )
+            self.policy = self.role.managed_policy
+            self._grantee: iam.IGrantable = self.role
+        else:
+            self.role = role
+            grantee = ManagedPolicyGrantee(self, "RolePolicy", role, description=policy_description)
+            self.policy, self._grantee = grantee.policy, grantee
         environment = self.settings.to_env(dumps=Stack.of(self).to_json_string)
         if streaming:
             environment.update(
@@ -315,27 +366,34 @@ class InvokeProxy(Construct):
             handler="run.sh" if streaming else "handler.lambda_handler",
             layers=[self._web_adapter_layer(architecture)] if streaming else None,
             role=self.role,
+            function_name=function_name,
             timeout=timeout,
             memory_size=memory_size,
             reserved_concurrent_executions=reserved_concurrent_executions,
             vpc=vpc,
             vpc_subnets=vpc_subnets or ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED),
-            security_groups=[self.security_group],
-            tracing=lambda_.Tracing.ACTIVE,
+            security_groups=self.security_groups,
+            # with a role of yours, aws-cdk-lib would write the X-Ray statement inline into it: tracing is then set
+            # on the resource below and the statement goes into the proxy's managed policy
+            tracing=lambda_.Tracing.ACTIVE if role is None else None,
             log_group=self.log_group,
             logging_format=lambda_.LoggingFormat.JSON,
             environment=environment,
             environment_encryption=self.encryption_key,
             description="gpt-oss invoke proxy (OpenAI-compatible chat completions)",
         )
-        self._grant_runtime_permissions(vpc)
+        if role is not None:
+            self.function.node.default_child.tracing_config = lambda_.CfnFunction.TracingConfigProperty(mode="Active")
+            self.function.node.add_dependency(self.policy)  # the grants exist before the first invocation
+        self._grant_runtime_permissions(vpc, xray=role is not None)
+        grantee = self.function if role is None else self._grantee
         for route in routes:
             if route.endpoint is not None:
-                route.endpoint.grant_invoke(self.function)
+                route.endpoint.grant_invoke(grantee)
             else:
-                route.bedrock_model.grant_invoke(self.function)
+                route.bedrock_model.grant_invoke(grantee)
         if guardrail is not None:
-            guardrail.grant_apply(self.function)
+            guardrail.grant_apply(grantee)
         self._acknowledge_intrinsic_findings()
 
     # ---- pieces ---------------------------------------------------------------------------------------
@@ -377,9 +435,35 @@ class InvokeProxy(Construct):
             f"arn:{stack.partition}:lambda:{stack.region}:753240598075:layer:{name}:{LWA_LAYER_VERSION}",
         )
 
-    def _grant_runtime_permissions(self, vpc: ec2.IVpc) -> None:
+    def _warn_about_open_egress(self) -> None:
+        for sg in self.security_groups:
+            if sg.allow_all_outbound:
+                Annotations.of(self).add_warning_v2(
+                    "gptoss:proxy-open-egress",
+                    f"security_groups: {sg.node.path} allows all outbound traffic, so the proxy's egress is no longer "
+                    "limited to HTTPS to the VPC endpoints (the default with no security_groups); pass a group created "
+                    "with allow_all_outbound=False to keep that limit",
+                )
+
+    def _warn_about_dropped_egress(self, children_before: list[int]) -> None:
+        """aws-cdk-lib adds an egress rule to another security group as a child resource of the group; an imported
+        group with ``mutable=False`` gets none, silently. Say so, naming the rule to add."""
+        for sg, before in zip(self.security_groups, children_before):
+            if not sg.allow_all_outbound and len(sg.node.children) == before:
+                Annotations.of(self).add_warning_v2(
+                    "gptoss:proxy-egress-not-added",
+                    f"security_groups: {sg.node.path} did not take the proxy's egress rule (an immutable import?); "
+                    "add egress TCP 443 to the VPC endpoints' security group yourself, or the proxy cannot reach them",
+                )
+
+    def _grant_runtime_permissions(self, vpc: ec2.IVpc, *, xray: bool = False) -> None:
         # What AWSLambdaVPCAccessExecutionRole and AWSXRayDaemonWriteAccess would give, minus everything else.
-        self.role.add_to_principal_policy(
+        principal = self._grantee.grant_principal
+        if xray:  # what lambda.Function adds for active tracing when it may write to the role (ours)
+            principal.add_to_principal_policy(
+                iam.PolicyStatement(actions=["xray:PutTraceSegments", "xray:PutTelemetryRecords"], resources=["*"])
+            )
+        principal.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="ManageVpcInterfaces",
                 actions=list(VPC_INTERFACE_ACTIONS),
@@ -393,7 +477,7 @@ class InvokeProxy(Construct):
         # UNCONFIRMED until a first deploy: that Lambda's check of these permissions at CreateFunction is also made
         # without the source function ARN (the guide lists ENI creation; preflight can simulate both cases with
         # iam:SimulatePrincipalPolicy and the lambda:SourceFunctionArn context key).
-        self.role.add_to_principal_policy(
+        principal.add_to_principal_policy(
             iam.PolicyStatement(
                 sid="DenyVpcInterfacesToFunctionCode",
                 effect=iam.Effect.DENY,
@@ -402,11 +486,11 @@ class InvokeProxy(Construct):
                 conditions={"Null": {"lambda:SourceFunctionArn": "false"}},
             )
         )
-        self.log_group.grant_write(self.role)
-        self.encryption_key.grant_decrypt(self.role)
+        self.log_group.grant_write(self._grantee)
+        self.encryption_key.grant_decrypt(self._grantee)
 
     def _acknowledge_intrinsic_findings(self) -> None:
-        policy = self.role.managed_policy
+        policy = self.policy
         skip_scanner_checks(
             policy.node.default_child,
             checkov={
@@ -473,14 +557,30 @@ class InvokeProxy(Construct):
         self.front_doors.append(door)
         return door
 
+    def add_routes_to(self, api: apigw.IRestApi, **options: Any) -> ProxyRoutes:
+        """Attaches the proxy's routes to a REST API you own (bring your own API Gateway) and returns them.
+
+        The routes, their streaming integration and body validation are ``ProxyRoutes`` (the same helper
+        ``add_private_api`` uses); ``options`` are its ``stage_name``, ``integration_timeout``,
+        ``api_key_required`` and ``id_prefix``. ``grant_invoke`` on the proxy then covers these routes too.
+        A buffered proxy with a function timeout above 29 s needs ``integration_timeout`` (as ``add_private_api``).
+        """
+        if "integration_timeout" not in options:
+            validate_buffered_timeout(streaming=self.streaming, timeout=self.timeout)
+        options.setdefault("model_ids", [route.model for route in self.routes])
+        routes = ProxyRoutes(api, handler=self.function, streaming=self.streaming, **options)
+        self.front_doors.append(routes)
+        return routes
+
     def grant_invoke(self, grantee: iam.IGrantable, *, managed_policy: bool = False) -> iam.Grant:
-        """Grants ``grantee`` execute-api:Invoke on exactly the proxy's routes of its front door(s), nothing else.
+        """Grants ``grantee`` execute-api:Invoke on exactly the proxy's routes of its front door(s) and of the APIs
+        given to ``add_routes_to``, nothing else.
 
         :param managed_policy: write the grant into a new customer-managed policy attached to the grantee's role
             instead of its inline default policy (nag-clean without acknowledgments). Default: - false.
         """
         if not self.front_doors:
-            raise ValueError("grant_invoke needs a front door: call add_private_api first")
+            raise ValueError("grant_invoke needs a front door: call add_private_api or add_routes_to first")
         grant = self.front_doors[0].grant_invoke(grantee, managed_policy=managed_policy)
         for door in self.front_doors[1:]:
             grant = grant.combine(door.grant_invoke(grantee, managed_policy=managed_policy))

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Protocol, Sequence
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
@@ -18,6 +18,43 @@ from gptoss_constructs._validation import require_range
 
 #: the namespace of the proxy's embedded-metric-format token metrics (lambda/invoke_proxy/gptoss_proxy/wiring.py)
 TOKEN_NAMESPACE = "GptOssPlatform"
+#: an endpoint is "saturated" when its concurrency per model copy stays at this multiple of its scaling target
+#: (target tracking holds it near the target unless the fleet is at its maximum)
+SATURATION_FACTOR = 2
+#: the target ``GptOssEndpoint.add_autoscaling`` uses when not told (``concurrent_requests_per_model``)
+DEFAULT_CONCURRENCY_TARGET = 8
+
+
+def scaling_concurrency_target(endpoint) -> float | None:
+    """The target value of ``endpoint``'s concurrency target-tracking policy (``add_autoscaling``'s
+    ``concurrent_requests_per_model``), or None when it has no autoscaling (yet)."""
+    target = getattr(endpoint, "scalable_target", None)
+    policy = target.node.try_find_child("ConcurrencyTracking") if target is not None else None
+    if policy is None:
+        return None
+    return policy.node.default_child.target_tracking_scaling_policy_configuration.target_value
+
+
+def allow_cloudwatch_alarms(key: kms.IKey) -> bool:
+    """Lets CloudWatch alarms of ``key``'s account and region use it to publish to a topic it encrypts; False when
+    the key policy cannot be changed here (an imported key).
+
+    CloudWatch alarms publish to an encrypted topic only if the key lets CloudWatch use it (SNS developer guide,
+    "Enable compatibility between event sources from AWS services and encrypted topics"). Explicit actions, and
+    confused-deputy conditions: only alarms of this account and region."""
+    stack = Stack.of(key)
+    return key.add_to_resource_policy(
+        iam.PolicyStatement(
+            sid="AllowCloudWatchAlarmsToPublish",
+            principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+            actions=["kms:Decrypt", "kms:GenerateDataKey"],
+            resources=["*"],
+            conditions={
+                "StringEquals": {"aws:SourceAccount": stack.account},
+                "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:*"},
+            },
+        )
+    ).statement_added
 
 
 class MonitoredEndpoint(Protocol):
@@ -37,7 +74,7 @@ class PlatformMonitoring(Construct):
     that notify an encrypted SNS topic.
 
     Alarms (thresholds are props): endpoint 5xx, endpoint model latency p99, endpoint saturated (concurrency per
-    model above twice the scaling target for 15 minutes: scaling is at its maximum), proxy errors, proxy
+    model at twice the endpoint's scaling target for 15 minutes: scaling is at its maximum), proxy errors, proxy
     throttles, front-door 5xx, guardrail server errors.
 
     Example::
@@ -58,12 +95,13 @@ class PlatformMonitoring(Construct):
         alarm_emails: Sequence[str] = (),
         endpoint_5xx_threshold: int = 5,
         endpoint_latency_p99: Duration | None = None,
-        endpoint_saturation_concurrency: int = 16,
+        endpoint_saturation_concurrency: int | None = None,
         proxy_error_threshold: int = 5,
         proxy_throttle_threshold: int = 1,
         guardrail_error_threshold: int = 1,
         encryption_key: kms.IKey | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
+        alarm_topic: sns.ITopic | None = None,
     ) -> None:
         """
         :param endpoints: SageMaker endpoints (``GptOssEndpoint``). Default: - none.
@@ -73,17 +111,29 @@ class PlatformMonitoring(Construct):
         :param alarm_emails: e-mail subscriptions of the alarm topic. Default: - none (subscribe later).
         :param endpoint_5xx_threshold: model errors per 5 minutes. Default: - 5.
         :param endpoint_latency_p99: Default: - 60 seconds (reasoning answers are long).
-        :param endpoint_saturation_concurrency: concurrent requests per model copy that mean "at capacity".
-            Default: - 16 (twice the scaling target of 8).
+        :param endpoint_saturation_concurrency: concurrent requests per model copy that mean "at capacity", for
+            every endpoint. Default: - per endpoint, twice its concurrency scaling target (``add_autoscaling``'s
+            ``concurrent_requests_per_model``, so call it before building the monitoring), or twice the default
+            target (8), 16, for an endpoint without autoscaling.
         :param proxy_error_threshold: function errors per 5 minutes. Default: - 5.
         :param proxy_throttle_threshold: throttled invocations per 5 minutes. Default: - 1.
         :param guardrail_error_threshold: ApplyGuardrail server errors per 5 minutes. Default: - 1.
-        :param encryption_key: the topic's key. Default: - a new key with rotation.
+        :param encryption_key: the key of the topic this construct creates. Default: - a new key with rotation
+            (not allowed with ``alarm_topic``).
+        :param alarm_topic: the SNS topic every alarm notifies (yours; ``alarm_emails`` still subscribe to it).
+            If it is a ``Topic`` of this app encrypted with a key of this app, the key gets the statement letting
+            CloudWatch alarms publish; otherwise a warning annotation names what its key policy needs.
+            Default: - a new topic encrypted with ``encryption_key``.
         """
         super().__init__(scope, id)
+        if alarm_topic is not None and encryption_key is not None:
+            raise ValueError(
+                "encryption_key is the key of the topic this construct creates and cannot apply to alarm_topic; "
+                "pass one of them, got both"
+            )
         for name, value in (
             ("endpoint_5xx_threshold", endpoint_5xx_threshold),
-            ("endpoint_saturation_concurrency", endpoint_saturation_concurrency),
+            ("endpoint_saturation_concurrency", 1 if endpoint_saturation_concurrency is None else endpoint_saturation_concurrency),
             ("proxy_error_threshold", proxy_error_threshold),
             ("proxy_throttle_threshold", proxy_throttle_threshold),
             ("guardrail_error_threshold", guardrail_error_threshold),
@@ -96,26 +146,16 @@ class PlatformMonitoring(Construct):
         if front_door is None and proxy is not None:
             front_door = next((d for d in getattr(proxy, "front_doors", []) if hasattr(d, "metric_server_error")), None)
 
-        self.encryption_key = encryption_key or new_key(
-            self, "Key", description="gpt-oss-platform: alarm topic", removal_policy=removal_policy
-        )
-        # CloudWatch alarms publish to an encrypted topic only if the key lets CloudWatch use it (SNS developer
-        # guide, "Enable compatibility between event sources from AWS services and encrypted topics"). Explicit
-        # actions, and confused-deputy conditions: only alarms of this account and region.
-        stack = Stack.of(self)
-        self.encryption_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="AllowCloudWatchAlarmsToPublish",
-                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=["*"],
-                conditions={
-                    "StringEquals": {"aws:SourceAccount": stack.account},
-                    "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:*"},
-                },
+        if alarm_topic is None:
+            self.encryption_key = encryption_key or new_key(
+                self, "Key", description="gpt-oss-platform: alarm topic", removal_policy=removal_policy
             )
-        )
-        self.topic = sns.Topic(self, "AlarmTopic", master_key=self.encryption_key, enforce_ssl=True, display_name="gpt-oss platform alarms")
+            allow_cloudwatch_alarms(self.encryption_key)
+            self.topic: sns.ITopic = sns.Topic(self, "AlarmTopic", master_key=self.encryption_key, enforce_ssl=True, display_name="gpt-oss platform alarms")
+        else:
+            self.topic = alarm_topic
+            self.encryption_key = alarm_topic.master_key
+            self._let_alarms_publish_to(alarm_topic)
         for email in alarm_emails:
             self.topic.add_subscription(subs.EmailSubscription(email))
         self.alarms: dict[str, cw.Alarm] = {}
@@ -124,7 +164,8 @@ class PlatformMonitoring(Construct):
             name = ep.endpoint_name
             self._alarm(f"{name}-5xx", ep.metric_invocation5xx_errors(), endpoint_5xx_threshold, f"{name}: model errors (5xx)")
             self._alarm(f"{name}-latency", ep.metric_model_latency(statistic="p99"), latency.to_seconds() * 1_000_000, f"{name}: model latency p99 above {latency.to_seconds()} s", periods=3)
-            self._alarm(f"{name}-saturated", ep.metric_concurrent_requests(statistic="Average"), endpoint_saturation_concurrency, f"{name}: saturated at its maximum capacity", periods=3)
+            saturation = endpoint_saturation_concurrency or SATURATION_FACTOR * (scaling_concurrency_target(ep) or DEFAULT_CONCURRENCY_TARGET)
+            self._alarm(f"{name}-saturated", ep.metric_concurrent_requests(statistic="Average"), saturation, f"{name}: saturated at its maximum capacity", periods=3)
         if proxy is not None:
             self._alarm("proxy-errors", proxy.metric_errors(statistic="Sum"), proxy_error_threshold, "invoke proxy: function errors")
             self._alarm("proxy-throttles", proxy.metric_throttles(statistic="Sum"), proxy_throttle_threshold, "invoke proxy: throttled invocations")
@@ -136,6 +177,20 @@ class PlatformMonitoring(Construct):
 
         self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
         self._widgets(endpoints, proxy, front_door, guardrail)
+
+    def _let_alarms_publish_to(self, topic: sns.ITopic) -> None:
+        key = topic.master_key
+        if key is not None and allow_cloudwatch_alarms(key):
+            return
+        if key is None and isinstance(topic, sns.Topic):
+            return  # a topic of this app without a customer-managed key: nothing to open
+        Annotations.of(self).add_warning_v2(
+            "gptoss:alarm-topic-key",
+            f"alarm_topic: if {topic.node.path} is encrypted with a customer-managed KMS key, that key's policy must allow "
+            "principal cloudwatch.amazonaws.com kms:Decrypt and kms:GenerateDataKey (conditions aws:SourceAccount = this "
+            "account, aws:SourceArn like arn:<partition>:cloudwatch:<region>:<account>:alarm:*); this construct cannot "
+            "add it, and without it alarm notifications are dropped",
+        )
 
     def _alarm(self, key: str, metric: cw.Metric, threshold: float, description: str, periods: int = 1) -> cw.Alarm:
         construct_id = "".join(part.capitalize() for part in key.replace("_", "-").split("-")) + "Alarm"

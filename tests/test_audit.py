@@ -129,8 +129,18 @@ def test_no_open_nag_finding_in_any_pack(audit):
 
 
 def test_fails_when_retention_is_not_a_cloudwatch_value():
+    """One retention type everywhere (issue 24): the construct takes ``logs.RetentionDays``; days from config go
+    through ``retention_from_days``, the one home of that rule."""
+    from aws_cdk import aws_logs as logs
+    from aws_cdk.assertions import Template
+
+    from gptoss_constructs._defaults import retention_from_days
+
     with pytest.raises(ValueError, match="retention must be one of .* got 2000"):
-        AuditTrail(Stack(App(context=project_context()), "X"), "Audit", retention_days=2000)
+        retention_from_days(2000)
+    stack = Stack(App(context=project_context()), "X")
+    AuditTrail(stack, "Audit", retention=logs.RetentionDays.TEN_YEARS)
+    Template.from_stack(stack).has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 3653})
 
 
 @pytest.mark.slow

@@ -287,3 +287,156 @@ def test_responses_and_model_retrieve_are_routes_with_exact_grants():
     tails = sorted(r["Fn::Join"][1][-1] for r in policy["Properties"]["PolicyDocument"]["Statement"][0]["Resource"])
     assert "/prod/GET/v1/models/gpt-oss-20b" in tails and "/prod/GET/v1/models/gpt-oss-120b" in tails
     assert not any("*" in tail for tail in tails)
+
+
+# ---- bring your own API Gateway (issue 24 item 3) -------------------------------------------------------------
+
+
+def _own_api(stack, **props):
+    from aws_cdk import aws_apigateway as apigw
+
+    return apigw.RestApi(stack, "TeamApi", deploy_options=apigw.StageOptions(stage_name="v2"), cloud_watch_role=False, **props)
+
+
+@pytest.fixture(scope="module")
+def own_api():
+    from gptoss_constructs.front_door import ProxyRoutes
+
+    stack, _, fn = _stack()
+    api = _own_api(stack)
+    routes = ProxyRoutes(api, handler=fn, model_ids=["gpt-oss-20b"])
+    routes.grant_invoke(iam.Role(stack, "Caller", assumed_by=iam.AccountRootPrincipal()), managed_policy=True)
+    return stack, api, routes, Template.from_stack(stack)
+
+
+class TestProxyRoutesOnYourOwnApi:
+    def test_the_route_list_is_exported(self, own_api):
+        from gptoss_constructs.front_door import PROXY_ROUTES, proxy_route_list
+
+        assert ("v1/chat/completions", "POST") in PROXY_ROUTES and ("v1/responses", "POST") in PROXY_ROUTES
+        assert own_api[2].routes == proxy_route_list(["gpt-oss-20b"]) == tuple(PROXY_ROUTES) + (("v1/models/gpt-oss-20b", "GET"),)
+        assert set(own_api[2].methods) == {f"{m} /{p}" for p, m in own_api[2].routes}
+
+    def test_every_route_streams_from_the_response_streaming_invocations_uri(self, own_api):
+        """API Gateway developer guide, "Set up a Lambda proxy integration with payload response streaming"
+        (https://docs.aws.amazon.com/apigateway/latest/developerguide/response-transfer-mode-lambda.html): streaming
+        invokes the function with InvokeWithResponseStream, whose integration URI is
+        ``arn:aws:apigateway:<region>:lambda:path/2021-11-15/functions/<arn>/response-streaming-invocations``, and
+        the integration's response transfer mode is ``STREAM`` (only for AWS_PROXY / HTTP_PROXY)."""
+        t = own_api[3]
+        methods = t.find_resources("AWS::ApiGateway::Method")
+        assert len(methods) == 5
+        for m in methods.values():
+            integration = m["Properties"]["Integration"]
+            assert (integration["Type"], integration["ResponseTransferMode"], integration["TimeoutInMillis"]) == ("AWS_PROXY", "STREAM", 300000)
+            uri = json.dumps(integration["Uri"])
+            assert "2021-11-15/functions/" in uri and uri.endswith('"/response-streaming-invocations"]]}')
+            assert m["Properties"]["AuthorizationType"] == "AWS_IAM"
+
+    def test_post_routes_are_validated_on_your_api(self, own_api):
+        stack, api, _, t = own_api
+        api_ref = {"Ref": stack.resolve(api.node.default_child.logical_id)}
+        t.has_resource_properties("AWS::ApiGateway::RequestValidator", {"RestApiId": api_ref, "ValidateRequestBody": True})
+        titles = sorted(m["Properties"]["Schema"]["title"] for m in t.find_resources("AWS::ApiGateway::Model").values())
+        assert titles == ["ChatCompletionRequest", "ResponsesRequest"]
+        posts = [m for m in t.find_resources("AWS::ApiGateway::Method").values() if m["Properties"]["HttpMethod"] == "POST"]
+        assert len(posts) == 2 and all(m["Properties"]["RestApiId"] == api_ref and "RequestValidatorId" in m["Properties"] for m in posts)
+
+    def test_grant_invoke_names_the_routes_of_your_stage(self, own_api):
+        """execute-api ARNs are ``<api-id>/<stage>/<METHOD>/<path>`` (API Gateway developer guide, "Control access
+        to a REST API with IAM permissions"): the grant is on this API's own deployment stage (a reference to it,
+        so it follows the stage), route by route."""
+        stack, api, _, t = own_api
+        (policy,) = t.find_resources("AWS::IAM::ManagedPolicy", {"Properties": {"Roles": [{"Ref": Match.string_like_regexp("Caller")}]}}).values()
+        (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
+        stage = {"Ref": stack.resolve(api.deployment_stage.node.default_child.logical_id)}
+        assert all(r["Fn::Join"][1][3:6] == [{"Ref": stack.resolve(api.node.default_child.logical_id)}, "/", stage] for r in statement["Resource"])
+        tails = sorted(r["Fn::Join"][1][-1] for r in statement["Resource"])
+        assert tails == ["/GET/health", "/GET/v1/models", "/GET/v1/models/gpt-oss-20b", "/POST/v1/chat/completions", "/POST/v1/responses"]
+
+    def test_an_imported_api_takes_an_explicit_stage(self):
+        from aws_cdk import aws_apigateway as apigw
+
+        from gptoss_constructs.front_door import ProxyRoutes
+
+        stack, _, fn = _stack()
+        api = apigw.RestApi.from_rest_api_attributes(stack, "Theirs", rest_api_id="a1b2c3", root_resource_id="r00t")
+        routes = ProxyRoutes(api, handler=fn, stage_name="live", streaming=False)
+        routes.grant_invoke(iam.Role(stack, "Caller", assumed_by=iam.AccountRootPrincipal()))
+        t = Template.from_stack(stack)
+        t.has_resource_properties("AWS::ApiGateway::Method", {"RestApiId": "a1b2c3", "Integration": {"ResponseTransferMode": "BUFFERED", "TimeoutInMillis": 29000}})
+        (policy,) = t.find_resources("AWS::IAM::Policy").values()
+        assert "a1b2c3/live/POST/v1/chat/completions" in json.dumps(policy)
+
+    def test_fails_when_an_api_without_a_stage_gets_no_stage_name(self):
+        from aws_cdk import aws_apigateway as apigw
+
+        from gptoss_constructs.front_door import ProxyRoutes
+
+        stack, _, fn = _stack()
+        api = apigw.RestApi.from_rest_api_attributes(stack, "Theirs", rest_api_id="a1b2c3", root_resource_id="r00t")
+        with pytest.raises(ValueError, match="stage_name must be given for an api without a deployment stage of its own, got None"):
+            ProxyRoutes(api, handler=fn)
+
+    def test_fails_when_the_api_already_has_a_validator_child(self):
+        from gptoss_constructs.front_door import ProxyRoutes
+
+        stack, _, fn = _stack()
+        api = _own_api(stack)
+        api.add_request_validator("Validator", validate_request_body=True)
+        with pytest.raises(ValueError, match=r"id_prefix must leave the api's construct ids free, but 'Validator' exists \(id_prefix=''\)"):
+            ProxyRoutes(api, handler=fn)
+        ProxyRoutes(api, handler=fn, id_prefix="GptOss")  # the way out the message names
+        assert api.node.try_find_child("GptOssValidator") is not None
+
+    def test_fails_when_id_prefix_is_not_an_identifier(self):
+        from gptoss_constructs.front_door import ProxyRoutes
+
+        stack, _, fn = _stack()
+        with pytest.raises(ValueError, match=r"id_prefix must be letters and digits starting with a letter, got '9-x'"):
+            ProxyRoutes(_own_api(stack), handler=fn, id_prefix="9-x")
+
+    def test_api_keys_can_be_required_on_every_route(self):
+        from gptoss_constructs.front_door import ProxyRoutes
+
+        stack, _, fn = _stack()
+        ProxyRoutes(_own_api(stack), handler=fn, api_key_required=True)
+        methods = Template.from_stack(stack).find_resources("AWS::ApiGateway::Method")
+        assert len(methods) == 4 and all(m["Properties"]["ApiKeyRequired"] is True for m in methods.values())
+
+    def test_fails_when_the_integration_timeout_is_out_of_range(self):
+        from gptoss_constructs.front_door import ProxyRoutes
+
+        stack, _, fn = _stack()
+        with pytest.raises(ValueError, match=r"integration_timeout \(seconds\) must be between 1 and 900, got 960"):
+            ProxyRoutes(_own_api(stack), handler=fn, integration_timeout=Duration.minutes(16))
+
+
+def test_the_private_front_door_is_built_on_the_same_helper(api):
+    from gptoss_constructs.front_door import ProxyRoutes
+
+    door = api[2]
+    assert isinstance(door.proxy_routes, ProxyRoutes) and door.proxy_routes.api is door.api
+    assert door.routes == door.proxy_routes.routes and door.methods is door.proxy_routes.methods
+    assert door.route_arns == door.proxy_routes.route_arns
+
+
+def test_the_proxy_attaches_to_your_api_and_grant_invoke_covers_it():
+    """``InvokeProxy.add_routes_to(api)``: the proxy's routes (one per model) on a user's API, and the proxy's own
+    ``grant_invoke`` names them (with those of any private front door)."""
+    from gptoss_constructs.bedrock_model import BedrockFoundationModel
+    from gptoss_constructs.invoke_proxy import InvokeProxy, ProxyRoute
+
+    stack, net, _ = _stack()
+    proxy = InvokeProxy(stack, "Proxy", vpc=net.vpc, service_endpoints=net, code=lambda_.Code.from_inline("h=1"),
+                        routes=[ProxyRoute.bedrock("gpt-oss-120b", BedrockFoundationModel("gpt-oss-120b"))])
+    routes = proxy.add_routes_to(_own_api(stack))
+    assert proxy.front_doors == [routes] and ("v1/models/gpt-oss-120b", "GET") in routes.routes
+    proxy.grant_invoke(iam.Role(stack, "Caller", assumed_by=iam.AccountRootPrincipal()))
+    t = Template.from_stack(stack)
+    (policy,) = t.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": Match.string_like_regexp("Caller")}]}}).values()
+    tails = sorted(r["Fn::Join"][1][-1] for r in policy["Properties"]["PolicyDocument"]["Statement"][0]["Resource"])
+    assert tails == ["/GET/health", "/GET/v1/models", "/GET/v1/models/gpt-oss-120b", "/POST/v1/chat/completions", "/POST/v1/responses"]
+    fn = stack.resolve(proxy.function.node.default_child.logical_id)
+    for m in t.find_resources("AWS::ApiGateway::Method").values():
+        assert fn in json.dumps(m["Properties"]["Integration"]["Uri"])

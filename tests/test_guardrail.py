@@ -216,3 +216,49 @@ class TestKeyVersionAndGrants:
 def test_fails_when_the_preset_is_unknown():
     with pytest.raises(ValueError, match="unknown guardrail preset 'lenient'; presets: baseline, pii-redact, strict"):
         ModelGuardrail(_stack(), "Guardrail", policy="lenient")
+
+
+class TestGuardrailName:
+    def test_the_guardrail_has_your_name(self):
+        stack = _stack()
+        ModelGuardrail(stack, "Guardrail", guardrail_name="team-support_bot-1")
+        assert _guardrail_props(Template.from_stack(stack))["Name"] == "team-support_bot-1"
+
+    def test_the_rule_is_bedrocks(self):
+        """botocore's Bedrock service model: CreateGuardrail's ``name`` is shape ``GuardrailName``, 1 to 50
+        characters of ``[0-9a-zA-Z-_]+``."""
+        import botocore.session
+
+        from gptoss_constructs.guardrail import GUARDRAIL_NAME_MAX_LENGTH
+
+        model = botocore.session.get_session().get_service_model("bedrock")
+        shape = model.operation_model("CreateGuardrail").input_shape.members["name"]
+        assert (shape.name, shape.metadata["min"], shape.metadata["max"], shape.metadata["pattern"]) == ("GuardrailName", 1, GUARDRAIL_NAME_MAX_LENGTH, "[0-9a-zA-Z-_]+")
+
+    @pytest.mark.parametrize(
+        ("name", "message"),
+        [
+            ("g" * 51, "guardrail_name must be at most 50 characters, got 51"),
+            ("support bot", "guardrail_name must be letters, digits, hyphens and underscores (Bedrock GuardrailName), got 'support bot'"),
+            ("", "guardrail_name must be a non-empty string, got ''"),
+        ],
+    )
+    def test_fails_when_guardrail_name_breaks_bedrocks_rule(self, name, message):
+        with pytest.raises(ValueError) as err:
+            ModelGuardrail(_stack(), "Guardrail", guardrail_name=name)
+        assert message in str(err.value)
+
+
+def test_grant_apply_can_write_a_managed_policy():
+    """``managed_policy=True``: ApplyGuardrail and the key's Decrypt land in one customer-managed policy on the
+    grantee's role, nothing inline (the packs' IAMNoInlinePolicy), as the proxy's ``grant_invoke`` does."""
+    stack = _stack()
+    g = ModelGuardrail(stack, "Guardrail")
+    role = iam.Role(stack, "App", assumed_by=iam.ServicePrincipal("ecs-tasks.amazonaws.com"))
+    g.grant_apply(role, managed_policy=True)
+    t = Template.from_stack(stack)
+    ref = {"Ref": stack.resolve(role.node.default_child.logical_id)}
+    assert not t.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [ref]}})
+    (policy,) = t.find_resources("AWS::IAM::ManagedPolicy", {"Properties": {"Roles": [ref]}}).values()
+    actions = sorted(a for st in policy["Properties"]["PolicyDocument"]["Statement"] for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"]))
+    assert actions == ["bedrock:ApplyGuardrail", "kms:Decrypt"]

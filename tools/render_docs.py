@@ -21,6 +21,7 @@ CONSTRUCTS = [
     ("gptoss_constructs.invoke_proxy", "InvokeProxy"),
     ("gptoss_constructs.invoke_proxy", "ProxyRoute"),
     ("gptoss_constructs.front_door", "PrivateApiFrontDoor"),
+    ("gptoss_constructs.front_door", "ProxyRoutes"),
     ("gptoss_constructs.bedrock_model", "BedrockFoundationModel"),
     ("gptoss_constructs.roles", "PlatformRoles"),
     ("gptoss_constructs.monitoring", "PlatformMonitoring"),
