@@ -20,6 +20,7 @@ from gptoss_proxy.core import budget, handoff, harmony, responses
 from gptoss_proxy.core.errors import BackendError, BackendThrottled, ProxyError
 from gptoss_proxy.core.guard import ApplyFn, ContentBlocked, Guard, StreamFields
 from gptoss_proxy.core.reasoning import ReasoningSplitter, delta_texts
+from gptoss_proxy.core.sealed import Sealer
 from gptoss_proxy.core.request import ChatRequest, parse_json, unsupported_on, validate
 from gptoss_proxy.core.settings import Route, Settings
 from gptoss_proxy.core.translate import backend_body, chunk, completion_from_backend, new_id, to_legacy_function_call, usage_of
@@ -231,6 +232,7 @@ class ProxyService:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        sealer: Sealer | None = None,
     ) -> None:
         self.settings = settings
         self.backends = backends
@@ -239,6 +241,7 @@ class ProxyService:
         self.clock = clock
         self.sleep = sleep
         self.rng = rng or random.Random()
+        self.sealer = sealer  # reasoning sealing for the Responses API (core/sealed.py); None: refused
         self._cold = True  # the first request this process serves
         self.handoffs = handoff.HandoffCounter()
 
@@ -308,7 +311,8 @@ class ProxyService:
         escalate_header = str(headers.get("x-gptoss-escalate", "")).lower() == "true"
         request = validate(parse_json(raw, self.settings), self.settings, escalate_header, consumer=record["consumer"])
         record.update(route=request.route.model, stream=request.stream)
-        guard = Guard(self.guardrail, batch_chars=self.settings.guardrail_batch_chars, fast=self.settings.guardrail_stream_mode == "fast")
+        guard = Guard(self.guardrail, batch_chars=self.settings.guardrail_batch_chars, fast=self.settings.guardrail_stream_mode == "fast",
+                      first_batch_chars=self.settings.guardrail_first_batch_chars or self.settings.guardrail_batch_chars)
         try:
             request.body, record["guardrail_input"] = guard.check_input(request.body)
         except ProxyError:
