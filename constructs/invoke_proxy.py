@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -22,6 +23,7 @@ from gptoss_constructs._validation import require_range
 from gptoss_constructs.bedrock_model import BedrockFoundationModel
 from gptoss_constructs._grants import ManagedPolicyRole
 from gptoss_constructs.front_door import BUFFERED_TIMEOUT_QUOTA_SECONDS, PrivateApiFrontDoor
+from gptoss_invoke_proxy_asset.gptoss_proxy.core import sealed as core_sealed
 from gptoss_invoke_proxy_asset.gptoss_proxy.core import settings as core
 
 def _default_code_path() -> Path:
@@ -218,6 +220,7 @@ class InvokeProxy(Construct):
         code: lambda_.Code | None = None,
         max_body_bytes: int | None = None,
         escalate_principals: Sequence[str] = (),
+        guardrail_first_batch_chars: int | None = None,
     ) -> None:
         """
         :param vpc: the private VPC the function runs in.
@@ -253,6 +256,10 @@ class InvokeProxy(Construct):
         :param escalate_principals: who may send ``escalate`` (or ``x-gptoss-escalate``) to go straight to a
             route's fallback: account ids, IAM role/user ARNs (a role matches its assumed-role sessions), or
             ``*``. Default: - nobody (escalation is refused with 403).
+        :param guardrail_first_batch_chars: characters of each streamed field's first guardrail batch (a fast
+            first token at the price of one more ApplyGuardrail text unit per field and streamed response); 0
+            turns it off (the first batch is as large as the others). Default: - the proxy's default, 48 (set in
+            the proxy's ``core/settings.py``).
         """
         super().__init__(scope, id)
         _validate_routes(routes)
@@ -262,6 +269,7 @@ class InvokeProxy(Construct):
             "handoff_on_high_effort": handoff_on_high_effort,
             "max_body_bytes": max_body_bytes,
             "escalate_principals": tuple(escalate_principals) or None,
+            "guardrail_first_batch_chars": guardrail_first_batch_chars,
         }
         self.settings = self._settings(routes, guardrail, guardrail_stream_mode, **{k: v for k, v in options.items() if v is not None})
         timeout = timeout or DEFAULT_TIMEOUT
@@ -280,6 +288,12 @@ class InvokeProxy(Construct):
         self.encryption_key = encryption_key or new_key(
             self, "Key", description="gpt-oss-platform: invoke proxy logs and environment", removal_policy=removal_policy
         )
+        # seals reasoning for the Responses API's `reasoning.encrypted_content` (the proxy's core/sealed.py): only this
+        # function's role may use it, and only with an encryption context naming one of its routes
+        self.reasoning_key = new_key(
+            self, "ReasoningKey", description="gpt-oss-platform: invoke proxy reasoning round trip (encrypted_content)", removal_policy=removal_policy
+        )
+        self.settings = dataclasses.replace(self.settings, reasoning_key_id=self.reasoning_key.key_arn)
         self.log_group = encrypted_log_group(
             self, "LogGroup", key=self.encryption_key, retention=log_retention, removal_policy=removal_policy
         )
@@ -404,6 +418,23 @@ class InvokeProxy(Construct):
         )
         self.log_group.grant_write(self.role)
         self.encryption_key.grant_decrypt(self.role)
+        # KMS Encrypt/Decrypt with an encryption context (AWS KMS developer guide, "kms:EncryptionContext:context-key":
+        # the condition is met only when the request's context has that key with an allowed value); a context without
+        # `route`, or with a route this proxy does not serve, is refused by IAM before KMS looks at the ciphertext.
+        # No GenerateDataKey: the proxy seals each part with Encrypt directly (no data key in the function's memory).
+        self.role.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="SealReasoningPerRoute",
+                actions=["kms:Encrypt", "kms:Decrypt"],
+                resources=[self.reasoning_key.key_arn],
+                conditions={
+                    "StringEquals": {
+                        "kms:EncryptionContext:purpose": core_sealed.PURPOSE,
+                        "kms:EncryptionContext:route": sorted(r.model for r in self.routes),
+                    }
+                },
+            )
+        )
 
     def _acknowledge_intrinsic_findings(self) -> None:
         policy = self.role.managed_policy
