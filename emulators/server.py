@@ -17,6 +17,8 @@ Faults are injected per request by markers in the last user message:
 ``[[beyond]]`` (the small model calls the handoff tool, ``handoff_to_larger_model``, when it is offered; with
 ``[[handoff-email]]`` / ``[[handoff-forbidden]]`` its reason holds an e-mail / a blocked word; ``[[beyond-late]]``:
 it writes its answer first, then calls the tool)
+``max_tokens`` / ``max_completion_tokens`` cut the answer (4 characters a token, reasoning first) with
+``finish_reason: "length"``, on both backends.
 ``[[think:N]]`` (reasoning of N tokens, 4 characters each; the proxy's reasoning-budget notes — a developer message
 starting ``[reasoning budget]`` — make it answer after one short sentence, or after "at least K more tokens")
 A SageMaker body with ``prompt`` is an OpenAI *completions* request on a raw harmony prompt (what the LMI container
@@ -166,6 +168,19 @@ def fake_answer(body: dict) -> dict:
     if fmt.get("type") == "json_schema":  # guided decoding: the answer is a JSON value valid against the schema
         content = json.dumps(instance((fmt.get("json_schema") or {}).get("schema") or {"type": "object"}))
     return {"reasoning": reasoning, "content": content, "tool_calls": None, "finish_reason": "stop"}
+
+
+def limited(answer: dict, body: dict) -> dict:
+    """The answer cut at the request's ``max_completion_tokens`` / ``max_tokens`` (4 characters a token, reasoning
+    first, as the model writes it), with ``finish_reason: "length"`` — what vLLM and Bedrock do when the
+    limit is reached; a cut answer has no tool call."""
+    limit = body.get("max_completion_tokens") or body.get("max_tokens")
+    if not isinstance(limit, int) or math.ceil((len(answer["reasoning"]) + len(answer["content"])) / 4) <= limit:
+        return answer
+    room = limit * 4
+    reasoning = answer["reasoning"][:room]
+    content = answer["content"][: max(0, room - len(reasoning))]
+    return {"reasoning": reasoning, "content": content, "tool_calls": None, "finish_reason": "length"}
 
 
 def _reasoning_of(n: int) -> str:
@@ -349,7 +364,7 @@ class Emulator:
             def _openai(self, raw: bytes) -> None:
                 emulator.stats.count("openai")
                 body = json.loads(raw)
-                answer = fake_answer(body)
+                answer = limited(fake_answer(body), body)
                 if not body.get("stream"):
                     message = {"role": "assistant", "content": answer["content"] or None, "reasoning_content": answer["reasoning"]}
                     out = {"id": "chatcmpl-oa", "object": "chat.completion", "created": int(time.time()), "model": body.get("model", "gpt-oss"),
@@ -378,7 +393,7 @@ class Emulator:
                     return self._error(424, "ModelError", "stream flag does not match the operation")
                 if "prompt" in body:
                     return self._completion(body, stream, endpoint)
-                answer = fake_answer(body)
+                answer = limited(fake_answer(body), body)
                 slow = "[[slow]]" in prompt
                 if not stream:
                     message = {"role": "assistant", "content": answer["content"] or None, "reasoning_content": answer["reasoning"]}
@@ -440,7 +455,7 @@ class Emulator:
                 prompt = _last_user(body)
                 if self._fault(prompt, "bedrock"):
                     return
-                answer = fake_answer(body)
+                answer = limited(fake_answer(body), body)
                 slow = "[[slow]]" in prompt
                 if not stream:
                     text = f"<reasoning>{answer['reasoning']}</reasoning>{answer['content']}"

@@ -200,3 +200,24 @@ class TestSummaries:
         with pytest.raises(openai.BadRequestError) as err:
             client.responses.create(model="gpt-oss-20b", input="hi", reasoning={"summary": "brief"})
         assert err.value.body["param"] == "reasoning.summary"
+
+
+@pytest.mark.parametrize("model", MODELS)
+class TestLength:
+    """Issue 23 item 9: the emulated models stop at max_tokens / max_completion_tokens with finish_reason "length"
+    (vLLM and Bedrock both do), so clients' handling of a cut answer is exercised."""
+
+    def test_chat_and_stream_end_with_length(self, client, model):
+        r = client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hello there"}], max_tokens=5)
+        assert r.choices[0].finish_reason == "length"
+        assert len(r.choices[0].message.model_extra.get("reasoning_content") or "") + len(r.choices[0].message.content or "") <= 20
+        chunks = list(client.chat.completions.create(model=model, messages=[{"role": "user", "content": "hello"}], max_completion_tokens=5, stream=True))
+        assert [c.choices[0].finish_reason for c in chunks if c.choices and c.choices[0].finish_reason] == ["length"]
+
+    def test_responses_and_langchain_see_the_cut(self, client, proxy_url, model):
+        r = client.responses.create(model=model, input="hello there", max_output_tokens=5)
+        assert r.status == "incomplete" and r.incomplete_details.reason == "max_output_tokens"
+        from langchain_openai import ChatOpenAI
+
+        llm = ChatOpenAI(model=model, base_url=f"{proxy_url}/v1", api_key="x", max_tokens=5, max_retries=0)
+        assert llm.invoke("hello there").response_metadata["finish_reason"] == "length"
