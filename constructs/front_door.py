@@ -31,6 +31,7 @@ from gptoss_constructs._validation import require_range
 PROXY_ROUTES: Sequence[tuple[str, str]] = (
     ("v1/chat/completions", "POST"),
     ("v1/responses", "POST"),
+    ("v1/completions", "POST"),  # legacy completions, SageMaker routes (the proxy's core/completions.py)
     ("v1/models", "GET"),
     ("health", "GET"),
 )
@@ -72,6 +73,16 @@ CHAT_REQUEST_SCHEMA = apigw.JsonSchema(
         "model": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING, min_length=1, max_length=256),
         "messages": apigw.JsonSchema(type=apigw.JsonSchemaType.ARRAY, min_items=1),
     },
+)
+
+
+#: the smallest legacy completions body the proxy accepts (``prompt`` is a string or an array of strings)
+COMPLETIONS_REQUEST_SCHEMA = apigw.JsonSchema(
+    schema=apigw.JsonSchemaVersion.DRAFT4,
+    title="CompletionRequest",
+    type=apigw.JsonSchemaType.OBJECT,
+    required=["model", "prompt"],
+    properties={"model": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING, min_length=1, max_length=256)},
 )
 
 
@@ -244,6 +255,7 @@ class PrivateApiFrontDoor(Construct):
         body_models = {
             "v1/chat/completions": self.api.add_model("ChatRequest", content_type="application/json", schema=CHAT_REQUEST_SCHEMA),
             "v1/responses": self.api.add_model("ResponsesRequest", content_type="application/json", schema=RESPONSES_REQUEST_SCHEMA),
+            "v1/completions": self.api.add_model("CompletionsRequest", content_type="application/json", schema=COMPLETIONS_REQUEST_SCHEMA),
         }
         self.routes = tuple(PROXY_ROUTES) + tuple((f"v1/models/{model}", "GET") for model in model_ids)
         self.methods: dict[str, apigw.Method] = {}

@@ -196,7 +196,16 @@ def fake_completion(body: dict) -> tuple[str, str, dict]:
     prompt = body["prompt"]
     users = re.findall(r"<\|start\|>user<\|message\|>(.*?)<\|end\|>", prompt, re.S)
     user = users[-1] if users else ""
-    if prompt.endswith("<|channel|>final<|message|>"):
+    if "<|start|>" not in prompt:  # a plain-text prompt (legacy /v1/completions): the model continues it
+        text = "Echo: " + re.sub(r"\[\[[^\]]*\]\]", "", prompt).strip()
+        if "[[forbidden]]" in prompt:
+            text = "Here is the forbidden answer."
+        if "[[email]]" in prompt:
+            text = "Write to jane.doe@example.com for details."
+        long_match = re.search(r"\[\[long:(\d+)\]\]", prompt)
+        if long_match:
+            text = ("lorem ipsum dolor sit amet " * (int(long_match.group(1)) // 27 + 1))[: int(long_match.group(1))]
+    elif prompt.endswith("<|channel|>final<|message|>"):
         text = "Echo: " + re.sub(r"\[\[[^\]]*\]\]", "", user).strip()
     else:
         think = re.search(r"\[\[think:(\d+)\]\]", user)
@@ -386,7 +395,7 @@ class Emulator:
                     return self._error(424, "ModelError", "Received client error (400) from primary: invalid JSON")
                 emulator.stats.received(body)
                 emulator.stats.request(f"sagemaker:{endpoint}", body)
-                prompt = _last_user(body)
+                prompt = _last_user(body) or (body["prompt"] if isinstance(body.get("prompt"), str) and "<|start|>" not in body["prompt"] else "")
                 if self._fault(prompt, "sagemaker"):
                     return
                 if body.get("stream", False) != stream:

@@ -306,7 +306,7 @@ class TestSurface:
             tails = sorted(r["Fn::Join"][1][-1] for r in statement["Resource"])
             assert tails == [
                 "/prod/GET/health", "/prod/GET/v1/models", "/prod/GET/v1/models/gpt-oss-120b", "/prod/GET/v1/models/gpt-oss-20b",
-                "/prod/POST/v1/chat/completions", "/prod/POST/v1/responses",
+                "/prod/POST/v1/chat/completions", "/prod/POST/v1/completions", "/prod/POST/v1/responses",
             ], name
         assert not t.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": Match.string_like_regexp("Managed")}]}})
 

@@ -16,7 +16,7 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Callable, Iterable, Iterator, Mapping, Protocol
 
-from gptoss_proxy.core import budget, handoff, harmony, responses
+from gptoss_proxy.core import budget, completions, handoff, harmony, responses
 from gptoss_proxy.core.errors import BackendError, BackendThrottled, ProxyError
 from gptoss_proxy.core.guard import ApplyFn, ContentBlocked, Guard, StreamFields
 from gptoss_proxy.core.reasoning import ReasoningSplitter, delta_texts
@@ -265,6 +265,10 @@ class ProxyService:
                 if method != "POST":
                     raise ProxyError(405, f"Method {method} is not allowed on {path}; use POST.", code="method_not_allowed")
                 response = responses.handle(self, headers, body, cutoff, record)
+            elif path in ("/v1/completions", "/completions"):  # legacy completions: SageMaker routes (core/completions.py)
+                if method != "POST":
+                    raise ProxyError(405, f"Method {method} is not allowed on {path}; use POST.", code="method_not_allowed")
+                response = self._completions(body, cutoff, record)
             elif path in ("/v1/models", "/models") and method == "GET":
                 response = json_response(200, self._models())
             elif path.startswith(("/v1/models/", "/models/")) and method == "GET":
@@ -311,8 +315,7 @@ class ProxyService:
         escalate_header = str(headers.get("x-gptoss-escalate", "")).lower() == "true"
         request = validate(parse_json(raw, self.settings), self.settings, escalate_header, consumer=record["consumer"])
         record.update(route=request.route.model, stream=request.stream)
-        guard = Guard(self.guardrail, batch_chars=self.settings.guardrail_batch_chars, fast=self.settings.guardrail_stream_mode == "fast",
-                      first_batch_chars=self.settings.guardrail_first_batch_chars or self.settings.guardrail_batch_chars)
+        guard = self._guard()
         try:
             request.body, record["guardrail_input"] = guard.check_input(request.body)
         except ProxyError:
@@ -345,6 +348,95 @@ class ProxyService:
         record.update(guard.log_fields())
         record.update(model=route.model, **_usage_fields(completion.get("usage")))
         return json_response(200, completion, direct)
+
+    def _guard(self) -> Guard:
+        """One request's guardrail, with the operator's batch sizes (``guardrail_first_batch_chars`` 0: no small first batch)."""
+        return Guard(self.guardrail, batch_chars=self.settings.guardrail_batch_chars, fast=self.settings.guardrail_stream_mode == "fast",
+                     first_batch_chars=self.settings.guardrail_first_batch_chars or self.settings.guardrail_batch_chars)
+
+    # ---- legacy completions (core/completions.py) ---------------------------------------------------------
+
+    def _completions(self, raw: bytes, deadline: float, record: dict) -> Response:
+        request = completions.validate(parse_json(raw, self.settings), self.settings)
+        record.update(route=request.route.model, stream=request.stream)
+        guard = self._guard()
+        prompts, record["guardrail_input"] = request.prompts, "off"
+        if guard.enabled:
+            prompts, masked, blocked = guard.check_texts("INPUT", request.prompts)
+            record["guardrail_input"] = "blocked" if blocked else "masked" if masked else "none"
+            if blocked:
+                raise ProxyError(400, blocked, param=None, code="content_filter")
+        chain, route = [], request.route
+        while route is not None and route.model not in {r.model for r in chain}:  # the route and its SageMaker fallbacks
+            chain.append(route)
+            route = self.settings.routes.get(route.fallback) if route.fallback else None
+        candidates = [r for r in chain if r.backend == "sagemaker"]
+        if request.stream:
+            return open_stream(self._completion_stream(request, prompts[0], guard, deadline, record, candidates))
+        choices, prompt_tokens, completion_tokens = [], 0, 0
+        for i, prompt in enumerate(prompts):
+            answer, route = self._call(None, deadline, stream=False, candidates=candidates, body_for=lambda r, p=prompt: completions.backend_body(request, p, False))
+            try:
+                text, finish = completions.text_of(answer)
+            except ValueError as err:
+                raise ProxyError(502, f"The model backend returned an unusable answer ({err}).", type="api_error", code="backend_error") from None
+            usage = answer.get("usage") or {}
+            prompt_tokens += int(usage.get("prompt_tokens", 0))
+            completion_tokens += int(usage.get("completion_tokens", 0))
+            if guard.enabled and text:
+                checked, masked, blocked = guard.check_texts("OUTPUT", [text])
+                guard.note("content", "blocked" if blocked else "masked" if masked else "none")
+                text, finish = (blocked, "content_filter") if blocked else (checked[0], finish)
+            choices.append(completions.choice(i, text, finish or "stop"))
+        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens}
+        record.update(guard.log_fields())
+        record.update(model=route.model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, reasoning_tokens=0)
+        return json_response(200, completions.completion(completions.new_id(), route.model, choices, usage))
+
+    def _completion_stream(self, request, prompt: str, guard: Guard, deadline: float, record: dict, candidates: list[Route]) -> Iterator[bytes]:
+        completion_id = completions.new_id()
+        try:
+            chunks, route = self._call(None, deadline, stream=True, candidates=candidates, body_for=lambda r: completions.backend_body(request, prompt, True))
+        except BackendError as err:
+            raise err.to_proxy_error() from None
+        model = route.model
+        record["model"] = model
+        text_guard = guard.stream("content")
+        finish, usage = None, None
+
+        def part(text: str = "", end: str | None = None) -> bytes:
+            return sse(completions.completion(completion_id, model, [completions.choice(0, text, end)], None) | {"usage": None})
+
+        yield Provisional(part())
+        try:
+            for raw in _bounded(iter(chunks), deadline, self.clock, getattr(chunks, "abort", None)):
+                usage = raw.get("usage") or usage
+                text, end = completions.text_of(raw)
+                finish = end or finish
+                released = text_guard.feed(text) if text else ""
+                if released:
+                    yield part(released)
+            rest = text_guard.flush()
+            if rest:
+                yield part(rest)
+            yield part("", finish or "stop")
+        except ContentBlocked as blocked:
+            yield part(blocked.message)
+            yield part("", "content_filter")
+        except (BackendError, ProxyError) as err:
+            proxy_err = err.to_proxy_error() if isinstance(err, BackendError) else err
+            record.update(error=proxy_err.code)
+            yield failure_event(proxy_err)
+        except ValueError:
+            record.update(error="backend_error")
+            yield failure_event(ProxyError(502, "The model backend returned an unusable answer.", type="api_error", code="backend_error"))
+        record.update(guard.log_fields())
+        final = usage_of(usage)
+        record.update(model=model, **_usage_fields(final))
+        self.log(record)
+        if request.include_usage and final:
+            yield sse(completions.completion(completion_id, model, [], {k: final[k] for k in ("prompt_tokens", "completion_tokens", "total_tokens")}))
+        yield sse("[DONE]")
 
     @staticmethod
     def _completion(raw_response: dict, request: ChatRequest, route: Route) -> dict:
@@ -460,12 +552,14 @@ class ProxyService:
         first = next(chunks, None)
         return _chain(first, chunks)
 
-    def _call(self, request: ChatRequest, deadline: float, *, stream: bool, offer_to: str | None = None):
+    def _call(self, request: ChatRequest | None, deadline: float, *, stream: bool, offer_to: str | None = None,
+              candidates: list[Route] | None = None, body_for: Callable[[Route], dict] | None = None):
         """Calls the route (retrying throttles with backoff + jitter within the deadline), then its fallbacks.
-        ``offer_to``: the route whose model is offered the handoff tool (its fallbacks are not)."""
+        ``offer_to``: the route whose model is offered the handoff tool (its fallbacks are not). ``candidates`` and
+        ``body_for``: another wire format's routes and bodies (legacy completions)."""
         last: BackendError | None = None
-        for route in self._candidates(request):
-            body = backend_body(request, stream, route)
+        for route in candidates if candidates is not None else self._candidates(request):
+            body = body_for(route) if body_for is not None else backend_body(request, stream, route)
             if route.model == offer_to:
                 body = handoff.offer(body)
             for attempt in range(self.settings.max_retries + 1):
