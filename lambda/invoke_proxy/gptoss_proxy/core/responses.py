@@ -1,6 +1,7 @@
 """OpenAI's Responses API (``POST /v1/responses``) on the chat-completions core: one core, two wire formats.
 
-A Responses request is translated into a chat-completions body and run through ``ProxyService._chat`` — the same
+A Responses request is translated into a chat-completions body and run through the chat pipeline (the service's
+public ``chat``, injected: this module imports no service, so there is no import cycle) — the same
 validation, input and output guardrails (batched while streaming), retries, fallback, deadline, errors and log
 record — and the chat answer (a ``chat.completion`` or its SSE chunks) is translated into a ``response`` object or
 the Responses event stream. Object shapes and event names follow the openai package's types
@@ -17,14 +18,17 @@ import json
 import re
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, Callable, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
 from gptoss_proxy.core import sealed
 from gptoss_proxy.core.errors import ProxyError
 from gptoss_proxy.core.request import CLIENT_FIELDS, EXTENSIONS, client_metadata, parse_json
+from gptoss_proxy.core.settings import Settings
+from gptoss_proxy.core.wire import Response, json_response
 
-if TYPE_CHECKING:  # the service imports this module: no import cycle at run time
-    from gptoss_proxy.core.service import ProxyService, Response
+#: the chat pipeline: (headers, chat request dict, deadline, log record) -> Response (``ProxyService.chat``)
+Chat = Callable[[Mapping[str, str], dict, float, dict], Response]
+
 
 #: Every field of OpenAI's Responses request (openai-python 2.54 ``ResponseCreateParamsBase`` + ``stream``,
 #: openai/types/responses/response_create_params.py). Anything else is a 400 naming it.
@@ -578,12 +582,13 @@ class _Events:
 
 
 def _chat_events(parts: Iterator[bytes]) -> Iterator[dict]:
-    """The chat stream's SSE parts (one ``data:`` event each) as dicts. Read to its end, past ``[DONE]``: the chat
-    stream writes its log record (usage, guardrail actions, errors) after its last part."""
+    """The chat stream's parts as the dicts they encode (``wire.SSEPart.payload``: nothing is parsed back). Read to
+    its end, past ``[DONE]``: the chat pipeline writes the request's log record (usage, guardrail actions, errors)
+    after its last part."""
     for part in parts:
-        for line in bytes(part).decode().split("\n"):
-            if line.startswith("data: ") and line != "data: [DONE]":
-                yield json.loads(line[6:])
+        payload = getattr(part, "payload", None)
+        if isinstance(payload, dict):
+            yield payload
 
 
 def _stream(shape: _Shape, chat_parts: Iterator[bytes], model: str) -> Iterator[bytes]:
@@ -610,17 +615,14 @@ def _stream(shape: _Shape, chat_parts: Iterator[bytes], model: str) -> Iterator[
             close()
 
 
-def handle(service: "ProxyService", headers: Mapping[str, str], raw: bytes, deadline: float, record: dict) -> "Response":
-    """``POST /v1/responses``: the chat pipeline with the Responses wire format on both sides."""
-    from gptoss_proxy.core.service import Response, json_response
-
-    body = parse_json(raw, service.settings)
-    sealer = service.sealer
+def handle(chat: Chat, settings: Settings, sealer: "sealed.Sealer | None", headers: Mapping[str, str], raw: bytes, deadline: float, record: dict) -> Response:
+    """``POST /v1/responses``: the chat pipeline (``chat``) with the Responses wire format on both sides."""
+    body = parse_json(raw, settings)
     encrypted, summary = options(body, sealer is not None)
     route = str(body.get("model"))
-    chat = chat_body(body, _opener(sealer, route))
+    chat_request = chat_body(body, _opener(sealer, route))
     try:
-        answer = service._chat(headers, json.dumps(chat).encode(), deadline, record)
+        answer = chat(headers, chat_request, deadline, record)
     except ProxyError as err:
         raise _renamed(err) from None
     seal = None
@@ -630,8 +632,8 @@ def handle(service: "ProxyService", headers: Mapping[str, str], raw: bytes, dead
                 return sealed.seal_reasoning(sealer, text, route, item_id)
             except sealed.SealUnavailable:
                 return None  # the answer stands; the client gets no encrypted_content for this item
-    shape = _Shape(body, chat, seal, summary)
+    shape = _Shape(body, chat_request, seal, summary)
     if not answer.streaming:
-        return json_response(answer.status, response_object(shape, json.loads(answer.body)), answer.headers)
+        return json_response(answer.status, response_object(shape, answer.payload), answer.headers)
     model = record.get("model") or record.get("route") or str(body.get("model"))
     return Response(200, _stream(shape, iter(answer.body), model), dict(answer.headers))

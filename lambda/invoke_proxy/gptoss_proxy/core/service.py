@@ -23,6 +23,18 @@ from gptoss_proxy.core.reasoning import ReasoningSplitter, delta_texts
 from gptoss_proxy.core.sealed import Sealer
 from gptoss_proxy.core.request import ChatRequest, parse_json, unsupported_on, validate
 from gptoss_proxy.core.settings import Route, Settings
+from gptoss_proxy.core.wire import (  # noqa: F401  (re-exported: the service's answers)
+    FailureEvent,
+    Provisional,
+    Response,
+    SSEPart,
+    error_response,
+    failure_event,
+    json_response,
+    open_stream,
+    provisional,
+    sse,
+)
 from gptoss_proxy.core.translate import backend_body, chunk, completion_from_backend, new_id, to_legacy_function_call, usage_of
 
 
@@ -30,66 +42,6 @@ class Backend(Protocol):
     def complete(self, route: Route, body: dict, timeout: float) -> dict: ...
 
     def stream(self, route: Route, body: dict, timeout: float) -> Iterator[dict]: ...
-
-
-@dataclass
-class Response:
-    status: int
-    body: bytes | Iterable[bytes]
-    headers: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def streaming(self) -> bool:
-        return not isinstance(self.body, (bytes, bytearray))
-
-
-def json_response(status: int, payload: dict, headers: dict[str, str] | None = None) -> Response:
-    return Response(status, json.dumps(payload).encode(), {"Content-Type": "application/json", **(headers or {})})
-
-
-def error_response(err: ProxyError) -> Response:
-    return json_response(err.status, err.body(), err.headers)
-
-
-def sse(payload: dict | str) -> bytes:
-    return f"data: {payload if isinstance(payload, str) else json.dumps(payload)}\n\n".encode()
-
-
-class Provisional(bytes):
-    """A stream part that commits to nothing yet (the opening role chunk): the status line waits for the
-    next part, so a failure that comes before any text can still be answered with its real HTTP status."""
-
-
-class FailureEvent(bytes):
-    """An OpenAI error event in a stream; ``error`` is the ProxyError it reports. Before anything real
-    was sent the service answers with ``error``'s status instead (see ``open_stream``)."""
-
-    error: ProxyError
-
-
-def failure_event(err: ProxyError) -> FailureEvent:
-    event = FailureEvent(sse(err.body()))
-    event.error = err
-    return event
-
-
-def open_stream(events: Iterator[bytes], content_type: str = "text/event-stream") -> Response:
-    """Runs a stream of SSE parts up to its first part that commits (text, a tool call, a refusal: anything not
-    ``Provisional``), so that the status line is sent only once the answer is sure. A ``FailureEvent`` before that
-    becomes the response itself — a real HTTP status with OpenAI's error body (429 + Retry-After, 502, 503,
-    504...), which SDKs map to their error types and retry; after it, failures stay SSE error events followed by
-    ``[DONE]``. Any wire format's event generator can use it (chat completions today)."""
-    held: list[bytes] = []
-    for part in events:
-        if isinstance(part, FailureEvent):
-            close = getattr(events, "close", None)
-            if close:
-                close()  # nothing reached the client: the error becomes the response
-            raise part.error
-        held.append(part)
-        if not isinstance(part, Provisional):
-            break
-    return Response(200, chain(held, events), {"Content-Type": content_type, "Cache-Control": "no-cache"})
 
 
 class _Peeked:
@@ -114,8 +66,8 @@ def _legacy_function_stream(events: Iterator[bytes]) -> Iterator[bytes]:
     """For a request made with ``functions``: the streamed first tool call as ``delta.function_call`` and
     ``finish_reason: function_call``, the shape those clients parse."""
     for part in events:
-        if type(part) is bytes and b'"tool_calls"' in part and part.startswith(b"data: {"):
-            payload = json.loads(part[6:])
+        payload = getattr(part, "payload", None)
+        if type(part) is SSEPart and b'"tool_calls"' in part and isinstance(payload, dict):
             for choice in payload.get("choices") or []:
                 delta = choice.get("delta") or {}
                 calls = [c for c in delta.pop("tool_calls", None) or [] if c.get("index", 0) == 0]
@@ -264,7 +216,7 @@ class ProxyService:
             elif path in ("/v1/responses", "/responses"):  # the Responses wire format on the same chat pipeline
                 if method != "POST":
                     raise ProxyError(405, f"Method {method} is not allowed on {path}; use POST.", code="method_not_allowed")
-                response = responses.handle(self, headers, body, cutoff, record)
+                response = responses.handle(self.chat, self.settings, self.sealer, headers, body, cutoff, record)
             elif path in ("/v1/completions", "/completions"):  # legacy completions: SageMaker routes (core/completions.py)
                 if method != "POST":
                     raise ProxyError(405, f"Method {method} is not allowed on {path}; use POST.", code="method_not_allowed")
@@ -312,8 +264,14 @@ class ProxyService:
     # ---- chat ------------------------------------------------------------------------------------------
 
     def _chat(self, headers: Mapping[str, str], raw: bytes, deadline: float, record: dict) -> Response:
+        return self.chat(headers, parse_json(raw, self.settings), deadline, record)
+
+    def chat(self, headers: Mapping[str, str], body: dict, deadline: float, record: dict) -> Response:
+        """The chat pipeline over a request dict: validation, input guardrail, handoff, the backend call with
+        retries and fallback, output guardrail; a stream's parts are ``wire.SSEPart``s (bytes that keep their
+        dict) and the stream writes the request's log record at its end. Both wire formats call this."""
         escalate_header = str(headers.get("x-gptoss-escalate", "")).lower() == "true"
-        request = validate(parse_json(raw, self.settings), self.settings, escalate_header, consumer=record["consumer"])
+        request = validate(body, self.settings, escalate_header, consumer=record["consumer"])
         record.update(route=request.route.model, stream=request.stream)
         guard = self._guard()
         try:
@@ -407,7 +365,7 @@ class ProxyService:
         def part(text: str = "", end: str | None = None) -> bytes:
             return sse(completions.completion(completion_id, model, [completions.choice(0, text, end)], None) | {"usage": None})
 
-        yield Provisional(part())
+        yield provisional(completions.completion(completion_id, model, [completions.choice(0, "", None)], None) | {"usage": None})
         try:
             for raw in _bounded(iter(chunks), deadline, self.clock, getattr(chunks, "abort", None)):
                 usage = raw.get("usage") or usage
@@ -602,7 +560,7 @@ class ProxyService:
         finish, usage, reasoning_chars = None, None, 0
         calls = handoff.StreamedCalls()  # handoff tool calls taken out of the stream
         released, sent_calls, first_usage = False, False, None  # text or a tool call was sent: a later handoff is ignored
-        yield Provisional(sse(chunk(completion_id, model, created, {"role": "assistant", "content": ""})))
+        yield provisional(chunk(completion_id, model, created, {"role": "assistant", "content": ""}))
         try:
             while True:
                 for raw in _chain(first, source):
