@@ -48,6 +48,27 @@ BEDROCK_TOKEN_PRICES: Mapping[str, tuple[float, float, str]] = {
 }
 #: characters per token, to turn token assumptions into guardrail text units (1 text unit = 1,000 characters)
 CHARS_PER_TOKEN = 4
+#: characters per ApplyGuardrail text unit ("a text unit can contain up to 1000 characters", Bedrock pricing)
+UNIT_CHARS = 1000
+#: the proxy's default first streamed batch (its core/settings.py ``guardrail_first_batch_chars``)
+FIRST_BATCH_CHARS = 48
+
+
+def guardrail_units_per_response(prompt_chars: int, field_chars: Sequence[int], *, streamed: bool = True,
+                                 first_batch_chars: int = FIRST_BATCH_CHARS) -> int:
+    """ApplyGuardrail text units of one response: the prompt (INPUT) plus each output field (OUTPUT: reasoning,
+    answer), ceil(chars / 1,000) each. A streamed field with a first batch (``first_batch_chars`` > 0, for a
+    fast first token) is checked as that batch plus the rest in 1,000-character batches: one more unit per field
+    whenever the field is longer than the first batch. Example: a 1,566-character answer (566 reasoning +
+    1,000 text) after a short prompt is 1 + 1 + 1 = 3 units unstreamed or with the first batch off, 1 + 2 + 2 = 5
+    streamed with it."""
+    units = math.ceil(prompt_chars / UNIT_CHARS)
+    for chars in field_chars:
+        if streamed and first_batch_chars and chars > first_batch_chars:
+            units += 1 + math.ceil((chars - first_batch_chars) / UNIT_CHARS)
+        else:
+            units += math.ceil(chars / UNIT_CHARS)
+    return units
 
 
 @dataclass(frozen=True)
@@ -157,12 +178,15 @@ def region_estimate(
     lambda_arm: bool = True,
     rest_api: bool = True,
     guardrail_policies: Sequence[str] = (),
+    guardrail_first_batch_chars: int = FIRST_BATCH_CHARS,
     assumptions: CostAssumptions = CostAssumptions(),
 ) -> RegionCost:
     """The region's monthly cost lines and totals at min and max endpoint capacity.
 
     :param routes: how many routes the proxy serves (requests are spread evenly; Bedrock routes pay tokens).
     :param guardrail_policies: the enabled billed policy types: ``content``, ``topics``, ``pii``, ``grounding``.
+    :param guardrail_first_batch_chars: the proxy's first streamed batch (0 = off); requests are counted as
+        streamed with two output fields (reasoning and answer, split evenly): ``guardrail_units_per_response``.
     """
     a = assumptions
     out: list[CostLine] = []
@@ -190,12 +214,17 @@ def region_estimate(
         api = _monthly("rest_api_request", n)
         out.append(CostLine("API Gateway (private REST API)", f"{n:,} requests", api, api, PRICES["rest_api_request"].source))
     if guardrail_policies:
-        units_per_request = math.ceil(a.prompt_tokens * CHARS_PER_TOKEN / 1000) + math.ceil(a.answer_tokens * CHARS_PER_TOKEN / 1000)
+        answer_chars = a.answer_tokens * CHARS_PER_TOKEN
+        units_per_request = guardrail_units_per_response(
+            a.prompt_tokens * CHARS_PER_TOKEN, (answer_chars // 2, answer_chars - answer_chars // 2), first_batch_chars=guardrail_first_batch_chars
+        )
         units = units_per_request * n
         keys = {"content": "guardrail_content_filter", "topics": "guardrail_denied_topics", "pii": "guardrail_pii", "grounding": "guardrail_grounding"}
         rate = sum(PRICES[keys[p]].usd for p in guardrail_policies)
         g = round(rate * units, 2)
-        out.append(CostLine("Bedrock Guardrails (input + output)", f"{units:,} text units × {', '.join(guardrail_policies)}", g, g, PRICES[keys[guardrail_policies[0]]].source))
+        first = f"first batch {guardrail_first_batch_chars} chars" if guardrail_first_batch_chars else "first batch off"
+        out.append(CostLine("Bedrock Guardrails (input + output)", f"{units_per_request} units/response ({first}) × {n:,} = {units:,} text units × {', '.join(guardrail_policies)}",
+                            g, g, PRICES[keys[guardrail_policies[0]]].source))
     share = n / max(routes, 1)
     for model in bedrock_models:
         price_in, price_out, source = BEDROCK_TOKEN_PRICES.get(model, (None, None, "no price in the table"))

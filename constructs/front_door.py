@@ -31,6 +31,7 @@ from gptoss_constructs._validation import require_range
 PROXY_ROUTES: Sequence[tuple[str, str]] = (
     ("v1/chat/completions", "POST"),
     ("v1/responses", "POST"),
+    ("v1/completions", "POST"),  # legacy completions, SageMaker routes (the proxy's core/completions.py)
     ("v1/models", "GET"),
     ("health", "GET"),
 )
@@ -72,6 +73,16 @@ CHAT_REQUEST_SCHEMA = apigw.JsonSchema(
         "model": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING, min_length=1, max_length=256),
         "messages": apigw.JsonSchema(type=apigw.JsonSchemaType.ARRAY, min_items=1),
     },
+)
+
+
+#: the smallest legacy completions body the proxy accepts (``prompt`` is a string or an array of strings)
+COMPLETIONS_REQUEST_SCHEMA = apigw.JsonSchema(
+    schema=apigw.JsonSchemaVersion.DRAFT4,
+    title="CompletionRequest",
+    type=apigw.JsonSchemaType.OBJECT,
+    required=["model", "prompt"],
+    properties={"model": apigw.JsonSchema(type=apigw.JsonSchemaType.STRING, min_length=1, max_length=256)},
 )
 
 
@@ -129,7 +140,7 @@ def _grant_execute(owner: Construct, grantee: iam.IGrantable, resource_arns: lis
 
 
 #: the construct ids ``ProxyRoutes`` creates on the API (after ``id_prefix``)
-_ROUTE_CHILD_IDS = ("Validator", "ChatRequest", "ResponsesRequest")
+_ROUTE_CHILD_IDS = ("Validator", "ChatRequest", "ResponsesRequest", "CompletionsRequest")
 
 
 class ProxyRoutes:
@@ -139,8 +150,8 @@ class ProxyRoutes:
     authorization and a Lambda proxy integration that streams (``ResponseTransferMode: STREAM`` and the
     ``2021-11-15/functions/<arn>/response-streaming-invocations`` URI, API Gateway developer guide, "Set up a
     Lambda proxy integration with payload response streaming"), without the console test-invoke permission,
-    and body validation of the two POST routes (a request validator and the ``ChatCompletionRequest`` /
-    ``ResponsesRequest`` models, created on the API). ``grant_invoke`` grants execute-api:Invoke on exactly these
+    and body validation of the POST routes (a request validator and the ``ChatCompletionRequest``,
+    ``ResponsesRequest`` and ``CompletionsRequest`` models, created on the API). ``grant_invoke`` grants execute-api:Invoke on exactly these
     routes of ``stage_name``.
 
     The API's own settings (endpoint type, resource policy, stage logging, throttling, WAF) stay yours. The routes
@@ -217,6 +228,9 @@ class ProxyRoutes:
             ),
             "v1/responses": apigw.Model(
                 api, f"{id_prefix}ResponsesRequest", rest_api=api, content_type="application/json", schema=RESPONSES_REQUEST_SCHEMA
+            ),
+            "v1/completions": apigw.Model(
+                api, f"{id_prefix}CompletionsRequest", rest_api=api, content_type="application/json", schema=COMPLETIONS_REQUEST_SCHEMA
             ),
         }
         self.methods: dict[str, apigw.Method] = {}

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import re
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,6 +24,7 @@ from gptoss_constructs._validation import require_name, require_range
 from gptoss_constructs.bedrock_model import BedrockFoundationModel
 from gptoss_constructs._grants import ManagedPolicyGrantee, ManagedPolicyRole
 from gptoss_constructs.front_door import BUFFERED_TIMEOUT_QUOTA_SECONDS, PrivateApiFrontDoor, ProxyRoutes
+from gptoss_invoke_proxy_asset.gptoss_proxy.core import sealed as core_sealed
 from gptoss_invoke_proxy_asset.gptoss_proxy.core import settings as core
 
 def _default_code_path() -> Path:
@@ -237,6 +239,7 @@ class InvokeProxy(Construct):
         role: iam.IRole | None = None,
         security_groups: Sequence[ec2.ISecurityGroup] | None = None,
         function_name: str | None = None,
+        guardrail_first_batch_chars: int | None = None,
     ) -> None:
         """
         :param vpc: the private VPC the function runs in.
@@ -272,17 +275,9 @@ class InvokeProxy(Construct):
         :param escalate_principals: who may send ``escalate`` (or ``x-gptoss-escalate``) to go straight to a
             route's fallback: account ids, IAM role/user ARNs (a role matches its assumed-role sessions), or
             ``*``. Default: - nobody (escalation is refused with 403).
-        :param role: the function's execution role (bring your own: permissions boundary, naming). It must trust
-            ``lambda.amazonaws.com``. Every permission the proxy needs (its routes, guardrail, log group, key, VPC
-            interfaces, X-Ray) goes into ONE new customer-managed policy (``policy``) attached to it, and the
-            function waits for that policy; nothing is added inline. Default: - a new role with that policy.
-        :param security_groups: the function's security groups instead of a new one. The proxy still adds its
-            egress rule (TCP 443 to ``service_endpoints``) to them; a group that allows all outbound traffic
-            keeps allowing it, and the construct says so with a warning annotation (the proxy's egress is then no
-            longer limited to the VPC endpoints); an imported group that cannot take the rule (``mutable=False``)
-            gets a warning naming the rule to add. Default: - a new group, egress TCP 443 to the endpoints only.
-        :param function_name: the function's physical name (1 to 64 of ``[a-zA-Z0-9-_]``, Lambda's rule; a change
-            replaces the function). Default: - a name CloudFormation generates.
+from gptoss_constructs._grants import ManagedPolicyGrantee, ManagedPolicyRole
+from gptoss_constructs.front_door import BUFFERED_TIMEOUT_QUOTA_SECONDS, PrivateApiFrontDoor, ProxyRoutes
+from gptoss_invoke_proxy_asset.gptoss_proxy.core import sealed as core_sealed
         """
         super().__init__(scope, id)
         _validate_routes(routes)
@@ -296,6 +291,7 @@ class InvokeProxy(Construct):
             "handoff_on_high_effort": handoff_on_high_effort,
             "max_body_bytes": max_body_bytes,
             "escalate_principals": tuple(escalate_principals) or None,
+            "guardrail_first_batch_chars": guardrail_first_batch_chars,
         }
         self.settings = self._settings(routes, guardrail, guardrail_stream_mode, **{k: v for k, v in options.items() if v is not None})
         timeout = timeout or DEFAULT_TIMEOUT
@@ -314,6 +310,12 @@ class InvokeProxy(Construct):
         self.encryption_key = encryption_key or new_key(
             self, "Key", description="gpt-oss-platform: invoke proxy logs and environment", removal_policy=removal_policy
         )
+        # seals reasoning for the Responses API's `reasoning.encrypted_content` (the proxy's core/sealed.py): only this
+        # function's role may use it, and only with an encryption context naming one of its routes
+        self.reasoning_key = new_key(
+            self, "ReasoningKey", description="gpt-oss-platform: invoke proxy reasoning round trip (encrypted_content)", removal_policy=removal_policy
+        )
+        self.settings = dataclasses.replace(self.settings, reasoning_key_id=self.reasoning_key.key_arn)
         self.log_group = encrypted_log_group(
             self, "LogGroup", key=self.encryption_key, retention=log_retention, removal_policy=removal_policy
         )
@@ -488,6 +490,23 @@ class InvokeProxy(Construct):
         )
         self.log_group.grant_write(self._grantee)
         self.encryption_key.grant_decrypt(self._grantee)
+        # KMS Encrypt/Decrypt with an encryption context (AWS KMS developer guide, "kms:EncryptionContext:context-key":
+        # the condition is met only when the request's context has that key with an allowed value); a context without
+        # `route`, or with a route this proxy does not serve, is refused by IAM before KMS looks at the ciphertext.
+        # No GenerateDataKey: the proxy seals each part with Encrypt directly (no data key in the function's memory).
+        principal.add_to_principal_policy(
+            iam.PolicyStatement(
+                sid="SealReasoningPerRoute",
+                actions=["kms:Encrypt", "kms:Decrypt"],
+                resources=[self.reasoning_key.key_arn],
+                conditions={
+                    "StringEquals": {
+                        "kms:EncryptionContext:purpose": core_sealed.PURPOSE,
+                        "kms:EncryptionContext:route": sorted(r.model for r in self.routes),
+                    }
+                },
+            )
+        )
 
     def _acknowledge_intrinsic_findings(self) -> None:
         policy = self.policy

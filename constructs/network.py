@@ -45,10 +45,12 @@ ALL_INTERFACE_ENDPOINTS: tuple[str, ...] = tuple(INTERFACE_ENDPOINT_SERVICES)
 #: Not needed: sagemaker.api / bedrock (control planes: CloudFormation and operators call them from outside the
 #: VPC), logs (Lambda ships the function's stdout itself; SageMaker ships container logs itself; flow logs are
 #: delivered by the service), monitoring (the proxy emits metrics as embedded-metric-format log lines), sts
-#: (Lambda hands the function its role's credentials), kms (Lambda decrypts environment variables itself).
-#: UNCONFIRMED offline for logs/sts/kms (no AWS page found that says it for VPC-attached functions; README,
+#: (Lambda hands the function its role's credentials). kms: the proxy seals and opens reasoning for the Responses
+#: API's `reasoning.encrypted_content` with KMS Encrypt/Decrypt from its own code (adapters/aws.py KmsSealer); Lambda
+#: decrypts environment variables itself.
+#: UNCONFIRMED offline for logs/sts (no AWS page found that says it for VPC-attached functions; README,
 #: Troubleshooting): the first request through the deployed API shows the proxy's log lines if it holds.
-DEFAULT_INTERFACE_ENDPOINTS: tuple[str, ...] = ("sagemaker.runtime", "bedrock-runtime", "execute-api", "xray")
+DEFAULT_INTERFACE_ENDPOINTS: tuple[str, ...] = ("sagemaker.runtime", "bedrock-runtime", "execute-api", "xray", "kms")
 
 DEFAULT_VPC_CIDR = "10.80.0.0/16"
 _BUCKET = re.compile(r"[a-z0-9][a-z0-9.-]{1,61}[a-z0-9]")

@@ -55,7 +55,12 @@ def main(argv: list[str] | None = None) -> None:
     from http_server import serve
     from gptoss_proxy.wiring import build_service
 
-    server = serve(build_service(), "127.0.0.1", args.port)
+    sealer = None
+    if not args.aws:  # reasoning sealing: a local AES-GCM stand-in for the proxy's KMS key (emulators/sealer.py)
+        from emulators.sealer import local_sealer
+
+        sealer = local_sealer()
+    server = serve(build_service(sealer=sealer), "127.0.0.1", args.port)
     print(f"gpt-oss proxy on http://127.0.0.1:{args.port}/v1 (models: {', '.join(json.loads(os.environ['GPTOSS_ROUTES']))})", file=sys.stderr)
     try:
         server.serve_forever()

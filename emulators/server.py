@@ -17,6 +17,8 @@ Faults are injected per request by markers in the last user message:
 ``[[beyond]]`` (the small model calls the handoff tool, ``handoff_to_larger_model``, when it is offered; with
 ``[[handoff-email]]`` / ``[[handoff-forbidden]]`` its reason holds an e-mail / a blocked word; ``[[beyond-late]]``:
 it writes its answer first, then calls the tool)
+``max_tokens`` / ``max_completion_tokens`` cut the answer (4 characters a token, reasoning first) with
+``finish_reason: "length"``, on both backends.
 ``[[think:N]]`` (reasoning of N tokens, 4 characters each; the proxy's reasoning-budget notes — a developer message
 starting ``[reasoning budget]`` — make it answer after one short sentence, or after "at least K more tokens")
 A SageMaker body with ``prompt`` is an OpenAI *completions* request on a raw harmony prompt (what the LMI container
@@ -168,6 +170,19 @@ def fake_answer(body: dict) -> dict:
     return {"reasoning": reasoning, "content": content, "tool_calls": None, "finish_reason": "stop"}
 
 
+def limited(answer: dict, body: dict) -> dict:
+    """The answer cut at the request's ``max_completion_tokens`` / ``max_tokens`` (4 characters a token, reasoning
+    first, as the model writes it), with ``finish_reason: "length"`` — what vLLM and Bedrock do when the
+    limit is reached; a cut answer has no tool call."""
+    limit = body.get("max_completion_tokens") or body.get("max_tokens")
+    if not isinstance(limit, int) or math.ceil((len(answer["reasoning"]) + len(answer["content"])) / 4) <= limit:
+        return answer
+    room = limit * 4
+    reasoning = answer["reasoning"][:room]
+    content = answer["content"][: max(0, room - len(reasoning))]
+    return {"reasoning": reasoning, "content": content, "tool_calls": None, "finish_reason": "length"}
+
+
 def _reasoning_of(n: int) -> str:
     """Reasoning of exactly ``n`` tokens of 4 characters."""
     return ("Step: check it. " * (n // 4 + 1))[: n * 4]
@@ -181,7 +196,16 @@ def fake_completion(body: dict) -> tuple[str, str, dict]:
     prompt = body["prompt"]
     users = re.findall(r"<\|start\|>user<\|message\|>(.*?)<\|end\|>", prompt, re.S)
     user = users[-1] if users else ""
-    if prompt.endswith("<|channel|>final<|message|>"):
+    if "<|start|>" not in prompt:  # a plain-text prompt (legacy /v1/completions): the model continues it
+        text = "Echo: " + re.sub(r"\[\[[^\]]*\]\]", "", prompt).strip()
+        if "[[forbidden]]" in prompt:
+            text = "Here is the forbidden answer."
+        if "[[email]]" in prompt:
+            text = "Write to jane.doe@example.com for details."
+        long_match = re.search(r"\[\[long:(\d+)\]\]", prompt)
+        if long_match:
+            text = ("lorem ipsum dolor sit amet " * (int(long_match.group(1)) // 27 + 1))[: int(long_match.group(1))]
+    elif prompt.endswith("<|channel|>final<|message|>"):
         text = "Echo: " + re.sub(r"\[\[[^\]]*\]\]", "", user).strip()
     else:
         think = re.search(r"\[\[think:(\d+)\]\]", user)
@@ -349,7 +373,7 @@ class Emulator:
             def _openai(self, raw: bytes) -> None:
                 emulator.stats.count("openai")
                 body = json.loads(raw)
-                answer = fake_answer(body)
+                answer = limited(fake_answer(body), body)
                 if not body.get("stream"):
                     message = {"role": "assistant", "content": answer["content"] or None, "reasoning_content": answer["reasoning"]}
                     out = {"id": "chatcmpl-oa", "object": "chat.completion", "created": int(time.time()), "model": body.get("model", "gpt-oss"),
@@ -371,14 +395,14 @@ class Emulator:
                     return self._error(424, "ModelError", "Received client error (400) from primary: invalid JSON")
                 emulator.stats.received(body)
                 emulator.stats.request(f"sagemaker:{endpoint}", body)
-                prompt = _last_user(body)
+                prompt = _last_user(body) or (body["prompt"] if isinstance(body.get("prompt"), str) and "<|start|>" not in body["prompt"] else "")
                 if self._fault(prompt, "sagemaker"):
                     return
                 if body.get("stream", False) != stream:
                     return self._error(424, "ModelError", "stream flag does not match the operation")
                 if "prompt" in body:
                     return self._completion(body, stream, endpoint)
-                answer = fake_answer(body)
+                answer = limited(fake_answer(body), body)
                 slow = "[[slow]]" in prompt
                 if not stream:
                     message = {"role": "assistant", "content": answer["content"] or None, "reasoning_content": answer["reasoning"]}
@@ -440,7 +464,7 @@ class Emulator:
                 prompt = _last_user(body)
                 if self._fault(prompt, "bedrock"):
                     return
-                answer = fake_answer(body)
+                answer = limited(fake_answer(body), body)
                 slow = "[[slow]]" in prompt
                 if not stream:
                     text = f"<reasoning>{answer['reasoning']}</reasoning>{answer['content']}"

@@ -18,12 +18,13 @@ def platform_interface_endpoints(region_config: RegionConfig) -> tuple[str, ...]
     """The interface endpoints this region's platform calls from inside its VPC (``DEFAULT_INTERFACE_ENDPOINTS``
     minus what the region does not use): sagemaker.runtime only with SageMaker models, execute-api only behind
     the private API front door; bedrock-runtime always (the guardrail's ApplyGuardrail), xray always (the
-    proxy's active tracing)."""
+    proxy's active tracing), kms always (the proxy's reasoning sealing)."""
     used = {
         "sagemaker.runtime": bool(region_config.sagemaker_models),
         "bedrock-runtime": True,
         "execute-api": region_config.front_door == "private-api",
         "xray": True,
+        "kms": True,  # the proxy's reasoning round trip (KMS Encrypt/Decrypt from the function's code)
     }
     return tuple(name for name in DEFAULT_INTERFACE_ENDPOINTS if used[name])
 

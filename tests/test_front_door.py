@@ -69,7 +69,7 @@ class TestPrivateApi:
     def test_every_method_requires_iam_and_an_api_key(self, api):
         _, _, _, t = api
         methods = t.find_resources("AWS::ApiGateway::Method")
-        assert sorted(m["Properties"]["HttpMethod"] for m in methods.values()) == ["GET", "GET", "POST", "POST"]
+        assert sorted(m["Properties"]["HttpMethod"] for m in methods.values()) == ["GET", "GET", "POST", "POST", "POST"]
         for m in methods.values():
             assert m["Properties"]["AuthorizationType"] == "AWS_IAM"
             assert m["Properties"]["ApiKeyRequired"] is True
@@ -160,7 +160,7 @@ class TestPrivateApi:
         the only invoke permissions are for the deployed stage's methods."""
         perms = api[3].find_resources("AWS::Lambda::Permission")
         arns = [json.dumps(p["Properties"]["SourceArn"]) for p in perms.values()]
-        assert len(arns) == 4 and not [a for a in arns if "test-invoke-stage" in a]
+        assert len(arns) == 5 and not [a for a in arns if "test-invoke-stage" in a]
         assert all("DeploymentStageprod" in a for a in arns)  # the deployed stage (Ref), never "test-invoke-stage"
 
     def test_the_api_has_a_distinctive_name_its_metrics_use(self, api):
@@ -188,7 +188,7 @@ class TestPrivateApi:
         api_id = stack.resolve(door.rest_api_id)["Ref"]
         tails = sorted(r["Fn::Join"][1][-1] for r in statement["Resource"])
         assert (statement["Action"], statement["Effect"]) == ("execute-api:Invoke", "Allow")
-        assert tails == ["/prod/GET/health", "/prod/GET/v1/models", "/prod/POST/v1/chat/completions", "/prod/POST/v1/responses"]
+        assert tails == ["/prod/GET/health", "/prod/GET/v1/models", "/prod/POST/v1/chat/completions", "/prod/POST/v1/completions", "/prod/POST/v1/responses"]
         assert all(r["Fn::Join"][1][:4] == ["arn:aws:execute-api:us-east-1:", {"Ref": "AWS::AccountId"}, ":", {"Ref": api_id}] for r in statement["Resource"])
 
     def test_grant_invoke_can_write_a_managed_policy(self):
@@ -201,7 +201,7 @@ class TestPrivateApi:
         assert not t.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": Match.string_like_regexp("App")}]}})
         (policy,) = t.find_resources("AWS::IAM::ManagedPolicy", {"Properties": {"Roles": [{"Ref": Match.string_like_regexp("App")}]}}).values()
         (statement,) = policy["Properties"]["PolicyDocument"]["Statement"]
-        assert statement["Action"] == "execute-api:Invoke" and len(statement["Resource"]) == 4
+        assert statement["Action"] == "execute-api:Invoke" and len(statement["Resource"]) == 5
 
     def test_consumer_usage_plan_and_key(self, api):
         _, _, _, t = api
@@ -281,7 +281,7 @@ def test_responses_and_model_retrieve_are_routes_with_exact_grants():
     door = PrivateApiFrontDoor(stack, "Api", handler=fn, vpc_endpoint=net.interface_endpoints["execute-api"], model_ids=["gpt-oss-20b", "gpt-oss-120b"])
     door.grant_invoke(iam.Role(stack, "Caller", assumed_by=iam.AccountRootPrincipal()))
     t = Template.from_stack(stack)
-    assert {"GET /v1/models/gpt-oss-20b", "GET /v1/models/gpt-oss-120b", "POST /v1/responses"} <= set(door.methods)
+    assert {"GET /v1/models/gpt-oss-20b", "GET /v1/models/gpt-oss-120b", "POST /v1/responses", "POST /v1/completions"} <= set(door.methods)
     t.has_resource_properties("AWS::ApiGateway::Model", {"Schema": Match.object_like({"title": "ResponsesRequest", "required": ["model", "input"]})})
     (policy,) = t.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": Match.string_like_regexp("Caller")}]}}).values()
     tails = sorted(r["Fn::Join"][1][-1] for r in policy["Properties"]["PolicyDocument"]["Statement"][0]["Resource"])

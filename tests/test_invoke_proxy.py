@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+
 import json
 
 import pytest
@@ -102,7 +104,9 @@ class TestFunction:
         assert env["GPTOSS_GUARDRAIL_VERSION"] == "3"
         assert "GPTOSS_GUARDRAIL_STREAM_MODE" not in env  # the default (safe) is the proxy's own, not repeated here
         assert "GPTOSS_MAX_BODY_BYTES" not in env and "GPTOSS_ESCALATE_PRINCIPALS" not in env  # defaults: 256 KiB, nobody
-        assert not any(k for k in env if "KEY" in k or "SECRET" in k or "PASSWORD" in k)
+        # the one *KEY* variable is the reasoning key's ARN (a reference to the key in this stack, not key material)
+        assert env["GPTOSS_REASONING_KEY_ID"] == {"Fn::GetAtt": [stack.resolve(built[2].reasoning_key.node.default_child.logical_id), "Arn"]}
+        assert not any(k for k in env if ("KEY" in k and k != "GPTOSS_REASONING_KEY_ID") or "SECRET" in k or "PASSWORD" in k)
 
     def test_environment_and_logs_are_encrypted_with_the_proxy_key(self, built):
         _, _, proxy, t = built
@@ -171,6 +175,13 @@ class TestPolicy:
             },
             {"Action": ["logs:CreateLogStream", "logs:PutLogEvents"], "Effect": "Allow", "Resource": {"Fn::GetAtt": [log_id, "Arn"]}},
             {"Action": "kms:Decrypt", "Effect": "Allow", "Resource": {"Fn::GetAtt": [key_id, "Arn"]}},
+            {
+                "Action": ["kms:Decrypt", "kms:Encrypt"],
+                "Condition": {"StringEquals": {"kms:EncryptionContext:purpose": "gptoss-reasoning", "kms:EncryptionContext:route": ["gpt-oss-120b", "gpt-oss-20b"]}},
+                "Effect": "Allow",
+                "Resource": {"Fn::GetAtt": [stack.resolve(proxy.reasoning_key.node.default_child.logical_id), "Arn"]},
+                "Sid": "SealReasoningPerRoute",
+            },
             {
                 "Action": ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream"],
                 "Effect": "Allow",
@@ -261,7 +272,8 @@ class TestEnvironmentCodec:
         stack, _, proxy = _build(guardrail_stream_mode="fast")
         env = _function(Template.from_stack(stack))["Environment"]["Variables"]
         assert env["GPTOSS_GUARDRAIL_STREAM_MODE"] == "fast"
-        assert Settings.from_env(env) == proxy.settings
+        # the reasoning key's ARN is a token in the construct and its CloudFormation reference in the template
+        assert Settings.from_env(env) == dataclasses.replace(proxy.settings, reasoning_key_id=env["GPTOSS_REASONING_KEY_ID"])
         assert proxy.settings.routes["gpt-oss-20b"].max_reasoning_effort == "medium"
 
 
@@ -294,7 +306,7 @@ class TestSurface:
             tails = sorted(r["Fn::Join"][1][-1] for r in statement["Resource"])
             assert tails == [
                 "/prod/GET/health", "/prod/GET/v1/models", "/prod/GET/v1/models/gpt-oss-120b", "/prod/GET/v1/models/gpt-oss-20b",
-                "/prod/POST/v1/chat/completions", "/prod/POST/v1/responses",
+                "/prod/POST/v1/chat/completions", "/prod/POST/v1/completions", "/prod/POST/v1/responses",
             ], name
         assert not t.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": Match.string_like_regexp("Managed")}]}})
 
@@ -353,4 +365,24 @@ def test_fails_when_max_body_bytes_is_above_the_lambda_payload_quota():
     stack, _, proxy = _build(max_body_bytes=65_536, escalate_principals=["arn:aws:iam::111122223333:role/ops"])
     env = _function(Template.from_stack(stack))["Environment"]["Variables"]
     assert (env["GPTOSS_MAX_BODY_BYTES"], env["GPTOSS_ESCALATE_PRINCIPALS"]) == ("65536", "arn:aws:iam::111122223333:role/ops")
-    assert Settings.from_env(env) == proxy.settings  # the one codec carries both back to the Lambda
+    assert Settings.from_env(env) == dataclasses.replace(proxy.settings, reasoning_key_id=env["GPTOSS_REASONING_KEY_ID"])  # the one codec carries both back
+
+
+def test_reasoning_key_rotates_and_first_batch_setting_travels():
+    """Issue 23 items 3 and 8: the reasoning key is the proxy's own with yearly rotation
+    (``EnableKeyRotation``, AWS::KMS::Key in cfn-lint's schema), and ``guardrail_first_batch_chars`` reaches the
+    Lambda through the one codec (0 = off)."""
+    from gptoss_invoke_proxy_asset.gptoss_proxy.core.settings import Settings
+
+    stack, _, proxy = _build(guardrail_first_batch_chars=0)
+    t = Template.from_stack(stack)
+    key = t.find_resources("AWS::KMS::Key")[stack.resolve(proxy.reasoning_key.node.default_child.logical_id)]
+    assert key["Properties"]["EnableKeyRotation"] is True
+    env = _function(t)["Environment"]["Variables"]
+    assert env["GPTOSS_GUARDRAIL_FIRST_BATCH_CHARS"] == "0"
+    assert Settings.from_env(env).guardrail_first_batch_chars == 0
+
+
+def test_fails_when_guardrail_first_batch_chars_is_out_of_range():
+    with pytest.raises(ValueError, match="guardrail_first_batch_chars must be between 0 and 25000, got -1"):
+        _build(guardrail_first_batch_chars=-1)

@@ -138,8 +138,10 @@ def test_cost_per_request_terms_follow_the_assumptions():
     by_item = {line.item: line.monthly_low for line in est.lines}
     assert by_item["Lambda (invoke proxy)"] == round(20_000_000 * 0.0000133334 + 0.20, 2)   # 1 GB x 20 s x 1 M, Arm
     assert by_item["API Gateway (private REST API)"] == 3.5
-    # 4,000 + 2,000 characters = 4 + 2 text units per request, content filters + PII = USD 0.25 per 1,000 units
-    assert by_item["Bedrock Guardrails (input + output)"] == 1500.0
+    # 4,000 prompt characters = 4 units; 2,000 answer characters streamed as two 1,000-character fields (reasoning,
+    # text) with the 48-character first batch = 2 + 2 units (cost.guardrail_units_per_response): 8 units per
+    # request; content filters + PII = USD 0.25 per 1,000 units
+    assert by_item["Bedrock Guardrails (input + output)"] == 2000.0
     # half the requests (two routes) on gpt-oss-120b: 500,000 x (1,000 x 0.15 + 500 x 0.60) / 1 M
     assert by_item["Bedrock gpt-oss-120b tokens"] == 225.0
     text = est.render()

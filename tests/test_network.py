@@ -631,7 +631,7 @@ class TestDefaultEndpoints:
         names = sorted(
             e["Properties"]["ServiceName"] for e in t.find_resources("AWS::EC2::VPCEndpoint", {"Properties": {"VpcEndpointType": "Interface"}}).values()
         )
-        assert names == [SERVICE_NAMES[n] for n in ("bedrock-runtime", "execute-api", "sagemaker.runtime", "xray")]
+        assert names == [SERVICE_NAMES[n] for n in ("bedrock-runtime", "execute-api", "kms", "sagemaker.runtime", "xray")]
 
     def test_the_proxy_creates_clients_only_for_the_default_endpoints(self):
         """Reads the proxy's adapters: every boto3 client it creates must have an endpoint in the default list."""
@@ -642,8 +642,8 @@ class TestDefaultEndpoints:
 
         src = "\n".join(p.read_text() for p in (Path(__file__).parent.parent / "lambda/invoke_proxy/gptoss_proxy").rglob("*.py"))
         clients = set(re.findall(r"client\(\s*\"([a-z0-9-]+)\"", src))
-        assert clients == {"sagemaker-runtime", "bedrock-runtime"}
-        as_endpoint = {"sagemaker-runtime": "sagemaker.runtime", "bedrock-runtime": "bedrock-runtime"}
+        assert clients == {"sagemaker-runtime", "bedrock-runtime", "kms"}
+        as_endpoint = {"sagemaker-runtime": "sagemaker.runtime", "bedrock-runtime": "bedrock-runtime", "kms": "kms"}
         assert {as_endpoint[c] for c in clients} <= set(DEFAULT_INTERFACE_ENDPOINTS)
 
 
@@ -815,7 +815,7 @@ class TestPerRegionEndpoints:
 
         config = self._region(regions="us-east-1")
         assert config.interface_endpoints is None
-        assert platform_interface_endpoints(config.for_region("us-east-1")) == ("sagemaker.runtime", "bedrock-runtime", "execute-api", "xray")
+        assert platform_interface_endpoints(config.for_region("us-east-1")) == ("sagemaker.runtime", "bedrock-runtime", "execute-api", "xray", "kms")
 
     def test_bedrock_only_region_has_no_sagemaker_runtime_endpoint(self):
         from stacks.network_stack import platform_interface_endpoints
@@ -823,7 +823,7 @@ class TestPerRegionEndpoints:
         config = self._region(regions="us-west-2")  # cdk.json: us-west-2 is Bedrock only
         rc = config.for_region("us-west-2")
         assert rc.sagemaker_models == ()
-        assert platform_interface_endpoints(rc) == ("bedrock-runtime", "execute-api", "xray")
+        assert platform_interface_endpoints(rc) == ("bedrock-runtime", "execute-api", "xray", "kms")
 
     def test_an_explicit_list_wins(self):
         from aws_cdk import Environment as Env

@@ -54,7 +54,9 @@ def proxy_url(proxy_env, logs):
     from gptoss_proxy.wiring import build_service
     from http_server import serve
 
-    server = serve(build_service(proxy_env, log=logs.append), "127.0.0.1", 0)
+    from emulators.sealer import local_sealer
+
+    server = serve(build_service(proxy_env, log=logs.append, sealer=local_sealer()), "127.0.0.1", 0)
     threading.Thread(target=server.serve_forever, daemon=True).start()
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()

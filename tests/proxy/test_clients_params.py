@@ -33,7 +33,7 @@ def test_the_field_list_is_the_installed_sdks():
     from openai.types.chat.completion_create_params import CompletionCreateParamsBase
 
     assert OPENAI_FIELDS == set(typing.get_type_hints(CompletionCreateParamsBase)) | {"stream"}
-    assert KNOWN_FIELDS - OPENAI_FIELDS == {"escalate", "handoff", "reasoning", "thinking"}  # our extensions (README)
+    assert KNOWN_FIELDS - OPENAI_FIELDS == {"escalate", "handoff", "reasoning", "thinking", "client_metadata"}  # our extensions (README) + client bookkeeping
 
 
 class TestAcceptedEverywhere:

@@ -31,6 +31,8 @@ def test_round_trip_of_every_field_set_away_from_its_default():
         "handoff_daily_cap": 50,
         "handoff_on_high_effort": True,
         "deadline_margin_seconds": 5.0,
+        "guardrail_first_batch_chars": 0,
+        "reasoning_key_id": "arn:aws:kms:us-east-1:111122223333:key/1234abcd-12ab-34cd-56ef-1234567890ab",
     }
     scalars = {f.name for f in dataclasses.fields(Settings)} - {"routes"}
     assert set(changed) == scalars  # a new field must join this test (and then round-trips for free)

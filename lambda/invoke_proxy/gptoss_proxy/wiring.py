@@ -60,11 +60,15 @@ def emit(record: dict) -> None:
     sys.stdout.flush()
 
 
-def build_service(env: Mapping[str, str] | None = None, log=emit) -> ProxyService:
-    from gptoss_proxy.adapters.aws import BedrockBackend, BedrockGuardrail, SageMakerBackend
+def build_service(env: Mapping[str, str] | None = None, log=emit, sealer=None) -> ProxyService:
+    """The service from ``GPTOSS_*`` variables. ``sealer``: reasoning sealing for the dev server and tests (a local
+    stand-in); in the Lambda it is None and sealing is KMS with ``GPTOSS_REASONING_KEY_ID`` (core/sealed.py)."""
+    from gptoss_proxy.adapters.aws import BedrockBackend, BedrockGuardrail, KmsSealer, SageMakerBackend
 
     settings = Settings.from_env(env if env is not None else os.environ)
     guardrail = BedrockGuardrail(settings.guardrail_id, settings.guardrail_version) if settings.guardrail_id else None
     timeout = settings.backend_timeout_seconds
     backends = {"sagemaker": SageMakerBackend(timeout), "bedrock": BedrockBackend(timeout)}
-    return ProxyService(settings, backends, guardrail, log=log)
+    if sealer is None and settings.reasoning_key_id:
+        sealer = KmsSealer(settings.reasoning_key_id).sealer()
+    return ProxyService(settings, backends, guardrail, log=log, sealer=sealer)

@@ -241,3 +241,50 @@ def _blocked(assessments: list) -> bool:
         return False
 
     return walk(assessments)
+
+
+class KmsSealer:
+    """Reasoning sealing (core/sealed.py) with the proxy's own KMS key: ``Encrypt`` / ``Decrypt`` with an
+    encryption context, one call per part (at most 4,096 bytes of plaintext: botocore's KMS model,
+    ``PlaintextType``). ``Decrypt`` names the key (``KeyId``), so a ciphertext made under any other key fails
+    (AWS KMS API reference, Decrypt: "KeyId ... the KMS key that AWS KMS uses to decrypt the ciphertext ... If you
+    specify a different KMS key, the Decrypt operation fails"). ``InvalidCiphertextException`` (wrong context,
+    tampered bytes) and ``IncorrectKeyException`` mean the client's ciphertext is not ours: ``SealBroken`` (400);
+    anything else (throttling, network) is ``SealUnavailable`` (503)."""
+
+    BROKEN_CODES = {"InvalidCiphertextException", "IncorrectKeyException"}
+
+    def __init__(self, key_id: str) -> None:
+        self.key_id = key_id
+
+    def sealer(self):
+        from gptoss_proxy.core.sealed import Sealer
+
+        return Sealer(seal=self.seal, open=self.open)
+
+    def seal(self, plaintext: bytes, context) -> bytes:
+        try:
+            return client("kms", 10).encrypt(KeyId=self.key_id, Plaintext=plaintext, EncryptionContext=dict(context))["CiphertextBlob"]
+        except Exception as err:
+            raise self._unavailable(err) from None
+
+    def open(self, blob: bytes, context) -> bytes:
+        from botocore.exceptions import ClientError, ParamValidationError
+        from gptoss_proxy.core.sealed import SealBroken
+
+        try:
+            return client("kms", 10).decrypt(CiphertextBlob=blob, KeyId=self.key_id, EncryptionContext=dict(context))["Plaintext"]
+        except ClientError as err:
+            if err.response.get("Error", {}).get("Code") in self.BROKEN_CODES:
+                raise SealBroken("the ciphertext does not verify under this proxy's key and context") from None
+            raise self._unavailable(err) from None
+        except ParamValidationError:
+            raise SealBroken("the ciphertext is not a KMS ciphertext") from None
+        except Exception as err:
+            raise self._unavailable(err) from None
+
+    @staticmethod
+    def _unavailable(err: Exception):
+        from gptoss_proxy.core.sealed import SealUnavailable
+
+        return SealUnavailable(err.__class__.__name__)

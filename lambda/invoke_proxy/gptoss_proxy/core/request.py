@@ -21,15 +21,19 @@ OPENAI_FIELDS = {
     "stream_options", "temperature", "tool_choice", "tools", "top_logprobs", "top_p", "user", "verbosity",
     "web_search_options",
 }
+#: sent by clients for their own bookkeeping and accepted by OpenAI on both APIs: codex-rs sends
+#: ``client_metadata`` (string map, e.g. ``x-codex-installation-id``) on every Responses request
+#: (openai/codex codex-rs/codex-api/src/common.rs, ``ResponseCreateWsRequest.client_metadata``)
+CLIENT_FIELDS = {"client_metadata"}
 #: escalate: ask for the route's fallback (larger) model; handoff: false opts out of model-initiated handoff
 #: (core/handoff.py); reasoning / thinking: reasoning budgets, OpenRouter's and Anthropic-style (core/budget.py)
 EXTENSIONS = {"escalate", "handoff", "reasoning", "thinking"}
-KNOWN_FIELDS = OPENAI_FIELDS | EXTENSIONS
+KNOWN_FIELDS = OPENAI_FIELDS | EXTENSIONS | CLIENT_FIELDS
 #: accepted and ignored: they steer OpenAI's own service (tiers, prompt caching, storage, abuse tracking, GPT-5
 #: verbosity, predicted outputs) and change nothing about what gpt-oss answers here
 IGNORED_FIELDS = (
     "metadata", "user", "store", "service_tier", "prompt_cache_key", "prompt_cache_options", "prompt_cache_retention",
-    "safety_identifier", "verbosity", "prediction",
+    "safety_identifier", "verbosity", "prediction", "client_metadata",
 )
 #: fields only the vLLM (SageMaker) backend honours; Bedrock's gpt-oss routes answer 400 when they are used
 VLLM_ONLY = ("logprobs", "top_logprobs", "n", "logit_bias")
@@ -149,10 +153,40 @@ def _tools(body: dict) -> None:
         if not isinstance(t, dict) or t.get("type") != "function" or not isinstance(fn, dict) or not isinstance(fn.get("name"), str):
             raise _bad(f"Invalid 'tools[{i}]': expected {{'type': 'function', 'function': {{'name': ...}}}}.", f"tools[{i}]", "invalid_value")
     choice = body.get("tool_choice")
-    if choice is not None and not tools and choice != "none":
+    if not tools:
+        # `tools: []` with tool_choice "auto" or "none" asks for no tool: OpenAI accepts it (codex-rs sends it for
+        # its compaction turn); the backends get neither field (vLLM refuses tool_choice without tools)
+        body.pop("tools", None)
+        if choice in ("auto", "none"):
+            body.pop("tool_choice")
+            choice = None
+    if choice is not None and not tools:
         raise _bad("Invalid value for 'tool_choice': 'tool_choice' is only allowed when 'tools' are specified.", "tool_choice", "invalid_value")
     if choice is not None and not (choice in ("none", "auto", "required") or (isinstance(choice, dict) and choice.get("type") == "function")):
         raise _bad("Invalid 'tool_choice': expected 'none', 'auto', 'required' or a named function.", "tool_choice", "invalid_value")
+
+
+def client_metadata(value: Any) -> None:
+    """``client_metadata``: accepted and ignored (a client's own bookkeeping), but it must be an object of strings."""
+    if value is not None and not (isinstance(value, dict) and all(isinstance(k, str) and isinstance(v, str) for k, v in value.items())):
+        raise _bad("Invalid 'client_metadata': expected an object of string values.", "client_metadata", "invalid_type")
+
+
+def reasoning_history(messages: list[dict]) -> None:
+    """Earlier reasoning where harmony keeps it (in place): an assistant message's reasoning (``reasoning_content``,
+    or ``reasoning``) stays on the messages after the last final answer — the tool-call steps of the current turn —
+    and is dropped from that answer and everything before it. gpt-oss is trained this way (openai/harmony
+    docs/format.md: analysis messages after tool calls stay until the final answer; vLLM does the same in
+    ``auto_drop_analysis_messages``, vllm/entrypoints/openai/parser/harmony_utils.py)."""
+    last_final = max((i for i, m in enumerate(messages) if m.get("role") == "assistant" and not m.get("tool_calls")), default=-1)
+    for i, m in enumerate(messages):
+        if m.get("role") != "assistant":
+            continue
+        text = m.pop("reasoning_content", None)
+        other = m.pop("reasoning", None)
+        text = text if isinstance(text, str) and text else other if isinstance(other, str) else ""
+        if i > last_final and text:
+            m["reasoning_content"] = text
 
 
 def estimate_tokens(messages: list[dict], tools: Any) -> int:
@@ -277,6 +311,7 @@ def validate(body: dict, settings: Settings, escalate_header: bool = False, cons
     unknown = sorted(k for k in body if k not in KNOWN_FIELDS)
     if unknown:
         raise _bad(f"Unrecognized request argument supplied: {unknown[0]}", unknown[0], "unknown_parameter")
+    client_metadata(body.get("client_metadata"))
     body = {k: v for k, v in body.items() if v is not None and k not in IGNORED_FIELDS}  # null means absent
     legacy = _legacy_functions(body)
     if "messages" in body:
@@ -294,6 +329,7 @@ def validate(body: dict, settings: Settings, escalate_header: bool = False, cons
             code="model_not_found",
         )
     messages = _messages(body)
+    reasoning_history(messages)
     _tools(body)
     _number(body, "temperature", 0, 2)
     _number(body, "top_p", 0, 1)

@@ -1,6 +1,7 @@
 """OpenAI's Responses API (``POST /v1/responses``) on the chat-completions core: one core, two wire formats.
 
-A Responses request is translated into a chat-completions body and run through ``ProxyService._chat`` — the same
+A Responses request is translated into a chat-completions body and run through the chat pipeline (the service's
+public ``chat``, injected: this module imports no service, so there is no import cycle) — the same
 validation, input and output guardrails (batched while streaming), retries, fallback, deadline, errors and log
 record — and the chat answer (a ``chat.completion`` or its SSE chunks) is translated into a ``response`` object or
 the Responses event stream. Object shapes and event names follow the openai package's types
@@ -14,15 +15,20 @@ Stateless subset: nothing is stored, so ``store`` left out means ``false`` (Open
 from __future__ import annotations
 
 import json
+import re
 import time
 import uuid
-from typing import TYPE_CHECKING, Any, Iterator, Mapping
+from typing import Any, Callable, Iterator, Mapping
 
+from gptoss_proxy.core import sealed
 from gptoss_proxy.core.errors import ProxyError
-from gptoss_proxy.core.request import EXTENSIONS, parse_json
+from gptoss_proxy.core.request import CLIENT_FIELDS, EXTENSIONS, client_metadata, parse_json
+from gptoss_proxy.core.settings import Settings
+from gptoss_proxy.core.wire import Response, json_response
 
-if TYPE_CHECKING:  # the service imports this module: no import cycle at run time
-    from gptoss_proxy.core.service import ProxyService, Response
+#: the chat pipeline: (headers, chat request dict, deadline, log record) -> Response (``ProxyService.chat``)
+Chat = Callable[[Mapping[str, str], dict, float, dict], Response]
+
 
 #: Every field of OpenAI's Responses request (openai-python 2.54 ``ResponseCreateParamsBase`` + ``stream``,
 #: openai/types/responses/response_create_params.py). Anything else is a 400 naming it.
@@ -36,7 +42,7 @@ OPENAI_FIELDS = {
 #: accepted and ignored: they steer OpenAI's own service (tiers, caching, abuse tracking, truncation, obfuscation
 #: padding, hosted-tool limits) and change nothing about what gpt-oss answers here
 IGNORED_FIELDS = (
-    "include", "max_tool_calls", "prompt_cache_key", "prompt_cache_options", "prompt_cache_retention",
+    "client_metadata", "max_tool_calls", "prompt_cache_key", "prompt_cache_options", "prompt_cache_retention",
     "safety_identifier", "service_tier", "stream_options", "truncation", "user",
 )
 #: they need state this stateless proxy does not keep, or services it does not have
@@ -48,6 +54,19 @@ NEEDS_STORAGE = {
     "context_management": "server-side context compaction is not available here",
     "moderation": "OpenAI moderation models are not available here; the platform's guardrail checks every request and answer",
 }
+#: ``include`` values honoured (openai-python types/responses/response_includable.py); others are accepted and
+#: ignored (hosted-tool results, logprobs, images this proxy has none of)
+ENCRYPTED_REASONING = "reasoning.encrypted_content"
+#: ``reasoning.summary`` values (openai-python types/shared/reasoning.py)
+SUMMARIES = ("auto", "concise", "detailed")
+#: a ``concise`` summary: the reasoning's first characters, cut at a sentence or word end
+CONCISE_CHARS = 600
+#: OpenAI's answer to a reference to an item it did not store (HTTP 404; quoted in github.com/vercel/ai/issues/7543
+#: and github.com/can1357/oh-my-pi/issues/41)
+ITEM_NOT_FOUND = ("Item with id '{id}' not found. Items are not persisted when `store` is set to false. "
+                  "Try again with `store` set to true, or remove this item from your input.")
+#: ids this proxy issues: a prefix and 32 hex digits (``_id``)
+_OWN_ID = re.compile(r"(rs|msg|fc)_[0-9a-f]{32}")
 #: chat parameter names (in the core's messages) → the Responses names the caller used
 PARAMS = {
     "max_completion_tokens": "max_output_tokens",
@@ -86,11 +105,26 @@ def _text(content: Any, where: str) -> str:
     return "".join(out)
 
 
-def _messages(body: dict) -> list[dict]:
+def _messages(body: dict, unseal: Callable[[str], str] | None = None) -> list[dict]:
     """``instructions`` + ``input`` → chat messages. Function calls become an assistant message's ``tool_calls``
-    (consecutive calls share one message: parallel calls), their outputs ``tool`` messages. Reasoning items are
-    accepted and not sent on: the chat backends take no reasoning in history (as with chat completions)."""
+    (consecutive calls share one message: parallel calls), their outputs ``tool`` messages. A reasoning item's text
+    (its ``encrypted_content`` opened with ``unseal``, else its ``reasoning_text`` content) becomes the
+    ``reasoning_content`` of the assistant message that follows it; the chat core keeps it only on the current
+    turn's tool-call steps, as harmony does (``request.reasoning_history``). ``item_reference`` items to ids this
+    proxy issued are skipped (nothing is stored; the reasoning round trip carries what matters); others are
+    OpenAI's 404."""
     messages: list[dict] = []
+    pending: list[str] = []  # reasoning waiting for the assistant message it belongs to
+
+    def assistant(new: dict | None) -> dict:
+        last = messages[-1] if messages else None
+        target = last if new is None and last and last["role"] == "assistant" else new
+        if target is not None and target is not last:
+            messages.append(target)
+        if pending and target is not None:
+            target["reasoning_content"] = (target.get("reasoning_content") or "") + "\n".join(pending)
+            pending.clear()
+        return target
     instructions = body.get("instructions")
     if instructions is not None:
         if not isinstance(instructions, str):
@@ -114,7 +148,11 @@ def _messages(body: dict) -> list[dict]:
                 raise _bad(f"Invalid value for '{where}.role': {role!r}; supported values are: user, system, developer, assistant.", f"{where}.role")
             if "content" not in item:
                 raise _bad(f"Missing required parameter: '{where}.content'.", f"{where}.content", "missing_required_parameter")
-            messages.append({"role": role, "content": _text(item["content"], f"{where}.content")})
+            if role == "assistant":
+                assistant({"role": "assistant", "content": _text(item["content"], f"{where}.content")})
+            else:
+                pending.clear()  # reasoning before a user turn belongs to no answer
+                messages.append({"role": role, "content": _text(item["content"], f"{where}.content")})
         elif kind == "function_call":
             for key in ("call_id", "name", "arguments"):
                 if not isinstance(item.get(key), str):
@@ -122,24 +160,62 @@ def _messages(body: dict) -> list[dict]:
             call = {"id": item["call_id"], "type": "function", "function": {"name": item["name"], "arguments": item["arguments"]}}
             last = messages[-1] if messages else None
             if last and last["role"] == "assistant":  # text then calls, or parallel calls: one assistant turn
-                last.setdefault("tool_calls", []).append(call)
+                assistant(None).setdefault("tool_calls", []).append(call)
             else:
-                messages.append({"role": "assistant", "content": None, "tool_calls": [call]})
+                assistant({"role": "assistant", "content": None, "tool_calls": [call]})
         elif kind == "function_call_output":
             if not isinstance(item.get("call_id"), str):
                 raise _bad(f"Missing required parameter: '{where}.call_id'.", f"{where}.call_id", "missing_required_parameter")
             output = item.get("output")
             messages.append({"role": "tool", "tool_call_id": item["call_id"], "content": _text(output if output is not None else "", f"{where}.output")})
         elif kind == "reasoning":
-            continue
+            text = _reasoning_text(item, where, unseal)
+            if text:
+                pending.append(text)
         elif kind == "item_reference":
-            raise _bad(f"Invalid '{where}': item references need stored items, which this stateless proxy does not keep; send the item itself.", f"{where}.type", "unsupported_value")
+            ref = item.get("id")
+            if not isinstance(ref, str) or not _OWN_ID.fullmatch(ref):
+                raise ProxyError(404, ITEM_NOT_FOUND.format(id=ref), param=f"{where}.id", code="item_not_found")
         else:
             raise _bad(
                 f"Invalid value for '{where}.type': {kind!r}; supported item types are: message, function_call, function_call_output, reasoning.",
                 f"{where}.type",
             )
     return messages
+
+
+def _reasoning_text(item: dict, where: str, unseal: Callable[[str], str] | None) -> str:
+    """A reasoning item's text: its ``encrypted_content`` opened (this proxy sealed it: authentic), else its
+    ``reasoning_text`` content parts (the client's own text, checked by the input guardrail like any other).
+    Summaries are left out: they are derived from the reasoning."""
+    token = item.get("encrypted_content")
+    if token is not None:
+        if not isinstance(token, str):
+            raise _bad(f"Invalid type for '{where}.encrypted_content': expected a string.", f"{where}.encrypted_content", "invalid_type")
+        if unseal is None:
+            raise _bad(f"Invalid '{where}.encrypted_content': this proxy has no reasoning key configured, so it cannot open encrypted reasoning.",
+                       f"{where}.encrypted_content", "unsupported_value")
+        return unseal(token)
+    parts = item.get("content") or []
+    if not isinstance(parts, list):
+        raise _bad(f"Invalid type for '{where}.content': expected an array of reasoning_text parts.", f"{where}.content", "invalid_type")
+    return "".join(p["text"] for p in parts if isinstance(p, dict) and p.get("type") == "reasoning_text" and isinstance(p.get("text"), str))
+
+
+def _opener(sealer: "sealed.Sealer | None", route: str) -> Callable[[str], str] | None:
+    if sealer is None:
+        return None
+
+    def unseal(token: str) -> str:
+        try:
+            return sealed.open_reasoning(sealer, token, route)
+        except sealed.SealBroken:
+            raise _bad("Invalid 'encrypted_content': it could not be verified. Send back encrypted reasoning exactly as this proxy "
+                       f"returned it, to the same model ('{route}'), or leave the reasoning item out.", "input", "invalid_encrypted_content") from None
+        except sealed.SealUnavailable:
+            raise ProxyError(503, "The encrypted reasoning could not be opened right now; retry the request.", type="api_error", code="reasoning_key_unavailable") from None
+
+    return unseal
 
 
 def _tools(tools: Any) -> list[dict]:
@@ -180,9 +256,33 @@ def _text_format(text: Any) -> dict | None:
     raise _bad("Invalid 'text.format.type': supported values are 'text', 'json_object' and 'json_schema'.", "text.format.type")
 
 
-def chat_body(body: dict) -> dict:
+def options(body: dict, can_seal: bool) -> tuple[bool, str | None]:
+    """What the response carries besides the answer: (``encrypted_content`` on reasoning items, the summary mode)."""
+    include = body.get("include")
+    if include is not None and not (isinstance(include, list) and all(isinstance(v, str) for v in include)):
+        raise _bad("Invalid type for 'include': expected an array of strings.", "include", "invalid_type")
+    encrypted = ENCRYPTED_REASONING in (include or [])
+    if encrypted and not can_seal:
+        raise _bad("Invalid 'include': 'reasoning.encrypted_content' needs the proxy's reasoning key, which is not configured here.", "include", "unsupported_value")
+    reasoning = body.get("reasoning") if isinstance(body.get("reasoning"), dict) else {}
+    summary = reasoning.get("summary") if reasoning.get("summary") is not None else reasoning.get("generate_summary")
+    if summary is not None and summary not in SUMMARIES:
+        raise _bad(f"Invalid value for 'reasoning.summary': {summary!r}; supported values are: {', '.join(SUMMARIES)}.", "reasoning.summary")
+    return encrypted, summary
+
+
+def summary_of(text: str, mode: str | None) -> str:
+    """The reasoning summary: gpt-oss writes no summaries, and another model call per answer would double its
+    cost, so the summary is the guarded reasoning itself — whole for ``auto`` and ``detailed``, its first
+    ``CONCISE_CHARS`` characters and " …" for ``concise`` (a prefix, so a stream can send it as it comes)."""
+    if mode != "concise" or len(text) <= CONCISE_CHARS:
+        return text
+    return text[:CONCISE_CHARS] + " …"
+
+
+def chat_body(body: dict, unseal: Callable[[str], str] | None = None) -> dict:
     """A Responses request body → the equivalent chat-completions body (validated further by the chat core)."""
-    unknown = sorted(k for k in body if k not in OPENAI_FIELDS | EXTENSIONS)
+    unknown = sorted(k for k in body if k not in OPENAI_FIELDS | EXTENSIONS | CLIENT_FIELDS)
     if unknown:
         raise _bad(f"Unrecognized request argument supplied: {unknown[0]}", unknown[0], "unknown_parameter")
     body = {k: v for k, v in body.items() if v is not None}  # null means absent
@@ -204,7 +304,8 @@ def chat_body(body: dict) -> dict:
         raise _bad("Invalid 'metadata': expected an object of at most 16 string values (keys up to 64, values up to 512 characters).", "metadata")
     if body.get("top_logprobs"):
         raise _bad("Invalid 'top_logprobs': log probabilities are offered on /v1/chat/completions (SageMaker routes) only.", "top_logprobs", "unsupported_parameter")
-    chat: dict[str, Any] = {"messages": _messages(body)}
+    client_metadata(body.get("client_metadata"))
+    chat: dict[str, Any] = {"messages": _messages(body, unseal)}
     for key in ("model", "temperature", "top_p", "parallel_tool_calls", "metadata", "stream", *EXTENSIONS):
         if key in body and key != "reasoning":  # `reasoning` is OpenAI's field here: mapped below
             chat[key] = body[key]
@@ -219,7 +320,7 @@ def chat_body(body: dict) -> dict:
         if not isinstance(reasoning, dict):
             raise _bad("Invalid type for 'reasoning': expected an object.", "reasoning", "invalid_type")
         if reasoning.get("effort") is not None:
-            chat["reasoning_effort"] = reasoning["effort"]  # summary / generate_summary: the full reasoning is returned
+            chat["reasoning_effort"] = reasoning["effort"]  # summary / generate_summary: see ``summary_of``
         budget = {k: reasoning[k] for k in ("max_tokens", "min_tokens", "enabled") if reasoning.get(k) is not None}
         if budget:  # the chat core's reasoning budget extension (core/budget.py), in the same object
             chat["reasoning"] = budget
@@ -252,10 +353,21 @@ def _renamed(err: ProxyError) -> ProxyError:
 class _Shape:
     """What every ``response`` object of one request repeats from the request (echoed as OpenAI does)."""
 
-    def __init__(self, body: dict, chat: dict) -> None:
+    def __init__(self, body: dict, chat: dict, seal: Callable[[str, str], str] | None = None, summary: str | None = None) -> None:
         self.id = _id("resp")
         self.created_at = int(time.time())
         self.request, self.chat = body, chat
+        self.seal = seal  # (reasoning text, item id) -> encrypted_content, when the client asked for it
+        self.summary = summary
+
+    def reasoning_item(self, text: str, status: str = "completed", item_id: str | None = None) -> dict:
+        item_id = item_id or _id("rs")
+        item = _reasoning_item(text, status, item_id)
+        if self.summary:
+            item["summary"] = [{"type": "summary_text", "text": summary_of(text, self.summary)}]
+        if self.seal is not None:
+            item["encrypted_content"] = self.seal(text, item_id)
+        return item
 
     def response(self, status: str, model: str, output: list[dict], usage: dict | None = None, *, incomplete: str | None = None, error: dict | None = None) -> dict:
         body = self.request
@@ -274,7 +386,7 @@ class _Shape:
             "output": output,
             "parallel_tool_calls": body.get("parallel_tool_calls") if body.get("parallel_tool_calls") is not None else True,
             "previous_response_id": None,
-            "reasoning": {"effort": self.chat.get("reasoning_effort") or "medium", "summary": None},
+            "reasoning": {"effort": self.chat.get("reasoning_effort") or "medium", "summary": self.summary},
             "store": False,
             "temperature": body.get("temperature"),
             "text": {"format": fmt or {"type": "text"}},
@@ -332,7 +444,7 @@ def response_object(shape: _Shape, completion: dict) -> dict:
     message = choice["message"]
     output = []
     if message.get("reasoning_content"):
-        output.append(_reasoning_item(message["reasoning_content"]))
+        output.append(shape.reasoning_item(message["reasoning_content"]))
     if message.get("content"):
         output.append(_message_item(message["content"]))
     for call in message.get("tool_calls") or []:
@@ -374,12 +486,15 @@ class _Events:
         return [entry["final"] for entry in self.items if entry["done"]]
 
     def _add(self, kind: str, item: dict) -> Iterator[bytes]:
-        entry = {"kind": kind, "item": item, "text": "", "done": False, "index": len(self.items)}
+        entry = {"kind": kind, "item": item, "text": "", "done": False, "index": len(self.items), "summary_sent": ""}
         self.items.append(entry)
         yield self.event("response.output_item.added", output_index=entry["index"], item=item)
         part = {"type": "reasoning_text", "text": ""} if kind == "reasoning" else _output_text("") if kind == "message" else None
         if part is not None:
             yield self.event("response.content_part.added", item_id=item["id"], output_index=entry["index"], content_index=0, part=part)
+        if kind == "reasoning" and self.shape.summary:
+            yield self.event("response.reasoning_summary_part.added", item_id=item["id"], output_index=entry["index"], summary_index=0,
+                             part={"type": "summary_text", "text": ""})
         return entry
 
     def _done(self, entry: dict) -> Iterator[bytes]:
@@ -387,7 +502,14 @@ class _Events:
         if kind == "reasoning":
             yield self.event("response.reasoning_text.done", item_id=item["id"], output_index=index, content_index=0, text=text)
             yield self.event("response.content_part.done", item_id=item["id"], output_index=index, content_index=0, part={"type": "reasoning_text", "text": text})
-            final = _reasoning_item(text, item_id=item["id"])
+            if self.shape.summary:
+                summary = summary_of(text, self.shape.summary)
+                rest = summary[len(entry["summary_sent"]):]  # concise: the " …" after the cut
+                if rest:
+                    yield self.event("response.reasoning_summary_text.delta", item_id=item["id"], output_index=index, summary_index=0, delta=rest)
+                yield self.event("response.reasoning_summary_text.done", item_id=item["id"], output_index=index, summary_index=0, text=summary)
+                yield self.event("response.reasoning_summary_part.done", item_id=item["id"], output_index=index, summary_index=0, part={"type": "summary_text", "text": summary})
+            final = self.shape.reasoning_item(text, item_id=item["id"])
         elif kind == "message":
             yield self.event("response.output_text.done", item_id=item["id"], output_index=index, content_index=0, text=text, logprobs=[])
             yield self.event("response.content_part.done", item_id=item["id"], output_index=index, content_index=0, part=_output_text(text))
@@ -417,6 +539,12 @@ class _Events:
         name = "response.reasoning_text.delta" if kind == "reasoning" else "response.output_text.delta"
         extra = {} if kind == "reasoning" else {"logprobs": []}
         yield self.event(name, item_id=entry["item"]["id"], output_index=entry["index"], content_index=0, delta=delta, **extra)
+        if kind == "reasoning" and self.shape.summary:
+            limit = CONCISE_CHARS if self.shape.summary == "concise" else len(entry["text"])
+            piece = entry["text"][len(entry["summary_sent"]):limit]  # the summary is a prefix of the reasoning
+            if piece:
+                entry["summary_sent"] += piece
+                yield self.event("response.reasoning_summary_text.delta", item_id=entry["item"]["id"], output_index=entry["index"], summary_index=0, delta=piece)
 
     def delta(self, delta: dict) -> Iterator[bytes]:
         if delta.get("reasoning_content"):
@@ -454,12 +582,13 @@ class _Events:
 
 
 def _chat_events(parts: Iterator[bytes]) -> Iterator[dict]:
-    """The chat stream's SSE parts (one ``data:`` event each) as dicts. Read to its end, past ``[DONE]``: the chat
-    stream writes its log record (usage, guardrail actions, errors) after its last part."""
+    """The chat stream's parts as the dicts they encode (``wire.SSEPart.payload``: nothing is parsed back). Read to
+    its end, past ``[DONE]``: the chat pipeline writes the request's log record (usage, guardrail actions, errors)
+    after its last part."""
     for part in parts:
-        for line in bytes(part).decode().split("\n"):
-            if line.startswith("data: ") and line != "data: [DONE]":
-                yield json.loads(line[6:])
+        payload = getattr(part, "payload", None)
+        if isinstance(payload, dict):
+            yield payload
 
 
 def _stream(shape: _Shape, chat_parts: Iterator[bytes], model: str) -> Iterator[bytes]:
@@ -486,18 +615,25 @@ def _stream(shape: _Shape, chat_parts: Iterator[bytes], model: str) -> Iterator[
             close()
 
 
-def handle(service: "ProxyService", headers: Mapping[str, str], raw: bytes, deadline: float, record: dict) -> "Response":
-    """``POST /v1/responses``: the chat pipeline with the Responses wire format on both sides."""
-    from gptoss_proxy.core.service import Response, json_response
-
-    body = parse_json(raw, service.settings)
-    chat = chat_body(body)
+def handle(chat: Chat, settings: Settings, sealer: "sealed.Sealer | None", headers: Mapping[str, str], raw: bytes, deadline: float, record: dict) -> Response:
+    """``POST /v1/responses``: the chat pipeline (``chat``) with the Responses wire format on both sides."""
+    body = parse_json(raw, settings)
+    encrypted, summary = options(body, sealer is not None)
+    route = str(body.get("model"))
+    chat_request = chat_body(body, _opener(sealer, route))
     try:
-        answer = service._chat(headers, json.dumps(chat).encode(), deadline, record)
+        answer = chat(headers, chat_request, deadline, record)
     except ProxyError as err:
         raise _renamed(err) from None
-    shape = _Shape(body, chat)
+    seal = None
+    if encrypted:
+        def seal(text: str, item_id: str) -> str:
+            try:
+                return sealed.seal_reasoning(sealer, text, route, item_id)
+            except sealed.SealUnavailable:
+                return None  # the answer stands; the client gets no encrypted_content for this item
+    shape = _Shape(body, chat_request, seal, summary)
     if not answer.streaming:
-        return json_response(answer.status, response_object(shape, json.loads(answer.body)), answer.headers)
+        return json_response(answer.status, response_object(shape, answer.payload), answer.headers)
     model = record.get("model") or record.get("route") or str(body.get("model"))
     return Response(200, _stream(shape, iter(answer.body), model), dict(answer.headers))

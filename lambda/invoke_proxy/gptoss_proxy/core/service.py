@@ -16,12 +16,25 @@ from dataclasses import dataclass, field
 from itertools import chain
 from typing import Callable, Iterable, Iterator, Mapping, Protocol
 
-from gptoss_proxy.core import budget, handoff, harmony, responses
+from gptoss_proxy.core import budget, completions, handoff, harmony, responses
 from gptoss_proxy.core.errors import BackendError, BackendThrottled, ProxyError
 from gptoss_proxy.core.guard import ApplyFn, ContentBlocked, Guard, StreamFields
 from gptoss_proxy.core.reasoning import ReasoningSplitter, delta_texts
+from gptoss_proxy.core.sealed import Sealer
 from gptoss_proxy.core.request import ChatRequest, parse_json, unsupported_on, validate
 from gptoss_proxy.core.settings import Route, Settings
+from gptoss_proxy.core.wire import (  # noqa: F401  (re-exported: the service's answers)
+    FailureEvent,
+    Provisional,
+    Response,
+    SSEPart,
+    error_response,
+    failure_event,
+    json_response,
+    open_stream,
+    provisional,
+    sse,
+)
 from gptoss_proxy.core.translate import backend_body, chunk, completion_from_backend, new_id, to_legacy_function_call, usage_of
 
 
@@ -29,66 +42,6 @@ class Backend(Protocol):
     def complete(self, route: Route, body: dict, timeout: float) -> dict: ...
 
     def stream(self, route: Route, body: dict, timeout: float) -> Iterator[dict]: ...
-
-
-@dataclass
-class Response:
-    status: int
-    body: bytes | Iterable[bytes]
-    headers: dict[str, str] = field(default_factory=dict)
-
-    @property
-    def streaming(self) -> bool:
-        return not isinstance(self.body, (bytes, bytearray))
-
-
-def json_response(status: int, payload: dict, headers: dict[str, str] | None = None) -> Response:
-    return Response(status, json.dumps(payload).encode(), {"Content-Type": "application/json", **(headers or {})})
-
-
-def error_response(err: ProxyError) -> Response:
-    return json_response(err.status, err.body(), err.headers)
-
-
-def sse(payload: dict | str) -> bytes:
-    return f"data: {payload if isinstance(payload, str) else json.dumps(payload)}\n\n".encode()
-
-
-class Provisional(bytes):
-    """A stream part that commits to nothing yet (the opening role chunk): the status line waits for the
-    next part, so a failure that comes before any text can still be answered with its real HTTP status."""
-
-
-class FailureEvent(bytes):
-    """An OpenAI error event in a stream; ``error`` is the ProxyError it reports. Before anything real
-    was sent the service answers with ``error``'s status instead (see ``open_stream``)."""
-
-    error: ProxyError
-
-
-def failure_event(err: ProxyError) -> FailureEvent:
-    event = FailureEvent(sse(err.body()))
-    event.error = err
-    return event
-
-
-def open_stream(events: Iterator[bytes], content_type: str = "text/event-stream") -> Response:
-    """Runs a stream of SSE parts up to its first part that commits (text, a tool call, a refusal: anything not
-    ``Provisional``), so that the status line is sent only once the answer is sure. A ``FailureEvent`` before that
-    becomes the response itself — a real HTTP status with OpenAI's error body (429 + Retry-After, 502, 503,
-    504...), which SDKs map to their error types and retry; after it, failures stay SSE error events followed by
-    ``[DONE]``. Any wire format's event generator can use it (chat completions today)."""
-    held: list[bytes] = []
-    for part in events:
-        if isinstance(part, FailureEvent):
-            close = getattr(events, "close", None)
-            if close:
-                close()  # nothing reached the client: the error becomes the response
-            raise part.error
-        held.append(part)
-        if not isinstance(part, Provisional):
-            break
-    return Response(200, chain(held, events), {"Content-Type": content_type, "Cache-Control": "no-cache"})
 
 
 class _Peeked:
@@ -113,8 +66,8 @@ def _legacy_function_stream(events: Iterator[bytes]) -> Iterator[bytes]:
     """For a request made with ``functions``: the streamed first tool call as ``delta.function_call`` and
     ``finish_reason: function_call``, the shape those clients parse."""
     for part in events:
-        if type(part) is bytes and b'"tool_calls"' in part and part.startswith(b"data: {"):
-            payload = json.loads(part[6:])
+        payload = getattr(part, "payload", None)
+        if type(part) is SSEPart and b'"tool_calls"' in part and isinstance(payload, dict):
             for choice in payload.get("choices") or []:
                 delta = choice.get("delta") or {}
                 calls = [c for c in delta.pop("tool_calls", None) or [] if c.get("index", 0) == 0]
@@ -231,6 +184,7 @@ class ProxyService:
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
         rng: random.Random | None = None,
+        sealer: Sealer | None = None,
     ) -> None:
         self.settings = settings
         self.backends = backends
@@ -239,6 +193,7 @@ class ProxyService:
         self.clock = clock
         self.sleep = sleep
         self.rng = rng or random.Random()
+        self.sealer = sealer  # reasoning sealing for the Responses API (core/sealed.py); None: refused
         self._cold = True  # the first request this process serves
         self.handoffs = handoff.HandoffCounter()
 
@@ -261,7 +216,11 @@ class ProxyService:
             elif path in ("/v1/responses", "/responses"):  # the Responses wire format on the same chat pipeline
                 if method != "POST":
                     raise ProxyError(405, f"Method {method} is not allowed on {path}; use POST.", code="method_not_allowed")
-                response = responses.handle(self, headers, body, cutoff, record)
+                response = responses.handle(self.chat, self.settings, self.sealer, headers, body, cutoff, record)
+            elif path in ("/v1/completions", "/completions"):  # legacy completions: SageMaker routes (core/completions.py)
+                if method != "POST":
+                    raise ProxyError(405, f"Method {method} is not allowed on {path}; use POST.", code="method_not_allowed")
+                response = self._completions(body, cutoff, record)
             elif path in ("/v1/models", "/models") and method == "GET":
                 response = json_response(200, self._models())
             elif path.startswith(("/v1/models/", "/models/")) and method == "GET":
@@ -305,10 +264,16 @@ class ProxyService:
     # ---- chat ------------------------------------------------------------------------------------------
 
     def _chat(self, headers: Mapping[str, str], raw: bytes, deadline: float, record: dict) -> Response:
+        return self.chat(headers, parse_json(raw, self.settings), deadline, record)
+
+    def chat(self, headers: Mapping[str, str], body: dict, deadline: float, record: dict) -> Response:
+        """The chat pipeline over a request dict: validation, input guardrail, handoff, the backend call with
+        retries and fallback, output guardrail; a stream's parts are ``wire.SSEPart``s (bytes that keep their
+        dict) and the stream writes the request's log record at its end. Both wire formats call this."""
         escalate_header = str(headers.get("x-gptoss-escalate", "")).lower() == "true"
-        request = validate(parse_json(raw, self.settings), self.settings, escalate_header, consumer=record["consumer"])
+        request = validate(body, self.settings, escalate_header, consumer=record["consumer"])
         record.update(route=request.route.model, stream=request.stream)
-        guard = Guard(self.guardrail, batch_chars=self.settings.guardrail_batch_chars, fast=self.settings.guardrail_stream_mode == "fast")
+        guard = self._guard()
         try:
             request.body, record["guardrail_input"] = guard.check_input(request.body)
         except ProxyError:
@@ -341,6 +306,95 @@ class ProxyService:
         record.update(guard.log_fields())
         record.update(model=route.model, **_usage_fields(completion.get("usage")))
         return json_response(200, completion, direct)
+
+    def _guard(self) -> Guard:
+        """One request's guardrail, with the operator's batch sizes (``guardrail_first_batch_chars`` 0: no small first batch)."""
+        return Guard(self.guardrail, batch_chars=self.settings.guardrail_batch_chars, fast=self.settings.guardrail_stream_mode == "fast",
+                     first_batch_chars=self.settings.guardrail_first_batch_chars or self.settings.guardrail_batch_chars)
+
+    # ---- legacy completions (core/completions.py) ---------------------------------------------------------
+
+    def _completions(self, raw: bytes, deadline: float, record: dict) -> Response:
+        request = completions.validate(parse_json(raw, self.settings), self.settings)
+        record.update(route=request.route.model, stream=request.stream)
+        guard = self._guard()
+        prompts, record["guardrail_input"] = request.prompts, "off"
+        if guard.enabled:
+            prompts, masked, blocked = guard.check_texts("INPUT", request.prompts)
+            record["guardrail_input"] = "blocked" if blocked else "masked" if masked else "none"
+            if blocked:
+                raise ProxyError(400, blocked, param=None, code="content_filter")
+        chain, route = [], request.route
+        while route is not None and route.model not in {r.model for r in chain}:  # the route and its SageMaker fallbacks
+            chain.append(route)
+            route = self.settings.routes.get(route.fallback) if route.fallback else None
+        candidates = [r for r in chain if r.backend == "sagemaker"]
+        if request.stream:
+            return open_stream(self._completion_stream(request, prompts[0], guard, deadline, record, candidates))
+        choices, prompt_tokens, completion_tokens = [], 0, 0
+        for i, prompt in enumerate(prompts):
+            answer, route = self._call(None, deadline, stream=False, candidates=candidates, body_for=lambda r, p=prompt: completions.backend_body(request, p, False))
+            try:
+                text, finish = completions.text_of(answer)
+            except ValueError as err:
+                raise ProxyError(502, f"The model backend returned an unusable answer ({err}).", type="api_error", code="backend_error") from None
+            usage = answer.get("usage") or {}
+            prompt_tokens += int(usage.get("prompt_tokens", 0))
+            completion_tokens += int(usage.get("completion_tokens", 0))
+            if guard.enabled and text:
+                checked, masked, blocked = guard.check_texts("OUTPUT", [text])
+                guard.note("content", "blocked" if blocked else "masked" if masked else "none")
+                text, finish = (blocked, "content_filter") if blocked else (checked[0], finish)
+            choices.append(completions.choice(i, text, finish or "stop"))
+        usage = {"prompt_tokens": prompt_tokens, "completion_tokens": completion_tokens, "total_tokens": prompt_tokens + completion_tokens}
+        record.update(guard.log_fields())
+        record.update(model=route.model, prompt_tokens=prompt_tokens, completion_tokens=completion_tokens, reasoning_tokens=0)
+        return json_response(200, completions.completion(completions.new_id(), route.model, choices, usage))
+
+    def _completion_stream(self, request, prompt: str, guard: Guard, deadline: float, record: dict, candidates: list[Route]) -> Iterator[bytes]:
+        completion_id = completions.new_id()
+        try:
+            chunks, route = self._call(None, deadline, stream=True, candidates=candidates, body_for=lambda r: completions.backend_body(request, prompt, True))
+        except BackendError as err:
+            raise err.to_proxy_error() from None
+        model = route.model
+        record["model"] = model
+        text_guard = guard.stream("content")
+        finish, usage = None, None
+
+        def part(text: str = "", end: str | None = None) -> bytes:
+            return sse(completions.completion(completion_id, model, [completions.choice(0, text, end)], None) | {"usage": None})
+
+        yield provisional(completions.completion(completion_id, model, [completions.choice(0, "", None)], None) | {"usage": None})
+        try:
+            for raw in _bounded(iter(chunks), deadline, self.clock, getattr(chunks, "abort", None)):
+                usage = raw.get("usage") or usage
+                text, end = completions.text_of(raw)
+                finish = end or finish
+                released = text_guard.feed(text) if text else ""
+                if released:
+                    yield part(released)
+            rest = text_guard.flush()
+            if rest:
+                yield part(rest)
+            yield part("", finish or "stop")
+        except ContentBlocked as blocked:
+            yield part(blocked.message)
+            yield part("", "content_filter")
+        except (BackendError, ProxyError) as err:
+            proxy_err = err.to_proxy_error() if isinstance(err, BackendError) else err
+            record.update(error=proxy_err.code)
+            yield failure_event(proxy_err)
+        except ValueError:
+            record.update(error="backend_error")
+            yield failure_event(ProxyError(502, "The model backend returned an unusable answer.", type="api_error", code="backend_error"))
+        record.update(guard.log_fields())
+        final = usage_of(usage)
+        record.update(model=model, **_usage_fields(final))
+        self.log(record)
+        if request.include_usage and final:
+            yield sse(completions.completion(completion_id, model, [], {k: final[k] for k in ("prompt_tokens", "completion_tokens", "total_tokens")}))
+        yield sse("[DONE]")
 
     @staticmethod
     def _completion(raw_response: dict, request: ChatRequest, route: Route) -> dict:
@@ -456,12 +510,14 @@ class ProxyService:
         first = next(chunks, None)
         return _chain(first, chunks)
 
-    def _call(self, request: ChatRequest, deadline: float, *, stream: bool, offer_to: str | None = None):
+    def _call(self, request: ChatRequest | None, deadline: float, *, stream: bool, offer_to: str | None = None,
+              candidates: list[Route] | None = None, body_for: Callable[[Route], dict] | None = None):
         """Calls the route (retrying throttles with backoff + jitter within the deadline), then its fallbacks.
-        ``offer_to``: the route whose model is offered the handoff tool (its fallbacks are not)."""
+        ``offer_to``: the route whose model is offered the handoff tool (its fallbacks are not). ``candidates`` and
+        ``body_for``: another wire format's routes and bodies (legacy completions)."""
         last: BackendError | None = None
-        for route in self._candidates(request):
-            body = backend_body(request, stream, route)
+        for route in candidates if candidates is not None else self._candidates(request):
+            body = body_for(route) if body_for is not None else backend_body(request, stream, route)
             if route.model == offer_to:
                 body = handoff.offer(body)
             for attempt in range(self.settings.max_retries + 1):
@@ -504,7 +560,7 @@ class ProxyService:
         finish, usage, reasoning_chars = None, None, 0
         calls = handoff.StreamedCalls()  # handoff tool calls taken out of the stream
         released, sent_calls, first_usage = False, False, None  # text or a tool call was sent: a later handoff is ignored
-        yield Provisional(sse(chunk(completion_id, model, created, {"role": "assistant", "content": ""})))
+        yield provisional(chunk(completion_id, model, created, {"role": "assistant", "content": ""}))
         try:
             while True:
                 for raw in _chain(first, source):

@@ -120,6 +120,9 @@ class Settings:
     #: safe: streamed text is released after its batch passed the guardrail; fast: at once, cut on intervention
     guardrail_stream_mode: str = field(default="safe", metadata=one_of(*STREAM_MODES))
     guardrail_batch_chars: int = 1000
+    #: characters of a streamed field's first guardrail batch (a fast first token; one more text unit per field
+    #: and response); 0 = off: the first batch is as large as the others
+    guardrail_first_batch_chars: int = field(default=48, metadata=between(0, 25_000))
     #: a 1 MiB prompt costs ~1,000 guardrail text units; Lambda's synchronous payload quota is 6 MB
     max_body_bytes: int = field(default=262_144, metadata=between(1024, 6_291_456))
     context_tokens: int = CONTEXT_TOKENS
@@ -134,6 +137,9 @@ class Settings:
     handoff_daily_cap: int | None = field(default=None, metadata=between(0, 10**9))
     #: ``reasoning_effort: high`` on a route with a handoff goes to the handoff route directly
     handoff_on_high_effort: bool = False
+    #: the KMS key (id or ARN) that seals reasoning for the Responses API's ``reasoning.encrypted_content``
+    #: (core/sealed.py); None: encrypted reasoning is refused with a 400
+    reasoning_key_id: str | None = None
     #: streams end with an error event and [DONE] this long before the request's deadline; retries plan within it
     deadline_margin_seconds: float = field(default=10, metadata=between(0, 300))
 

@@ -22,6 +22,7 @@ def backend_body(request: ChatRequest, stream: bool, route: Route | None = None)
     """
     route = route or request.route
     body = dict(request.body)
+    body["messages"] = [_with_reasoning(m, route.backend) for m in body["messages"]]
     if route.backend == "bedrock":
         # Bedrock's OpenAI-format InvokeModel: `stream` must match the operation; no `model` field needed.
         body["max_completion_tokens"] = body.pop("max_tokens")
@@ -33,6 +34,22 @@ def backend_body(request: ChatRequest, stream: bool, route: Route | None = None)
         if stream:
             body["stream_options"] = {"include_usage": True}
     return body
+
+
+def _with_reasoning(message: dict, backend: str) -> dict:
+    """Earlier reasoning (kept by ``request.reasoning_history`` on the current turn's tool-call steps) where each
+    backend reads it. vLLM renders an assistant message's ``reasoning`` as a harmony analysis message
+    (vllm/entrypoints/openai/parser/harmony_utils.py ``parse_chat_input_to_harmony_message``); releases before the
+    rename read ``reasoning_content``, so both are sent (UNCONFIRMED which one the JumpStart image's vLLM reads).
+    Bedrock's OpenAI-format body documents no reasoning on input messages (Bedrock user guide, "OpenAI models"),
+    so it is left out there rather than risk a ValidationException (UNCONFIRMED whether Bedrock would use it)."""
+    text = message.get("reasoning_content")
+    if message.get("role") != "assistant" or not text:
+        return message
+    out = {k: v for k, v in message.items() if k != "reasoning_content"}
+    if backend == "sagemaker":
+        out.update(reasoning=text, reasoning_content=text)
+    return out
 
 
 def new_id() -> str:
