@@ -325,7 +325,7 @@ class TestProxyRoutesOnYourOwnApi:
         the integration's response transfer mode is ``STREAM`` (only for AWS_PROXY / HTTP_PROXY)."""
         t = own_api[3]
         methods = t.find_resources("AWS::ApiGateway::Method")
-        assert len(methods) == 5
+        assert len(methods) == 6
         for m in methods.values():
             integration = m["Properties"]["Integration"]
             assert (integration["Type"], integration["ResponseTransferMode"], integration["TimeoutInMillis"]) == ("AWS_PROXY", "STREAM", 300000)
@@ -338,9 +338,9 @@ class TestProxyRoutesOnYourOwnApi:
         api_ref = {"Ref": stack.resolve(api.node.default_child.logical_id)}
         t.has_resource_properties("AWS::ApiGateway::RequestValidator", {"RestApiId": api_ref, "ValidateRequestBody": True})
         titles = sorted(m["Properties"]["Schema"]["title"] for m in t.find_resources("AWS::ApiGateway::Model").values())
-        assert titles == ["ChatCompletionRequest", "ResponsesRequest"]
+        assert titles == ["ChatCompletionRequest", "CompletionRequest", "ResponsesRequest"]
         posts = [m for m in t.find_resources("AWS::ApiGateway::Method").values() if m["Properties"]["HttpMethod"] == "POST"]
-        assert len(posts) == 2 and all(m["Properties"]["RestApiId"] == api_ref and "RequestValidatorId" in m["Properties"] for m in posts)
+        assert len(posts) == 3 and all(m["Properties"]["RestApiId"] == api_ref and "RequestValidatorId" in m["Properties"] for m in posts)
 
     def test_grant_invoke_names_the_routes_of_your_stage(self, own_api):
         """execute-api ARNs are ``<api-id>/<stage>/<METHOD>/<path>`` (API Gateway developer guide, "Control access
@@ -352,7 +352,7 @@ class TestProxyRoutesOnYourOwnApi:
         stage = {"Ref": stack.resolve(api.deployment_stage.node.default_child.logical_id)}
         assert all(r["Fn::Join"][1][3:6] == [{"Ref": stack.resolve(api.node.default_child.logical_id)}, "/", stage] for r in statement["Resource"])
         tails = sorted(r["Fn::Join"][1][-1] for r in statement["Resource"])
-        assert tails == ["/GET/health", "/GET/v1/models", "/GET/v1/models/gpt-oss-20b", "/POST/v1/chat/completions", "/POST/v1/responses"]
+        assert tails == ["/GET/health", "/GET/v1/models", "/GET/v1/models/gpt-oss-20b", "/POST/v1/chat/completions", "/POST/v1/completions", "/POST/v1/responses"]
 
     def test_an_imported_api_takes_an_explicit_stage(self):
         from aws_cdk import aws_apigateway as apigw
@@ -402,7 +402,7 @@ class TestProxyRoutesOnYourOwnApi:
         stack, _, fn = _stack()
         ProxyRoutes(_own_api(stack), handler=fn, api_key_required=True)
         methods = Template.from_stack(stack).find_resources("AWS::ApiGateway::Method")
-        assert len(methods) == 4 and all(m["Properties"]["ApiKeyRequired"] is True for m in methods.values())
+        assert len(methods) == 5 and all(m["Properties"]["ApiKeyRequired"] is True for m in methods.values())
 
     def test_fails_when_the_integration_timeout_is_out_of_range(self):
         from gptoss_constructs.front_door import ProxyRoutes
@@ -436,7 +436,7 @@ def test_the_proxy_attaches_to_your_api_and_grant_invoke_covers_it():
     t = Template.from_stack(stack)
     (policy,) = t.find_resources("AWS::IAM::Policy", {"Properties": {"Roles": [{"Ref": Match.string_like_regexp("Caller")}]}}).values()
     tails = sorted(r["Fn::Join"][1][-1] for r in policy["Properties"]["PolicyDocument"]["Statement"][0]["Resource"])
-    assert tails == ["/GET/health", "/GET/v1/models", "/GET/v1/models/gpt-oss-120b", "/POST/v1/chat/completions", "/POST/v1/responses"]
+    assert tails == ["/GET/health", "/GET/v1/models", "/GET/v1/models/gpt-oss-120b", "/POST/v1/chat/completions", "/POST/v1/completions", "/POST/v1/responses"]
     fn = stack.resolve(proxy.function.node.default_child.logical_id)
     for m in t.find_resources("AWS::ApiGateway::Method").values():
         assert fn in json.dumps(m["Properties"]["Integration"]["Uri"])
