@@ -40,7 +40,7 @@ GROUPS: dict[str, dict[str, str]] = {
         "autoscaling_min_capacity": "0",
         "autoscaling_max_capacity": "3",
         "scale_to_zero": "true",
-        "model_data_urls": json.dumps({"gpt-oss-20b": "s3://example-model-mirror/gpt-oss-20b/"}),
+        "model_data_urls": json.dumps({m: f"s3://example-model-mirror/{m}/" for m in ("gpt-oss-20b", "gpt-oss-120b")}),
         "tiktoken_encodings_base": "/opt/ml/model",
         "s3_prefix_list_id": "pl-63a5400a",
         "routes": json.dumps({"gpt-oss-20b": {"max_tokens": 4096, "max_reasoning_effort": "medium", "handoff": "gpt-oss-120b", "budget_mode": "harmony", "max_reasoning_tokens": 2048}}),
@@ -74,7 +74,7 @@ GROUPS: dict[str, dict[str, str]] = {
         "regions": "ap-northeast-1",
         "account": "111122223333",
         "availability_zones": "ap-northeast-1a,ap-northeast-1c,ap-northeast-1d",
-        "vpc_cidr": "10.42.0.0/20",
+        "vpc_cidr": "10.42.0.0/18",
         "max_azs": "3",
         "flow_log_retention": "90",
         "removal_policy": "destroy",
@@ -143,6 +143,21 @@ def test_every_catalog_region_is_valid_with_its_defaults_alone(region):
     from stacks.config import load_config
 
     load_config(project_context(regions=region).get)
+
+
+@pytest.mark.xfail(strict=True, raises=RuntimeError, reason=(
+    "found by this sweep: README's vpc_cidr row says /16 to /24, but PrivateNetwork's fixed subnet_cidr_mask=20 leaves "
+    "no room for two /20 subnets in anything longer than /19 (jsii RuntimeError '... exceeds remaining space', not a "
+    "context-key error); owner: hardening (constructs/network.py) with house (stacks/config.py), reported to the lead"
+))
+def test_every_documented_vpc_cidr_prefix_builds_a_network():
+    """README, vpc_cidr: 'a private range, /16 to /24'. The longest documented prefix must build a two-AZ network."""
+    from aws_cdk import App, Environment, Stack
+
+    from gptoss_constructs.network import PrivateNetwork
+
+    stack = Stack(App(), "T", env=Environment(region="us-east-1"))
+    PrivateNetwork(stack, "Net", vpc_cidr="10.42.0.0/24", max_azs=2)
 
 
 # ---- the synths ---------------------------------------------------------------------------------------------
