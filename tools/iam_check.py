@@ -38,6 +38,12 @@ Rules (each finding names stack, logical id, statement Sid, action and what is w
 Where the database is known to be wrong or incomplete, ``KNOWN_KEYS`` / ``ALTERNATIVE_RESOURCE_TYPES`` hold an
 entry with its AWS source.
 
+parliament 1.6.4 (the other maintained linter over the same definitions) was run on the same resolved documents:
+it agrees on the DescribeKey / encryption-context, UpdateEndpoint and DescribeLogGroups findings, misses the per-
+resource-type ec2:Vpc one (it checks condition keys per action only), and flags every trust policy (no Resource)
+and every ArnLike on kms:EncryptionContext:aws:logs:arn (the form the CloudWatch Logs UG documents), so it is not a
+dependency.
+
 usage: ``python -m tools.iam_check [cdk.out ...]`` (exit 1 on any unacknowledged finding)
 """
 
