@@ -100,6 +100,14 @@ GROUPS: dict[str, dict[str, str]] = {
 EXPECTED_NAG: dict[tuple[str, str, str], str] = {
     ("governance", "Serverless-SNSRedrivePolicy", "*/Monitoring/AlarmTopic/*"): "issue 21 §1.6: alarm_emails' e-mail subscription has no redrive policy; hardening branch (constructs/monitoring.py)",
 }
+#: cfn-lint findings of documented options, (rule, template file pattern) -> owner
+EXPECTED_LINT: dict[tuple[str, str], str] = {
+    ("W3010", "GptOss-Network-*.template.json"): (
+        "found by this sweep: availability_zones (a documented key) writes literal AZ names into the subnets and "
+        "cfn-lint warns 'Avoid hardcoding availability zones'; the subnets need a cfn-lint skip with the reason "
+        "(gptoss_constructs._compliance.skip_scanner_checks) when AZs are given; owner: hardening (constructs/network.py)"
+    ),
+}
 #: regions whose defaults fail today (issue 21 §1.6), with the owning fix
 EXPECTED_REGION_FAILURES = {
     "us-gov-west-1": "issue 21 §1.6: the default sagemaker_models is not offered there; house branch derives per-region defaults from the catalog",
@@ -218,9 +226,15 @@ def test_every_region_of_the_catalog_is_synthesized(synths):
 def test_cfn_lint_is_clean_on_every_sweep_template(synths):
     from tools import lint
 
+    import fnmatch
+
     files = lint.templates(*(r.outdir for r in synths.values()))
     assert len(files) >= 20
-    assert [(f["Rule"]["Id"], f["Level"], f["Message"], Path(f["Filename"]).name) for f in lint.cfn_lint(files)] == []
+    found = [(f["Rule"]["Id"], f["Level"], f["Message"], Path(f["Filename"]).name) for f in lint.cfn_lint(files)]
+    expected = lambda f: any(f[0] == rule and fnmatch.fnmatchcase(f[3], pattern) for rule, pattern in EXPECTED_LINT)  # noqa: E731
+    assert [f for f in found if not expected(f)] == []
+    gone = [key for key in EXPECTED_LINT if not any(f[0] == key[0] and fnmatch.fnmatchcase(f[3], key[1]) for f in found)]
+    assert gone == [], "fixed: delete these EXPECTED_LINT entries"
 
 
 @pytest.mark.parametrize("name", [*GROUPS, "regions"])
