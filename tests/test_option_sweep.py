@@ -3,7 +3,9 @@ non-default value, grouped into a few synths; every region the catalog lists wit
 packs (run by app.py) and cfn-lint must be clean, and every IAM statement passes tools/iam_check
 (tests/test_iam_definitions.py holds the findings other branches are fixing).
 
-The groups are synthesized in parallel subprocesses (app.py, exactly as `cdk synth` runs it) once per session.
+The groups are synthesized in parallel subprocesses (app.py, exactly as `cdk synth` runs it) once per module. The
+regions reuse the session's ``all_regions_app`` (one synth of every catalog region), shown below to be each region
+with its defaults alone.
 """
 
 from __future__ import annotations
@@ -173,18 +175,47 @@ def test_every_documented_vpc_cidr_prefix_builds_a_network():
 _SYNTHS: dict[str, SynthResult] = {}
 
 
-def _region_context() -> dict[str, str]:
-    """Every catalog region with its defaults (cdk.json plus -c regions=...), minus those expected to fail."""
-    return {"regions": ",".join(r for r in _catalog_regions() if r not in EXPECTED_REGION_FAILURES)}
+@pytest.mark.parametrize(
+    "region",
+    [pytest.param(r, marks=pytest.mark.xfail(strict=True, reason=EXPECTED_REGION_FAILURES[r])) if r in EXPECTED_REGION_FAILURES else r for r in _catalog_regions()],
+)
+def test_the_session_all_regions_app_is_each_region_with_its_defaults_alone(region):
+    """The session's ``all_regions_app`` (tests/conftest.py: every catalog region in one synth, each hosting what it
+    can) has, region by region, exactly the configuration `-c regions=X` alone produces. So the nag and cfn-lint
+    tests over that app (tests/test_nag_report.py, tests/test_lint.py) and the IAM check below cover every region
+    with its defaults, without another synth per region."""
+    from stacks.config import load_config
+    from tests.conftest import all_regions_context
+
+    alone = load_config(project_context(regions=region).get).for_region(region)
+    assert load_config(project_context(**all_regions_context()).get).for_region(region) == alone
+
+
+def test_every_iam_statement_of_every_region_matches_the_service_authorization_reference(all_regions_app):
+    assert {f"GptOss-Proxy-{r}" for r in _catalog_regions()} <= set(all_regions_app.stacks())
+    findings = iam_check.check(all_regions_app.outdir)
+    assert [str(f) for f in findings if not f.acknowledged and not is_expected(f)] == []
+
+
+_LINT: dict[str, tuple[list[Path], list[dict]]] = {}  # group -> (templates linted, cfn-lint findings)
+
+
+def _synth_and_lint(name: str, outdir: Path) -> tuple[SynthResult, tuple[list[Path], list[dict]]]:
+    """One group's synth, then cfn-lint over its templates in the same worker (overlapping the other synths)."""
+    from tools import lint
+
+    result = run_app(outdir, **GROUPS[name])
+    files = lint.templates(outdir) if (outdir / "manifest.json").exists() else []
+    return result, (files, lint.cfn_lint(files) if files else [])
 
 
 @pytest.fixture(scope="module")
 def synths(tmp_path_factory) -> dict[str, SynthResult]:
     if not _SYNTHS:
-        jobs = {**{name: ctx for name, ctx in GROUPS.items()}, "regions": _region_context()}
-        with ThreadPoolExecutor(max_workers=2) as pool:
-            futures = {name: pool.submit(run_app, tmp_path_factory.mktemp(f"cdk.out.sweep-{name}"), **ctx) for name, ctx in jobs.items()}
-            _SYNTHS.update({name: f.result() for name, f in futures.items()})
+        with ThreadPoolExecutor(max_workers=len(GROUPS)) as pool:
+            futures = {name: pool.submit(_synth_and_lint, name, tmp_path_factory.mktemp(f"cdk.out.sweep-{name}")) for name in GROUPS}
+            for name, future in futures.items():
+                _SYNTHS[name], _LINT[name] = future.result()
     return _SYNTHS
 
 
@@ -199,7 +230,7 @@ def _expected_nag(group: str, rule: str, path: str) -> bool:
     return any(g == group and rule.endswith(r) and fnmatch.fnmatchcase(path, p) for g, r, p in EXPECTED_NAG)
 
 
-@pytest.mark.parametrize("name", [*GROUPS, "regions"])
+@pytest.mark.parametrize("name", list(GROUPS))
 def test_synthesizes_with_every_nag_pack_clean(name, synths):
     result = synths[name]
     findings = _nag_findings(result)
@@ -216,28 +247,20 @@ def test_expected_nag_findings_are_still_present(synths):
     assert gone == []
 
 
-def test_every_region_of_the_catalog_is_synthesized(synths):
-    stacks = synths["regions"].stacks()
-    for region in _catalog_regions():
-        if region not in EXPECTED_REGION_FAILURES:
-            assert f"GptOss-Proxy-{region}" in stacks
-
-
 def test_cfn_lint_is_clean_on_every_sweep_template(synths):
-    from tools import lint
-
     import fnmatch
 
-    files = lint.templates(*(r.outdir for r in synths.values()))
-    assert len(files) >= 20
-    found = [(f["Rule"]["Id"], f["Level"], f["Message"], Path(f["Filename"]).name) for f in lint.cfn_lint(files)]
+    from tools import lint
+
+    assert {name: sorted(files) for name, (files, _) in _LINT.items()} == {name: lint.templates(r.outdir) for name, r in synths.items()}
+    found = [(f["Rule"]["Id"], f["Level"], f["Message"], Path(f["Filename"]).name) for _, findings in _LINT.values() for f in findings]
     expected = lambda f: any(f[0] == rule and fnmatch.fnmatchcase(f[3], pattern) for rule, pattern in EXPECTED_LINT)  # noqa: E731
     assert [f for f in found if not expected(f)] == []
     gone = [key for key in EXPECTED_LINT if not any(f[0] == key[0] and fnmatch.fnmatchcase(f[3], key[1]) for f in found)]
     assert gone == [], "fixed: delete these EXPECTED_LINT entries"
 
 
-@pytest.mark.parametrize("name", [*GROUPS, "regions"])
+@pytest.mark.parametrize("name", list(GROUPS))
 def test_every_iam_statement_matches_the_service_authorization_reference(name, synths):
     findings = iam_check.check(synths[name].outdir)
     assert [str(f) for f in findings if not f.acknowledged and not is_expected(f)] == []
