@@ -213,6 +213,14 @@ def test_resource_policies_are_checked_with_their_own_resource(tmp_path):
     assert {("AWS::KMS::Key", "resource"), ("AWS::Lambda::Permission", "resource"), ("AWS::IAM::Role", "trust")} <= kinds
 
 
+def test_fails_when_a_vpc_endpoint_policy_names_resources_its_actions_do_not_act_on(tmp_path):
+    endpoint = {"Type": "AWS::EC2::VPCEndpoint", "Properties": {"PolicyDocument": {"Statement": [
+        {"Sid": "Invoke", "Effect": "Allow", "Principal": "*", "Action": "sagemaker:InvokeEndpoint", "Resource": "arn:aws:bedrock:us-east-1::foundation-model/openai.gpt-oss-*"}]}}}
+    assert rules(run(tmp_path, {"Ep": endpoint})) == [
+        ("resource-type-mismatch", "Invoke", "sagemaker:InvokeEndpoint"), ("resource-unused", "Invoke", "sagemaker:InvokeEndpoint"),
+    ]
+
+
 def test_known_database_gap_lambda_source_function_arn(tmp_path):
     """Lambda DG, "Using source function ARN to control function access behavior": Lambda adds
     lambda:SourceFunctionArn to every API request made from the execution environment, usable in identity-based

@@ -578,7 +578,7 @@ def check_statement(s: Statement) -> list[Finding]:
                 matched[arn] = m
                 used.add(arn)
         reported_on = action.lower() in explicit  # wildcard entries (kms:*, *) report only condition problems
-        if s.kind != "endpoint" and not wildcard and reported_on:
+        if not wildcard and reported_on:
             if not rts:
                 findings.append(_finding(s, "resource-type-mismatch", action, f"the action has no resource types, so only Resource \"*\" grants it; got {specific}"))
             elif not matched:
@@ -587,10 +587,9 @@ def check_statement(s: Statement) -> list[Finding]:
             ack = s.acknowledgments.get(WILDCARD_ACK, "")
             findings.append(_finding(s, "wildcard-resource", action, f"Resource \"*\" although the action has resource types {rts}", ack))
         findings += _check_conditions(s, action, rts, matched, wildcard)
-    if s.kind != "endpoint":
-        for arn in specific:
-            if arn not in used and all_actions:
-                findings.append(_finding(s, "resource-unused", ",".join(s.actions), f"{arn} matches no resource type of any action of the statement"))
+    for arn in specific:
+        if arn not in used and all_actions:
+            findings.append(_finding(s, "resource-unused", ",".join(s.actions), f"{arn} matches no resource type of any action of the statement"))
     return findings
 
 
