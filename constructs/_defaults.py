@@ -28,7 +28,7 @@ def new_key(scope: Construct, id: str, *, description: str, removal_policy: Remo
     return kms.Key(scope, id, description=description, enable_key_rotation=True, removal_policy=removal_policy)
 
 
-#: what CloudWatch Logs may do with a log group's key (explicit actions, no wildcards). UNCONFIRMED offline: that
+#: what CloudWatch Logs may do with a log group's key (explicit actions, no wildcards). UNCONFIRMED(verify:log-groups) offline: that
 #: CloudWatch Logs needs no KMS action beyond these (its guide grants Encrypt*/Decrypt*/ReEncrypt*/GenerateDataKey*/
 #: Describe*); the first deploy shows it (an encrypted log group that cannot use its key fails to create)
 LOGS_KEY_ACTIONS = (
