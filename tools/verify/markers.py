@@ -37,15 +37,17 @@ class Marker:
 
 
 def source_files(root: Path = ROOT) -> Iterator[Path]:
-    for path in sorted(root.rglob("*")):
-        rel = path.relative_to(root)
-        parts = rel.parts
-        if any(p in SKIP_DIRS or p.startswith(".venv") or p.endswith(".egg-info") for p in parts[:-1]):
-            continue
-        if parts[:2] == ("tools", "verify") or rel.as_posix() in SKIP_FILES:
-            continue
-        if path.is_file() and path.suffix in SUFFIXES:
-            yield path
+    """Every scanned file, walking the tree once and pruning skipped directories (node_modules, venvs, ...)."""
+    import os
+
+    for directory, dirs, files in os.walk(root):
+        rel_dir = Path(directory).relative_to(root)
+        dirs[:] = sorted(d for d in dirs if d not in SKIP_DIRS and not d.startswith(".venv") and not d.endswith(".egg-info")
+                         and (rel_dir / d).as_posix() != "tools/verify")
+        for name in sorted(files):
+            rel = (rel_dir / name).as_posix()
+            if Path(name).suffix in SUFFIXES and rel not in SKIP_FILES:
+                yield Path(directory) / name
 
 
 def scan(root: Path = ROOT) -> list[Marker]:
