@@ -288,8 +288,9 @@ def _endpoint_ctx(config, *, status="InService", ami=AMI, template_ami=AMI, imag
 
 def test_endpoint_in_service_with_the_templates_instance_type_ami_and_image(config):
     """sagemaker:DescribeEndpoint (EndpointStatus), DescribeEndpointConfig (ProductionVariants[].InstanceType,
-    InferenceAmiVersion — enum ProductionVariantInferenceAmiVersion in botocore's ``sagemaker`` model, which the
-    Stubber enforces) and DescribeModel (PrimaryContainer.Image)."""
+    InferenceAmiVersion) and DescribeModel (PrimaryContainer.Image): response shapes of botocore's ``sagemaker``
+    model (the Stubber validates them); the AMI value is the model's enum ``ProductionVariantInferenceAmiVersion``
+    (test_values_are_in_botocore_enums)."""
     ctx, stub = _endpoint_ctx(config)
     (r,) = resources.check_endpoint(ctx)
     stub.assert_no_pending_responses()
@@ -645,3 +646,60 @@ def test_container_logs_hold_no_prompt_text(aws, config, lines, status):
     ctx, since = _container_logs_ctx(aws, config, f"ep-{status.lower()}", [line.replace("NONCE", nonce) for line in lines])
     (r,) = routes.container_logs(ctx, nonce, since)
     assert r.status == status, r
+
+
+def test_values_are_in_botocore_enums():
+    """Values the command sends or expects, against botocore's service models: the verifier's Lambda runtime
+    (``Runtime``, the proxy's own python3.14), the test AMI (sagemaker ``ProductionVariantInferenceAmiVersion``),
+    the alarm-history item type (cloudwatch ``HistoryItemType``)."""
+    import botocore.session
+
+    from aws_cdk import aws_lambda
+
+    session = botocore.session.get_session()
+    assert routes.VERIFIER_RUNTIME in session.get_service_model("lambda").shape_for("Runtime").enum
+    assert routes.VERIFIER_RUNTIME == aws_lambda.Runtime.PYTHON_3_14.name
+    assert AMI in session.get_service_model("sagemaker").shape_for("ProductionVariantInferenceAmiVersion").enum
+    assert "Action" in session.get_service_model("cloudwatch").shape_for("HistoryItemType").enum
+
+
+class MotoSession:
+    """A boto3-Session stand-in for ``main``: STS stubbed (moto answers any key), every other client on moto."""
+
+    region_name = None
+
+    def __init__(self, moto_url):
+        self.moto_url = moto_url
+        self.session = boto3.Session(aws_access_key_id="testing", aws_secret_access_key="testing", region_name=REGION)
+
+    def get_credentials(self):
+        return self.session.get_credentials()
+
+    def client(self, service, region_name=None, config=None):
+        if service == "sts":
+            return _sts()
+        return self.session.client(service, region_name=region_name or REGION, endpoint_url=self.moto_url, config=config)
+
+
+def test_main_against_an_account_without_the_stacks_fails_and_says_why(moto_url, tmp_path, capsys):
+    """The bare command end to end against moto (``--skip-routes``): no GptOss stack in the account, so the
+    resource checks FAIL naming the missing stacks, the evidence is written, and the exit status is 1."""
+    code = core.main(["--skip-routes", "--wait", "1", "-c", "regions=us-east-2"], session=MotoSession(moto_url), reports=tmp_path)
+    assert code == 1
+    doc = json.loads((tmp_path / "us-east-2.json").read_text())
+    by = {r["check"]: r for r in doc["results"]}
+    assert by["endpoint"]["status"] == "FAIL" and "Models stack is not deployed" in by["endpoint"]["summary"]
+    assert by["log-groups"]["status"] == "FAIL" and by["alarm-topic"]["status"] == "FAIL" and by["cloudtrail"]["status"] == "SKIP"
+    assert "verify: us-east-2: 0 pass, 3 fail, 1 skip" in capsys.readouterr().out
+
+
+def test_fails_route_checks_when_the_verifier_cannot_be_created(aws, config):
+    """A verifier that cannot be created (here: the proxy's VPC does not exist) is one FAIL with the error, and
+    the cleanup still runs and reports."""
+    clients = {"lambda": _lambda_stub(900)}
+    proxy = stack("Proxy", [("Fn", "proxy", "AWS::Lambda::Function"), ("Api", "abc123", "AWS::ApiGateway::RestApi")],
+                  outputs={"Url": "https://abc123.execute-api.us-east-1.amazonaws.com/prod/"})
+    ctx = context(config, lambda service, region=REGION: clients.get(service) or aws(service, region), stacks={"Proxy": proxy})
+    results = list(routes.check_routes(ctx))
+    assert [(r.check, r.status) for r in results if r.status != "SKIP"] == [("route-chat", "FAIL"), ("verifier-cleanup", "PASS")]
+    assert "the verifier function could not run (InvalidVpcID.NotFound" in results[0].summary

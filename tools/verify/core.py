@@ -297,6 +297,7 @@ def main(argv: Sequence[str] | None = None, session=None, checks=None, reports: 
                                 date=(now or (lambda: datetime.datetime.now(datetime.timezone.utc)))())
         js, md = write_evidence(doc, reports or REPORTS)
         counts = doc["counts"]
-        print(f"verify: {region}: {counts[PASS]} pass, {counts[FAIL]} fail, {counts[SKIP]} skip -> {md.relative_to(md.parents[2]) if len(md.parents) > 2 else md}")
+        shown = md.relative_to(ROOT) if md.is_relative_to(ROOT) else md
+        print(f"verify: {region}: {counts[PASS]} pass, {counts[FAIL]} fail, {counts[SKIP]} skip -> {shown} (and .json)")
         failed += counts[FAIL]
     return 1 if failed else 0

@@ -38,6 +38,8 @@ from typing import Any, Callable, Iterable, Mapping
 from tools.verify.core import FAIL, PASS, SKIP, RegionContext, Result, error_code
 
 HANDLER = Path(__file__).resolve().parent / "verifier" / "handler.py"
+#: the proxy's runtime (InvokeProxy: lambda_.Runtime.PYTHON_3_14); botocore's Lambda enum ``Runtime`` lists it
+VERIFIER_RUNTIME = "python3.14"
 VERIFY_TAG = "gptoss:verify"
 #: sample values the guardrail's PII masks, and the placeholder Bedrock writes for each (``{TYPE}``)
 PII_SAMPLES = {
@@ -476,7 +478,7 @@ class LambdaVerifier:
         while True:  # a new role is not assumable by Lambda for a few seconds (IAM is eventually consistent)
             try:
                 lam.create_function(
-                    FunctionName=self.name, Runtime="python3.13", Handler="handler.handler", Role=role_arn, Code={"ZipFile": code},
+                    FunctionName=self.name, Runtime=VERIFIER_RUNTIME, Handler="handler.handler", Role=role_arn, Code={"ZipFile": code},
                     Timeout=900, MemorySize=256, Description="make verify: calls the private API from the VPC; deleted after the run",
                     VpcConfig={"SubnetIds": facts.subnet_ids, "SecurityGroupIds": [self.group_id]}, Tags={VERIFY_TAG: ctx.region},
                 )
@@ -557,10 +559,17 @@ def check_routes(ctx: RegionContext) -> Iterable[Result]:
         try:
             verifier.create()
             answer = verifier.run(payload)
+        except Exception as err:  # noqa: BLE001 - report it, then clean up what was created
+            answer = None
+            results.append(Result("route-chat", ctx.region, FAIL, f"the verifier function could not run ({error_code(err)}: {str(err)[:300]})",
+                                  evidence={"created": list(verifier.created)}))
         finally:
             cleanup = verifier.delete(cleanup_seconds=max(ctx.wait_seconds, 600.0))
         if swept:
             cleanup = Result(cleanup.check, cleanup.region, cleanup.status, cleanup.summary + f" (removed from an earlier run: {', '.join(swept)})", evidence=cleanup.evidence)
+        if answer is None:
+            yield from results + [cleanup]
+            return
     else:
         answer = runner(payload)
     responses = {r["id"]: r for r in answer.get("results", [])}
