@@ -117,6 +117,7 @@ def test_readme_deploying_lists_every_check_id():
 # ---- stack discovery ----------------------------------------------------------------------------------------
 
 
+@pytest.mark.slow  # a moto server: `make test` runs it, `make test-fast` skips it
 def test_describe_stack_reads_outputs_and_resources_from_cloudformation(aws):
     """cloudformation:DescribeStacks (Outputs: OutputKey, OutputValue, Description) and ListStackResources
     (StackResourceSummaries: LogicalResourceId, PhysicalResourceId, ResourceType), botocore model ``cloudformation``."""
@@ -142,6 +143,7 @@ def _log_group(aws, name: str, retention: int | None = 365, key: bool = True) ->
     return name
 
 
+@pytest.mark.slow  # a moto server: `make test` runs it, `make test-fast` skips it
 def test_log_groups_pass_with_key_and_template_retention(aws, config):
     """logs:DescribeLogGroups returns kmsKeyId and retentionInDays; kms:DescribeKey KeyMetadata.KeyState Enabled
     (botocore models ``logs``, ``kms``); expected retention is the template's AWS::Logs::LogGroup RetentionInDays."""
@@ -152,6 +154,7 @@ def test_log_groups_pass_with_key_and_template_retention(aws, config):
     assert r.status == "PASS" and r.evidence["key_state"] == "Enabled" and r.evidence["retentionInDays"] == 365
 
 
+@pytest.mark.slow  # a moto server: `make test` runs it, `make test-fast` skips it
 def test_fails_when_a_log_group_is_missing_unencrypted_or_keeps_another_retention(aws, config):
     short = _log_group(aws, "lg-short", retention=7)
     clear = _log_group(aws, "lg-clear", key=False)
@@ -164,6 +167,7 @@ def test_fails_when_a_log_group_is_missing_unencrypted_or_keeps_another_retentio
     assert by["lg-gone"].status == "FAIL" and "does not exist" in by["lg-gone"].summary
 
 
+@pytest.mark.slow  # a moto server: `make test` runs it, `make test-fast` skips it
 def test_fails_when_no_stack_of_the_region_is_deployed(aws, config):
     (r,) = resources.check_log_groups(context(config, aws))
     assert r.status == "FAIL" and "is the region deployed" in r.summary
@@ -196,6 +200,7 @@ def _alarm_ctx(aws, config, items):
     return context(config, clients, stacks={"Monitoring": stack("Monitoring", outputs={"AlarmTopicArn": topic})}), cw, topic
 
 
+@pytest.mark.slow  # a moto server: `make test` runs it, `make test-fast` skips it
 def test_alarm_topic_passes_when_cloudwatch_executed_the_action(aws, config):
     """A forced ALARM (cloudwatch:SetAlarmState) runs the alarm's actions; the alarm history records each
     (HistoryItemType Action). The failure text "Failed to execute action <topic arn>. Received error: ..." is
@@ -209,6 +214,7 @@ def test_alarm_topic_passes_when_cloudwatch_executed_the_action(aws, config):
     assert cw.client.describe_alarms(AlarmNamePrefix="GptOssVerify-")["MetricAlarms"] == []  # the test alarm is deleted
 
 
+@pytest.mark.slow  # a moto server: `make test` runs it, `make test-fast` skips it
 def test_fails_when_cloudwatch_could_not_publish(aws, config):
     ctx, _, _ = _alarm_ctx(aws, config, [{"HistoryItemType": "Action", "HistorySummary": "Failed to execute action TOPIC",
                                           "Timestamp": "2026-12-07T00:00:00Z",
@@ -217,6 +223,7 @@ def test_fails_when_cloudwatch_could_not_publish(aws, config):
     assert r.status == "FAIL" and "Failed to execute action" in r.summary and "authorization" in r.evidence["data"][0]
 
 
+@pytest.mark.slow  # a moto server: `make test` runs it, `make test-fast` skips it
 def test_fails_when_the_alarm_history_stays_silent(aws, config):
     ctx, cw, _ = _alarm_ctx(aws, config, [])
     (r,) = resources.check_alarm_topic(ctx)
@@ -235,6 +242,7 @@ def _trail(aws, name: str, logging: bool) -> str:
     return arn
 
 
+@pytest.mark.slow  # a moto server: `make test` runs it, `make test-fast` skips it
 @pytest.mark.parametrize("logging,status", [(True, "PASS"), (False, "FAIL")])
 def test_cloudtrail_is_logging_when_audit_trail_is_on(aws, logging, status):
     """cloudtrail:GetTrailStatus IsLogging / LatestDeliveryError (botocore model ``cloudtrail``)."""
@@ -244,11 +252,13 @@ def test_cloudtrail_is_logging_when_audit_trail_is_on(aws, logging, status):
     assert r.status == status and r.evidence["IsLogging"] == str(logging)
 
 
+@pytest.mark.slow  # a moto server: `make test` runs it, `make test-fast` skips it
 def test_cloudtrail_is_skipped_when_audit_trail_is_off(aws, config):
     (r,) = resources.check_cloudtrail(context(config, aws))
     assert r.status == "SKIP"
 
 
+@pytest.mark.slow  # a moto server: `make test` runs it, `make test-fast` skips it
 def test_fails_when_audit_trail_is_on_but_not_deployed(aws):
     (r,) = resources.check_cloudtrail(context(settings(regions=REGION, audit_trail="true"), aws))
     assert r.status == "FAIL"
@@ -308,6 +318,7 @@ def test_fails_when_the_endpoint_differs_from_the_template(config, kw, text):
     assert r.status == "FAIL" and text in r.summary
 
 
+@pytest.mark.slow  # a moto server: `make test` runs it, `make test-fast` skips it
 def test_endpoint_is_skipped_in_bedrock_only_regions_and_fails_when_not_deployed(aws, config):
     bedrock_only = settings(regions="us-west-2")
     ctx = context(bedrock_only, aws)
@@ -488,6 +499,7 @@ def test_verifier_package_is_built_in_process():
     assert "SigV4Auth" in source and "execute-api" in source and "import boto3" not in source
 
 
+@pytest.mark.slow  # a moto server: `make test` runs it, `make test-fast` skips it
 def test_verifier_is_created_scoped_and_deleted(aws, config):
     """The command's own resources: a security group with only HTTPS egress to the VPC CIDR, a role that may
     invoke only this API's stage, a function in the proxy's subnets — and none of them left afterwards."""
@@ -637,6 +649,7 @@ def _container_logs_ctx(aws, config, endpoint: str, lines: list[str]):
     (['DEBUG request body {"messages": [{"content": "Reply with pong. (verify NONCE)"}]}'], "FAIL"),
     ([], "SKIP"),
 ])
+@pytest.mark.slow  # a moto server: `make test` runs it, `make test-fast` skips it
 def test_container_logs_hold_no_prompt_text(aws, config, lines, status):
     """logs:FilterLogEvents on /aws/sagemaker/Endpoints/<endpoint> (SageMaker developer guide, "Log groups and
     streams that Amazon SageMaker AI sends to Amazon CloudWatch Logs": the container's stdout/stderr; cited in
@@ -681,6 +694,7 @@ class MotoSession:
         return self.session.client(service, region_name=region_name or REGION, endpoint_url=self.moto_url, config=config)
 
 
+@pytest.mark.slow  # a moto server: `make test` runs it, `make test-fast` skips it
 def test_main_against_an_account_without_the_stacks_fails_and_says_why(moto_url, tmp_path, capsys):
     """The bare command end to end against moto (``--skip-routes``): no GptOss stack in the account, so the
     resource checks FAIL naming the missing stacks, the evidence is written, and the exit status is 1."""
@@ -693,6 +707,7 @@ def test_main_against_an_account_without_the_stacks_fails_and_says_why(moto_url,
     assert "verify: us-east-2: 0 pass, 3 fail, 1 skip" in capsys.readouterr().out
 
 
+@pytest.mark.slow  # a moto server: `make test` runs it, `make test-fast` skips it
 def test_fails_route_checks_when_the_verifier_cannot_be_created(aws, config):
     """A verifier that cannot be created (here: the proxy's VPC does not exist) is one FAIL with the error, and
     the cleanup still runs and reports."""
@@ -700,6 +715,19 @@ def test_fails_route_checks_when_the_verifier_cannot_be_created(aws, config):
     proxy = stack("Proxy", [("Fn", "proxy", "AWS::Lambda::Function"), ("Api", "abc123", "AWS::ApiGateway::RestApi")],
                   outputs={"Url": "https://abc123.execute-api.us-east-1.amazonaws.com/prod/"})
     ctx = context(config, lambda service, region=REGION: clients.get(service) or aws(service, region), stacks={"Proxy": proxy})
-    results = list(routes.check_routes(ctx))
-    assert [(r.check, r.status) for r in results if r.status != "SKIP"] == [("route-chat", "FAIL"), ("verifier-cleanup", "PASS")]
+    results = [r for r in routes.check_routes(ctx) if r.status != "SKIP"]
+    assert [(r.check, r.status) for r in results] == [("route-chat", "FAIL"), ("verifier-cleanup", "PASS")]
     assert "the verifier function could not run (InvalidVpcID.NotFound" in results[0].summary
+
+
+def test_verifier_signs_like_a_consumer(monkeypatch):
+    """SigV4 for API Gateway: service name ``execute-api`` in the credential scope, the session token in
+    ``X-Amz-Security-Token`` (botocore.auth.SigV4Auth, the signer the AWS SDKs use for execute-api)."""
+    from tools.verify.verifier import handler as verifier
+
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDVERIFIER")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "secret")
+    monkeypatch.setenv("AWS_SESSION_TOKEN", "token")
+    headers = verifier._signed("POST", "https://abc123.execute-api.us-east-1.amazonaws.com/prod/v1/chat/completions", b"{}", "us-east-1")
+    assert headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDVERIFIER/")
+    assert "/us-east-1/execute-api/aws4_request" in headers["Authorization"] and headers["X-Amz-Security-Token"] == "token"
