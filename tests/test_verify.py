@@ -278,16 +278,18 @@ def _endpoint_ctx(config, *, status="InService", ami=AMI, template_ami=AMI, imag
     stub = Stubber(sm)
     now = datetime.datetime(2026, 12, 1)
     stub.add_response("describe_endpoint", {"EndpointName": "ep", "EndpointArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint/ep",
-                      "EndpointConfigName": "epc", "EndpointStatus": status, "CreationTime": now, "LastModifiedTime": now,
+                      "EndpointConfigName": "EndpointConfig-AbC", "EndpointStatus": status, "CreationTime": now, "LastModifiedTime": now,
                       **({"FailureReason": "container exited before logging"} if status == "Failed" else {})}, {"EndpointName": "ep"})
     variant = {"VariantName": "AllTraffic", "ModelName": "m", "InstanceType": "ml.g6e.xlarge", "InitialInstanceCount": 1,
                **({"InferenceAmiVersion": ami} if ami else {})}
-    stub.add_response("describe_endpoint_config", {"EndpointConfigName": "epc", "EndpointConfigArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint-config/epc",
-                      "ProductionVariants": [variant], "CreationTime": now}, {"EndpointConfigName": "epc"})
+    stub.add_response("describe_endpoint_config", {"EndpointConfigName": "EndpointConfig-AbC", "EndpointConfigArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint-config/endpointconfig-abc",
+                      "ProductionVariants": [variant], "CreationTime": now}, {"EndpointConfigName": "EndpointConfig-AbC"})
     stub.add_response("describe_model", {"ModelName": "m", "ModelArn": f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/m", "CreationTime": now,
                       "PrimaryContainer": {"Image": image or want_image}}, {"ModelName": "m"})
     stub.activate()
-    models = stack("Models", [("Config", "epc", "AWS::SageMaker::EndpointConfig"), ("Model", "m", "AWS::SageMaker::Model")],
+    # physical ids as CloudFormation lists them: the ARNs (Ref), names lower-cased by SageMaker
+    models = stack("Models", [("Config", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:endpoint-config/endpointconfig-abc", "AWS::SageMaker::EndpointConfig"),
+                              ("Model", f"arn:aws:sagemaker:{REGION}:{ACCOUNT}:model/m", "AWS::SageMaker::Model")],
                    outputs={"Gpt20bEndpointName": "ep"}, descriptions={"Gpt20bEndpointName": "gpt-oss-20b on ml.g6e.xlarge"})
     template = {"Resources": {
         "Config": {"Type": "AWS::SageMaker::EndpointConfig", "Properties": {"ProductionVariants": [
@@ -731,3 +733,16 @@ def test_verifier_signs_like_a_consumer(monkeypatch):
     headers = verifier._signed("POST", "https://abc123.execute-api.us-east-1.amazonaws.com/prod/v1/chat/completions", b"{}", "us-east-1")
     assert headers["Authorization"].startswith("AWS4-HMAC-SHA256 Credential=AKIDVERIFIER/")
     assert "/us-east-1/execute-api/aws4_request" in headers["Authorization"] and headers["X-Amz-Security-Token"] == "token"
+
+
+def test_sagemaker_physical_ids_are_arns_in_cloudformation():
+    """CloudFormation's registry schemas (shipped in cfn-lint) make the ARN the primary identifier of
+    AWS::SageMaker::EndpointConfig and AWS::SageMaker::Model, so ListStackResources lists ARNs for them:
+    resources._template_resource matches a live name against the ARN's last segment (case-insensitively)."""
+    import cfnlint
+
+    data = Path(cfnlint.__file__).parent / "data" / "schemas"
+    index = json.loads((data / "providers" / "us-east-1.json").read_text())
+    for type_name, arn in (("AWS::SageMaker::EndpointConfig", "EndpointConfigArn"), ("AWS::SageMaker::Model", "ModelArn")):
+        schema = json.loads((data / "resources" / f"{index[type_name]}.json").read_text())
+        assert schema["primaryIdentifier"] == [f"/properties/{arn}"]

@@ -16,10 +16,15 @@ KINDS = ("Network", "Guardrail", "Models", "Proxy", "Monitoring", "Audit")
 
 
 def _template_resource(ctx: RegionContext, kind: str, physical_id: str, resource_type: str) -> Mapping[str, Any]:
-    """The template properties of the stack resource whose physical id is ``physical_id``."""
+    """The template properties of the stack resource whose physical id is ``physical_id`` (a name, or an ARN
+    ending with it: the CloudFormation registry schemas make the ARN the primary identifier of
+    AWS::SageMaker::EndpointConfig / Model; compared case-insensitively, as SageMaker may lower-case names in ARNs)."""
+    def name(value: str) -> str:  # a name, or the last segment of an ARN
+        return value.split("/")[-1].lower()
+
     stack = ctx.stack(kind)
     for r in stack.resources if stack else ():
-        if r["ResourceType"] == resource_type and r.get("PhysicalResourceId") in (physical_id, physical_id.split("/")[-1]):
+        if r["ResourceType"] == resource_type and name(r.get("PhysicalResourceId") or "") == name(physical_id):
             return ctx.template(kind).get("Resources", {}).get(r["LogicalResourceId"], {}).get("Properties", {})
     return {}
 
