@@ -35,7 +35,9 @@ def _template_resource(ctx: RegionContext, kind: str, physical_id: str, resource
 def _endpoint_names(ctx: RegionContext) -> list[tuple[str, str]]:
     """(endpoint name, output description "<model> on <instance type>") from the Models stack's outputs."""
     stack = ctx.stack("Models")
-    return [(v, stack.output_descriptions.get(k, "")) for k, v in sorted(stack.outputs.items()) if k.endswith("EndpointName")]
+    named = [(v, stack.output_descriptions.get(k, "")) for k, v in sorted(stack.outputs.items()) if k.endswith("EndpointName")]
+    # without the outputs: the stack's endpoints themselves (physical id = the endpoint ARN; the model unknown)
+    return named or [(arn.split("/")[-1], "") for arn in stack.physical_ids("AWS::SageMaker::Endpoint")]
 
 
 def _images(ctx: RegionContext, variant: Mapping, endpoint: str) -> tuple[list[str], list[str]]:
