@@ -18,8 +18,8 @@ How the check gets inside the VPC — a short-lived verifier function that this 
   no dependency to vendor. It only records what it saw; the judges below run here, offline-testable against
   the proxy's local HTTP app and the emulators.
 
-The caller needs: iam:CreateRole/PutRolePolicy/DeleteRolePolicy/DeleteRole/PassRole on ``role/*GptOssVerifier-*``,
-lambda:CreateFunction/GetFunctionConfiguration/InvokeFunction/DeleteFunction on ``function:GptOssVerifier-*``,
+The caller needs: iam:CreateRole/TagRole/PutRolePolicy/DeleteRolePolicy/DeleteRole/PassRole on ``role/*GptOssVerifier-*``,
+lambda:CreateFunction/TagResource/GetFunctionConfiguration/InvokeFunction/DeleteFunction on ``function:GptOssVerifier-*``,
 ec2:CreateSecurityGroup/AuthorizeSecurityGroupEgress/RevokeSecurityGroupEgress/DeleteSecurityGroup/
 DescribeSecurityGroups/DescribeVpcs/CreateTags (README, "Deploying").
 """
