@@ -226,7 +226,9 @@ def probes(ctx: RegionContext, nonce: str, function_timeout: int | None) -> tupl
     tag = f"(verify {nonce})"
 
     def chat(model: str, content: str, **extra) -> dict:
-        return {"model": model, "messages": [{"role": "user", "content": f"{content} {tag}"}], "max_tokens": 512, **extra}
+        # low effort and room for the reasoning: gpt-oss spends its first tokens on the analysis channel
+        return {"model": model, "messages": [{"role": "user", "content": f"{content} {tag}"}], "max_tokens": 1024,
+                "reasoning_effort": "low", **extra}
 
     out = [Probe("route-chat", n, {"method": "POST", "path": "v1/chat/completions", "body": chat(n, "Reply with the single word: pong.")}, judge_chat)
            for n in names]
