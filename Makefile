@@ -11,7 +11,7 @@ export PATH := $(NODE_BIN):$(CURDIR)/$(VENV)/bin:$(PATH)
 export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION := 20
 CDK    := npx --no-install cdk
 
-.PHONY: setup synth test test-fast projection clean nag lint dev bench preflight
+.PHONY: setup synth test test-fast projection clean nag lint dev bench preflight verify
 
 $(VENV)/.stamp-runtime: requirements.txt pyproject.toml
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -43,6 +43,9 @@ projection: $(VENV)/.stamp-dev node_modules/.stamp ## synthesize and rewrite tes
 
 preflight: $(VENV)/.stamp-runtime ## read-only checks of the target account (same CDK_ARGS as synth); exit 1 on any FAIL
 	$(PY) -m tools.preflight $(CDK_ARGS)
+
+verify: $(VENV)/.stamp-runtime ## after deploy: prove the deployed stacks on AWS (same CDK_ARGS); writes reports/verify/<region>.md/.json; exit 1 on any FAIL
+	$(PY) -m tools.verify $(CDK_ARGS)
 
 dev: $(VENV)/.stamp-dev ## run the proxy on http://127.0.0.1:8080/v1 against the local emulators
 	$(PY) -m emulators.devserver

@@ -175,7 +175,7 @@ class AuditTrail(Construct):
                 conditions={"ArnLike": {"aws:SourceArn": self.bucket.bucket_arn}, "StringEquals": {"aws:SourceAccount": stack.account}},
             )
         )
-        # UNCONFIRMED offline: that S3 log delivery needs no KMS action beyond these two (preflight: access-log
+        # UNCONFIRMED(manual:access-log-delivery) offline: that S3 log delivery needs no KMS action beyond these two (preflight: access-log
         # objects appear under trail-bucket/ after deploy)
         self.encryption_key.add_to_resource_policy(
             iam.PolicyStatement(

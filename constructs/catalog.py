@@ -426,7 +426,7 @@ def validate_image_ami(image_uri: str, inference_ami_version: str | None, instan
     if _version(image_cuda)[0] < _version(host_cuda)[0]:
         warnings.append(
             f"image {image_uri!r} is built for CUDA {image_cuda} and runs on {host}: a CUDA {image_cuda.split('.')[0]} "
-            "container on a newer-major host did not start in aws/deep-learning-containers#6187 (UNCONFIRMED for this image)"
+            "container on a newer-major host did not start in aws/deep-learning-containers#6187 (UNCONFIRMED(verify:endpoint) for this image)"
         )
     return warnings
 

@@ -462,7 +462,7 @@ class GptOssEndpoint(_InvokableEndpointBase):
             Validations.of(self).add_warning(
                 TOKENIZER_WARNING,
                 f"{model}: TIKTOKEN_ENCODINGS_BASE is not set. vLLM's harmony loader downloads o200k_base.tiktoken at "
-                "start-up unless the image or the JumpStart artifacts provide it (UNCONFIRMED; `make preflight` checks "
+                "start-up unless the image or the JumpStart artifacts provide it (UNCONFIRMED(verify:tokenizer-in-container); `make preflight` checks "
                 "the hub content), and this endpoint has network isolation. Set tiktoken_encodings_base (README, "
                 "'Tokenizer encodings').",
             )

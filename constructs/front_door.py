@@ -311,7 +311,7 @@ class PrivateApiFrontDoor(Construct):
         :param integration_timeout: Default: - 5 minutes with streaming (allowed up to 15), 29 seconds buffered.
             Buffered integrations wait at most 29 s unless the account's "Maximum integration timeout in
             milliseconds" quota is raised (Regional and private REST APIs only, up to 300 s); a longer buffered
-            value is accepted here but deploys only after that increase (UNCONFIRMED per account: preflight).
+            value is accepted here but deploys only after that increase (UNCONFIRMED(manual:apigw-integration-timeout-quota) per account: preflight).
         :param stage_name: Default: - ``prod``.
         :param throttling_rate_limit: steady requests per second for the stage. Default: - 20.
         :param throttling_burst_limit: Default: - 40.

@@ -20,7 +20,7 @@ _PROFILE_GEOGRAPHY = {"us": "us", "us-gov": "us-gov", "ca": "us", "eu": "eu", "a
 #: source region → destination regions of its guardrail profile. Bedrock user guide, "Supported Regions for
 #: cross-Region guardrail inference" (https://docs.aws.amazon.com/bedrock/latest/userguide/guardrails-cross-region-support.html):
 #: the US and GovCloud tables. Regions not listed here get the profile ARN in every region of the account
-#: (UNCONFIRMED destinations; still scoped to the profile id).
+#: (UNCONFIRMED(manual:guardrail-profile-destinations) destinations; still scoped to the profile id).
 GUARDRAIL_PROFILE_DESTINATIONS: dict[str, tuple[str, ...]] = {
     "us-east-1": ("us-east-1", "us-east-2", "us-west-2"),
     "us-east-2": ("us-east-1", "us-east-2", "us-west-2"),
@@ -112,7 +112,7 @@ class _GuardrailBase(Construct):
     def metric(self, metric_name: str, **options) -> cloudwatch.Metric:
         """A metric of this guardrail in ``AWS/Bedrock/Guardrails``; every option (namespace, statistic,
         period, dimensions_map, label ...) may be overridden. Default dimensions: GuardrailArn + GuardrailVersion (the
-        set aws-cdk's bedrock-alpha ``GuardrailBase.metric`` uses; UNCONFIRMED in the Bedrock metrics doc,
+        set aws-cdk's bedrock-alpha ``GuardrailBase.metric`` uses; UNCONFIRMED(manual:guardrail-metric-dimensions) in the Bedrock metrics doc,
         which publishes ``Operation=ApplyGuardrail`` — alarms use that set, see ``metric_apply_guardrail``)."""
         options.setdefault("dimensions_map", {"GuardrailArn": self.guardrail_arn, "GuardrailVersion": self.guardrail_version})
         options.setdefault("statistic", "Sum")

@@ -158,7 +158,7 @@ class ProxyRoute:
     :param reasoning_tokens: the reasoning budget of requests that set none. Default: - no budget.
     :param budget_mode: ``chat`` enforces budgets on the chat stream (stop and re-ask, both backends);
         ``harmony`` forces them exactly on raw harmony prompts over the container's completions interface
-        (SageMaker routes; UNCONFIRMED on the real endpoint, see the README). Default: - ``chat``.
+        (SageMaker routes; UNCONFIRMED(manual:harmony-completions) on the real endpoint, see the README). Default: - ``chat``.
     """
 
     model: str
@@ -476,7 +476,7 @@ from gptoss_invoke_proxy_asset.gptoss_proxy.core import sealed as core_sealed
         # without the source function ARN in the request context; the function's own code always has it (Lambda
         # developer guide, "Using source function ARN to control function access behavior"). So this deny leaves
         # the ENI actions to the Lambda service and takes them from the code that runs in the function.
-        # UNCONFIRMED until a first deploy: that Lambda's check of these permissions at CreateFunction is also made
+        # UNCONFIRMED(manual:lambda-eni-condition) until a first deploy: that Lambda's check of these permissions at CreateFunction is also made
         # without the source function ARN (the guide lists ENI creation; preflight can simulate both cases with
         # iam:SimulatePrincipalPolicy and the lambda:SourceFunctionArn context key).
         principal.add_to_principal_policy(

@@ -40,7 +40,7 @@ ALL_INTERFACE_ENDPOINTS: tuple[str, ...] = tuple(INTERFACE_ENDPOINT_SERVICES)
 #: What the platform calls from inside the VPC, so what a new VPC gets by default (issue 16: no endpoint nothing
 #: uses). The proxy Lambda calls sagemaker-runtime (InvokeEndpoint*) and bedrock-runtime (InvokeModel*,
 #: ApplyGuardrail) and nothing else (lambda/invoke_proxy/gptoss_proxy/adapters/aws.py); consumers reach the private
-#: API through execute-api; the proxy runs with active X-Ray tracing, so xray stays (UNCONFIRMED whether Lambda's
+#: API through execute-api; the proxy runs with active X-Ray tracing, so xray stays (UNCONFIRMED(manual:xray-endpoint) whether Lambda's
 #: own trace segments need it when the function uses no X-Ray SDK: the cost of keeping it is one endpoint).
 #: Not needed: sagemaker.api / bedrock (control planes: CloudFormation and operators call them from outside the
 #: VPC), logs (Lambda ships the function's stdout itself; SageMaker ships container logs itself; flow logs are
@@ -48,7 +48,7 @@ ALL_INTERFACE_ENDPOINTS: tuple[str, ...] = tuple(INTERFACE_ENDPOINT_SERVICES)
 #: (Lambda hands the function its role's credentials). kms: the proxy seals and opens reasoning for the Responses
 #: API's `reasoning.encrypted_content` with KMS Encrypt/Decrypt from its own code (adapters/aws.py KmsSealer); Lambda
 #: decrypts environment variables itself.
-#: UNCONFIRMED offline for logs/sts (no AWS page found that says it for VPC-attached functions; README,
+#: UNCONFIRMED(verify:route-chat) offline for logs/sts (no AWS page found that says it for VPC-attached functions; README,
 #: Troubleshooting): the first request through the deployed API shows the proxy's log lines if it holds.
 DEFAULT_INTERFACE_ENDPOINTS: tuple[str, ...] = ("sagemaker.runtime", "bedrock-runtime", "execute-api", "xray", "kms")
 

@@ -50,7 +50,7 @@ class ModelStack(PlatformStack):
                 Validations.of(endpoint).acknowledge(
                     Acknowledgment(
                         id=f"Annotation::{TOKENIZER_WARNING}",
-                        reason="UNCONFIRMED offline whether the LMI image or the JumpStart artifacts provide "
+                        reason="UNCONFIRMED(verify:tokenizer-in-container) offline whether the LMI image or the JumpStart artifacts provide "
                         "o200k_base.tiktoken (catalog containers.lmi.tokenizer_encodings); the preflight hub-content "
                         "check decides it before deploy, and the fix is the context keys model_data_urls + "
                         "tiktoken_encodings_base (README, 'Tokenizer encodings')",

@@ -24,6 +24,8 @@ COVERED = {
     "make dev": "a long-running server: tests/proxy/conftest.py starts the same app on a free port",
     "make bench": "writes bench/results.md (committed)",
     "make preflight": "needs AWS credentials: tests/test_preflight.py runs every check against botocore's Stubber",
+    "make verify": "needs a deployed region: tests/test_verify.py runs every check against moto, botocore's Stubber and the proxy over the emulators",
+    ".venv/bin/python -m tools.verify": "needs a deployed region: tests/test_verify.py runs tools.verify's main and every check offline",
     "npx cdk deploy": "needs an AWS account: not run here",
     "npx cdk bootstrap": "needs an AWS account: not run here",
     "curl --aws-sigv4": "needs the deployed private API: the same request shape is tested in tests/proxy",

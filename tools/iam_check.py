@@ -361,7 +361,7 @@ class Template:
         if fn == "Fn::ImportValue":
             return self.assembly.export(self.resolve(arg))
         if fn == "Fn::If":
-            return self.resolve(arg[1])  # UNCONFIRMED which branch deploys: the true branch is checked
+            return self.resolve(arg[1])  # which branch deploys is not known at synth: the true branch is checked
         if fn.startswith("Fn::"):
             raise Unresolved(f"{fn} is not resolved by tools.iam_check")
         return {k: self.resolve(v) for k, v in value.items()}

@@ -221,7 +221,7 @@ def check_inference_profiles(ctx: RegionContext) -> Iterable[Result]:
 def check_guardrail_profile(ctx: RegionContext) -> Iterable[Result]:
     """STANDARD tier needs the region's system-defined guardrail profile. There is no read API for guardrail
     profiles in the bedrock control plane (botocore's model has Get/ListGuardrails only), so this checks that
-    the region maps to a known profile and leaves the rest UNCONFIRMED."""
+    the region maps to a known profile and leaves the rest UNCONFIRMED(verify:route-blocked-input)."""
     rc = ctx.rc
     if rc.guardrail.tier != "STANDARD":
         yield Result("guardrail-profile", ctx.region, PASS, f"tier {rc.guardrail.tier}: no guardrail profile needed")
@@ -233,7 +233,7 @@ def check_guardrail_profile(ctx: RegionContext) -> Iterable[Result]:
     except ValueError as err:
         yield Result("guardrail-profile", ctx.region, FAIL, str(err), "use a CLASSIC-tier policy in this region")
         return
-    yield Result("guardrail-profile", ctx.region, WARN, f"UNCONFIRMED: {profile} (no read API); the guardrail's first ApplyGuardrail call confirms it",
+    yield Result("guardrail-profile", ctx.region, WARN, f"UNCONFIRMED(verify:route-blocked-input): {profile} (no read API); the guardrail's first ApplyGuardrail call confirms it",
                  "after deploy, run one request through the proxy; AccessDenied names the missing profile ARN")
 
 
@@ -274,7 +274,7 @@ def check_jumpstart_hub(ctx: RegionContext) -> Iterable[Result]:
 
 def check_tokenizer_encodings(ctx: RegionContext) -> Iterable[Result]:
     """vLLM / openai-harmony load o200k_base.tiktoken at start-up from ``$TIKTOKEN_ENCODINGS_BASE`` or download
-    it (vllm-project/vllm#22525, openai/harmony#46, #95); our endpoints run with network isolation. UNCONFIRMED
+    it (vllm-project/vllm#22525, openai/harmony#46, #95); our endpoints run with network isolation. UNCONFIRMED(verify:tokenizer-in-container)
     whether the JumpStart content provides it: PASS when the hub's container environment sets the variable."""
     from gptoss_constructs import catalog
 
@@ -291,7 +291,7 @@ def check_tokenizer_encodings(ctx: RegionContext) -> Iterable[Result]:
             yield Result(f"tokenizer:{model}", ctx.region, PASS, f"the endpoint ships the encodings (tiktoken_encodings_base={ctx.rc.tiktoken_encodings_base})")
         else:
             yield Result(f"tokenizer:{model}", ctx.region, WARN,
-                         "UNCONFIRMED: neither the hub content nor the config sets TIKTOKEN_ENCODINGS_BASE, so the container may "
+                         "UNCONFIRMED(verify:tokenizer-in-container): neither the hub content nor the config sets TIKTOKEN_ENCODINGS_BASE, so the container may "
                          "try to download o200k_base.tiktoken, which network isolation blocks",
                          "set -c tiktoken_encodings_base=... (README, Troubleshooting, 'Tokenizer encodings')")
 

@@ -119,7 +119,7 @@ class _Stream:
     """A backend's chunks plus ``abort()``, which the core's deadline watchdog calls from another thread: it shuts
     the connection's socket down so that a read blocked on a stalled model returns at once. urllib3 2.3+ has
     ``HTTPResponse.shutdown()`` for this; with an older urllib3 (whichever the Lambda runtime's botocore brings is
-    UNCONFIRMED here) it falls back to ``close()``, and a blocked read then ends at the call's read timeout."""
+    UNCONFIRMED(manual:runtime-urllib3) here) it falls back to ``close()``, and a blocked read then ends at the call's read timeout."""
 
     def __init__(self, chunks: Iterator[dict], body) -> None:
         self._chunks, self._body = chunks, body
@@ -222,7 +222,7 @@ class BedrockGuardrail:
         if _blocked(response.get("assessments") or []):
             return GuardVerdict(blocked=True, texts=(), message=outputs[0] if outputs else "")
         if len(outputs) != len(texts):  # masks we cannot map back to their texts: refuse rather than guess
-            # (UNCONFIRMED that ApplyGuardrail returns one output per text block when it masks; the message
+            # (UNCONFIRMED(verify:route-masked-output) that ApplyGuardrail returns one output per text block when it masks; the message
             # stays generic because these outputs are masked copies of the checked text)
             return GuardVerdict(blocked=True, texts=(), message="")
         return GuardVerdict(blocked=False, texts=outputs, masked=True)

@@ -3,10 +3,10 @@
 It is LlamaIndex ``OpenAILike``'s default and lm-evaluation-harness's ``local-completions``. The JumpStart LMI
 container takes an OpenAI *completions* body (``prompt``) on /invocations in vLLM async mode (djl-serving
 ``engines/python/setup/djl_python/lmi_vllm/vllm_async_service.py``, ``preprocess_request``: ``"prompt" in
-payload`` → vLLM ``CompletionRequest``, vllm/entrypoints/openai/completion/protocol.py); UNCONFIRMED offline that the
+payload`` → vLLM ``CompletionRequest``, vllm/entrypoints/openai/completion/protocol.py); UNCONFIRMED(manual:lmi-completions) offline that the
 JumpStart gpt-oss image runs that mode (the same assumption as core/harmony.py; examples/smoke_budget.py checks it
 on a real endpoint). Bedrock's gpt-oss takes chat bodies (Bedrock user guide, "OpenAI models"): a Bedrock route
-answers 400 naming ``/v1/chat/completions``; anything else there is UNCONFIRMED.
+answers 400 naming ``/v1/chat/completions``; anything else there is UNCONFIRMED(manual:bedrock-completions).
 
 Fields follow openai-python's ``CompletionCreateParamsBase`` (openai/types/completion_create_params.py). Honoured:
 model, prompt (a string or an array of strings), max_tokens (default 16, OpenAI's and vLLM's), temperature, top_p,

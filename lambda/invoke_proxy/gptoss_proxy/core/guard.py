@@ -14,7 +14,7 @@ closed: the text it was checking never reaches the model or the client.
 
 Billing: a text unit holds up to 1,000 characters; a longer text is several units (5,600 characters = 6 units;
 aws.amazon.com/bedrock/pricing). Units are counted here per text block, ceil(len/1000), which is the upper
-reading of that rule (UNCONFIRMED whether AWS counts per block or per call).
+reading of that rule (UNCONFIRMED(manual:guardrail-units) whether AWS counts per block or per call).
 """
 
 from __future__ import annotations

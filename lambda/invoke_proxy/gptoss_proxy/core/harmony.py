@@ -21,7 +21,7 @@ The JumpStart LMI container accepts an OpenAI *completions* body (``prompt``) on
 ``serving/docs/lmi/user_guides/vllm_user_guide.md``), and vLLM's ``CompletionRequest``
 (``vllm/entrypoints/openai/completion/protocol.py``) takes ``stop_token_ids`` and ``skip_special_tokens``. Recent
 vLLM also has a native ``thinking_token_budget`` request field; whether the JumpStart image's vLLM has it is
-unknown here, so it is not used. UNCONFIRMED offline: that the JumpStart gpt-oss endpoint runs
+unknown here, so it is not used. UNCONFIRMED(manual:harmony-completions) offline: that the JumpStart gpt-oss endpoint runs
 that mode, passes ``skip_special_tokens`` / ``stop_token_ids`` through, and tokenizes the special tokens written in
 the prompt text as special tokens. ``examples/smoke_budget.py`` checks exactly that on a real endpoint (an
 analysis stopped at a 16-token budget with ``finish_reason: length``, then a plain-text final answer). Routes opt

@@ -70,7 +70,7 @@ class Route:
     max_reasoning_tokens: int | None = field(default=None, metadata=between(1, CONTEXT_TOKENS))
     reasoning_tokens: int | None = field(default=None, metadata=between(1, CONTEXT_TOKENS))
     #: chat: budgets enforced on the chat stream (both backends); harmony: exact forcing on raw harmony prompts
-    #: over the container's completions interface (SageMaker only; core/harmony.py, UNCONFIRMED on the endpoint)
+    #: over the container's completions interface (SageMaker only; core/harmony.py, UNCONFIRMED(manual:harmony-completions) on the endpoint)
     budget_mode: str | None = field(default=None, metadata=one_of(*BUDGET_MODES))
 
     def __post_init__(self) -> None:

@@ -40,9 +40,9 @@ def _with_reasoning(message: dict, backend: str) -> dict:
     """Earlier reasoning (kept by ``request.reasoning_history`` on the current turn's tool-call steps) where each
     backend reads it. vLLM renders an assistant message's ``reasoning`` as a harmony analysis message
     (vllm/entrypoints/openai/parser/harmony_utils.py ``parse_chat_input_to_harmony_message``); releases before the
-    rename read ``reasoning_content``, so both are sent (UNCONFIRMED which one the JumpStart image's vLLM reads).
+    rename read ``reasoning_content``, so both are sent (UNCONFIRMED(manual:lmi-reasoning-input) which one the JumpStart image's vLLM reads).
     Bedrock's OpenAI-format body documents no reasoning on input messages (Bedrock user guide, "OpenAI models"),
-    so it is left out there rather than risk a ValidationException (UNCONFIRMED whether Bedrock would use it)."""
+    so it is left out there rather than risk a ValidationException (UNCONFIRMED(manual:bedrock-reasoning-input) whether Bedrock would use it)."""
     text = message.get("reasoning_content")
     if message.get("role") != "assistant" or not text:
         return message

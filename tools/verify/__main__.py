@@ -1,0 +1,5 @@
+import sys
+
+from tools.verify.core import main
+
+sys.exit(main())
