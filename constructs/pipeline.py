@@ -181,7 +181,10 @@ class PlatformPipeline(Construct):
         cp = self.pipeline.pipeline
         stack = Stack.of(self)
         for name, approvers in self._approvers.items():
-            action_arn = stack.format_arn(service="codepipeline", resource=cp.pipeline_name, resource_name=f"{name}/Approve")
+            # CDK Pipelines names a wave's CodePipeline stage after its only stage when it has one: read the real name
+            stage_name = next(st.stage_name for st in cp.stages if st.stage_name.startswith(name)
+                              and any(a.action_properties.action_name == "Approve" for a in st.actions))
+            action_arn = stack.format_arn(service="codepipeline", resource=cp.pipeline_name, resource_name=f"{stage_name}/Approve")
             policy = iam.ManagedPolicy(
                 self, f"Approvers-{name}", description=f"approve or reject gpt-oss-platform deploys to {name}",
                 statements=[
