@@ -26,7 +26,8 @@ class PlatformStage(Stage):
         verify = Stack(self, stack_name("VerifyAccess", region), stack_name=stack_name("VerifyAccess", region),
                        env=Environment(account=stage.account, region=region),
                        description=f"gpt-oss-platform {region}: the role the deploy pipeline's verify step assumes")
-        self.verify_role = StageVerifyRole(verify, "VerifyRole", stage=stage.name, pipeline_account=pipeline_account)
+        self.verify_role = StageVerifyRole(verify, "VerifyRole", stage=stage.name, pipeline_account=pipeline_account,
+                                           role_name_prefix=stage.platform.role_name_prefix or "")
         boundary = stage.platform.permissions_boundary
         if boundary:  # the boundary only: a name prefix would break the name the pipeline assumes
             from aws_cdk import aws_iam as iam

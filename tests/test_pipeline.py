@@ -164,6 +164,14 @@ def test_verify_role_trusts_only_the_pipeline_accounts_verify_runner(pipeline_as
             assert PIPELINE_ACCOUNT in json.dumps(st["Principal"])
             runner = f"arn:aws:iam::{PIPELINE_ACCOUNT}:role/gptoss-pipeline-verify-{stage.name}-{region}"
             assert st["Condition"] == {"ArnEquals": {"aws:PrincipalArn": runner}}
+            (policy,) = _resources(t, "AWS::IAM::ManagedPolicy").values()
+            actions = {a for st in policy["Properties"]["PolicyDocument"]["Statement"] for a in ([st["Action"]] if isinstance(st["Action"], str) else st["Action"])}
+            # what make verify calls (README "After the deploy": its checks and the short-lived verifier)
+            assert {"sagemaker:DescribeEndpoint", "cloudwatch:SetAlarmState", "cloudtrail:GetTrailStatus", "lambda:CreateFunction",
+                    "lambda:InvokeFunction", "iam:PassRole", "ec2:CreateSecurityGroup", "cloudformation:GetTemplate"} <= actions
+            (passrole,) = [st for st in policy["Properties"]["PolicyDocument"]["Statement"] if st["Action"] == "iam:PassRole"]
+            assert passrole["Condition"] == {"StringEquals": {"iam:PassedToService": "lambda.amazonaws.com"}}
+            assert passrole["Resource"].endswith(f":role/GptOssVerifier-{region}")
     names = {r["Properties"].get("RoleName") for r in _resources(_template(out), "AWS::IAM::Role").values()}
     assert {f"gptoss-pipeline-verify-{s.name}-{r}" for s in config.stages for r in s.regions} <= names
 
