@@ -18,6 +18,8 @@ from stacks.platform import build_app, cost_estimates
 
 def main() -> None:
     context = App().node.try_get_context  # the CLI's context, read first: the synthesized App's props come from it
+    if context("pipeline"):
+        return pipeline_main(context)
     try:
         config = load_config(context, default_account=os.environ.get("CDK_DEFAULT_ACCOUNT"))
     except ConfigError as err:
@@ -38,6 +40,24 @@ def main() -> None:
             f"and {config.cost_assumptions.requests_per_month:,} requests (unverified prices; see {path})",
             file=sys.stderr,
         )
+
+
+def pipeline_main(context) -> None:
+    """``-c pipeline=<file>``: the app is the deploy pipeline, whose stages hold the platform's stacks."""
+    from stacks.pipeline_config import load_pipeline_config, read_pipeline_file
+    from stacks.pipeline_stack import build_pipeline
+
+    path = str(context("pipeline"))
+    try:
+        config = load_pipeline_config(read_pipeline_file(path), context)
+    except ConfigError as err:
+        print(f"error: {err}", file=sys.stderr)
+        sys.exit(1)
+    app = App(builtin_cloud_formation_validation=config.stages[0].platform.builtin_cloud_formation_validation)
+    Tags.of(app).add("project", "gpt-oss-platform")
+    attach_compliance(app)
+    build_pipeline(app, config, path)
+    app.synth()
 
 
 if __name__ == "__main__":

@@ -58,6 +58,29 @@ def _regions_context(regions: tuple[str, ...]) -> dict:
     return {"regions": ",".join(regions), "region_overrides": json.dumps(overrides)}
 
 
+BENCH_PIPELINE = """pipeline: {account: "111111111111", region: us-east-1}
+source: {type: s3, bucket: example-pipeline-source, object_key: gpt-oss-platform.zip}
+stages:
+  - {name: prod, account: "222222222222", regions: [us-east-1, us-west-2], prod: true,
+     approvers: ["arn:aws:iam::111111111111:role/ReleaseApprover"]}
+"""
+
+
+def pipeline_times(context: dict) -> dict:
+    """Issue 25: ``-c pipeline=...`` for the same two regions as the plain app (one prod stage), interleaved."""
+    with tempfile.NamedTemporaryFile("w", suffix=".yaml", delete=False) as f:
+        f.write(BENCH_PIPELINE)
+    plain, piped = [], []
+    try:
+        for _ in range(SYNTH_RUNS):
+            plain.append(_synth_seconds([sys.executable, "app.py"], {**context, "regions": "us-east-1,us-west-2"}))
+            piped.append(_synth_seconds([sys.executable, "app.py"], {**context, "pipeline": f.name}))
+    finally:
+        os.unlink(f.name)
+    return {"plain_s": round(statistics.median(plain), 2), "pipeline_s": round(statistics.median(piped), 2),
+            "ratio": round(statistics.median(piped) / statistics.median(plain), 2)}
+
+
 def synth_times() -> dict:
     """Runs are interleaved (empty, app, empty, app, ...) so a busy machine slows both sides alike."""
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
@@ -79,7 +102,8 @@ def synth_times() -> dict:
             "empty_without_validation_s": round(statistics.median(bare), 2),
             "app_with_validation_s": round(statistics.median(validated), 2),
             "ratio_with_validation": round(statistics.median(validated) / empty_s, 2),
-            "ratio_without_validation": round(statistics.median(app) / statistics.median(bare), 2), "growth": growth}
+            "ratio_without_validation": round(statistics.median(app) / statistics.median(bare), 2), "growth": growth,
+            "pipeline": pipeline_times(context)}
 
 
 def guardrail_batches() -> list[dict]:
@@ -160,6 +184,9 @@ def render(r: dict) -> str:
         lines.append(f"| Synth, the app with the built-in validation back on (`-c builtin_cloud_formation_validation=true`, the state before) vs the empty app | {s['app_with_validation_s']} s vs {s['empty_s']} s = {s['ratio_with_validation']}× | (informative) |")
     for g in r["synth"].get("growth", []):
         lines.append(f"| Synth with {g['regions']} region(s) vs the empty app (median of {SYNTH_RUNS}) | {g['app_s']} s = {g['ratio']}× | (growth per region) |")
+    if "pipeline" in r["synth"]:
+        pl = r["synth"]["pipeline"]
+        lines.append(f"| Synth with the deploy pipeline on (`-c pipeline=...`, one stage, same two regions) vs the plain app (median of {SYNTH_RUNS}) | {pl['pipeline_s']} s vs {pl['plain_s']} s = **{pl['ratio']}×** | ≤ 1.5× |")
     for mode in ("non-stream", "stream"):
         m = p["in_process"][mode]
         lines.append(f"| Proxy overhead in-process, {mode} (p50 / p99) | **{m['overhead_p50_ms']} ms** / {m['overhead_p99_ms']} ms (boto3 direct p50 {m['direct_boto3_p50_ms']} ms) | ≤ 2 ms p50 |")

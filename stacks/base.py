@@ -18,6 +18,9 @@ class PlatformStack(Stack):
     def __init__(
         self, scope: Construct, id: str, *, availability_zones: Sequence[str] | None = None, **kwargs: Any
     ) -> None:
+        # The CloudFormation stack name is the construct id everywhere: a stack built inside a pipeline Stage would
+        # otherwise be named "<stage>-<id>", and preflight, verify and operators find the stacks by these names.
+        kwargs.setdefault("stack_name", id)
         super().__init__(scope, id, **kwargs)
         self._configured_azs = list(availability_zones) if availability_zones else None
 

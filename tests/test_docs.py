@@ -34,6 +34,8 @@ COVERED = {
     ".venv/bin/python -m pip wheel --no-deps . -w dist": "tests/test_library.py builds the wheel the same way",
     "tar -xzf constructs/assets/tiktoken/o200k_base.tar.gz": "tests/test_endpoint.py TestTokenizerEncodings extracts the same file and loads it offline",
     "aws s3 sync s3://jumpstart-cache-prod-": "needs an AWS account: not run here",
+    "cp examples/pipeline.yaml pipeline.yaml": "tests/test_pipeline.py loads and synthesizes examples/pipeline.yaml itself",
+    "aws codepipeline get-pipeline-state": "needs the deployed pipeline: not run here",
     "aws s3 cp /tmp/o200k_base.tiktoken": "needs an AWS account: not run here",
 }
 

@@ -23,13 +23,17 @@ CHECKOV = Path(os.environ.get("CHECKOV", ROOT / ".venv-checkov" / "bin" / "check
 
 
 def templates(*outdirs: Path) -> list[Path]:
-    """Every stack template of the given assemblies (from their manifests, so nested dirs are not guessed)."""
+    """Every stack template of the given assemblies (from their manifests, so nested dirs are not guessed),
+    including nested assemblies: the deploy pipeline's stages (``-c pipeline=...``) are ``cdk:cloud-assembly``
+    artifacts."""
     found = []
     for outdir in outdirs:
         manifest = json.loads((Path(outdir) / "manifest.json").read_text())
         for artifact in manifest["artifacts"].values():
             if artifact["type"] == "aws:cloudformation:stack":
                 found.append(Path(outdir) / artifact["properties"]["templateFile"])
+            elif artifact["type"] == "cdk:cloud-assembly":
+                found += templates(Path(outdir) / artifact["properties"]["directoryName"])
     return sorted(found)
 
 
