@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Protocol, Sequence
 
-from aws_cdk import Duration, RemovalPolicy, Stack
+from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from gptoss_constructs._defaults import new_key
@@ -116,9 +117,34 @@ class PlatformMonitoring(Construct):
             )
         )
         self.topic = sns.Topic(self, "AlarmTopic", master_key=self.encryption_key, enforce_ssl=True, display_name="gpt-oss platform alarms")
-        for email in alarm_emails:
-            self.topic.add_subscription(subs.EmailSubscription(email))
+        # enforce_ssl writes an AWS::SNS::TopicPolicy, which replaces the topic's default policy: without this
+        # statement nothing lets CloudWatch publish and every alarm action fails with "not authorized to perform:
+        # SNS:Publish" (aws-solutions/automated-security-response-on-aws#43). Same confused-deputy scope as the key.
+        self.topic.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowCloudWatchAlarmsToPublish",
+                principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                actions=["sns:Publish"],
+                resources=[self.topic.topic_arn],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:*"},
+                },
+            )
+        )
         self.alarms: dict[str, cw.Alarm] = {}
+        self.dead_letter_queue: sqs.Queue | None = None
+        if alarm_emails:
+            self.dead_letter_queue = self._dead_letter_queue(removal_policy)
+        for email in alarm_emails:
+            self.topic.add_subscription(subs.EmailSubscription(email, dead_letter_queue=self.dead_letter_queue))
+        if self.dead_letter_queue is not None:
+            self._alarm(
+                "undelivered-notifications",
+                self.dead_letter_queue.metric_approximate_number_of_messages_visible(statistic="Maximum"),
+                1,
+                "alarm topic: notifications that could not be e-mailed (dead-letter queue not empty)",
+            )
 
         for ep in endpoints:
             name = ep.endpoint_name
@@ -136,6 +162,43 @@ class PlatformMonitoring(Construct):
 
         self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
         self._widgets(endpoints, proxy, front_door, guardrail)
+
+    def _dead_letter_queue(self, removal_policy: RemovalPolicy) -> sqs.Queue:
+        """Where SNS puts an alarm notification it could not e-mail (SNS developer guide, "Amazon SNS dead-letter
+        queues": SMTP endpoints are retried 50 times over 6 hours, then the message is discarded unless the
+        subscription has a DLQ). The queue is SSE-KMS with its own key: SNS must be allowed to use it (SQS developer
+        guide, "Configure KMS permissions for AWS services": kms:GenerateDataKey and kms:Decrypt), limited to this
+        topic by aws:SourceArn as aws-cdk-lib does for SQS subscriptions (aws/aws-cdk#20339, PR #20521). A key of
+        its own because the alarm topic's key cannot name the topic it encrypts (a dependency cycle). The queue
+        policy (sqs:SendMessage for sns.amazonaws.com, ArnEquals aws:SourceArn = this topic) is what
+        ``Subscription`` adds for a ``dead_letter_queue``. An alarm on the queue's depth shows lost notifications."""
+        key = new_key(self, "DeadLetterKey", description="gpt-oss-platform: undelivered alarm notifications", removal_policy=removal_policy)
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowThisTopicsUndeliveredNotifications",
+                principals=[iam.ServicePrincipal("sns.amazonaws.com")],
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=["*"],
+                conditions={"ArnEquals": {"aws:SourceArn": self.topic.topic_arn}},
+            )
+        )
+        queue = sqs.Queue(
+            self,
+            "AlarmDeliveryDeadLetterQueue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),  # the SNS guide's recommendation for DLQs (the SQS maximum)
+            removal_policy=removal_policy,
+        )
+        reason = (
+            "this queue is itself the dead-letter queue of the alarm topic's e-mail subscriptions (the SNS "
+            "subscription's RedrivePolicy points here, which the rule does not read); it has no consumer to fail, so a "
+            "redrive target of its own would stay empty; messages are kept 14 days and an alarm fires when one arrives"
+        )
+        for rule in ("AwsSolutions::AwsSolutions-SQS3", "Serverless::Serverless-SQSRedrivePolicy"):
+            Validations.of(queue).acknowledge(Acknowledgment(id=rule, reason=reason))
+        return queue
 
     def _alarm(self, key: str, metric: cw.Metric, threshold: float, description: str, periods: int = 1) -> cw.Alarm:
         construct_id = "".join(part.capitalize() for part in key.replace("_", "-").split("-")) + "Alarm"
