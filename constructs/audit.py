@@ -26,7 +26,8 @@ DATA_EVENT_TYPES: dict[str, str] = {
 #: six years: HIPAA §164.316(b)(2)(i) retention of required documentation
 DEFAULT_RETENTION_DAYS = 2192
 
-KEY_ACTIONS_FOR_CLOUDTRAIL = ("kms:GenerateDataKey", "kms:DescribeKey")
+#: the encrypt section of the CloudTrail user guide's key policy ("Granting encrypt permissions"), as written there
+KEY_ACTIONS_FOR_CLOUDTRAIL = ("kms:GenerateDataKey*",)
 
 
 class AuditTrail(Construct):
@@ -69,18 +70,29 @@ class AuditTrail(Construct):
         self.encryption_key = kms.Key(
             self, "Key", description="gpt-oss-platform: audit trail log files", enable_key_rotation=True, removal_policy=removal_policy
         )
-        self.encryption_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="CloudTrailEncryptsThisTrailsLogs",
-                principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
-                actions=list(KEY_ACTIONS_FOR_CLOUDTRAIL),
-                resources=["*"],
-                conditions={
-                    **source,
-                    "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": f"arn:{stack.partition}:cloudtrail:*:{stack.account}:trail/*"},
-                },
+        # CloudTrail user guide, "Configure AWS KMS key policies for CloudTrail": three separate sections, each with
+        # aws:SourceArn of this trail. DescribeKey requests carry no encryption context, so describe has its own
+        # statement (under the encrypt statement's kms:EncryptionContext condition it never applied and CreateTrail
+        # failed); kms:Decrypt is needed "to create or update a trail with SSE-KMS encryption enabled" when the bucket
+        # uses an S3 Bucket Key, which ours does.
+        for sid, actions, conditions in (
+            (
+                "CloudTrailEncryptsThisTrailsLogs",
+                KEY_ACTIONS_FOR_CLOUDTRAIL,
+                {**source, "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": f"arn:{stack.partition}:cloudtrail:*:{stack.account}:trail/*"}},
+            ),
+            ("CloudTrailDescribesTheKey", ("kms:DescribeKey",), source),
+            ("CloudTrailDecryptsForTheBucketKey", ("kms:Decrypt",), source),
+        ):
+            self.encryption_key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=sid,
+                    principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
+                    actions=list(actions),
+                    resources=["*"],
+                    conditions=conditions,
+                )
             )
-        )
         allow_cloudwatch_logs(self.encryption_key, sid="CloudWatchLogsEncryptsTheTrailLogGroup")
 
         # SSE-KMS works for server-access-log targets once the key lets the logging service use it

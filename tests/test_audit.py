@@ -70,22 +70,43 @@ def test_data_events_cover_models_guardrail_and_the_proxy(audit):
     }
 
 
-def test_key_policy_names_kms_actions_and_this_trail(audit):
-    """CloudTrail's KMS key policy needs kms:GenerateDataKey with the aws:cloudtrail:arn encryption context and
-    aws:SourceArn of the trail (CloudTrail user guide, "Configure AWS KMS key policies for CloudTrail")."""
+def test_key_policy_has_the_cloudtrail_guides_three_sections_for_this_trail(audit):
+    """CloudTrail user guide, "Configure AWS KMS key policies for CloudTrail" (awsdocs/aws-cloudtrail-user-guide
+    doc_source/create-kms-key-policy-for-cloudtrail.md), "Required KMS key policy elements for trails":
+    encrypt (``kms:GenerateDataKey*`` under ``kms:EncryptionContext:aws:cloudtrail:arn``), decrypt ("If you are
+    using an existing S3 bucket with an S3 Bucket Key, kms:Decrypt permissions are required to create or update a
+    trail with SSE-KMS encryption enabled"; our bucket has BucketKeyEnabled) and "Enable CloudTrail to describe KMS
+    key properties" as its own statement (``kms:DescribeKey`` with only ``aws:SourceArn``: a DescribeKey request
+    carries no encryption context, so under the encrypt statement's condition it never matched and CreateTrail
+    failed). Each carries aws:SourceArn = this trail, the guide's security best practice."""
     stack, trail, t, _ = audit
     statements = _one(t, "AWS::KMS::Key")["KeyPolicy"]["Statement"]
-    service = [s for s in statements if "Service" in s.get("Principal", {})]
-    assert {s.get("Sid") for s in service} == {
-        "CloudTrailEncryptsThisTrailsLogs", "CloudWatchLogsEncryptsTheTrailLogGroup", "S3LogDeliveryEncryptsAccessLogs"
+    trail_arn = stack.resolve(f"arn:aws:cloudtrail:us-east-1:{stack.account}:trail/{trail.trail_name}")
+    ct = {s["Sid"]: s for s in statements if s.get("Principal") == {"Service": "cloudtrail.amazonaws.com"}}
+    assert set(ct) == {"CloudTrailEncryptsThisTrailsLogs", "CloudTrailDescribesTheKey", "CloudTrailDecryptsForTheBucketKey"}
+    assert ct["CloudTrailEncryptsThisTrailsLogs"]["Action"] == "kms:GenerateDataKey*"
+    assert ct["CloudTrailEncryptsThisTrailsLogs"]["Condition"] == {
+        "StringEquals": {"aws:SourceArn": trail_arn},
+        "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": stack.resolve(f"arn:aws:cloudtrail:*:{stack.account}:trail/*")},
     }
-    for s in service:
+    assert ct["CloudTrailDescribesTheKey"]["Action"] == "kms:DescribeKey"
+    assert ct["CloudTrailDecryptsForTheBucketKey"]["Action"] == "kms:Decrypt"
+    for sid in ("CloudTrailDescribesTheKey", "CloudTrailDecryptsForTheBucketKey"):
+        assert ct[sid]["Condition"] == {"StringEquals": {"aws:SourceArn": trail_arn}}, sid
+    # CloudTrail's DescribeKey is under no context condition, and the bucket really uses a Bucket Key
+    assert not [s for s in ct.values() if "kms:DescribeKey" in str(s["Action"]) and "EncryptionContext" in str(s.get("Condition"))]
+    bucket = t.find_resources("AWS::S3::Bucket")[stack.resolve(trail.bucket.node.default_child.logical_id)]["Properties"]
+    assert bucket["BucketEncryption"]["ServerSideEncryptionConfiguration"][0]["BucketKeyEnabled"] is True
+
+
+def test_other_service_key_statements_name_explicit_actions(audit):
+    _, _, t, _ = audit
+    statements = _one(t, "AWS::KMS::Key")["KeyPolicy"]["Statement"]
+    others = [s for s in statements if "Service" in s.get("Principal", {}) and s["Principal"]["Service"] != "cloudtrail.amazonaws.com"]
+    assert {s["Sid"] for s in others} == {"CloudWatchLogsEncryptsTheTrailLogGroup", "S3LogDeliveryEncryptsAccessLogs"}
+    for s in others:
         actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
         assert not [a for a in actions if "*" in a], actions
-    (ct,) = [s for s in service if s["Sid"] == "CloudTrailEncryptsThisTrailsLogs"]
-    assert ct["Condition"]["StringEquals"]["aws:SourceArn"] == stack.resolve(
-        f"arn:aws:cloudtrail:us-east-1:{stack.account}:trail/{trail.trail_name}"
-    )
 
 
 def test_both_buckets_use_the_key_and_the_trail_bucket_logs_access(audit):
