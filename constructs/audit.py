@@ -100,7 +100,12 @@ class AuditTrail(Construct):
         self.access_log_bucket = self._private_bucket("AccessLogs", removal_policy)
         self.bucket = self._private_bucket("Bucket", removal_policy)
         self._server_access_logging(stack)
-        self.log_group = logs.LogGroup(self, "LogGroup", encryption_key=self.encryption_key, retention=retention, removal_policy=removal_policy)
+        # named outside every pattern the platform's operator may read (PlatformRoles: <prefix>-*, /aws/sagemaker/...,
+        # API-Gateway-Execution-Logs_*): the operator never reads the audit record
+        self.log_group = logs.LogGroup(
+            self, "LogGroup", log_group_name=f"/aws/cloudtrail/{self.trail_name}", encryption_key=self.encryption_key,
+            retention=retention, removal_policy=removal_policy,
+        )
 
         logs_role = iam.Role(
             self,

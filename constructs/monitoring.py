@@ -64,6 +64,7 @@ class PlatformMonitoring(Construct):
         proxy_throttle_threshold: int = 1,
         guardrail_error_threshold: int = 1,
         encryption_key: kms.IKey | None = None,
+        dashboard_name: str | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         """
@@ -80,6 +81,8 @@ class PlatformMonitoring(Construct):
         :param proxy_throttle_threshold: throttled invocations per 5 minutes. Default: - 1.
         :param guardrail_error_threshold: ApplyGuardrail server errors per 5 minutes. Default: - 1.
         :param encryption_key: the topic's key. Default: - a new key with rotation.
+        :param dashboard_name: the dashboard's name (account-wide, no region in its ARN), e.g. with a prefix a role's
+            ``cloudwatch:GetDashboard`` can be scoped to. Default: - a name CloudFormation generates.
         """
         super().__init__(scope, id)
         for name, value in (
@@ -160,7 +163,7 @@ class PlatformMonitoring(Construct):
             # the published Operation=ApplyGuardrail dimension set (Bedrock guardrails CloudWatch metrics doc)
             self._alarm("guardrail-errors", guardrail.metric_apply_guardrail("InvocationServerErrors"), guardrail_error_threshold, "guardrail: ApplyGuardrail server errors (all guardrails of the region)")
 
-        self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
+        self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=dashboard_name, default_interval=Duration.hours(3))
         self._widgets(endpoints, proxy, front_door, guardrail)
 
     def _dead_letter_queue(self, removal_policy: RemovalPolicy) -> sqs.Queue:

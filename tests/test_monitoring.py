@@ -246,3 +246,12 @@ def test_alarm_emails_leave_no_open_nag_finding_in_any_pack(tmp_path):
     report = json.loads((tmp_path / "validation-report.json").read_text())
     assert [(p["pluginName"], v["ruleName"]) for p in report["pluginReports"] for v in p["violations"]] == []
     assert {p["pluginName"] for p in report["pluginReports"]} >= {"AwsSolutions", "Serverless"}  # the packs that acknowledged the queue
+
+
+def test_app_names_each_dashboard_after_its_stack(platform_app):
+    """The operator may read dashboards named ``GptOss-*`` only (PlatformRoles; CloudWatch in the Service
+    Authorization Reference: GetDashboard acts on ``dashboard/${DashboardName}``), so the app names them so."""
+    for region in ("us-east-1", "us-west-2"):
+        stack = f"GptOss-Monitoring-{region}"
+        (dash,) = [r for r in platform_app.template(stack)["Resources"].values() if r["Type"] == "AWS::CloudWatch::Dashboard"]
+        assert dash["Properties"]["DashboardName"] == stack
