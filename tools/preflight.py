@@ -431,14 +431,18 @@ NO_CREDENTIALS = ("preflight: no AWS credentials found: set AWS_PROFILE (or pass
                   "AWS_SECRET_ACCESS_KEY, or run 'aws sso login'")
 
 
-def caller_account(session) -> tuple[str | None, str]:
-    """(account, "") for usable credentials, else (None, the one line that says what is missing or wrong)."""
+def caller_account(session, region: str | None = None) -> tuple[str | None, str]:
+    """(account, "") for usable credentials, else (None, the one line that says what is missing or wrong).
+
+    ``region``: where to call STS. Preflight passes the first region it checks, so credentials from environment
+    variables without a default region (no AWS_REGION / AWS_DEFAULT_REGION, no profile region) work: botocore
+    raises NoRegionError for a client created without one."""
     import botocore.exceptions
 
     try:
         if session.get_credentials() is None:
             return None, NO_CREDENTIALS
-        return session.client("sts").get_caller_identity()["Account"], ""
+        return session.client("sts", region_name=region).get_caller_identity()["Account"], ""
     except (botocore.exceptions.NoCredentialsError, botocore.exceptions.PartialCredentialsError):
         return None, NO_CREDENTIALS
     except botocore.exceptions.ClientError as err:
@@ -460,9 +464,14 @@ def main(argv: Sequence[str] | None = None, session=None) -> int:
         except botocore.exceptions.ProfileNotFound:
             print(f"preflight: AWS profile {args.profile!r} not found in ~/.aws/config or ~/.aws/credentials", file=sys.stderr)
             return 2
-    account, problem = caller_account(session)  # first: without credentials, stop before loading anything else
-    if account is None:
-        print(problem, file=sys.stderr)
+    import botocore.exceptions
+
+    try:  # first: without credentials, stop before loading anything else
+        missing = session.get_credentials() is None
+    except (botocore.exceptions.NoCredentialsError, botocore.exceptions.PartialCredentialsError):
+        missing = True
+    if missing:
+        print(NO_CREDENTIALS, file=sys.stderr)
         return 2
     sys.path.insert(0, str(ROOT))
     from stacks.config import ConfigError, load_config
@@ -471,6 +480,11 @@ def main(argv: Sequence[str] | None = None, session=None) -> int:
         config = load_config(context_from_args(cdk_args).get, None)
     except ConfigError as err:
         print(f"preflight: config error: {err}", file=sys.stderr)
+        return 2
+    # every client gets a region: STS the first region checked, the checks their own (never the SDK default)
+    account, problem = caller_account(session, config.regions[0])
+    if account is None:
+        print(problem, file=sys.stderr)
         return 2
     results = run_checks(config, account, lambda service, region: session.client(service, region_name=region))
     for r in results:
