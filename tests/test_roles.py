@@ -386,7 +386,7 @@ def test_model_access_guard_output_denies_endpoints_and_unguarded_gpt_oss(model_
     role_arn = stack.resolve(role.role_arn)
     text = "".join("ROLE" if part == role_arn else part for part in output["Fn::Join"][1])
     statements = {s["Sid"]: s for s in json.loads(text)["Statement"]}
-    not_proxy = {"ArnNotEquals": {"aws:PrincipalArn": ["ROLE"]}}
+    not_proxy = {"ArnNotLike": {"aws:PrincipalArn": ["ROLE"]}}
     assert statements["DenyPlatformEndpointsExceptProxy"] == {
         "Action": ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream", "sagemaker:InvokeEndpointAsync"],
         "Condition": not_proxy,
