@@ -495,3 +495,27 @@ def test_credentials_from_env_without_a_default_region_use_the_checked_regions(m
     assert code == 0, captured.err
     assert "NoRegionError" not in captured.err and "PASS  us-west-2" in captured.out and "PASS  us-east-1" in captured.out
     assert regions_used == [("sts", "us-west-2"), ("ssm", "us-west-2"), ("ssm", "us-east-1")]
+
+
+@pytest.mark.parametrize(("config", "status", "needle"), [
+    ({}, "PASS", "off"),
+    ({"cloudWatchConfig": {"logGroupName": "bedrock-invocations", "roleArn": "arn:aws:iam::123456789012:role/x"}, "textDataDeliveryEnabled": True}, "WARN", "bedrock-invocations"),
+    ({"s3Config": {"bucketName": "logs"}, "textDataDeliveryEnabled": False}, "PASS", "without text"),
+    ("AccessDeniedException", "WARN", "unknown"),
+])
+def test_bedrock_model_invocation_logging_is_reported(bedrock_region, config, status, needle):
+    """Issue 22 (Medium): Bedrock model-invocation logging stores prompt and completion text when on. Shapes from
+    botocore's bedrock service model (the Stubber validates them): GetModelInvocationLoggingConfiguration returns
+    ``loggingConfig`` with ``textDataDeliveryEnabled``, ``cloudWatchConfig.logGroupName``, ``s3Config.bucketName``."""
+    c = Clients()
+    c.add("bedrock", "get_model_invocation_logging_configuration", config if isinstance(config, str) else ({"loggingConfig": config} if config else {}), region="us-west-2")
+    (result,) = run(preflight.check_model_invocation_logging, bedrock_region, c)
+    assert result.status == status and needle in result.message
+    if status == "WARN" and config != "AccessDeniedException":
+        assert "delete-model-invocation-logging-configuration --region us-west-2" in result.fix
+
+
+def test_invocation_logging_is_not_read_without_a_bedrock_route():
+    c = Clients()
+    (result,) = run(preflight.check_model_invocation_logging, settings(regions="us-east-1"), c)  # SageMaker only
+    assert result.status == "PASS" and "no Bedrock route" in result.message

@@ -372,6 +372,32 @@ def check_apigateway_account(ctx: RegionContext) -> Iterable[Result]:
         yield Result("apigateway-account", ctx.region, PASS, "no account CloudWatch role yet; the stack sets (and retains) one")
 
 
+def check_model_invocation_logging(ctx: RegionContext) -> Iterable[Result]:
+    """Bedrock model-invocation logging is an account setting per region that, when on with text delivery, stores
+    every prompt and completion (``bedrock:GetModelInvocationLoggingConfiguration``; botocore's bedrock model:
+    ``loggingConfig`` with ``textDataDeliveryEnabled``, ``cloudWatchConfig``, ``s3Config``). The platform keeps
+    prompts out of its own logs; this setting would copy them into the account's log group or bucket."""
+    name = "bedrock-invocation-logs"
+    if not ctx.rc.bedrock_models:
+        yield Result(name, ctx.region, PASS, "no Bedrock route in this region")
+        return
+    try:
+        config = ctx.client("bedrock").get_model_invocation_logging_configuration().get("loggingConfig") or {}
+    except Exception as err:  # noqa: BLE001
+        yield Result(name, ctx.region, WARN, f"model-invocation logging setting unknown ({_error_code(err)})",
+                     "grant the preflight caller bedrock:GetModelInvocationLoggingConfiguration")
+        return
+    destinations = [d for d in ((config.get("cloudWatchConfig") or {}).get("logGroupName"), (config.get("s3Config") or {}).get("bucketName")) if d]
+    if not config:
+        yield Result(name, ctx.region, PASS, "model-invocation logging is off: Bedrock stores no prompt or completion")
+    elif config.get("textDataDeliveryEnabled"):
+        yield Result(name, ctx.region, WARN, f"model-invocation logging is on with text: every prompt and completion is stored in {', '.join(destinations) or 'its destination'}",
+                     "treat those destinations as holding prompt data (KMS, access, retention per your data policy), or turn it off: "
+                     f"aws bedrock delete-model-invocation-logging-configuration --region {ctx.region}")
+    else:
+        yield Result(name, ctx.region, PASS, "model-invocation logging is on without text delivery")
+
+
 CHECKS: list[Callable[[RegionContext], Iterable[Result]]] = [
     check_bootstrap,
     check_endpoint_quotas,
@@ -384,6 +410,7 @@ CHECKS: list[Callable[[RegionContext], Iterable[Result]]] = [
     check_endpoint_services,
     check_web_adapter_layer,
     check_apigateway_account,
+    check_model_invocation_logging,
 ]
 
 
