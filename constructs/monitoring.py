@@ -39,7 +39,8 @@ class PlatformMonitoring(Construct):
 
     Alarms (thresholds are props): endpoint 5xx, endpoint model latency p99, endpoint saturated (concurrency per
     model above twice the scaling target for 15 minutes: scaling is at its maximum), proxy errors, proxy
-    throttles, front-door 5xx, guardrail server errors.
+    throttles, front-door 5xx, guardrail server errors; security alarms: guardrail intervention spikes, the
+    proxy's 403s, the private API's 4xx (``AuditTrail`` adds CloudTrail configuration changes on the same topic).
 
     Example::
 
@@ -63,6 +64,9 @@ class PlatformMonitoring(Construct):
         proxy_error_threshold: int = 5,
         proxy_throttle_threshold: int = 1,
         guardrail_error_threshold: int = 1,
+        guardrail_block_threshold: int = 50,
+        forbidden_threshold: int = 10,
+        api_client_error_threshold: int = 50,
         encryption_key: kms.IKey | None = None,
         dashboard_name: str | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
@@ -80,6 +84,12 @@ class PlatformMonitoring(Construct):
         :param proxy_error_threshold: function errors per 5 minutes. Default: - 5.
         :param proxy_throttle_threshold: throttled invocations per 5 minutes. Default: - 1.
         :param guardrail_error_threshold: ApplyGuardrail server errors per 5 minutes. Default: - 1.
+        :param guardrail_block_threshold: security alarm: guardrail interventions (blocked or masked inputs and
+            outputs) per 5 minutes, a spike of prompt-injection or data-exfiltration attempts. Default: - 50.
+        :param forbidden_threshold: security alarm: 403 responses of the proxy (e.g. refused escalations) per 5
+            minutes. Default: - 10.
+        :param api_client_error_threshold: security alarm: 4xx responses of the private API (403s of IAM and the
+            resource policy among them) per 5 minutes. Default: - 50.
         :param encryption_key: the topic's key. Default: - a new key with rotation.
         :param dashboard_name: the dashboard's name (account-wide, no region in its ARN), e.g. with a prefix a role's
             ``cloudwatch:GetDashboard`` can be scoped to. Default: - a name CloudFormation generates.
@@ -91,6 +101,9 @@ class PlatformMonitoring(Construct):
             ("proxy_error_threshold", proxy_error_threshold),
             ("proxy_throttle_threshold", proxy_throttle_threshold),
             ("guardrail_error_threshold", guardrail_error_threshold),
+            ("guardrail_block_threshold", guardrail_block_threshold),
+            ("forbidden_threshold", forbidden_threshold),
+            ("api_client_error_threshold", api_client_error_threshold),
         ):
             require_range(name, value, 1, 100000)
         for email in alarm_emails:
@@ -157,11 +170,20 @@ class PlatformMonitoring(Construct):
         if proxy is not None:
             self._alarm("proxy-errors", proxy.metric_errors(statistic="Sum"), proxy_error_threshold, "invoke proxy: function errors")
             self._alarm("proxy-throttles", proxy.metric_throttles(statistic="Sum"), proxy_throttle_threshold, "invoke proxy: throttled invocations")
+            # security: the proxy's own 403s (embedded metric Requests by Status, lambda/invoke_proxy/gptoss_proxy/wiring.py)
+            self._alarm(
+                "proxy-forbidden",
+                cw.Metric(namespace=TOKEN_NAMESPACE, metric_name="Requests", dimensions_map={"Status": "403"}, statistic="Sum", period=Duration.minutes(5)),
+                forbidden_threshold,
+                "security: the proxy refused requests (403)",
+            )
         if front_door is not None:
             self._alarm("api-5xx", front_door.metric_server_error(statistic="Sum", period=Duration.minutes(5)), proxy_error_threshold, "private API: 5xx responses")
+            self._alarm("api-4xx", front_door.metric_client_error(statistic="Sum", period=Duration.minutes(5)), api_client_error_threshold, "security: private API 4xx responses (IAM and resource-policy denials are 403s)")
         if guardrail is not None:
             # the published Operation=ApplyGuardrail dimension set (Bedrock guardrails CloudWatch metrics doc)
             self._alarm("guardrail-errors", guardrail.metric_apply_guardrail("InvocationServerErrors"), guardrail_error_threshold, "guardrail: ApplyGuardrail server errors (all guardrails of the region)")
+            self._alarm("guardrail-blocks", guardrail.metric_apply_guardrail("InvocationsIntervened"), guardrail_block_threshold, "security: guardrail interventions spiked (all guardrails of the region)")
 
         self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=dashboard_name, default_interval=Duration.hours(3))
         self._widgets(endpoints, proxy, front_door, guardrail)

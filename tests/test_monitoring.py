@@ -63,6 +63,9 @@ def test_every_alarm_has_its_metric_threshold_and_topic_actions(built):
         "private API: 5xx responses": ("5XXError", 5),
         "guardrail: ApplyGuardrail server errors (all guardrails of the region)": ("InvocationServerErrors", 1),
         "alarm topic: notifications that could not be e-mailed (dead-letter queue not empty)": ("ApproximateNumberOfMessagesVisible", 1),
+        "security: the proxy refused requests (403)": ("Requests", 10),
+        "security: private API 4xx responses (IAM and resource-policy denials are 403s)": ("4XXError", 50),
+        "security: guardrail interventions spiked (all guardrails of the region)": ("InvocationsIntervened", 50),
     }
     assert {d: (p["MetricName"], p["Threshold"]) for d, p in alarms.items()} == expected
     for p in alarms.values():
@@ -255,3 +258,22 @@ def test_app_names_each_dashboard_after_its_stack(platform_app):
         stack = f"GptOss-Monitoring-{region}"
         (dash,) = [r for r in platform_app.template(stack)["Resources"].values() if r["Type"] == "AWS::CloudWatch::Dashboard"]
         assert dash["Properties"]["DashboardName"] == stack
+
+
+def test_security_alarms_read_published_metrics(built):
+    """Issue 22 (Low): security alarms on the alarm topic. Guardrail interventions use the published
+    ``Operation=ApplyGuardrail`` set of InvocationsIntervened (Bedrock user guide, "Monitor Amazon Bedrock Guardrails
+    using CloudWatch metrics"); the proxy's 403s its embedded-metric ``Requests`` by ``Status`` (the format
+    lambda/invoke_proxy/gptoss_proxy/wiring.py declares: Dimensions [["Status"]]); the private API's 4XXError from
+    aws-cdk-lib's ``RestApi.metric_client_error``."""
+    _, _, _, mon, t = built
+    alarms = {a["Properties"]["AlarmDescription"]: a["Properties"] for a in t.find_resources("AWS::CloudWatch::Alarm").values() if "AlarmDescription" in a["Properties"]}
+    blocks = alarms["security: guardrail interventions spiked (all guardrails of the region)"]
+    assert (blocks["Namespace"], blocks["Dimensions"]) == ("AWS/Bedrock/Guardrails", [{"Name": "Operation", "Value": "ApplyGuardrail"}])
+    forbidden = alarms["security: the proxy refused requests (403)"]
+    assert (forbidden["Namespace"], forbidden["Dimensions"], forbidden["Statistic"]) == ("GptOssPlatform", [{"Name": "Status", "Value": "403"}], "Sum")
+    from pathlib import Path
+
+    wiring = (Path(__file__).resolve().parent.parent / "lambda/invoke_proxy/gptoss_proxy/wiring.py").read_text()
+    assert '"Dimensions": [["Status"]]' in wiring and '"Status": str(record.get("status"' in wiring
+    assert alarms["security: private API 4xx responses (IAM and resource-policy denials are 403s)"]["Namespace"] == "AWS/ApiGateway"
