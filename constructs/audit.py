@@ -78,8 +78,8 @@ class AuditTrail(Construct):
             Default: - 2192 (six years, HIPAA §164.316(b)(2)(i)); the S3 copy is kept until you delete it.
         :param object_lock_mode: S3 Object Lock default retention of the trail bucket (write once, read many):
             ``GOVERNANCE`` (principals with s3:BypassGovernanceRetention may still delete), ``COMPLIANCE`` (nobody,
-            the root user included, until the period ends) or None (no Object Lock). Object Lock is set when the
-            bucket is created. Default: - GOVERNANCE.
+            the root user included, until the period ends) or None (no Object Lock). Once on, Object Lock stays on
+            for the bucket. Default: - GOVERNANCE.
         :param object_lock_days: the default retention period of each log file, in days (1 to 36500).
             Default: - 2192 (six years).
         :param include_global_service_events: record IAM, STS and CloudFront events; CloudTrail records them in

@@ -186,6 +186,21 @@ def test_trail_bucket_has_object_lock_with_a_default_retention(audit):
     assert "ObjectLockEnabled" not in buckets[stack.resolve(trail.access_log_bucket.node.default_child.logical_id)]["Properties"]
 
 
+def test_turning_object_lock_on_updates_the_bucket_in_place():
+    """cfn-lint's copy of the CloudFormation resource schema of AWS::S3::Bucket: ObjectLockEnabled and
+    ObjectLockConfiguration are not createOnlyProperties, so an existing trail bucket is updated, not replaced."""
+    import glob
+    import os
+
+    import cfnlint
+
+    schemas = os.path.join(os.path.dirname(cfnlint.__file__), "data", "schemas", "resources", "*.json")
+    (schema,) = [d for d in (json.load(open(p)) for p in glob.glob(schemas)) if d.get("typeName") == "AWS::S3::Bucket"][:1]
+    create_only = schema.get("createOnlyProperties", [])
+    assert "ObjectLockEnabled" in schema["properties"] and "/properties/ObjectLockEnabled" not in create_only
+    assert "/properties/ObjectLockConfiguration" not in create_only
+
+
 def test_object_lock_mode_and_days_are_props():
     stack = Stack(App(context=project_context()), "A", env=Environment(region="us-east-1"))
     trail = AuditTrail(stack, "Audit", object_lock_mode="COMPLIANCE", object_lock_days=400)
