@@ -214,7 +214,7 @@ class AuditTrail(Construct):
                 alarm_description="audit trail: CloudTrail configuration changed (CreateTrail, UpdateTrail, DeleteTrail, StartLogging or StopLogging)",
             )
             self.alarm.add_alarm_action(cw_actions.SnsAction(alarm_topic))
-        self._acknowledge()
+        self._acknowledge(object_lock_mode, object_lock_days)
 
     def grant_read(self, grantee: iam.IGrantable) -> iam.ManagedPolicy:
         """Lets ``grantee`` (an auditor role) read this trail and nothing more of it: its configuration and status,
@@ -323,7 +323,7 @@ class AuditTrail(Construct):
             selectors.append({"Name": what, "FieldSelectors": fields})
         return selectors
 
-    def _acknowledge(self) -> None:
+    def _acknowledge(self, object_lock_mode: str | None, object_lock_days: int) -> None:
         skip_scanner_checks(
             self.access_log_bucket.node.default_child,
             checkov={
@@ -340,11 +340,22 @@ class AuditTrail(Construct):
             },
         )
         # no S3BucketLoggingEnabled finding on the access-log bucket: cdk-nag recognises a server-access-log target
-        for bucket in (self.bucket, self.access_log_bucket):
-            acknowledge_in_packs(
-                bucket,
-                "S3BucketReplicationEnabled",
-                "single-region audit store: CloudTrail log files are immutable evidence with integrity digests; "
-                "cross-region replication is a deployment decision (an organization trail's bucket usually is the "
-                "replicated copy), versioning protects against overwrite here",
-            )
+        lock = (
+            f"S3 Object Lock ({object_lock_mode} mode, {object_lock_days} days) keeps each log file from being "
+            "overwritten or deleted, and log-file validation writes integrity digests"
+            if object_lock_mode is not None
+            else "versioning keeps overwritten log files, and log-file validation writes integrity digests (no Object Lock: object_lock_mode=None)"
+        )
+        acknowledge_in_packs(
+            self.bucket,
+            "S3BucketReplicationEnabled",
+            f"single-region audit store of one region's trail: {lock}; cross-region replication is a deployment "
+            "decision (an organization trail's bucket usually is the replicated copy)",
+        )
+        acknowledge_in_packs(
+            self.access_log_bucket,
+            "S3BucketReplicationEnabled",
+            "server access logs of the trail bucket (who read or wrote the log files): versioned, SSE-KMS, SSL-only, "
+            "private; no Object Lock and no digests, so it is supporting evidence, not the audit record; cross-region "
+            "replication is a deployment decision",
+        )

@@ -360,7 +360,13 @@ class PlatformRoles(Construct):
             )
         policy = self._policy(role, "AuditorPolicy", "Read-only: templates, role policies, key/log/guardrail/network metadata", statements)
         self._acknowledge(policy, stacks, "the auditor reads every stack of this platform (named <prefix>-<kind>-<region>) and nothing it could change")
-        self._acknowledge(policy, roles, "CloudFormation names the platform's roles after their stacks (<prefix>...); the auditor reads their policies, never assumes or changes them")
+        self._acknowledge(
+            policy,
+            roles,
+            f"role/{self.role_name_pattern} is the name pattern of the platform's roles (CloudFormation's <stack>-... names, "
+            "or <role_name_prefix><stack>... under RoleNamePrefix when the pattern carries that prefix); the auditor reads "
+            "their policies (Get/List only), never assumes or changes them",
+        )
         self._acknowledge(
             policy,
             "*",

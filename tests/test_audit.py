@@ -286,3 +286,24 @@ def test_app_with_audit_trail_auditor_and_alarm_emails_is_wired_and_nag_clean(tm
     monitoring = app.template("GptOss-Monitoring-us-east-1")["Resources"]
     (sub,) = [r["Properties"] for r in monitoring.values() if r["Type"] == "AWS::SNS::Subscription"]
     assert sub["Endpoint"] == "ops@example.com" and "deadLetterTargetArn" in sub["RedrivePolicy"]
+
+
+def test_replication_acknowledgments_claim_only_what_the_template_holds(audit):
+    """Issue 22 High 4: S3BucketReplicationEnabled once called the evidence "immutable" with no Object Lock. The
+    trail bucket's reason names the Object Lock mode and days of its ObjectLockConfiguration; the access-log
+    bucket's reason claims no lock (it has none)."""
+    from tests.conftest import SynthResult
+
+    stack, trail, t, out = audit
+    acks = SynthResult(outdir=out, returncode=0, stderr="").acknowledgments("Audit")
+    reasons = {path: r for path, a in acks.items() for rule, r in a.items() if rule.endswith("-S3BucketReplicationEnabled")}
+    trail_reason = next(r for p, r in reasons.items() if p.startswith("/Audit/Audit/Bucket"))
+    access_reason = next(r for p, r in reasons.items() if p.startswith("/Audit/Audit/AccessLogs"))
+    retention = _bucket(stack, t, trail.bucket)["ObjectLockConfiguration"]["Rule"]["DefaultRetention"]
+    assert f"S3 Object Lock ({retention['Mode']} mode, {retention['Days']} days)" in trail_reason
+    assert "no Object Lock" in access_reason and "ObjectLockConfiguration" not in _bucket(stack, t, trail.access_log_bucket)
+    assert "immutable" not in trail_reason + access_reason
+
+
+def _bucket(stack, t, bucket) -> dict:
+    return t.find_resources("AWS::S3::Bucket")[stack.resolve(bucket.node.default_child.logical_id)]["Properties"]

@@ -437,3 +437,19 @@ def test_role_and_audit_context_keys_reach_the_config():
     )
     default = load_config(project_context().get)
     assert (default.principal_org_id, default.principal_arns, default.operator_require_mfa, default.audit_trail) == (None, (), None, False)
+
+
+def test_auditor_role_pattern_matches_prefixed_role_names():
+    """Issue 22 High 4: "CloudFormation names the roles after their stacks" is wrong under role_name_prefix. The
+    app passes role_name_pattern=<prefix>GptOss*; RoleNamePrefix names a role <prefix><unique resource name>, whose
+    first part is the stack name without dashes (GptOss...), so the pattern matches every platform role."""
+    import fnmatch
+
+    from aws_cdk import App
+
+    stack = Stack(App(), "GptOss-Proxy-us-east-1", env=Environment(region="us-east-1"))
+    role = iam.Role(stack, "Some", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    name = RoleNamePrefix("team-")._name(role.node.default_child)
+    assert fnmatch.fnmatchcase(name, "team-GptOss*"), name
+    r = PlatformRoles(Stack(make_app(), "T", env=Environment(region="us-east-1")), "Roles", auditor_principals=[iam.AccountPrincipal("444455556666")], role_name_pattern="team-GptOss*")
+    assert r.role_name_pattern == "team-GptOss*"
