@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from typing import Sequence
 
-from aws_cdk import Names, RemovalPolicy, Stack
+from aws_cdk import Acknowledgment, Duration, Names, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_cloudtrail as cloudtrail
+from aws_cdk import aws_cloudwatch as cw
+from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from aws_cdk import aws_s3 as s3
+from aws_cdk import aws_sns as sns
 from constructs import Construct
 
 from gptoss_constructs._compliance import acknowledge_in_packs, skip_scanner_checks
-from gptoss_constructs._defaults import allow_cloudwatch_logs
+from gptoss_constructs._defaults import allow_cloudwatch_logs, nag_resource
+from gptoss_constructs._validation import require_range
 
 #: CloudTrail data-event resource types (advanced event selector field ``resources.type``) and what they record
 DATA_EVENT_TYPES: dict[str, str] = {
@@ -26,7 +30,18 @@ DATA_EVENT_TYPES: dict[str, str] = {
 #: six years: HIPAA §164.316(b)(2)(i) retention of required documentation
 DEFAULT_RETENTION = logs.RetentionDays.SIX_YEARS
 
-KEY_ACTIONS_FOR_CLOUDTRAIL = ("kms:GenerateDataKey", "kms:DescribeKey")
+#: the encrypt section of the CloudTrail user guide's key policy ("Granting encrypt permissions"), as written there
+KEY_ACTIONS_FOR_CLOUDTRAIL = ("kms:GenerateDataKey*",)
+#: S3 Object Lock retention modes (S3 user guide, "Locking objects with Object Lock")
+OBJECT_LOCK_MODES = ("GOVERNANCE", "COMPLIANCE")
+#: CloudTrail configuration changes: the CIS AWS Foundations Benchmark 3.5 / 4.5 filter pattern (the metric filter
+#: Security Hub CSPM's CloudWatch controls look for) on the trail's CloudWatch Logs copy
+TRAIL_CHANGES_PATTERN = (
+    "{ ($.eventName = CreateTrail) || ($.eventName = UpdateTrail) || ($.eventName = DeleteTrail) || "
+    "($.eventName = StartLogging) || ($.eventName = StopLogging) }"
+)
+#: namespace of the audit metric filters
+AUDIT_NAMESPACE = "GptOssPlatform/Audit"
 
 
 class AuditTrail(Construct):
@@ -50,6 +65,10 @@ class AuditTrail(Construct):
         *,
         functions: Sequence[lambda_.IFunction] = (),
         retention: logs.RetentionDays = DEFAULT_RETENTION,
+        object_lock_mode: str | None = "GOVERNANCE",
+        object_lock_days: int = 2192,
+        include_global_service_events: bool = True,
+        alarm_topic: sns.ITopic | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         """
@@ -57,9 +76,23 @@ class AuditTrail(Construct):
             Default: - every function of the account and region (``AWS::Lambda::Function`` without an ARN filter).
         :param retention: how long the CloudWatch Logs copy is kept.
             Default: - six years (2192 days, HIPAA §164.316(b)(2)(i)); the S3 copy is kept until you delete it.
+        :param object_lock_mode: S3 Object Lock default retention of the trail bucket (write once, read many):
+            ``GOVERNANCE`` (principals with s3:BypassGovernanceRetention may still delete), ``COMPLIANCE`` (nobody,
+            the root user included, until the period ends) or None (no Object Lock). Once on, Object Lock stays on
+            for the bucket. Default: - GOVERNANCE.
+        :param object_lock_days: the default retention period of each log file, in days (1 to 36500).
+            Default: - 2192 (six years).
+        :param include_global_service_events: record IAM, STS and CloudFront events; CloudTrail records them in
+            us-east-1 only, so a single-region trail elsewhere receives none (use an organization or multi-region
+            trail for those). Default: - true.
+        :param alarm_topic: where the "trail changed" alarm (CreateTrail, UpdateTrail, DeleteTrail, StartLogging,
+            StopLogging in the trail's log group) notifies. Default: - the metric filter only, no alarm.
         :param removal_policy: for the key, bucket and log group. Default: - RETAIN.
         """
         super().__init__(scope, id)
+        if object_lock_mode is not None and object_lock_mode not in OBJECT_LOCK_MODES:
+            raise ValueError(f"object_lock_mode must be one of {', '.join(OBJECT_LOCK_MODES)} or None, got {object_lock_mode!r}")
+        require_range("object_lock_days", object_lock_days, 1, 36500)
         stack = Stack.of(self)
         self.trail_name = Names.unique_resource_name(self, max_length=128, separator="-")
         trail_arn = f"arn:{stack.partition}:cloudtrail:{stack.region}:{stack.account}:trail/{self.trail_name}"
@@ -68,26 +101,46 @@ class AuditTrail(Construct):
         self.encryption_key = kms.Key(
             self, "Key", description="gpt-oss-platform: audit trail log files", enable_key_rotation=True, removal_policy=removal_policy
         )
-        self.encryption_key.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="CloudTrailEncryptsThisTrailsLogs",
-                principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
-                actions=list(KEY_ACTIONS_FOR_CLOUDTRAIL),
-                resources=["*"],
-                conditions={
-                    **source,
-                    "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": f"arn:{stack.partition}:cloudtrail:*:{stack.account}:trail/*"},
-                },
+        # CloudTrail user guide, "Configure AWS KMS key policies for CloudTrail": three separate sections, each with
+        # aws:SourceArn of this trail. DescribeKey requests carry no encryption context, so describe has its own
+        # statement (under the encrypt statement's kms:EncryptionContext condition it never applied and CreateTrail
+        # failed); kms:Decrypt is needed "to create or update a trail with SSE-KMS encryption enabled" when the bucket
+        # uses an S3 Bucket Key, which ours does.
+        for sid, actions, conditions in (
+            (
+                "CloudTrailEncryptsThisTrailsLogs",
+                KEY_ACTIONS_FOR_CLOUDTRAIL,
+                {**source, "StringLike": {"kms:EncryptionContext:aws:cloudtrail:arn": f"arn:{stack.partition}:cloudtrail:*:{stack.account}:trail/*"}},
+            ),
+            ("CloudTrailDescribesTheKey", ("kms:DescribeKey",), source),
+            ("CloudTrailDecryptsForTheBucketKey", ("kms:Decrypt",), source),
+        ):
+            self.encryption_key.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid=sid,
+                    principals=[iam.ServicePrincipal("cloudtrail.amazonaws.com")],
+                    actions=list(actions),
+                    resources=["*"],
+                    conditions=conditions,
+                )
             )
-        )
         allow_cloudwatch_logs(self.encryption_key, sid="CloudWatchLogsEncryptsTheTrailLogGroup")
 
         # SSE-KMS works for server-access-log targets once the key lets the logging service use it
         # (aws/aws-cdk PR #25350, "KMS encryption works fine for server access logging target buckets")
         self.access_log_bucket = self._private_bucket("AccessLogs", removal_policy)
-        self.bucket = self._private_bucket("Bucket", removal_policy)
+        lock = None
+        if object_lock_mode is not None:
+            days = Duration.days(object_lock_days)
+            lock = s3.ObjectLockRetention.governance(days) if object_lock_mode == "GOVERNANCE" else s3.ObjectLockRetention.compliance(days)
+        self.bucket = self._private_bucket("Bucket", removal_policy, object_lock=lock)
         self._server_access_logging(stack)
-        self.log_group = logs.LogGroup(self, "LogGroup", encryption_key=self.encryption_key, retention=retention, removal_policy=removal_policy)
+        # named outside every pattern the platform's operator may read (PlatformRoles: <prefix>-*, /aws/sagemaker/...,
+        # API-Gateway-Execution-Logs_*): the operator never reads the audit record
+        self.log_group = logs.LogGroup(
+            self, "LogGroup", log_group_name=f"/aws/cloudtrail/{self.trail_name}", encryption_key=self.encryption_key,
+            retention=retention, removal_policy=removal_policy,
+        )
 
         logs_role = iam.Role(
             self,
@@ -115,7 +168,7 @@ class AuditTrail(Construct):
             encryption_key=self.encryption_key,
             enable_file_validation=True,
             is_multi_region_trail=False,
-            include_global_service_events=False,
+            include_global_service_events=include_global_service_events,
             management_events=cloudtrail.ReadWriteType.ALL,
         )
         # aws-cdk-lib lets cloudtrail.amazonaws.com write AWSLogs/<account>/*; only this trail may (confused deputy)
@@ -137,9 +190,80 @@ class AuditTrail(Construct):
         cfn.cloud_watch_logs_role_arn = logs_role.role_arn
         # CreateTrail checks that the role may deliver to the log group: the policy must exist first
         cfn.node.add_dependency(logs_policy)
-        self._acknowledge()
+        self.trail_arn = trail_arn
+        self.trail_changes = logs.MetricFilter(
+            self,
+            "TrailChanges",
+            log_group=self.log_group,
+            filter_pattern=logs.FilterPattern.literal(TRAIL_CHANGES_PATTERN),
+            metric_namespace=AUDIT_NAMESPACE,
+            metric_name="TrailChanges",
+            metric_value="1",
+        )
+        self.alarm: cw.Alarm | None = None
+        if alarm_topic is not None:
+            self.alarm = cw.Alarm(
+                self,
+                "TrailChangesAlarm",
+                metric=self.trail_changes.metric(statistic="Sum", period=Duration.minutes(5)),
+                threshold=1,
+                evaluation_periods=1,
+                comparison_operator=cw.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                treat_missing_data=cw.TreatMissingData.NOT_BREACHING,
+                alarm_description="audit trail: CloudTrail configuration changed (CreateTrail, UpdateTrail, DeleteTrail, StartLogging or StopLogging)",
+            )
+            self.alarm.add_alarm_action(cw_actions.SnsAction(alarm_topic))
+        self._acknowledge(object_lock_mode, object_lock_days)
 
-    def _private_bucket(self, id: str, removal_policy: RemovalPolicy) -> s3.Bucket:
+    def grant_read(self, grantee: iam.IGrantable) -> iam.ManagedPolicy:
+        """Lets ``grantee`` (an auditor role) read this trail and nothing more of it: its configuration and status,
+        its CloudWatch Logs copy, its log files in S3 (decrypting them only through S3, ``kms:ViaService``), and
+        the key's metadata. The policy is created here, next to the trail, so the grantee's stack does not depend
+        on the audit stack. ``cloudtrail:DescribeTrails`` and ``LookupEvents`` have no resource-level permission."""
+        stack = Stack.of(self)
+        existing = self.node.try_find_child("ReadPolicy")
+        if isinstance(existing, iam.ManagedPolicy):
+            existing.attach_to_role(grantee.grant_principal)  # type: ignore[arg-type]
+            return existing
+        policy = iam.ManagedPolicy(
+            self,
+            "ReadPolicy",
+            description="gpt-oss platform auditor: read the audit trail (configuration, log files, CloudWatch Logs copy)",
+            roles=[grantee.grant_principal],  # type: ignore[list-item]
+            statements=[
+                iam.PolicyStatement(sid="TrailConfiguration", actions=["cloudtrail:GetTrail", "cloudtrail:GetTrailStatus", "cloudtrail:GetEventSelectors"], resources=[self.trail_arn]),
+                iam.PolicyStatement(sid="ListTrails", actions=["cloudtrail:DescribeTrails"], resources=["*"]),
+                iam.PolicyStatement(
+                    sid="TrailLogGroup",
+                    actions=["logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents", "logs:StartQuery", "logs:GetQueryResults"],
+                    resources=[self.log_group.log_group_arn],
+                ),
+                iam.PolicyStatement(sid="TrailBucket", actions=["s3:ListBucket", "s3:GetBucketObjectLockConfiguration"], resources=[self.bucket.bucket_arn]),
+                iam.PolicyStatement(sid="TrailLogFiles", actions=["s3:GetObject", "s3:GetObjectRetention"], resources=[self.bucket.arn_for_objects("*")]),
+                iam.PolicyStatement(
+                    sid="DecryptLogFilesThroughS3",
+                    actions=["kms:Decrypt"],
+                    resources=[self.encryption_key.key_arn],
+                    conditions={"StringEquals": {"kms:ViaService": f"s3.{stack.region}.amazonaws.com"}},
+                ),
+                iam.PolicyStatement(sid="TrailKeyMetadata", actions=["kms:DescribeKey", "kms:GetKeyPolicy", "kms:GetKeyRotationStatus"], resources=[self.encryption_key.key_arn]),
+            ],
+        )
+        Validations.of(policy).acknowledge(
+            Acknowledgment(
+                id=f"AwsSolutions::AwsSolutions-IAM5[{nag_resource(self, self.bucket.arn_for_objects('*'))}]",
+                reason="the auditor reads every log file and digest of this trail's bucket, which holds nothing else (CloudTrail writes AWSLogs/<account>/...)",
+            )
+        )
+        Validations.of(policy).acknowledge(
+            Acknowledgment(
+                id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
+                reason="cloudtrail:DescribeTrails has no resource-level permission (Service Authorization Reference); it lists trail configurations, no events",
+            )
+        )
+        return policy
+
+    def _private_bucket(self, id: str, removal_policy: RemovalPolicy, object_lock: s3.ObjectLockRetention | None = None) -> s3.Bucket:
         """A bucket encrypted with the trail's key (bucket keys on), private, TLS-only, versioned, owner-enforced."""
         return s3.Bucket(
             self,
@@ -151,6 +275,8 @@ class AuditTrail(Construct):
             enforce_ssl=True,
             versioned=True,
             object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            object_lock_enabled=object_lock is not None or None,
+            object_lock_default_retention=object_lock,
             removal_policy=removal_policy,
         )
 
@@ -196,7 +322,7 @@ class AuditTrail(Construct):
             selectors.append({"Name": what, "FieldSelectors": fields})
         return selectors
 
-    def _acknowledge(self) -> None:
+    def _acknowledge(self, object_lock_mode: str | None, object_lock_days: int) -> None:
         skip_scanner_checks(
             self.access_log_bucket.node.default_child,
             checkov={
@@ -213,11 +339,22 @@ class AuditTrail(Construct):
             },
         )
         # no S3BucketLoggingEnabled finding on the access-log bucket: cdk-nag recognises a server-access-log target
-        for bucket in (self.bucket, self.access_log_bucket):
-            acknowledge_in_packs(
-                bucket,
-                "S3BucketReplicationEnabled",
-                "single-region audit store: CloudTrail log files are immutable evidence with integrity digests; "
-                "cross-region replication is a deployment decision (an organization trail's bucket usually is the "
-                "replicated copy), versioning protects against overwrite here",
-            )
+        lock = (
+            f"S3 Object Lock ({object_lock_mode} mode, {object_lock_days} days) keeps each log file from being "
+            "overwritten or deleted, and log-file validation writes integrity digests"
+            if object_lock_mode is not None
+            else "versioning keeps overwritten log files, and log-file validation writes integrity digests (no Object Lock: object_lock_mode=None)"
+        )
+        acknowledge_in_packs(
+            self.bucket,
+            "S3BucketReplicationEnabled",
+            f"single-region audit store of one region's trail: {lock}; cross-region replication is a deployment "
+            "decision (an organization trail's bucket usually is the replicated copy)",
+        )
+        acknowledge_in_packs(
+            self.access_log_bucket,
+            "S3BucketReplicationEnabled",
+            "server access logs of the trail bucket (who read or wrote the log files): versioned, SSE-KMS, SSL-only, "
+            "private; no Object Lock and no digests, so it is supporting evidence, not the audit record; cross-region "
+            "replication is a deployment decision",
+        )

@@ -15,11 +15,12 @@ Two layers, both optional to the constructs and wired by ``stacks/proxy_stack.py
 
 from __future__ import annotations
 
-from typing import Sequence
+from typing import Mapping, Sequence
 
 from aws_cdk import CfnOutput, Stack
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
 from constructs import Construct
 
 
@@ -90,15 +91,34 @@ class ModelAccessThroughVpcEndpoints(Construct):
             # no IAM5 acknowledgment needed: cdk-nag's wildcard rule reads Allow statements only
 
 
-def model_access_guard_statements(*, partition: str, endpoint_arns: Sequence[str], proxy_role_arns: Sequence[str]) -> list[iam.PolicyStatement]:
-    """Deny statements for a permissions boundary or an SCP (see the module docstring).
+def guardrail_identifier(guardrail_arn: str, guardrail_version: str) -> str:
+    """The value of ``bedrock:GuardrailIdentifier`` that names one guardrail version: ``<guardrail ARN>:<version>``
+    (Bedrock user guide, "Enforce the use of specific guardrails in model inference requests", example 1:
+    ``arn:aws:bedrock:us-east-1:123456789012:guardrail/guardrail-id:1``)."""
+    return f"{guardrail_arn}:{guardrail_version}"
+
+
+def model_access_guard_statements(
+    *,
+    partition: str,
+    endpoint_arns: Sequence[str],
+    proxy_role_arns: Sequence[str],
+    guardrail_identifiers: Sequence[str] = (),
+    proxy_function_arns: Sequence[str] = (),
+) -> list[iam.PolicyStatement]:
+    """Deny statements for a permissions boundary, a role or an SCP (see the module docstring).
 
     ``endpoint_arns`` are the platform's SageMaker endpoint (and inference-component) ARNs; ``proxy_role_arns`` the
-    roles that may still call them and gpt-oss on Bedrock without a guardrail identifier (``aws:PrincipalArn`` of an
-    assumed-role session is the role's ARN).
+    roles that may still call them and gpt-oss on Bedrock without the guardrail (``aws:PrincipalArn`` of an
+    assumed-role session is the role's ARN; patterns allowed, ArnNotLike). ``guardrail_identifiers``: the
+    ``bedrock:GuardrailIdentifier`` values a direct gpt-oss call must name (``guardrail_identifier()``); empty:
+    any guardrail. ``proxy_function_arns``: the proxy function(s), for the three Lambda statements: no direct
+    ``lambda:InvokeFunction`` (it would let the caller write the API Gateway request context the proxy reads the
+    caller's identity from), no function URL (public by design), no resource-policy grant to any principal but API
+    Gateway (``lambda:Principal``).
     """
     statements = []
-    not_proxy = {"ArnNotEquals": {"aws:PrincipalArn": list(proxy_role_arns)}}
+    not_proxy = {"ArnNotLike": {"aws:PrincipalArn": list(proxy_role_arns)}}
     if endpoint_arns:
         statements.append(
             iam.PolicyStatement(
@@ -109,45 +129,152 @@ def model_access_guard_statements(*, partition: str, endpoint_arns: Sequence[str
                 conditions=not_proxy,
             )
         )
+    # StringNotEquals also matches a request that names no guardrail (a missing key never equals)
+    ids = list(guardrail_identifiers)
+    guard = {"StringNotEquals": {"bedrock:GuardrailIdentifier": ids[0] if len(ids) == 1 else ids}} if ids else {"Null": {"bedrock:GuardrailIdentifier": "true"}}
     statements.append(
         iam.PolicyStatement(
-            sid="DenyGptOssOnBedrockWithoutGuardrail",
+            sid="DenyGptOssOnBedrockWithoutThisGuardrail" if guardrail_identifiers else "DenyGptOssOnBedrockWithoutGuardrail",
             effect=iam.Effect.DENY,
             actions=["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
             resources=[
                 f"arn:{partition}:bedrock:*::foundation-model/{GPT_OSS_MODEL_PATTERN}",
                 f"arn:{partition}:bedrock:*:*:inference-profile/*{GPT_OSS_MODEL_PATTERN}",
             ],
-            conditions={"Null": {"bedrock:GuardrailIdentifier": "true"}, **not_proxy},
+            conditions={**guard, **not_proxy},
         )
     )
+    if proxy_function_arns:
+        # the unqualified ARN and every version / alias of it (Lambda authorizes a qualified call on the qualified ARN)
+        functions = [a for arn in proxy_function_arns for a in ((arn,) if arn.endswith("*") else (arn, f"{arn}:*"))]
+        statements += [
+            iam.PolicyStatement(
+                sid="DenyDirectInvokeOfTheProxy",
+                effect=iam.Effect.DENY,
+                actions=["lambda:InvokeFunction"],
+                resources=functions,
+            ),
+            iam.PolicyStatement(
+                sid="DenyFunctionUrlsOnTheProxy",
+                effect=iam.Effect.DENY,
+                actions=["lambda:CreateFunctionUrlConfig", "lambda:UpdateFunctionUrlConfig"],
+                resources=functions,
+            ),
+            iam.PolicyStatement(
+                sid="DenyProxyPermissionsExceptApiGateway",
+                effect=iam.Effect.DENY,
+                actions=["lambda:AddPermission"],
+                resources=functions,
+                conditions={"StringNotEquals": {"lambda:Principal": "apigateway.amazonaws.com"}},
+            ),
+        ]
     return statements
 
 
 class ModelAccessGuard(Construct):
-    """Publishes the model-access guard policy (``model_access_guard_statements``) as the stack output
-    ``ModelAccessGuardPolicy``: a JSON policy document with this deployment's ARNs, ready to be put into a
-    permissions boundary or an SCP by an administrator. Creates no IAM resource."""
+    """The model-access guard policy (``model_access_guard_statements``) for this deployment:
 
-    def __init__(self, scope: Construct, id: str, *, endpoint_arns: Sequence[str], proxy_role: iam.IRole) -> None:
+    - published as the stack output ``ModelAccessGuardPolicy`` (a JSON policy document with this deployment's
+      ARNs, resolved at deploy time) for a permissions boundary or an SCP (``guard_scp_document`` renders the SCP
+      with ARN patterns, before any deploy);
+    - opt-in, attached as a deny to named roles (``attach_to_roles``): a customer-managed policy with the same
+      statements, so those principals cannot reach the models, nor the proxy function, around the platform.
+
+    Example::
+
+        ModelAccessGuard(self, "Guard", endpoint_arns=[...], proxy_role=proxy.role, guardrail=guardrail,
+                         proxy_function=proxy.function, attach_to_roles=[iam.Role.from_role_name(self, "Dev", "developers")])
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        id: str,
+        *,
+        endpoint_arns: Sequence[str],
+        proxy_role: iam.IRole,
+        guardrail=None,
+        proxy_function: lambda_.IFunction | None = None,
+        attach_to_roles: Sequence[iam.IRole] = (),
+    ) -> None:
         """
         :param endpoint_arns: the platform's SageMaker endpoint ARNs (empty: no endpoint statement).
-        :param proxy_role: the only role that may invoke them, and gpt-oss on Bedrock without a guardrail identifier.
+        :param proxy_role: the only role that may invoke them, and gpt-oss on Bedrock without the guardrail.
+        :param guardrail: the ``ModelGuardrail`` (``guardrail_arn``, ``guardrail_version``) a direct gpt-oss call on
+            Bedrock must name. Default: - any guardrail (``Null bedrock:GuardrailIdentifier``).
+        :param proxy_function: the proxy's function: direct invoke, function URLs and non-API-Gateway permissions
+            are denied. Default: - no Lambda statements.
+        :param attach_to_roles: roles that get the guard as a deny (a managed policy attached to them).
+            Default: - none (the policy is only published).
         """
         super().__init__(scope, id)
         stack = Stack.of(self)
-        self.document = iam.PolicyDocument(
-            statements=model_access_guard_statements(
-                partition=stack.partition, endpoint_arns=endpoint_arns, proxy_role_arns=[proxy_role.role_arn]
-            )
+        self.statements = model_access_guard_statements(
+            partition=stack.partition,
+            endpoint_arns=endpoint_arns,
+            proxy_role_arns=[proxy_role.role_arn],
+            guardrail_identifiers=[guardrail_identifier(guardrail.guardrail_arn, guardrail.guardrail_version)] if guardrail is not None else (),
+            proxy_function_arns=[proxy_function.function_arn] if proxy_function is not None else (),
         )
+        self.document = iam.PolicyDocument(statements=self.statements)
         self.output = CfnOutput(
             self,
             "Policy",
             value=stack.to_json_string(self.document.to_json()),
-            description="Deny policy for a permissions boundary or SCP: platform endpoints only via the proxy role; gpt-oss on Bedrock only with a guardrail (README: Compliance)",
+            description="Deny policy for a permissions boundary or SCP: platform endpoints and the proxy function only via the platform; gpt-oss on Bedrock only with the platform's guardrail (README: Compliance)",
         )
         self.output.override_logical_id("ModelAccessGuardPolicy")
+        self.policy: iam.ManagedPolicy | None = None
+        if attach_to_roles:
+            self.policy = iam.ManagedPolicy(
+                self,
+                "DenyPolicy",
+                description="gpt-oss platform guard: no model, endpoint or proxy-function access around the platform",
+                statements=self.statements,
+                roles=list(attach_to_roles),
+            )
 
 
-__all__ = ["ModelAccessThroughVpcEndpoints", "ModelAccessGuard", "model_access_guard_statements"]
+def guard_scp_document(
+    *,
+    regions: Sequence[str],
+    endpoint_names: Mapping[str, Sequence[str]] | None = None,
+    partition: str = "aws",
+    stack_prefix: str = "GptOss",
+    role_name_prefix: str = "",
+    guardrail_identifiers: Sequence[str] = (),
+) -> dict:
+    """The guard as a service control policy (JSON dict), written before any deploy: ARN patterns with ``*`` for
+    the account, the platform's deterministic endpoint names, and the name patterns CloudFormation gives the
+    proxy's role and function (``<stack>-<logical id>-<suffix>``: ``GptOss-Proxy-<region>-*``; with a role-name
+    prefix, ``<prefix>GptOssProxy<region>*``). Without ``guardrail_identifiers`` (the guardrail's id exists only
+    after deploy) it requires *a* guardrail; pass ``guardrail_identifier(arn, version)`` from the Guardrail
+    stack's outputs to pin this one.
+
+    UNCONFIRMED offline: the generated-name patterns (a verify check compares them with the deployed names).
+
+    What only an SCP closes, and why: an SCP limits every principal of the member accounts, including
+    administrators with ``lambda:*`` or ``bedrock:*`` that no boundary of ours reaches; it does not limit service
+    principals, so API Gateway keeps invoking the proxy through its resource-based permission.
+    """
+    endpoint_names = endpoint_names or {}
+    endpoint_arns = [f"arn:{partition}:sagemaker:{r}:*:endpoint/{n}" for r in regions for n in endpoint_names.get(r, ())]
+    compact = lambda r: r.replace("-", "")  # noqa: E731 - Names.unique_resource_name drops the dashes
+    # InvokeProxy's role and function (construct ids Proxy/Role, Proxy/Function; contract, never renamed) under
+    # CloudFormation's <stack>-<logical id>-<suffix>, or RoleNamePrefix's <prefix><unique resource name>
+    roles = [
+        f"arn:{partition}:iam::*:role/{role_name_prefix}{stack_prefix}Proxy{compact(r)}-Proxy-Role-*" if role_name_prefix
+        else f"arn:{partition}:iam::*:role/{stack_prefix}-Proxy-{r}-ProxyRole*"
+        for r in regions
+    ]
+    functions = [f"arn:{partition}:lambda:{r}:*:function:{stack_prefix}-Proxy-{r}-ProxyFunction*" for r in regions]
+    document = iam.PolicyDocument(
+        statements=model_access_guard_statements(
+            partition=partition, endpoint_arns=endpoint_arns, proxy_role_arns=roles,
+            guardrail_identifiers=guardrail_identifiers, proxy_function_arns=functions,
+        )
+    )
+    return document.to_json()
+
+
+__all__ = ["ModelAccessThroughVpcEndpoints", "ModelAccessGuard", "model_access_guard_statements", "guard_scp_document", "guardrail_identifier"]

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from typing import Protocol, Sequence
 
-from aws_cdk import Annotations, Duration, RemovalPolicy, Stack
+from aws_cdk import Acknowledgment, Annotations, Duration, RemovalPolicy, Stack, Validations
 from aws_cdk import aws_cloudwatch as cw
 from aws_cdk import aws_cloudwatch_actions as cw_actions
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
 from aws_cdk import aws_sns as sns
 from aws_cdk import aws_sns_subscriptions as subs
+from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from gptoss_constructs._defaults import new_key
@@ -74,8 +75,9 @@ class PlatformMonitoring(Construct):
     that notify an encrypted SNS topic.
 
     Alarms (thresholds are props): endpoint 5xx, endpoint model latency p99, endpoint saturated (concurrency per
-    model at twice the endpoint's scaling target for 15 minutes: scaling is at its maximum), proxy errors, proxy
-    throttles, front-door 5xx, guardrail server errors.
+    model above twice the scaling target for 15 minutes: scaling is at its maximum), proxy errors, proxy
+    throttles, front-door 5xx, guardrail server errors; security alarms: guardrail intervention spikes, the
+    proxy's 403s, the private API's 4xx (``AuditTrail`` adds CloudTrail configuration changes on the same topic).
 
     Example::
 
@@ -99,7 +101,11 @@ class PlatformMonitoring(Construct):
         proxy_error_threshold: int = 5,
         proxy_throttle_threshold: int = 1,
         guardrail_error_threshold: int = 1,
+        guardrail_block_threshold: int = 50,
+        forbidden_threshold: int = 10,
+        api_client_error_threshold: int = 50,
         encryption_key: kms.IKey | None = None,
+        dashboard_name: str | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         alarm_topic: sns.ITopic | None = None,
     ) -> None:
@@ -118,12 +124,20 @@ class PlatformMonitoring(Construct):
         :param proxy_error_threshold: function errors per 5 minutes. Default: - 5.
         :param proxy_throttle_threshold: throttled invocations per 5 minutes. Default: - 1.
         :param guardrail_error_threshold: ApplyGuardrail server errors per 5 minutes. Default: - 1.
+        :param guardrail_block_threshold: security alarm: guardrail interventions (blocked or masked inputs and
+            outputs) per 5 minutes, a spike of prompt-injection or data-exfiltration attempts. Default: - 50.
+        :param forbidden_threshold: security alarm: 403 responses of the proxy (e.g. refused escalations) per 5
+            minutes. Default: - 10.
+        :param api_client_error_threshold: security alarm: 4xx responses of the private API (403s of IAM and the
+            resource policy among them) per 5 minutes. Default: - 50.
         :param encryption_key: the key of the topic this construct creates. Default: - a new key with rotation
             (not allowed with ``alarm_topic``).
         :param alarm_topic: the SNS topic every alarm notifies (yours; ``alarm_emails`` still subscribe to it).
             If it is a ``Topic`` of this app encrypted with a key of this app, the key gets the statement letting
             CloudWatch alarms publish; otherwise a warning annotation names what its key policy needs.
             Default: - a new topic encrypted with ``encryption_key``.
+        :param dashboard_name: the dashboard's name (account-wide, no region in its ARN), e.g. with a prefix a role's
+            ``cloudwatch:GetDashboard`` can be scoped to. Default: - a name CloudFormation generates.
         """
         super().__init__(scope, id)
         if alarm_topic is not None and encryption_key is not None:
@@ -137,6 +151,9 @@ class PlatformMonitoring(Construct):
             ("proxy_error_threshold", proxy_error_threshold),
             ("proxy_throttle_threshold", proxy_throttle_threshold),
             ("guardrail_error_threshold", guardrail_error_threshold),
+            ("guardrail_block_threshold", guardrail_block_threshold),
+            ("forbidden_threshold", forbidden_threshold),
+            ("api_client_error_threshold", api_client_error_threshold),
         ):
             require_range(name, value, 1, 100000)
         for email in alarm_emails:
@@ -151,14 +168,41 @@ class PlatformMonitoring(Construct):
                 self, "Key", description="gpt-oss-platform: alarm topic", removal_policy=removal_policy
             )
             allow_cloudwatch_alarms(self.encryption_key)
-            self.topic: sns.ITopic = sns.Topic(self, "AlarmTopic", master_key=self.encryption_key, enforce_ssl=True, display_name="gpt-oss platform alarms")
+            topic = sns.Topic(self, "AlarmTopic", master_key=self.encryption_key, enforce_ssl=True, display_name="gpt-oss platform alarms")
+            # enforce_ssl writes an AWS::SNS::TopicPolicy, which replaces the topic's default policy: without this
+            # statement nothing lets CloudWatch publish and every alarm action fails with "not authorized to perform:
+            # SNS:Publish" (aws-solutions/automated-security-response-on-aws#43). Same confused-deputy scope as the key.
+            stack = Stack.of(self)
+            topic.add_to_resource_policy(
+                iam.PolicyStatement(
+                    sid="AllowCloudWatchAlarmsToPublish",
+                    principals=[iam.ServicePrincipal("cloudwatch.amazonaws.com")],
+                    actions=["sns:Publish"],
+                    resources=[topic.topic_arn],
+                    conditions={
+                        "StringEquals": {"aws:SourceAccount": stack.account},
+                        "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:cloudwatch:{stack.region}:{stack.account}:alarm:*"},
+                    },
+                )
+            )
+            self.topic: sns.ITopic = topic
         else:
             self.topic = alarm_topic
             self.encryption_key = alarm_topic.master_key
             self._let_alarms_publish_to(alarm_topic)
-        for email in alarm_emails:
-            self.topic.add_subscription(subs.EmailSubscription(email))
         self.alarms: dict[str, cw.Alarm] = {}
+        self.dead_letter_queue: sqs.Queue | None = None
+        if alarm_emails:
+            self.dead_letter_queue = self._dead_letter_queue(removal_policy)
+        for email in alarm_emails:
+            self.topic.add_subscription(subs.EmailSubscription(email, dead_letter_queue=self.dead_letter_queue))
+        if self.dead_letter_queue is not None:
+            self._alarm(
+                "undelivered-notifications",
+                self.dead_letter_queue.metric_approximate_number_of_messages_visible(statistic="Maximum"),
+                1,
+                "alarm topic: notifications that could not be e-mailed (dead-letter queue not empty)",
+            )
 
         for ep in endpoints:
             name = ep.endpoint_name
@@ -169,13 +213,22 @@ class PlatformMonitoring(Construct):
         if proxy is not None:
             self._alarm("proxy-errors", proxy.metric_errors(statistic="Sum"), proxy_error_threshold, "invoke proxy: function errors")
             self._alarm("proxy-throttles", proxy.metric_throttles(statistic="Sum"), proxy_throttle_threshold, "invoke proxy: throttled invocations")
+            # security: the proxy's own 403s (embedded metric Requests by Status, lambda/invoke_proxy/gptoss_proxy/wiring.py)
+            self._alarm(
+                "proxy-forbidden",
+                cw.Metric(namespace=TOKEN_NAMESPACE, metric_name="Requests", dimensions_map={"Status": "403"}, statistic="Sum", period=Duration.minutes(5)),
+                forbidden_threshold,
+                "security: the proxy refused requests (403)",
+            )
         if front_door is not None:
             self._alarm("api-5xx", front_door.metric_server_error(statistic="Sum", period=Duration.minutes(5)), proxy_error_threshold, "private API: 5xx responses")
+            self._alarm("api-4xx", front_door.metric_client_error(statistic="Sum", period=Duration.minutes(5)), api_client_error_threshold, "security: private API 4xx responses (IAM and resource-policy denials are 403s)")
         if guardrail is not None:
             # the published Operation=ApplyGuardrail dimension set (Bedrock guardrails CloudWatch metrics doc)
             self._alarm("guardrail-errors", guardrail.metric_apply_guardrail("InvocationServerErrors"), guardrail_error_threshold, "guardrail: ApplyGuardrail server errors (all guardrails of the region)")
+            self._alarm("guardrail-blocks", guardrail.metric_apply_guardrail("InvocationsIntervened"), guardrail_block_threshold, "security: guardrail interventions spiked (all guardrails of the region)")
 
-        self.dashboard = cw.Dashboard(self, "Dashboard", default_interval=Duration.hours(3))
+        self.dashboard = cw.Dashboard(self, "Dashboard", dashboard_name=dashboard_name, default_interval=Duration.hours(3))
         self._widgets(endpoints, proxy, front_door, guardrail)
 
     def _let_alarms_publish_to(self, topic: sns.ITopic) -> None:
@@ -189,8 +242,49 @@ class PlatformMonitoring(Construct):
             f"alarm_topic: if {topic.node.path} is encrypted with a customer-managed KMS key, that key's policy must allow "
             "principal cloudwatch.amazonaws.com kms:Decrypt and kms:GenerateDataKey (conditions aws:SourceAccount = this "
             "account, aws:SourceArn like arn:<partition>:cloudwatch:<region>:<account>:alarm:*); this construct cannot "
-            "add it, and without it alarm notifications are dropped",
+            "add it, and without it alarm notifications are dropped; if the topic has a resource policy, it must also allow "
+            "cloudwatch.amazonaws.com sns:Publish under the same conditions",
         )
+
+    def _dead_letter_queue(self, removal_policy: RemovalPolicy) -> sqs.Queue:
+        """Where SNS puts an alarm notification it could not e-mail (SNS developer guide, "Amazon SNS dead-letter
+        queues": SMTP endpoints are retried 50 times over 6 hours, then the message is discarded unless the
+        subscription has a DLQ). The queue is SSE-KMS with its own key: SNS must be allowed to use it (SQS developer
+        guide, "Configure KMS permissions for AWS services": kms:GenerateDataKey and kms:Decrypt), limited to this
+        topic by aws:SourceArn as aws-cdk-lib does for SQS subscriptions (aws/aws-cdk#20339, PR #20521). A key of
+        its own because the alarm topic's key cannot name the topic it encrypts (a dependency cycle). The queue
+        policy (sqs:SendMessage for sns.amazonaws.com, ArnEquals aws:SourceArn = this topic) is what
+        ``Subscription`` adds for a ``dead_letter_queue``. An alarm on the queue's depth shows lost notifications."""
+        key = new_key(self, "DeadLetterKey", description="gpt-oss-platform: undelivered alarm notifications", removal_policy=removal_policy)
+        # UNCONFIRMED offline: that SNS's redrive into a DLQ puts aws:SourceArn (the topic) in its KMS request context
+        # as its SQS-subscription deliveries do (the case aws-cdk's feature flag restrictSqsDescryption covers);
+        # verify: an undeliverable test notification arrives in the queue
+        key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="AllowThisTopicsUndeliveredNotifications",
+                principals=[iam.ServicePrincipal("sns.amazonaws.com")],
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=["*"],
+                conditions={"ArnEquals": {"aws:SourceArn": self.topic.topic_arn}},
+            )
+        )
+        queue = sqs.Queue(
+            self,
+            "AlarmDeliveryDeadLetterQueue",
+            encryption=sqs.QueueEncryption.KMS,
+            encryption_master_key=key,
+            enforce_ssl=True,
+            retention_period=Duration.days(14),  # the SNS guide's recommendation for DLQs (the SQS maximum)
+            removal_policy=removal_policy,
+        )
+        reason = (
+            "this queue is itself the dead-letter queue of the alarm topic's e-mail subscriptions (the SNS "
+            "subscription's RedrivePolicy points here, which the rule does not read); it has no consumer to fail, so a "
+            "redrive target of its own would stay empty; messages are kept 14 days and an alarm fires when one arrives"
+        )
+        for rule in ("AwsSolutions::AwsSolutions-SQS3", "Serverless::Serverless-SQSRedrivePolicy"):
+            Validations.of(queue).acknowledge(Acknowledgment(id=rule, reason=reason))
+        return queue
 
     def _alarm(self, key: str, metric: cw.Metric, threshold: float, description: str, periods: int = 1) -> cw.Alarm:
         construct_id = "".join(part.capitalize() for part in key.replace("_", "-").split("-")) + "Alarm"

@@ -114,6 +114,31 @@ def validate_network_props(*, max_azs: int | None = None, subnet_cidr_mask: int 
         require_range("subnet_cidr_mask", subnet_cidr_mask, 16, 28)
 
 
+#: endpoint-policy statements without the identity perimeter (aws:PrincipalAccount / aws:PrincipalOrgID):
+#: execute-api, whose consumers may be other accounts' principals (consumer roles elsewhere) or no principal at all
+#: (API-key requests are not signed), so the API's own resource policy and keys decide who calls it
+NO_PRINCIPAL_PERIMETER = frozenset({"InvokeThisAccountsApisOnly"})
+#: what the platform does with its own buckets through the S3 gateway: read model data and reports, write data
+#: capture (SageMaker's data capture and multipart uploads); nothing else (no bucket policy, ACL or delete)
+THIS_ACCOUNTS_BUCKET_ACTIONS = ("s3:GetObject", "s3:PutObject", "s3:AbortMultipartUpload", "s3:ListBucket", "s3:GetBucketLocation")
+
+
+def this_accounts_buckets(stack: Stack, principal_perimeter: Mapping[str, str]) -> iam.PolicyStatement:
+    """The S3 gateway's statement for the platform's own buckets: the read/write actions it uses, by principals
+    of this account (or organization) on resources of this account (aws-samples/data-perimeter-policy-examples
+    ``vpc_endpoint_policies/s3_endpoint_policy.json``, "AllowRequestsByOrgsIdentitiesToOrgsResources", with the
+    account for the organization). The AWS-owned buckets (JumpStart weights, ECR layers) keep their own
+    statements without an identity condition, as that example's "AllowRequestsToAWSOwnedResources" does: ECR
+    serves layers through URLs it signs itself."""
+    return iam.PolicyStatement(
+        sid="ThisAccountsBuckets",
+        principals=[iam.StarPrincipal()],
+        actions=list(THIS_ACCOUNTS_BUCKET_ACTIONS),
+        resources=["*"],
+        conditions={"StringEquals": {"aws:ResourceAccount": stack.account, **principal_perimeter}},
+    )
+
+
 @jsii.implements(ec2.IConnectable)
 class PrivateNetwork(Construct):
     """A private VPC for model hosting: isolated subnets only, AWS services through VPC endpoints.
@@ -159,6 +184,7 @@ class PrivateNetwork(Construct):
         flow_logs: bool = True,
         flow_log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         encryption_key: kms.IKey | None = None,
+        endpoint_principal_org_id: str | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
     ) -> None:
         """
@@ -192,6 +218,9 @@ class PrivateNetwork(Construct):
             provider's log group). Default: - one year.
         :param encryption_key: KMS key for the flow log group and the log group of aws-cdk-lib's
             default-security-group provider Lambda. Default: - a new key with rotation enabled.
+        :param endpoint_principal_org_id: the identity perimeter of the endpoint policies: when set, callers must
+            belong to this AWS Organization (``aws:PrincipalOrgID``) instead of this account. Default: - this
+            account (``aws:PrincipalAccount``).
         :param removal_policy: what happens to the key and log group when removed from the stack.
             Default: - RETAIN (flow logs are audit evidence).
         """
@@ -214,6 +243,11 @@ class PrivateNetwork(Construct):
             self.vpc_cidr = require_private_cidr("vpc_cidr", cidr, min_prefix=8, max_prefix=28)
         self.vpc: ec2.IVpc = vpc
         self.isolated_subnets = ec2.SubnetSelection(subnet_type=ec2.SubnetType.PRIVATE_ISOLATED)
+        if endpoint_principal_org_id is not None and not re.fullmatch(r"o-[a-z0-9]{10,32}", endpoint_principal_org_id):
+            raise ValueError(f"endpoint_principal_org_id must look like o-abcdef1234 (o- and 10 to 32 lowercase letters or digits), got {endpoint_principal_org_id!r}")
+        self._principal_perimeter = (
+            {"aws:PrincipalOrgID": endpoint_principal_org_id} if endpoint_principal_org_id else {"aws:PrincipalAccount": Stack.of(self).account}
+        )
 
         self.encryption_key: kms.IKey | None = encryption_key
         self.flow_log_group: logs.ILogGroup | None = None
@@ -258,6 +292,8 @@ class PrivateNetwork(Construct):
             )
             stack = Stack.of(self)
             for statement in s3_gateway_statements(stack, stack.region, list(s3_read_buckets)):
+                if statement.sid == "ThisAccountsBuckets":
+                    statement = this_accounts_buckets(stack, self._principal_perimeter)
                 self.s3_endpoint.add_to_policy(statement)
 
     def _new_vpc(
@@ -331,10 +367,20 @@ class PrivateNetwork(Construct):
         )
         # A role whose only permissions sit in a customer-managed policy (HIPAA/NIST/PCI IAMNoInlinePolicy):
         # FlowLog's own grants would land in an inline DefaultPolicy, so it gets a view that ignores them.
+        # confused deputy (Amazon VPC user guide, "Publish flow logs to CloudWatch Logs", IAM role: "We recommend
+        # that you use the aws:SourceAccount and aws:SourceArn condition keys"; the flow-log id is not known before
+        # the flow log exists, so its ARN ends in a wildcard, as the guide allows)
+        stack = Stack.of(self)
         role = iam.Role(
             self,
             "FlowLogRole",
-            assumed_by=iam.ServicePrincipal("vpc-flow-logs.amazonaws.com"),
+            assumed_by=iam.ServicePrincipal(
+                "vpc-flow-logs.amazonaws.com",
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": stack.account},
+                    "ArnLike": {"aws:SourceArn": f"arn:{stack.partition}:ec2:{stack.region}:{stack.account}:vpc-flow-log/*"},
+                },
+            ),
             description="Delivers this VPC's flow logs to its encrypted log group",
         )
         policy = iam.ManagedPolicy(
@@ -437,5 +483,7 @@ class PrivateNetwork(Construct):
                 open=False,
             )
             for statement in INTERFACE_ENDPOINT_POLICIES[name](Stack.of(self)):
+                if statement.sid not in NO_PRINCIPAL_PERIMETER:
+                    statement.add_condition("StringEquals", self._principal_perimeter)
                 self.interface_endpoints[name].add_to_policy(statement)
         return self.interface_endpoints[name]

@@ -70,8 +70,12 @@ class PlatformRoles(Construct):
         reports_bucket: s3.IBucket | None = None,
         rest_api_ids: Sequence[str] = (),
         operator_require_mfa: bool = True,
+        auditor_require_mfa: bool = True,
         principal_org_id: str | None = None,
         principal_arns: Sequence[str] = (),
+        operator_principal_arns: Sequence[str] | None = None,
+        auditor_principal_arns: Sequence[str] | None = None,
+        endpoint_names: Sequence[str] = (),
         platform_tag: tuple[str, str] = PLATFORM_TAG,
     ) -> None:
         """
@@ -91,10 +95,19 @@ class PlatformRoles(Construct):
             return API key values). Default: - the auditor reads no API Gateway configuration.
         :param operator_require_mfa: the operator's trust policy requires ``aws:MultiFactorAuthPresent``
             (PCI DSS 8.3: MFA for all non-console administrative access). Default: - true.
+        :param auditor_require_mfa: the auditor's trust policy requires ``aws:MultiFactorAuthPresent`` (the audit
+            record is evidence: PCI DSS v4.0 8.4.2, MFA for all access into the cardholder data environment).
+            Default: - true.
         :param principal_org_id: when set, operator and auditor may only be assumed by principals of this AWS
             Organization (``aws:PrincipalOrgID``). Default: - no organization condition.
         :param principal_arns: when set, operator and auditor may only be assumed by principals whose ARN
             matches one of these patterns (``aws:PrincipalArn``, ArnLike). Default: - no principal-ARN condition.
+        :param operator_principal_arns: ARN patterns (``aws:PrincipalArn``, ArnLike) of who may assume the operator
+            role; a list of its own, so that in one account the operator's and the auditor's people differ.
+            Default: - ``principal_arns``.
+        :param auditor_principal_arns: the same for the auditor role. Default: - ``principal_arns``.
+        :param endpoint_names: the platform's SageMaker endpoint names; the operator gets exactly these endpoint
+            ARNs. Default: - every endpoint whose name starts with the lower-case ``resource_prefix``.
         :param platform_tag: (key, value) of the tag every platform resource carries; the operator may only
             scale scalable targets with this tag. Default: - ``project=gpt-oss-platform``.
         """
@@ -107,13 +120,20 @@ class PlatformRoles(Construct):
         )
         self.prefix = resource_prefix
         validate_trust_conditions(principal_org_id=principal_org_id, principal_arns=principal_arns)
+        for name, arns in (("operator_principal_arns", operator_principal_arns), ("auditor_principal_arns", auditor_principal_arns)):
+            try:
+                validate_trust_conditions(principal_arns=arns or ())
+            except ValueError as err:
+                raise ValueError(str(err).replace("principal_arns", name, 1)) from None
+        self.operator_principal_arns = tuple(principal_arns if operator_principal_arns is None else operator_principal_arns)
+        self.auditor_principal_arns = tuple(principal_arns if auditor_principal_arns is None else auditor_principal_arns)
+        self.endpoint_names = tuple(endpoint_names)
+        self.auditor_require_mfa = auditor_require_mfa
         self.rest_api_ids = tuple(rest_api_ids)
         self.platform_tag = platform_tag
         self._trust_conditions: dict = {}
         if principal_org_id:
             self._trust_conditions["StringEquals"] = {"aws:PrincipalOrgID": principal_org_id}
-        if principal_arns:
-            self._trust_conditions["ArnLike"] = {"aws:PrincipalArn": list(principal_arns)}
         self.operator_require_mfa = operator_require_mfa
         self.role_name_pattern = role_name_pattern or f"{resource_prefix}*"
         self.consumer_role = self._consumer(front_door, consumer_principals) if consumer_principals else None
@@ -125,9 +145,11 @@ class PlatformRoles(Construct):
             principals = [p.with_conditions(conditions) for p in principals]
         return iam.Role(self, id, assumed_by=iam.CompositePrincipal(*principals), description=description)
 
-    def _human_trust(self, *, mfa: bool) -> dict:
-        """Trust conditions for a human role: org / principal-ARN from config, and MFA when asked."""
+    def _human_trust(self, *, mfa: bool, principal_arns: Sequence[str]) -> dict:
+        """Trust conditions for a human role: org and the role's principal-ARN patterns from config, MFA when asked."""
         conditions = {k: dict(v) for k, v in self._trust_conditions.items()}
+        if principal_arns:
+            conditions["ArnLike"] = {"aws:PrincipalArn": list(principal_arns)}
         if mfa:
             conditions["Bool"] = {"aws:MultiFactorAuthPresent": "true"}
         return conditions
@@ -175,21 +197,29 @@ class PlatformRoles(Construct):
             "Operator",
             principals,
             "gpt-oss platform operator: run and scale endpoints, read telemetry; no data plane",
-            self._human_trust(mfa=self.operator_require_mfa),
+            self._human_trust(mfa=self.operator_require_mfa, principal_arns=self.operator_principal_arns),
         )
-        endpoints = self._arn("sagemaker", f"endpoint/{self.prefix.lower()}*")
+        # exact endpoint ARNs when the endpoints are known, else every endpoint named with the platform's prefix
+        endpoints = [self._arn("sagemaker", f"endpoint/{name}") for name in self.endpoint_names] or [
+            self._arn("sagemaker", f"endpoint/{self.prefix.lower()}*")
+        ]
         # CloudFormation generates endpoint-config names (a new one per change), so no name prefix matches them:
         # scope by the tag every GptOssEndpoint resource carries (endpoint-config supports aws:ResourceTag).
         endpoint_configs = self._arn("sagemaker", "endpoint-config/*")
         inference_components = self._arn("sagemaker", f"inference-component/{self.prefix.lower()}*")
         # the platform's log groups only: CloudFormation names unnamed log groups after their stack
         # (<prefix>-<kind>-<region>-...), SageMaker writes endpoint logs to /aws/sagemaker/Endpoints/<endpoint>,
-        # API Gateway execution logs go to API-Gateway-Execution-Logs_<api id>/<stage>
+        # API Gateway execution logs go to API-Gateway-Execution-Logs_<api id>/<stage>. The audit trail's log group
+        # (AuditTrail: /aws/cloudtrail/<trail>) matches none of them: the operator cannot read the audit record.
         log_groups = [
             self._arn("logs", f"log-group:{self.prefix}-*"),
             self._arn("logs", f"log-group:/aws/sagemaker/Endpoints/{self.prefix.lower()}-*"),
             *(self._arn("logs", f"log-group:API-Gateway-Execution-Logs_{api_id}/*") for api_id in self.rest_api_ids),
         ]
+        # alarms: CloudFormation names them <stack>-<logical id>-<suffix>, and every platform stack is <prefix>-*;
+        # dashboards: PlatformMonitoring in the app is named after its stack (dashboard ARNs carry no region)
+        alarms = self._arn("cloudwatch", f"alarm:{self.prefix}-*")
+        dashboards = f"arn:{Stack.of(self).partition}:cloudwatch::{Stack.of(self).account}:dashboard/{self.prefix}-*"
         scalable_targets = self._arn("application-autoscaling", "scalable-target/*")
         tag_key, tag_value = self.platform_tag
         policy = self._policy(
@@ -199,18 +229,20 @@ class PlatformRoles(Construct):
             [
                 iam.PolicyStatement(
                     sid="EndpointLifecycle",
-                    actions=[
-                        "sagemaker:DescribeEndpoint",
-                        "sagemaker:DescribeInferenceComponent",
-                        "sagemaker:UpdateEndpoint",
-                        "sagemaker:UpdateEndpointWeightsAndCapacities",
-                        "sagemaker:UpdateInferenceComponentRuntimeConfig",
-                    ],
-                    resources=[endpoints, inference_components],
+                    actions=["sagemaker:DescribeEndpoint", "sagemaker:UpdateEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities"],
+                    resources=endpoints,
                 ),
                 iam.PolicyStatement(
+                    sid="InferenceComponentCopies",
+                    actions=["sagemaker:DescribeInferenceComponent", "sagemaker:UpdateInferenceComponentRuntimeConfig"],
+                    resources=[inference_components],
+                ),
+                # UpdateEndpoint authorizes two resources, the endpoint and the endpoint config it switches to
+                # (Service Authorization Reference, SageMaker: UpdateEndpoint on endpoint and endpoint-config); the
+                # endpoint half is in EndpointLifecycle, the config half here, limited to the platform's configs
+                iam.PolicyStatement(
                     sid="DescribeEndpointConfigs",
-                    actions=["sagemaker:DescribeEndpointConfig"],
+                    actions=["sagemaker:DescribeEndpointConfig", "sagemaker:UpdateEndpoint"],
                     resources=[endpoint_configs],
                     conditions={"StringLike": {f"aws:ResourceTag/{MODEL_TAG}": "gpt-oss-*"}},
                 ),
@@ -224,16 +256,15 @@ class PlatformRoles(Construct):
                         "application-autoscaling:DescribeScalingActivities",
                         "application-autoscaling:DescribeScalingPolicies",
                         "logs:DescribeLogGroups",
-                        "logs:GetQueryResults",
                         "cloudwatch:GetMetricData",
                         "cloudwatch:GetMetricStatistics",
                         "cloudwatch:ListMetrics",
-                        "cloudwatch:DescribeAlarms",
-                        "cloudwatch:GetDashboard",
                         "cloudwatch:ListDashboards",
                     ],
                     resources=["*"],
                 ),
+                iam.PolicyStatement(sid="PlatformAlarms", actions=["cloudwatch:DescribeAlarms", "cloudwatch:DescribeAlarmHistory"], resources=[alarms]),
+                iam.PolicyStatement(sid="PlatformDashboards", actions=["cloudwatch:GetDashboard"], resources=[dashboards]),
                 iam.PolicyStatement(
                     sid="ScaleEndpointVariants",
                     actions=["application-autoscaling:RegisterScalableTarget", "application-autoscaling:PutScalingPolicy"],
@@ -247,33 +278,37 @@ class PlatformRoles(Construct):
                 ),
                 iam.PolicyStatement(
                     sid="ReadLogs",
-                    actions=["logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents", "logs:StartQuery"],
+                    # GetQueryResults too: the Service Authorization Reference gives it the log-group resource type
+                    actions=["logs:DescribeLogStreams", "logs:GetLogEvents", "logs:FilterLogEvents", "logs:StartQuery", "logs:GetQueryResults"],
                     resources=log_groups,
                 ),
             ],
         )
-        self._acknowledge(policy, endpoints, "operators manage every endpoint this platform names with its prefix; endpoint names are generated per deployment, so a prefix is the narrowest stable scope")
-        self._acknowledge(policy, endpoint_configs, f"CloudFormation generates endpoint-config names, so the statement is scoped by the {MODEL_TAG} tag every platform endpoint config carries; DescribeEndpointConfig is read-only")
+        if not self.endpoint_names:
+            self._acknowledge(policy, endpoints[0], "operators manage every endpoint this platform names with its prefix (pass endpoint_names for exact ARNs; the app does)")
+        self._acknowledge(policy, endpoint_configs, f"CloudFormation generates endpoint-config names, so the statement is scoped by the {MODEL_TAG} tag every platform endpoint config carries; DescribeEndpointConfig is read-only, and UpdateEndpoint here only names which of the platform's configs an endpoint of the platform (endpoint ARN scoped by EndpointLifecycle) switches to")
         self._acknowledge(policy, inference_components, "inference components (scale-to-zero) carry the platform prefix like their endpoints; the operator resizes copies, never invokes them")
         self._acknowledge(
             policy,
             "*",
-            "read-only inventory and telemetry: SageMaker List*, Application Auto Scaling Describe*, CloudWatch "
-            "GetMetricData / GetMetricStatistics / ListMetrics and logs:GetQueryResults have no resource-level "
-            "permissions; cloudwatch:DescribeAlarms / GetDashboard / ListDashboards and logs:DescribeLogGroups return "
-            "alarm, dashboard and log-group configuration only (no log events, no data plane) and stay account-wide "
-            "because the platform's alarm, dashboard and log-group names are generated per deployment",
+            "read-only inventory and telemetry without resource-level permissions (Service Authorization Reference: "
+            "SageMaker List*, Application Auto Scaling Describe*, CloudWatch GetMetricData / GetMetricStatistics / "
+            "ListMetrics / ListDashboards and logs:DescribeLogGroups take only '*'); they return names, configuration "
+            "and metric values, no log events and no data plane",
         )
+        self._acknowledge(policy, alarms, f"alarms of the platform's stacks only: CloudFormation names alarms after their stack, and every platform stack is named {self.prefix}-<kind>-<region>; read-only")
+        self._acknowledge(policy, dashboards, f"dashboards of the platform only: the app names its dashboard after its stack ({self.prefix}-Monitoring-<region>); read-only")
         self._acknowledge(policy, scalable_targets, f"Application Auto Scaling names scalable targets by generated ids only; the statement is limited to SageMaker targets carrying the platform tag {tag_key}={tag_value} (aws:ResourceTag), so the operator changes min/max capacity of this platform's endpoints only and can neither invoke them nor read captures")
         for arn in log_groups:
-            self._acknowledge(policy, arn, "the operator reads only the platform's own log groups (named after the platform's stacks, its SageMaker endpoints or its API id), which by design hold no prompt or completion text (the proxy logs ids, routes, latency and token counts); their names are generated per deployment, so a name prefix is the narrowest stable scope")
+            self._acknowledge(policy, arn, "the operator reads only the platform's own log groups (named after the platform's stacks, its SageMaker endpoints or its API id), which by design hold no prompt or completion text (the proxy logs ids, routes, latency and token counts); their names are generated per deployment, so a name prefix is the narrowest stable scope; the audit trail's log group (/aws/cloudtrail/...) is outside every pattern")
         return role
 
     # ---- auditor --------------------------------------------------------------------------------------
 
     def _auditor(self, principals: Sequence[iam.IPrincipal], reports_bucket: s3.IBucket | None) -> iam.Role:
         role = self._role(
-            "Auditor", principals, "gpt-oss platform auditor: read-only configuration and compliance evidence", self._human_trust(mfa=False)
+            "Auditor", principals, "gpt-oss platform auditor: read-only configuration and compliance evidence",
+            self._human_trust(mfa=self.auditor_require_mfa, principal_arns=self.auditor_principal_arns),
         )
         stacks = self._arn("cloudformation", f"stack/{self.prefix}-*/*")
         roles = f"arn:{Stack.of(self).partition}:iam::{Stack.of(self).account}:role/{self.role_name_pattern}"
@@ -325,7 +360,13 @@ class PlatformRoles(Construct):
             )
         policy = self._policy(role, "AuditorPolicy", "Read-only: templates, role policies, key/log/guardrail/network metadata", statements)
         self._acknowledge(policy, stacks, "the auditor reads every stack of this platform (named <prefix>-<kind>-<region>) and nothing it could change")
-        self._acknowledge(policy, roles, "CloudFormation names the platform's roles after their stacks (<prefix>...); the auditor reads their policies, never assumes or changes them")
+        self._acknowledge(
+            policy,
+            roles,
+            f"role/{self.role_name_pattern} is the name pattern of the platform's roles (CloudFormation's <stack>-... names, "
+            "or <role_name_prefix><stack>... under RoleNamePrefix when the pattern carries that prefix); the auditor reads "
+            "their policies (Get/List only), never assumes or changes them",
+        )
         self._acknowledge(
             policy,
             "*",

@@ -28,7 +28,9 @@ class MonitoringStack(PlatformStack):
     ) -> None:
         super().__init__(scope, id, availability_zones=region_config.availability_zones, **kwargs)
         self.monitoring = PlatformMonitoring(
-            self, "Monitoring", endpoints=endpoints, proxy=proxy, guardrail=guardrail, alarm_emails=alarm_emails, removal_policy=removal_policy
+            self, "Monitoring", endpoints=endpoints, proxy=proxy, guardrail=guardrail, alarm_emails=alarm_emails,
+            # named after the stack (GptOss-Monitoring-<region>): PlatformRoles scopes the operator to <prefix>-*
+            dashboard_name=self.stack_name, removal_policy=removal_policy,
         )
         CfnOutput(self, "DashboardName", value=self.monitoring.dashboard.dashboard_name)
         CfnOutput(self, "AlarmTopicArn", value=self.monitoring.topic.topic_arn, description="Subscribe on-call here")

@@ -110,6 +110,8 @@ def build_region(app: App, config: PlatformConfig, region: str) -> RegionStacks:
             stack_name("Audit", region),
             region_config=region_config,
             proxy=proxy.proxy,
+            readers=[r for r in (proxy.roles.auditor_role,) if r is not None],
+            alarm_topic=monitoring.monitoring.topic,
             removal_policy=removal_policy,
             env=env,
             description=f"gpt-oss-platform {region}: CloudTrail audit trail (data events: SageMaker, Bedrock, guardrail, proxy)",
@@ -179,7 +181,7 @@ def wire_cross_stack_references(stacks: RegionStacks, fingerprint: str) -> None:
     if stacks.models is not None:
         consumers.append((stacks.models, [stacks.network]))
     if stacks.audit is not None:
-        consumers.append((stacks.audit, [stacks.proxy]))
+        consumers.append((stacks.audit, [stacks.proxy, stacks.monitoring]))
     for consumer, producers in consumers:
         for producer in producers:
             consumer.add_stack_dependency(producer, "reads its values (Fn::GetStackOutput) or its endpoint names")

@@ -76,6 +76,8 @@ class ProxyStack(PlatformStack):
             "ModelAccessGuard",
             endpoint_arns=[f"arn:{self.partition}:sagemaker:{self.region}:{self.account}:endpoint/{e.endpoint_name}" for e in endpoints.values()],
             proxy_role=self.proxy.role,
+            guardrail=guardrail,  # a direct gpt-oss call on Bedrock must name this guardrail version
+            proxy_function=self.proxy.function,  # no direct invoke, function URL or non-API-Gateway permission
         )
         door = self.proxy.add_private_api(
             # the endpoint object, not its id: across stacks this is a real reference that follows a replacement
@@ -98,6 +100,7 @@ class ProxyStack(PlatformStack):
             auditor_principals=[principal(p) for p in config.auditor_principals],
             role_name_pattern=f"{prefix}GptOss*",
             rest_api_ids=[door.rest_api_id],
+            endpoint_names=[e.endpoint_name for e in endpoints.values()],
             principal_org_id=config.principal_org_id,
             principal_arns=config.principal_arns,
             **({"operator_require_mfa": config.operator_require_mfa} if config.operator_require_mfa is not None else {}),

@@ -410,12 +410,13 @@ def test_operator_role_matches_the_synthesized_endpoint_and_its_config():
     ]
     statements = {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
     describe = statements["DescribeEndpointConfigs"]
-    assert describe["Action"] == "sagemaker:DescribeEndpointConfig"
+    assert describe["Action"] == ["sagemaker:DescribeEndpointConfig", "sagemaker:UpdateEndpoint"]  # UpdateEndpoint's config half
     assert describe["Resource"]["Fn::Join"][1][-1] == ":endpoint-config/*"
     ((tag_key, pattern),) = describe["Condition"]["StringLike"].items()
     config_tags = {t["Key"]: t["Value"] for t in config["Properties"]["Tags"]}
     assert fnmatch.fnmatchcase(config_tags[tag_key.removeprefix("aws:ResourceTag/")], pattern)
-    endpoint_patterns = [r["Fn::Join"][1][-1].split(":endpoint/")[1] for r in statements["EndpointLifecycle"]["Resource"] if ":endpoint/" in r["Fn::Join"][1][-1]]
+    lifecycle = statements["EndpointLifecycle"]["Resource"]
+    endpoint_patterns = [r["Fn::Join"][1][-1].split(":endpoint/")[1] for r in (lifecycle if isinstance(lifecycle, list) else [lifecycle]) if ":endpoint/" in r["Fn::Join"][1][-1]]
     assert any(fnmatch.fnmatchcase(ep.endpoint_name, p) for p in endpoint_patterns)
 
 

@@ -62,6 +62,10 @@ def test_every_alarm_has_its_metric_threshold_and_topic_actions(built):
         "invoke proxy: throttled invocations": ("Throttles", 1),
         "private API: 5xx responses": ("5XXError", 5),
         "guardrail: ApplyGuardrail server errors (all guardrails of the region)": ("InvocationServerErrors", 1),
+        "alarm topic: notifications that could not be e-mailed (dead-letter queue not empty)": ("ApproximateNumberOfMessagesVisible", 1),
+        "security: the proxy refused requests (403)": ("Requests", 10),
+        "security: private API 4xx responses (IAM and resource-policy denials are 403s)": ("4XXError", 50),
+        "security: guardrail interventions spiked (all guardrails of the region)": ("InvocationsIntervened", 50),
     }
     assert {d: (p["MetricName"], p["Threshold"]) for d, p in alarms.items()} == expected
     for p in alarms.values():
@@ -79,8 +83,12 @@ def test_guardrail_alarm_uses_a_published_dimension_set(built):
 
 
 def test_cloudwatch_key_grant_has_confused_deputy_conditions_and_explicit_actions(built):
-    """SNS developer guide, "Enable compatibility between event sources from AWS services and encrypted
-    topics": CloudWatch needs kms:Decrypt and kms:GenerateDataKey on the topic's key; aws:SourceAccount and
+    """SNS developer guide, "Key management" (awsdocs/amazon-sns-developer-guide doc_source/sns-key-management.md):
+    "Enable compatibility between event sources from AWS services and encrypted topics" asks for a key-policy
+    statement for the service principal, and "Allow a user to send messages to a topic with SSE" names what a
+    publisher uses: "The publisher must have the kms:GenerateDataKey and kms:Decrypt permissions" (the
+    compatibility example writes GenerateDataKey*, whose other members, GenerateDataKeyWithoutPlaintext and the
+    key-pair forms, a publish never calls). aws:SourceAccount and
     aws:SourceArn (this account's alarms in this region) keep another account's alarms from using it
     (the same conditions as aws/modern-data-architecture-accelerator ``grantCloudWatchAlarmsTopicAccess``)."""
     stack, _, _, mon, t = built
@@ -166,3 +174,108 @@ def test_app_writes_a_cost_file_per_region(platform_app):
     assert "| Bedrock gpt-oss-120b tokens |" in west and "SageMaker" not in west.split("| --- |")[-1]
     line = [l for l in platform_app.stderr.splitlines() if l.startswith("cost estimate us-east-1:")][0]
     assert "per month at min/max capacity and 100,000 requests" in line
+
+
+def test_topic_policy_lets_this_accounts_alarms_publish(built):
+    """``enforce_ssl`` writes an AWS::SNS::TopicPolicy, and a topic policy replaces the topic's default policy, so
+    CloudWatch needs its own Allow or every alarm action fails with "is not authorized to perform: SNS:Publish ...
+    because no resource-based policy allows" (aws-solutions/automated-security-response-on-aws#43). The statement
+    follows the SNS developer guide, "Example cases for Amazon SNS access control" ("Allow any CloudWatch alarm to
+    publish to a topic": ArnLike aws:SourceArn ``arn:aws:cloudwatch:<region>:<account>:alarm:*``) with the service
+    principal and aws:SourceAccount ("Allow any AWS resource to publish to a topic") against the confused deputy."""
+    stack, _, _, mon, t = built
+    (policy,) = t.find_resources("AWS::SNS::TopicPolicy").values()
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    (allow,) = [s for s in statements if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "cloudwatch.amazonaws.com"} and allow["Action"] == "sns:Publish"
+    assert allow["Resource"] == {"Ref": stack.resolve(mon.topic.node.default_child.logical_id)}
+    assert allow["Condition"] == {
+        "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+        "ArnLike": {"aws:SourceArn": {"Fn::Join": ["", ["arn:aws:cloudwatch:us-east-1:", {"Ref": "AWS::AccountId"}, ":alarm:*"]]}},
+    }
+    # the TLS deny stays, and the topic's alarms are the ones this statement lets in
+    assert any(s["Effect"] == "Deny" for s in statements)
+    ours = [a["Properties"] for a in t.find_resources("AWS::CloudWatch::Alarm").values() if "AlarmActions" in a["Properties"]]
+    assert len(ours) == len(mon.alarms) and all(a["AlarmActions"] == [allow["Resource"]] for a in ours)
+
+
+def test_email_subscriptions_have_an_encrypted_dead_letter_queue(built):
+    """SNS developer guide, "Amazon SNS dead-letter queues (DLQs)" (doc_source/sns-dead-letter-queues.md): SMTP
+    endpoints are retried 50 times over 6 hours and the message is then discarded unless the subscription has a
+    DLQ (a RedrivePolicy with deadLetterTargetArn, same account and Region); an encrypted DLQ needs a customer
+    managed key whose policy lets the SNS service principal use it; the guide recommends 14 days of retention.
+    The key statement uses what the SQS developer guide names for service event sources ("Configure KMS
+    permissions for AWS services": kms:GenerateDataKey and kms:Decrypt) and the aws:SourceArn = topic condition
+    aws-cdk-lib adds for SQS subscriptions (aws/aws-cdk#20339); the queue policy is the SNS guide's "Publish
+    messages to an Amazon SQS queue" statement (sqs:SendMessage, ArnEquals aws:SourceArn = the topic)."""
+    stack, _, _, mon, t = built
+    queue = mon.dead_letter_queue
+    queue_id = stack.resolve(queue.node.default_child.logical_id)
+    topic = {"Ref": stack.resolve(mon.topic.node.default_child.logical_id)}
+    (sub,) = t.find_resources("AWS::SNS::Subscription").values()
+    assert sub["Properties"]["RedrivePolicy"] == {"deadLetterTargetArn": {"Fn::GetAtt": [queue_id, "Arn"]}}
+    props = t.find_resources("AWS::SQS::Queue")[queue_id]["Properties"]
+    key_id = stack.resolve(queue.encryption_master_key.node.default_child.logical_id)
+    assert props["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]} and props["MessageRetentionPeriod"] == 14 * 86400
+    key_statements = t.find_resources("AWS::KMS::Key")[key_id]["Properties"]["KeyPolicy"]["Statement"]
+    (sns_use,) = [s for s in key_statements if s.get("Principal") == {"Service": "sns.amazonaws.com"}]
+    assert sorted(sns_use["Action"]) == ["kms:Decrypt", "kms:GenerateDataKey"] and sns_use["Condition"] == {"ArnEquals": {"aws:SourceArn": topic}}
+    (qp,) = [p["Properties"] for p in t.find_resources("AWS::SQS::QueuePolicy").values() if p["Properties"]["Queues"] == [{"Ref": queue_id}]]
+    statements = qp["PolicyDocument"]["Statement"]
+    assert {"Effect": "Allow", "Principal": {"Service": "sns.amazonaws.com"}, "Action": "sqs:SendMessage",
+            "Resource": {"Fn::GetAtt": [queue_id, "Arn"]}, "Condition": {"ArnEquals": {"aws:SourceArn": topic}}} in statements
+    assert any(s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in statements)
+
+
+def test_no_dead_letter_queue_without_email_subscriptions():
+    stack = Stack(make_app(), "T", env=Environment(region="us-east-1"))
+    mon = PlatformMonitoring(stack, "Mon")
+    assert mon.dead_letter_queue is None
+    Template.from_stack(stack).resource_count_is("AWS::SQS::Queue", 0)
+
+
+def test_alarm_emails_leave_no_open_nag_finding_in_any_pack(tmp_path):
+    """Issue 21 item 6: ``-c alarm_emails=...`` failed the gate with Serverless-SNSRedrivePolicy on the e-mail
+    subscription. With the dead-letter queue every pack is clean; the queue's own two findings (a DLQ without a
+    DLQ) are acknowledged on the queue with a reason."""
+    from aws_cdk import App
+
+    from stacks.compliance import attach_compliance
+    from tests.conftest import project_context
+
+    app = App(context=project_context(), outdir=str(tmp_path))
+    attach_compliance(app)
+    stack = Stack(app, "Mon", env=Environment(region="us-east-1"))
+    PlatformMonitoring(stack, "Mon", alarm_emails=["oncall@example.com", "ops@example.com"])
+    app.synth()  # raises ValidationFailed on any unacknowledged error
+    report = json.loads((tmp_path / "validation-report.json").read_text())
+    assert [(p["pluginName"], v["ruleName"]) for p in report["pluginReports"] for v in p["violations"]] == []
+    assert {p["pluginName"] for p in report["pluginReports"]} >= {"AwsSolutions", "Serverless"}  # the packs that acknowledged the queue
+
+
+def test_app_names_each_dashboard_after_its_stack(platform_app):
+    """The operator may read dashboards named ``GptOss-*`` only (PlatformRoles; CloudWatch in the Service
+    Authorization Reference: GetDashboard acts on ``dashboard/${DashboardName}``), so the app names them so."""
+    for region in ("us-east-1", "us-west-2"):
+        stack = f"GptOss-Monitoring-{region}"
+        (dash,) = [r for r in platform_app.template(stack)["Resources"].values() if r["Type"] == "AWS::CloudWatch::Dashboard"]
+        assert dash["Properties"]["DashboardName"] == stack
+
+
+def test_security_alarms_read_published_metrics(built):
+    """Issue 22 (Low): security alarms on the alarm topic. Guardrail interventions use the published
+    ``Operation=ApplyGuardrail`` set of InvocationsIntervened (Bedrock user guide, "Monitor Amazon Bedrock Guardrails
+    using CloudWatch metrics"); the proxy's 403s its embedded-metric ``Requests`` by ``Status`` (the format
+    lambda/invoke_proxy/gptoss_proxy/wiring.py declares: Dimensions [["Status"]]); the private API's 4XXError from
+    aws-cdk-lib's ``RestApi.metric_client_error``."""
+    _, _, _, mon, t = built
+    alarms = {a["Properties"]["AlarmDescription"]: a["Properties"] for a in t.find_resources("AWS::CloudWatch::Alarm").values() if "AlarmDescription" in a["Properties"]}
+    blocks = alarms["security: guardrail interventions spiked (all guardrails of the region)"]
+    assert (blocks["Namespace"], blocks["Dimensions"]) == ("AWS/Bedrock/Guardrails", [{"Name": "Operation", "Value": "ApplyGuardrail"}])
+    forbidden = alarms["security: the proxy refused requests (403)"]
+    assert (forbidden["Namespace"], forbidden["Dimensions"], forbidden["Statistic"]) == ("GptOssPlatform", [{"Name": "Status", "Value": "403"}], "Sum")
+    from pathlib import Path
+
+    wiring = (Path(__file__).resolve().parent.parent / "lambda/invoke_proxy/gptoss_proxy/wiring.py").read_text()
+    assert '"Dimensions": [["Status"]]' in wiring and '"Status": str(record.get("status"' in wiring
+    assert alarms["security: private API 4xx responses (IAM and resource-policy denials are 403s)"]["Namespace"] == "AWS/ApiGateway"

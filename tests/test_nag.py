@@ -201,7 +201,8 @@ def test_roles_configuration_has_trust_conditions_and_boundary(tmp_path_factory)
     assert op["Condition"]["Bool"] == {"aws:MultiFactorAuthPresent": "true"}
     assert op["Condition"]["StringEquals"] == {"aws:PrincipalOrgID": "o-abcdef1234"}
     (au,) = auditor["AssumeRolePolicyDocument"]["Statement"]
-    assert "Bool" not in au["Condition"] and au["Condition"]["ArnLike"]["aws:PrincipalArn"] == [
+    assert au["Condition"]["Bool"] == {"aws:MultiFactorAuthPresent": "true"}  # auditor MFA by default (issue 22)
+    assert au["Condition"]["ArnLike"]["aws:PrincipalArn"] == [
         "arn:aws:iam::111122223333:role/ops-*", "arn:aws:iam::444455556666:role/audit-*"
     ]
     for stack in app.stacks():

