@@ -251,7 +251,7 @@ def guard_scp_document(
     after deploy) it requires *a* guardrail; pass ``guardrail_identifier(arn, version)`` from the Guardrail
     stack's outputs to pin this one.
 
-    UNCONFIRMED offline: the generated-name patterns (a verify check compares them with the deployed names).
+    UNCONFIRMED(manual:scp-name-patterns) offline: the generated-name patterns (compare them with the deployed names after the first deploy).
 
     What only an SCP closes, and why: an SCP limits every principal of the member accounts, including
     administrators with ``lambda:*`` or ``bedrock:*`` that no boundary of ours reaches; it does not limit service

@@ -256,7 +256,7 @@ class PlatformMonitoring(Construct):
         policy (sqs:SendMessage for sns.amazonaws.com, ArnEquals aws:SourceArn = this topic) is what
         ``Subscription`` adds for a ``dead_letter_queue``. An alarm on the queue's depth shows lost notifications."""
         key = new_key(self, "DeadLetterKey", description="gpt-oss-platform: undelivered alarm notifications", removal_policy=removal_policy)
-        # UNCONFIRMED offline: that SNS's redrive into a DLQ puts aws:SourceArn (the topic) in its KMS request context
+        # UNCONFIRMED(manual:sns-dlq-source-arn) offline: that SNS's redrive into a DLQ puts aws:SourceArn (the topic) in its KMS request context
         # as its SQS-subscription deliveries do (the case aws-cdk's feature flag restrictSqsDescryption covers);
         # verify: an undeliverable test notification arrives in the queue
         key.add_to_resource_policy(
