@@ -283,7 +283,10 @@ _AZ = re.compile(r"[a-z]{2}(-gov)?-[a-z]+-\d[a-z]")
 def _region_config(region: str, account: str | None, ctx: Mapping[str, Any], k: Callable[[str], str]) -> RegionConfig:
     """``k(name)`` gives the full key path for messages (``region_overrides.<region>.<name>`` when overridden)."""
 
-    sagemaker = _models(k("sagemaker_models"), ctx.get("sagemaker_models"), region, lambda m: m.jumpstart_regions, "SageMaker JumpStart")
+    sagemaker_value = ctx.get("sagemaker_models")
+    if sagemaker_value is None:
+        sagemaker_value = default_sagemaker_models(region)
+    sagemaker = _models(k("sagemaker_models"), sagemaker_value, region, lambda m: m.jumpstart_regions, "SageMaker JumpStart")
     profiled = _inference_profiles(k("bedrock_inference_profiles"), ctx.get("bedrock_inference_profiles"), region)
     bedrock_value = ctx.get("bedrock_models")
     if bedrock_value is None:
@@ -409,11 +412,29 @@ def _region_config(region: str, account: str | None, ctx: Mapping[str, Any], k: 
     )
 
 
+#: the model a region hosts on SageMaker by default, where SageMaker JumpStart offers it
+DEFAULT_SAGEMAKER_MODEL = "gpt-oss-20b"
+
+
+def default_sagemaker_models(region: str) -> list[str]:
+    """``sagemaker_models`` when the key is not set: gpt-oss-20b where the catalog says SageMaker JumpStart
+    offers it in ``region``, else none (the region is then served by Bedrock: :func:`default_bedrock_models`)."""
+    small = catalog.models().get(DEFAULT_SAGEMAKER_MODEL)
+    return [DEFAULT_SAGEMAKER_MODEL] if small and region in small.jumpstart_regions else []
+
+
 def default_bedrock_models(region: str, sagemaker: tuple[str, ...]) -> list[str]:
-    """``bedrock_models`` when the key is not set: where the region has gpt-oss-20b on SageMaker and Bedrock
-    serves gpt-oss-120b in-region, route 120b to Bedrock (it becomes 20b's fallback); else none."""
-    big = catalog.models().get("gpt-oss-120b")
-    return ["gpt-oss-120b"] if big and "gpt-oss-20b" in sagemaker and region in big.bedrock_regions else []
+    """``bedrock_models`` when the key is not set, from the catalog:
+
+    - a region hosting gpt-oss-20b on SageMaker where Bedrock serves gpt-oss-120b in-region: 120b on Bedrock
+      (it becomes 20b's fallback);
+    - a region hosting nothing on SageMaker: every model Bedrock serves in-region (catalog order, small first);
+    - else none.
+    """
+    offered = [name for name, info in catalog.models().items() if region in info.bedrock_regions]
+    if not sagemaker:
+        return offered
+    return ["gpt-oss-120b"] if "gpt-oss-20b" in sagemaker and "gpt-oss-120b" in offered else []
 
 
 def _inference_profiles(key: str, value: Any, region: str) -> tuple[str, ...]:

@@ -117,20 +117,11 @@ def platform_app(tmp_path_factory) -> SynthResult:
 
 
 def all_regions_context() -> dict[str, Any]:
-    """Context for every region the catalog supports at once: each region hosts what it can (gpt-oss-20b on
-    SageMaker where JumpStart offers it, every Bedrock model offered there), so the config is valid."""
+    """Context for every region the catalog supports at once, with no per-region override: each region takes the
+    catalog's defaults (gpt-oss-20b on SageMaker where JumpStart offers it, else the region's Bedrock models)."""
     from gptoss_constructs import catalog
 
-    regions = catalog.supported_regions()
-    overrides = {}
-    for region in regions:
-        sagemaker = [m for m, info in catalog.models().items() if region in info.jumpstart_regions]
-        bedrock = [m for m, info in catalog.models().items() if region in info.bedrock_regions]
-        overrides[region] = {
-            "sagemaker_models": ["gpt-oss-20b"] if "gpt-oss-20b" in sagemaker else sagemaker[:1],
-            "bedrock_models": bedrock,
-        }
-    return {"regions": ",".join(regions), "region_overrides": json.dumps(overrides)}
+    return {"regions": ",".join(catalog.supported_regions())}
 
 
 @pytest.fixture(scope="session")

@@ -29,7 +29,9 @@ def test_defaults_from_cdk_json():
     assert c.interface_endpoints is None  # unset: the Network stack creates what each region calls
 
 
-def test_two_regions_from_a_comma_string_with_the_us_west_2_override():
+def test_two_regions_from_a_comma_string_take_their_catalog_defaults():
+    """us-west-2 has no JumpStart gpt-oss and Bedrock serves both models there: no cdk.json override needed."""
+    assert "region_overrides" not in project_context() and "sagemaker_models" not in project_context()
     c = config(regions="us-east-1,us-west-2")
     assert c.regions == ("us-east-1", "us-west-2")
     west = c.for_region("us-west-2")
@@ -97,7 +99,7 @@ def test_guardrail_policy_preset_or_file(tmp_path, monkeypatch):
         ({"regions": "us-east-1,us-east-1"}, "context key 'regions': a region is listed twice"),
         ({"regions": " , "}, "context key 'regions': no region given"),
         (
-            {"regions": "us-west-2", "region_overrides": {}},
+            {"regions": "us-west-2", "sagemaker_models": "gpt-oss-20b"},
             "context key 'sagemaker_models': gpt-oss-20b is not offered by SageMaker JumpStart in us-west-2; it is offered in: us-east-1, us-east-2, ap-south-1, ap-northeast-1",
         ),
         ({"sagemaker_models": "gpt-oss-7b"}, "context key 'sagemaker_models': unknown model 'gpt-oss-7b'; allowed: gpt-oss-120b, gpt-oss-20b"),
@@ -173,3 +175,55 @@ def test_fails_on_bad_endpoint_keys(overrides, message):
     with pytest.raises(ConfigError) as err:
         config(**overrides)
     assert message in str(err.value)
+
+
+# ---- per-region defaults from the catalog (issue 21 item 6) -------------------------------------------------
+
+
+def _expected_defaults(region: str) -> tuple[tuple[str, ...], tuple[str, ...]]:
+    """What the catalog says a region gets with ``-c regions=X`` alone: gpt-oss-20b on SageMaker where JumpStart
+    offers it (plus gpt-oss-120b on Bedrock when Bedrock serves it in-region), else every in-region Bedrock model."""
+    from gptoss_constructs import catalog
+
+    models = catalog.models()
+    bedrock = tuple(m for m, info in models.items() if region in info.bedrock_regions)
+    if region in models["gpt-oss-20b"].jumpstart_regions:
+        return ("gpt-oss-20b",), tuple(m for m in bedrock if m == "gpt-oss-120b")
+    return (), bedrock
+
+
+@pytest.mark.parametrize("region", __import__("gptoss_constructs.catalog").catalog.supported_regions())
+def test_every_catalog_region_loads_with_regions_alone(region):
+    rc = config(regions=region).for_region(region)
+    assert (rc.sagemaker_models, rc.bedrock_models) == _expected_defaults(region)
+    assert rc.sagemaker_models or rc.bedrock_models
+
+
+def test_defaults_follow_the_catalog_not_a_fixed_list():
+    """GovCloud (Bedrock only in the catalog) and a JumpStart region pin the two branches of the rule."""
+    assert _expected_defaults("us-gov-west-1") == ((), ("gpt-oss-20b", "gpt-oss-120b"))
+    assert _expected_defaults("us-east-1") == (("gpt-oss-20b",), ())
+    # an explicit value still wins over the default, and an explicit empty list means none
+    assert config(regions="us-east-1", bedrock_models="").for_region("us-east-1").bedrock_models == ()
+    west = config(regions="us-gov-west-1", bedrock_models="gpt-oss-120b").for_region("us-gov-west-1")
+    assert (west.sagemaker_models, west.bedrock_models) == ((), ("gpt-oss-120b",))
+
+
+def test_every_catalog_region_synthesizes_with_regions_alone():
+    """Each region the catalog lists builds its whole stack set from ``-c regions=X`` alone (in-process, one App,
+    no nag packs: the option sweep runs those). Stack names carry the region, so the sets share one App."""
+    from aws_cdk import App
+
+    from gptoss_constructs import catalog
+    from stacks.platform import build_app
+
+    app = App(context=project_context())
+    built = {}
+    for region in catalog.supported_regions():
+        built.update(build_app(app, config(regions=region)))
+    assembly = app.synth()
+    for region, stacks in built.items():
+        models_stack = f"GptOss-Models-{region}"
+        names = {s.stack_name for s in assembly.stacks}
+        assert f"GptOss-Proxy-{region}" in names
+        assert (models_stack in names) == bool(_expected_defaults(region)[0]), region
