@@ -104,5 +104,5 @@ def test_every_context_key_the_config_reads_is_in_the_readme_table():
     load_config(context)
     table = README.split("## Configuration", 1)[1].split("\n## ", 1)[0]
     documented = {k for row in re.findall(r"^\| ([^|]+) \|", table, re.M) for k in re.findall(r"`([a-z0-9_]+)`", row)}  # keys may hold digits (s3_prefix_list_id)
-    assert read - set(RENAMED_KEYS) - documented == set(), "read by stacks/config.py but not in README's table"
-    assert documented - read == set(), "in README's table but not read by stacks/config.py"
+    assert read - set(RENAMED_KEYS) - documented == set(), "read by stacks/config but not in README's table"
+    assert documented - read == set(), "in README's table but not read by stacks/config"
