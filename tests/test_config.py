@@ -370,6 +370,6 @@ def test_the_account_wide_logging_role_is_opt_in_in_the_library_and_explicit_in_
 
     from gptoss_constructs.front_door import PrivateApiFrontDoor
 
-    assert inspect.signature(PrivateApiFrontDoor).parameters["configure_account_logging_role"].default is False
+    assert inspect.signature(PrivateApiFrontDoor.__init__).parameters["configure_account_logging_role"].default is False
     assert project_context()["configure_account_logging_role"] is True
     assert config().private_api_props()["configure_account_logging_role"] is True
