@@ -25,7 +25,7 @@ APP_REGIONS = ("us-east-1", "us-west-2")
 #: session fixtures that synthesize a whole app: every test using one is marked ``slow``
 APP_FIXTURES = {"platform_app", "all_regions_app", "broken_app", "lint_results"}
 #: modules whose tests synthesize whole apps themselves (a wheel + example app, app.py runs, the CDK CLI)
-SLOW_MODULES = {"test_app.py", "test_docs.py", "test_library.py", "test_security_projection.py"}
+SLOW_MODULES = {"test_app.py", "test_library.py", "test_security_projection.py"}
 
 
 def pytest_configure(config) -> None:
