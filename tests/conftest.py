@@ -26,6 +26,16 @@ APP_REGIONS = ("us-east-1", "us-west-2")
 APP_FIXTURES = {"platform_app", "all_regions_app", "broken_app", "lint_results"}
 #: modules whose tests synthesize whole apps themselves (a wheel + example app, app.py runs, the CDK CLI)
 SLOW_MODULES = {"test_app.py", "test_library.py", "test_security_projection.py"}
+#: single tests that synthesize a whole app in-process or run a client in another venv (seconds each, CPU-bound):
+#: `make test` runs them, `make test-fast` (<= 30 s wall on 2 cores) not. Node ids relative to tests/.
+SLOW_TESTS = {
+    "test_platform_stacks.py::test_inference_profile_route_synthesizes_nag_clean_and_calls_the_profile",
+    "proxy/test_responses_agents.py::test_openai_agents_default_model_runs_tools_streams_and_output_type",
+    "proxy/test_clients_agents.py::test_openai_agents_and_pydantic_ai_get_the_pydantic_object",
+}
+#: pytest-xdist group of every test on the session apps (``--dist loadgroup`` in the Makefile): they run on one
+#: worker, so each session app is synthesized once per run, not once per worker
+APP_GROUP = "session-apps"
 
 
 def pytest_configure(config) -> None:
@@ -40,10 +50,15 @@ def pytest_collection_modifyitems(config, items) -> None:
     can never land in ``make test-fast`` by forgetting a decorator. Property-based tests (hypothesis ``@given``,
     each runs its 80-150 generated examples) are marked ``slow`` too: `make test` runs them, the fast loop not."""
     slow = pytest.mark.slow
+    tests_dir = Path(__file__).resolve().parent
     for item in items:
-        app_level = APP_FIXTURES & set(getattr(item, "fixturenames", ())) or item.path.name in SLOW_MODULES
+        uses_app = bool(APP_FIXTURES & set(getattr(item, "fixturenames", ())))
+        node = f"{item.path.relative_to(tests_dir).as_posix()}::{item.name.split('[')[0]}" if item.path.is_relative_to(tests_dir) else ""
+        app_level = uses_app or item.path.name in SLOW_MODULES or node in SLOW_TESTS
         if app_level or getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
             item.add_marker(slow)
+        if uses_app:
+            item.add_marker(pytest.mark.xdist_group(APP_GROUP))
 
 
 def project_context(**overrides: Any) -> dict[str, Any]:

@@ -243,6 +243,7 @@ def test_defaults_follow_the_catalog_not_a_fixed_list():
     assert (west.sagemaker_models, west.bedrock_models) == ((), ("gpt-oss-120b",))
 
 
+@pytest.mark.slow  # a whole stack set per region, in-process (~4 s alone)
 def test_every_catalog_region_synthesizes_with_regions_alone():
     """Each region the catalog lists builds its whole stack set from ``-c regions=X`` alone (in-process, one App,
     no nag packs: the option sweep runs those). Stack names carry the region, so the sets share one App."""
