@@ -25,13 +25,17 @@ APP_REGIONS = ("us-east-1", "us-west-2")
 #: session fixtures that synthesize a whole app: every test using one is marked ``slow``
 APP_FIXTURES = {"platform_app", "all_regions_app", "broken_app", "lint_results"}
 #: modules whose tests synthesize whole apps themselves (a wheel + example app, app.py runs, the CDK CLI)
-SLOW_MODULES = {"test_app.py", "test_library.py", "test_security_projection.py"}
+#: (test_preflight.py: the deploy-time checks against botocore stubs, ~0.2 s of CPU per test, are not constructs,
+#: config or proxy tests, which is what `make test-fast` is for)
+SLOW_MODULES = {"test_app.py", "test_library.py", "test_security_projection.py", "test_preflight.py"}
 #: single tests that synthesize a whole app in-process or run a client in another venv (seconds each, CPU-bound):
-#: `make test` runs them, `make test-fast` (<= 30 s wall on 2 cores) not. Node ids relative to tests/.
+#: `make test` runs them, `make test-fast` (<= 30 s wall on 2 cores) not. Node ids relative to tests/ (a class
+#: or a test without its parameters covers all of them).
 SLOW_TESTS = {
     "test_platform_stacks.py::test_inference_profile_route_synthesizes_nag_clean_and_calls_the_profile",
     "proxy/test_responses_agents.py::test_openai_agents_default_model_runs_tools_streams_and_output_type",
     "proxy/test_clients_agents.py::test_openai_agents_and_pydantic_ai_get_the_pydantic_object",
+    "proxy/test_clients_params.py::TestLangChain",  # LangChain's client stack: ~1 s of CPU per test
 }
 #: pytest-xdist group of every test on the session apps (``--dist loadgroup`` in the Makefile): they run on one
 #: worker, so each session app is synthesized once per run, not once per worker
@@ -45,16 +49,16 @@ def pytest_configure(config) -> None:
     )
 
 
+@pytest.hookimpl(tryfirst=True)  # before xdist turns xdist_group marks into node-id suffixes (its hook is registered later, so runs first otherwise)
 def pytest_collection_modifyitems(config, items) -> None:
     """App-level tests are marked ``slow`` here, from the fixtures they use, so a new test on the session app
     can never land in ``make test-fast`` by forgetting a decorator. Property-based tests (hypothesis ``@given``,
     each runs its 80-150 generated examples) are marked ``slow`` too: `make test` runs them, the fast loop not."""
     slow = pytest.mark.slow
-    tests_dir = Path(__file__).resolve().parent
     for item in items:
         uses_app = bool(APP_FIXTURES & set(getattr(item, "fixturenames", ())))
-        node = f"{item.path.relative_to(tests_dir).as_posix()}::{item.name.split('[')[0]}" if item.path.is_relative_to(tests_dir) else ""
-        app_level = uses_app or item.path.name in SLOW_MODULES or node in SLOW_TESTS
+        node = item.nodeid.removeprefix("tests/")
+        app_level = uses_app or item.path.name in SLOW_MODULES or any(node == t or node.startswith((f"{t}::", f"{t}[")) for t in SLOW_TESTS)
         if app_level or getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
             item.add_marker(slow)
         if uses_app:
