@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -37,9 +38,40 @@ SLOW_TESTS = {
     "proxy/test_clients_agents.py::test_openai_agents_and_pydantic_ai_get_the_pydantic_object",
     "proxy/test_clients_params.py::TestLangChain",  # LangChain's client stack: ~1 s of CPU per test
 }
-#: pytest-xdist group of every test on the session apps (``--dist loadgroup`` in the Makefile): they run on one
-#: worker, so each session app is synthesized once per run, not once per worker
+#: pytest-xdist work units (``--dist loadgroup`` in the Makefile selects the scheduler below): the modules on the
+#: all-regions app and the lint results (which also need the two-region app) run on one worker, the other modules
+#: on the two-region app on another, so each app is synthesized at most twice per run and the two halves overlap
 APP_GROUP = "session-apps"
+LINT_GROUP = "session-apps-lint"
+LINT_MODULES = {"tests/test_lint.py", "tests/test_nag_report.py"}
+_USES_APP = re.compile(r"def test_\w+\([^)]*\b(" + "|".join(sorted(APP_FIXTURES)) + r")\b", re.S)
+
+
+def app_modules() -> set[str]:
+    """Test modules (paths relative to the repository) with a test on a session app, read from their source: the
+    xdist controller schedules by node id and has no collected items to ask."""
+    return {p.relative_to(ROOT).as_posix() for p in (ROOT / "tests").rglob("test_*.py") if _USES_APP.search(p.read_text())}
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup`` as this suite needs it. pytest-xdist 3.8's own loadgroup reads ``xdist_group`` marks
+    by rewriting ``item._nodeid``, which pytest 9.2 no longer uses for ``nodeid`` (it keeps ``_id``), so its groups
+    are silently ignored. Here the work units are: the two groups of modules on the session apps, tests/test_types.py
+    (one pyright run), and every other test on its own (as ``--dist load``). xdist queues larger units first."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    grouped = app_modules()
+
+    class SessionAppScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            if module in grouped:
+                return LINT_GROUP if module in LINT_MODULES else APP_GROUP
+            return module if module.endswith("/test_types.py") else nodeid
+
+    return SessionAppScheduling(config, log)
 
 
 def pytest_configure(config) -> None:
@@ -49,7 +81,6 @@ def pytest_configure(config) -> None:
     )
 
 
-@pytest.hookimpl(tryfirst=True)  # before xdist turns xdist_group marks into node-id suffixes (its hook is registered later, so runs first otherwise)
 def pytest_collection_modifyitems(config, items) -> None:
     """App-level tests are marked ``slow`` here, from the fixtures they use, so a new test on the session app
     can never land in ``make test-fast`` by forgetting a decorator. Property-based tests (hypothesis ``@given``,
@@ -61,8 +92,6 @@ def pytest_collection_modifyitems(config, items) -> None:
         app_level = uses_app or item.path.name in SLOW_MODULES or any(node == t or node.startswith((f"{t}::", f"{t}[")) for t in SLOW_TESTS)
         if app_level or getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
             item.add_marker(slow)
-        if uses_app:
-            item.add_marker(pytest.mark.xdist_group(APP_GROUP))
 
 
 def project_context(**overrides: Any) -> dict[str, Any]:
