@@ -32,11 +32,19 @@ setup: $(VENV)/.stamp-dev node_modules/.stamp ## install everything (venv + CDK 
 synth: $(VENV)/.stamp-runtime node_modules/.stamp ## install and synthesize every configured region into cdk.out/
 	$(CDK) synth --quiet $(CDK_ARGS)
 
+# pytest-xdist: one worker per core. --dist loadgroup keeps the tests on the session apps (xdist_group, set in
+# tests/conftest.py) on one worker, so each app is synthesized once per run. PYTEST_WORKERS=0 runs in-process.
+PYTEST_WORKERS ?= auto
+XDIST := -n $(PYTEST_WORKERS) --dist loadgroup
+# pytest caches its assertion-rewritten test modules as .pyc: without them every run (and every worker) rewrites
+# ~50 test modules again (seconds of CPU), so the test targets write bytecode even where the shell turns it off.
+test test-fast: export PYTHONDONTWRITEBYTECODE :=
+
 test: $(VENV)/.stamp-dev node_modules/.stamp ## install and run the whole test suite (CI)
-	$(PY) -m pytest $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) $(PYTEST_ARGS)
 
 test-fast: $(VENV)/.stamp-dev node_modules/.stamp ## constructs, config and proxy tests; skips whole-app synths (marked slow)
-	$(PY) -m pytest -m "not slow" -q $(PYTEST_ARGS)
+	$(PY) -m pytest $(XDIST) -m "not slow" -q $(PYTEST_ARGS)
 
 projection: $(VENV)/.stamp-dev node_modules/.stamp ## synthesize and rewrite tests/projections/<region>.yaml (review the diff)
 	$(PY) -m tools.projection --write

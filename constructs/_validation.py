@@ -94,4 +94,44 @@ def require_name(prop: str, value: str, *, pattern: str, max_length: int, allowe
         raise ValueError(f"{prop} must be at most {max_length} characters, got {len(value)}: {value!r}")
     if not re.fullmatch(pattern, value):
         raise ValueError(f"{prop} must be {allowed}, got {value!r}")
+
+
+#: a principal given as text: a 12-digit account id, or an IAM role, user or account-root ARN
+_PRINCIPAL = re.compile(r"\d{12}|arn:aws[a-z-]*:iam::\d{12}:(root|role/[\w+=,.@/-]+|user/[\w+=,.@/-]+)")
+
+
+def require_principals(prop: str, values: Sequence[str], *, allow_any: bool = False) -> list[str]:
+    """12-digit account ids or IAM role/user/root ARNs (and ``*`` when ``allow_any``)."""
+    bad = [p for p in values if not (isinstance(p, str) and ((allow_any and p == "*") or _PRINCIPAL.fullmatch(p)))]
+    if bad:
+        allowed = "'*', 12-digit account ids or IAM role/user ARNs" if allow_any else "12-digit account ids or IAM role/user/root ARNs (e.g. arn:aws:iam::111122223333:role/app)"
+        raise ValueError(f"{prop} must be {allowed}, got {bad[0]!r}")
+    return list(values)
+
+
+#: an address SNS's ``email`` protocol can deliver to: local part, ``@``, a domain with a dot, no whitespace
+_EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+
+
+def require_email_addresses(prop: str, values: Sequence[str]) -> list[str]:
+    """E-mail addresses (unresolved tokens are skipped)."""
+    bad = [e for e in values if not Token.is_unresolved(e) and not (isinstance(e, str) and _EMAIL.fullmatch(e))]
+    if bad:
+        raise ValueError(f"{prop} must be e-mail addresses, got {bad[0]!r}")
+    return list(values)
+
+
+def require_s3_prefix(prop: str, value: str) -> str:
+    """An S3 prefix URI ``s3://bucket/path/`` (ends with ``/``; unresolved tokens are skipped)."""
+    if Token.is_unresolved(value):
+        return value
+    if not (isinstance(value, str) and value.startswith("s3://") and value.endswith("/")):
+        raise ValueError(f"{prop} must be an S3 prefix like 's3://bucket/path/', got {value!r}")
+    return value
+
+
+def require_absolute_directory(prop: str, value: str) -> str:
+    """An absolute directory inside a container (starts with ``/``)."""
+    if not (isinstance(value, str) and value.startswith("/")):
+        raise ValueError(f"{prop} must be an absolute directory in the container, got {value!r}")
     return value

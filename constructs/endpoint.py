@@ -22,7 +22,7 @@ from constructs import Construct
 from gptoss_constructs import catalog
 from gptoss_constructs._compliance import acknowledge_in_packs, skip_scanner_checks
 from gptoss_constructs._defaults import encrypted_log_group, nag_resource, new_key
-from gptoss_constructs._validation import require_choice, require_range
+from gptoss_constructs._validation import require_absolute_directory, require_choice, require_range, require_s3_prefix
 
 VARIANT_NAME = "AllTraffic"
 #: every resource of a GptOssEndpoint carries this tag (value: the model); the operator role scopes by it
@@ -104,6 +104,23 @@ _SCALING = {
         wake_from_zero=True,
     ),
 }
+
+
+def validate_autoscaling(
+    *, min_capacity: int, max_capacity: int, scale_to_zero: bool = False, max_instance_count: int | None = None
+) -> None:
+    """The capacity ranges of ``add_autoscaling``, written once: the endpoint checks its arguments with this, and the
+    app's config calls it to name the context key of a bad value. Instances scale from 1, inference-component copies
+    (scale-to-zero) from 0, both to 100; with scale-to-zero at most ``max_instance_count`` (a copy uses a whole
+    instance)."""
+    floor = _SCALING["inference-component" if scale_to_zero else "instance"].min_floor
+    try:
+        require_range("min_capacity", min_capacity, floor, 100)
+    except ValueError as err:
+        hint = " (0 needs scale_to_zero=True: an endpoint variant keeps at least one instance otherwise)" if min_capacity == 0 else ""
+        raise ValueError(f"{err}{hint}") from None
+    high = max_instance_count if scale_to_zero and max_instance_count is not None else 100
+    require_range("max_capacity", max_capacity, max(min_capacity, 1), high)
 
 
 class _InvokableEndpointBase(Construct):
@@ -378,6 +395,7 @@ class GptOssEndpoint(_InvokableEndpointBase):
             model_data_key = model_data_key or model_data_bucket.encryption_key
         else:
             data_url = model_data_url or spec.model_data_s3_uri(region)
+            require_s3_prefix("model_data_url", data_url)
             data_bucket, data_prefix = catalog.split_s3_prefix(data_url)
             weights = _Weights(f"arn:{stack.partition}:s3:::{data_bucket}", f"arn:{stack.partition}:s3:::{data_bucket}/{data_prefix}*", data_prefix)
 
@@ -448,8 +466,7 @@ class GptOssEndpoint(_InvokableEndpointBase):
         container_env = {**spec.environment}
         encodings = tiktoken_encodings_base or spec.tiktoken_encodings_base
         if encodings:
-            if not encodings.startswith("/"):
-                raise ValueError(f"tiktoken_encodings_base must be an absolute directory in the container, got {encodings!r}")
+            require_absolute_directory("tiktoken_encodings_base", encodings)
             if encodings.startswith(MODEL_DIR) and spec.jumpstart_model_id and model_data_url is None and model_data_bucket is None:
                 raise ValueError(
                     f"tiktoken_encodings_base {encodings!r} reads o200k_base.tiktoken from the model data, but the JumpStart "
@@ -928,8 +945,7 @@ class GptOssEndpoint(_InvokableEndpointBase):
         if self.scalable_target is not None:
             raise ValueError("add_autoscaling was already called for this endpoint")
         shape = self._shape
-        require_range("min_capacity", min_capacity, shape.min_floor, 100)
-        require_range("max_capacity", max_capacity, max(min_capacity, 1), self.max_instance_count if self.scale_to_zero else 100)
+        validate_autoscaling(min_capacity=min_capacity, max_capacity=max_capacity, scale_to_zero=self.scale_to_zero, max_instance_count=self.max_instance_count)
         require_range("invocations_per_instance", invocations_per_instance, 1, 100000)
         require_range("concurrent_requests_per_model", concurrent_requests_per_model, 1, 1000)
         targets = {"invocations_per_instance": invocations_per_instance, "concurrent_requests_per_model": concurrent_requests_per_model}

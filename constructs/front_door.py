@@ -296,7 +296,7 @@ class PrivateApiFrontDoor(Construct):
         log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
         encryption_key: kms.IKey | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
-        configure_account_logging_role: bool = True,
+        configure_account_logging_role: bool = False,
         require_api_keys: bool = False,
         rest_api_name: str | None = None,
         model_ids: Sequence[str] = (),
@@ -321,8 +321,8 @@ class PrivateApiFrontDoor(Construct):
         :param configure_account_logging_role: set this region's API Gateway account CloudWatch role (needed
             once per account and region for execution and access logs). The stage waits for it, and the role,
             its policy and the account setting are RETAINED when the stack is deleted (other APIs of the account
-            log through them). Default: - true; set false where the account already has one (it is a
-            per-region account setting: the last writer wins).
+            log through them). Default: - false: an account-wide setting changes only when asked (the last
+            writer wins); the account must then already have the role (else the stage fails to deploy).
         :param require_api_keys: also require an API key (usage plans, for chargeback) on top of IAM.
             Default: - false. Add consumers with ``add_consumer``.
         :param rest_api_name: the API's name (also the ``ApiName`` dimension of its CloudWatch metrics).

@@ -20,7 +20,7 @@ from constructs import Construct
 
 from gptoss_constructs._compliance import acknowledge_in_packs, skip_scanner_checks
 from gptoss_constructs._defaults import encrypted_log_group, new_key
-from gptoss_constructs._validation import require_name, require_range
+from gptoss_constructs._validation import require_name, require_principals, require_range
 from gptoss_constructs.bedrock_model import BedrockFoundationModel
 from gptoss_constructs._grants import ManagedPolicyGrantee, ManagedPolicyRole
 from gptoss_constructs.front_door import BUFFERED_TIMEOUT_QUOTA_SECONDS, PrivateApiFrontDoor, ProxyRoutes
@@ -47,7 +47,6 @@ LWA_LAYER_VERSION = 26
 LWA_PORT = "8080"
 #: the function's timeout when none is given (long generations stream for minutes)
 DEFAULT_TIMEOUT = Duration.minutes(5)
-_ESCALATE_PRINCIPAL = re.compile(r"\d{12}|arn:aws[a-z-]*:iam::\d{12}:(root|role/[\w+=,.@/-]+|user/[\w+=,.@/-]+)")
 NO_RESERVATION_REASON = (
     "no reserved concurrency by default: a reservation must leave the account's unreserved minimum, and new "
     "accounts can have a concurrency limit of 10, so it can fail the first deploy (Lambda developer guide, "
@@ -106,9 +105,7 @@ def validate_function_name(function_name: str) -> str:
 
 def validate_escalate_principals(principals: Sequence[str]) -> None:
     """Who may escalate: ``*``, 12-digit account ids or IAM role/user ARNs (the config names its key on error)."""
-    bad = [p for p in principals if p != "*" and not _ESCALATE_PRINCIPAL.fullmatch(p)]
-    if bad:
-        raise ValueError(f"escalate_principals must be '*', 12-digit account ids or IAM role/user ARNs, got {bad[0]!r}")
+    require_principals("escalate_principals", principals, allow_any=True)
 
 
 def validate_buffered_timeout(*, streaming: bool | None, timeout: Duration | None) -> None:

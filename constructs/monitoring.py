@@ -15,7 +15,7 @@ from aws_cdk import aws_sqs as sqs
 from constructs import Construct
 
 from gptoss_constructs._defaults import new_key
-from gptoss_constructs._validation import require_range
+from gptoss_constructs._validation import require_email_addresses, require_range
 
 #: the namespace of the proxy's embedded-metric-format token metrics (lambda/invoke_proxy/gptoss_proxy/wiring.py)
 TOKEN_NAMESPACE = "GptOssPlatform"
@@ -156,9 +156,7 @@ class PlatformMonitoring(Construct):
             ("api_client_error_threshold", api_client_error_threshold),
         ):
             require_range(name, value, 1, 100000)
-        for email in alarm_emails:
-            if "@" not in email or email.startswith("@") or email.endswith("@"):
-                raise ValueError(f"alarm_emails must be e-mail addresses, got {email!r}")
+        require_email_addresses("alarm_emails", alarm_emails)
         latency = endpoint_latency_p99 or Duration.seconds(60)
         if front_door is None and proxy is not None:
             front_door = next((d for d in getattr(proxy, "front_doors", []) if hasattr(d, "metric_server_error")), None)

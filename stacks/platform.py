@@ -138,7 +138,7 @@ def region_fingerprint(config: PlatformConfig, region: str) -> str:
     digest = hashlib.sha256()
     platform = {k: v for k, v in vars(config).items() if k not in ("region_configs", "cost_assumptions")}  # every platform-wide setting (the cost estimate's assumptions build nothing)
     digest.update(json.dumps([config.for_region(region), platform], default=_stable, sort_keys=True).encode())
-    for path in sorted([*(_ROOT / "constructs").rglob("*.py"), *(_ROOT / "constructs").rglob("*.json"), *(_ROOT / "constructs").rglob("*.yaml"), *(_ROOT / "stacks").glob("*.py")]):
+    for path in sorted([*(_ROOT / "constructs").rglob("*.py"), *(_ROOT / "constructs").rglob("*.json"), *(_ROOT / "constructs").rglob("*.yaml"), *(_ROOT / "stacks").rglob("*.py")]):
         digest.update(path.relative_to(_ROOT).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()[:16]
 
@@ -201,7 +201,7 @@ def cost_estimates(config: PlatformConfig, stacks: dict[str, RegionStacks], assu
     from aws_cdk import aws_kms as kms
 
     from gptoss_constructs import catalog, cost
-    from stacks.proxy_config import route_names
+    from stacks.config import route_names
 
     def count(region_stacks: RegionStacks, cls, where=lambda c: True) -> int:
         return sum(1 for stack in region_stacks.all() for c in stack.node.find_all() if isinstance(c, cls) and where(c))

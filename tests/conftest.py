@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from dataclasses import dataclass
@@ -25,7 +26,52 @@ APP_REGIONS = ("us-east-1", "us-west-2")
 #: session fixtures that synthesize a whole app: every test using one is marked ``slow``
 APP_FIXTURES = {"platform_app", "all_regions_app", "broken_app", "lint_results"}
 #: modules whose tests synthesize whole apps themselves (a wheel + example app, app.py runs, the CDK CLI)
-SLOW_MODULES = {"test_app.py", "test_docs.py", "test_library.py", "test_security_projection.py"}
+#: (test_preflight.py: the deploy-time checks against botocore stubs, ~0.2 s of CPU per test, are not constructs,
+#: config or proxy tests, which is what `make test-fast` is for)
+SLOW_MODULES = {"test_app.py", "test_library.py", "test_security_projection.py", "test_preflight.py"}
+#: single tests that synthesize a whole app in-process or run a client in another venv (seconds each, CPU-bound):
+#: `make test` runs them, `make test-fast` (<= 30 s wall on 2 cores) not. Node ids relative to tests/ (a class
+#: or a test without its parameters covers all of them).
+SLOW_TESTS = {
+    "test_platform_stacks.py::test_inference_profile_route_synthesizes_nag_clean_and_calls_the_profile",
+    "proxy/test_responses_agents.py::test_openai_agents_default_model_runs_tools_streams_and_output_type",
+    "proxy/test_clients_agents.py::test_openai_agents_and_pydantic_ai_get_the_pydantic_object",
+    "proxy/test_clients_params.py::TestLangChain",  # LangChain's client stack: ~1 s of CPU per test
+}
+#: pytest-xdist work units (``--dist loadgroup`` in the Makefile selects the scheduler below): the modules on the
+#: all-regions app and the lint results (which also need the two-region app) run on one worker, the other modules
+#: on the two-region app on another, so each app is synthesized at most twice per run and the two halves overlap
+APP_GROUP = "session-apps"
+LINT_GROUP = "session-apps-lint"
+LINT_MODULES = {"tests/test_lint.py", "tests/test_nag_report.py"}
+_USES_APP = re.compile(r"def test_\w+\([^)]*\b(" + "|".join(sorted(APP_FIXTURES)) + r")\b", re.S)
+
+
+def app_modules() -> set[str]:
+    """Test modules (paths relative to the repository) with a test on a session app, read from their source: the
+    xdist controller schedules by node id and has no collected items to ask."""
+    return {p.relative_to(ROOT).as_posix() for p in (ROOT / "tests").rglob("test_*.py") if _USES_APP.search(p.read_text())}
+
+
+def pytest_xdist_make_scheduler(config, log):
+    """``--dist loadgroup`` as this suite needs it. pytest-xdist 3.8's own loadgroup reads ``xdist_group`` marks
+    by rewriting ``item._nodeid``, which pytest 9.2 no longer uses for ``nodeid`` (it keeps ``_id``), so its groups
+    are silently ignored. Here the work units are: the two groups of modules on the session apps, tests/test_types.py
+    (one pyright run), and every other test on its own (as ``--dist load``). xdist queues larger units first."""
+    if config.getvalue("dist") != "loadgroup":
+        return None
+    from xdist.scheduler import LoadScopeScheduling
+
+    grouped = app_modules()
+
+    class SessionAppScheduling(LoadScopeScheduling):
+        def _split_scope(self, nodeid: str) -> str:
+            module = nodeid.split("::", 1)[0]
+            if module in grouped:
+                return LINT_GROUP if module in LINT_MODULES else APP_GROUP
+            return module if module.endswith("/test_types.py") else nodeid
+
+    return SessionAppScheduling(config, log)
 
 
 def pytest_configure(config) -> None:
@@ -41,7 +87,9 @@ def pytest_collection_modifyitems(config, items) -> None:
     each runs its 80-150 generated examples) are marked ``slow`` too: `make test` runs them, the fast loop not."""
     slow = pytest.mark.slow
     for item in items:
-        app_level = APP_FIXTURES & set(getattr(item, "fixturenames", ())) or item.path.name in SLOW_MODULES
+        uses_app = bool(APP_FIXTURES & set(getattr(item, "fixturenames", ())))
+        node = item.nodeid.removeprefix("tests/")
+        app_level = uses_app or item.path.name in SLOW_MODULES or any(node == t or node.startswith((f"{t}::", f"{t}[")) for t in SLOW_TESTS)
         if app_level or getattr(getattr(item, "obj", None), "is_hypothesis_test", False):
             item.add_marker(slow)
 
@@ -117,20 +165,11 @@ def platform_app(tmp_path_factory) -> SynthResult:
 
 
 def all_regions_context() -> dict[str, Any]:
-    """Context for every region the catalog supports at once: each region hosts what it can (gpt-oss-20b on
-    SageMaker where JumpStart offers it, every Bedrock model offered there), so the config is valid."""
+    """Context for every region the catalog supports at once, with no per-region override: each region takes the
+    catalog's defaults (gpt-oss-20b on SageMaker where JumpStart offers it, else the region's Bedrock models)."""
     from gptoss_constructs import catalog
 
-    regions = catalog.supported_regions()
-    overrides = {}
-    for region in regions:
-        sagemaker = [m for m, info in catalog.models().items() if region in info.jumpstart_regions]
-        bedrock = [m for m, info in catalog.models().items() if region in info.bedrock_regions]
-        overrides[region] = {
-            "sagemaker_models": ["gpt-oss-20b"] if "gpt-oss-20b" in sagemaker else sagemaker[:1],
-            "bedrock_models": bedrock,
-        }
-    return {"regions": ",".join(regions), "region_overrides": json.dumps(overrides)}
+    return {"regions": ",".join(catalog.supported_regions())}
 
 
 @pytest.fixture(scope="session")

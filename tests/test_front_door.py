@@ -28,7 +28,7 @@ def _stack():
 @pytest.fixture(scope="module")
 def api():
     stack, net, fn = _stack()
-    door = PrivateApiFrontDoor(stack, "Api", handler=fn, vpc_endpoint=net.interface_endpoints["execute-api"], require_api_keys=True)
+    door = PrivateApiFrontDoor(stack, "Api", handler=fn, vpc_endpoint=net.interface_endpoints["execute-api"], require_api_keys=True, configure_account_logging_role=True)
     door.add_consumer("TeamA", rate_limit=3, burst_limit=6, quota_per_day=10000)
     caller = iam.Role(stack, "Caller", assumed_by=iam.AccountRootPrincipal())
     door.grant_invoke(caller)

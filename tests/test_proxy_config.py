@@ -17,7 +17,9 @@ def config(**overrides):
 
 def test_unset_keys_leave_the_construct_defaults():
     c = config()
-    assert c.proxy_props() == {} and c.private_api_props() == {} and c.routes == {}
+    # cdk.json sets one front-door prop explicitly: the account-wide logging role (the construct's default is false)
+    assert c.proxy_props() == {} and c.private_api_props() == {"configure_account_logging_role": True} and c.routes == {}
+    assert config(configure_account_logging_role=None).private_api_props() == {}
     assert c.api_consumers == () and c.permissions_boundary is None and c.role_name_prefix is None
 
 
@@ -69,11 +71,11 @@ def test_consumers_principals_boundary_prefix_parsed():
         ({"memory_size": "lots"}, "context key 'memory_size': expected an integer, got 'lots'"),
         ({"routes": {"gpt-oss-20b": {"cap": 1}}}, "context key 'routes.gpt-oss-20b': expected an object with fallback, max_tokens, max_reasoning_effort"),
         ({"routes": {"gpt-oss-20b": {"fallback": 5}}}, "context key 'routes.gpt-oss-20b.fallback': expected a route name or null, got 5"),
-        ({"consumer_principals": "someone"}, "context key 'consumer_principals': 'someone' is not a 12-digit account id or an IAM role/user/root ARN"),
+        ({"consumer_principals": "someone"}, "context key 'consumer_principals': consumer_principals must be 12-digit account ids or IAM role/user/root ARNs (e.g. arn:aws:iam::111122223333:role/app), got 'someone'"),
         ({"permissions_boundary": "boundary"}, "context key 'permissions_boundary': expected an IAM managed policy ARN"),
         ({"role_name_prefix": "bad prefix"}, "context key 'role_name_prefix': role_name_prefix must be 1 to 32 characters of letters, digits and +=,.@_-, got 'bad prefix'"),
         ({"api_consumers": {"a": {"rate": 1}}}, "context key 'api_consumers.a': expected an object with rate_limit, burst_limit, quota_per_day"),
-        ({"alarm_emails": "ops"}, "context key 'alarm_emails': 'ops' is not an e-mail address"),
+        ({"alarm_emails": "ops"}, "context key 'alarm_emails': alarm_emails must be e-mail addresses, got 'ops'"),
         ({"max_body_bytes": 100}, "context key 'max_body_bytes': max_body_bytes must be between 1024 and 6291456, got 100"),
         ({"escalate_principals": "everyone"}, "context key 'escalate_principals': escalate_principals must be '*', 12-digit account ids or IAM role/user ARNs, got 'everyone'"),
         ({"log_retention": 42}, "context key 'log_retention': 42 is not a CloudWatch Logs retention (days); allowed: 1, 3, 5"),

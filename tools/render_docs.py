@@ -42,11 +42,75 @@ def _annotation(p: inspect.Parameter) -> str:
     return str(text).replace("|", "\\|")
 
 
+
+def _ours(klass: type) -> bool:
+    """Classes of this library (a construct's own class and its private bases), not aws-cdk-lib's or constructs'."""
+    return klass.__module__.startswith("gptoss_constructs")
+
+
+def _summary(obj: object) -> str:
+    """The first sentence of the docstring's first paragraph, on one line."""
+    doc = inspect.getdoc(obj) or ""
+    paragraph = " ".join(doc.split("\n\n")[0].split())
+    match = re.match(r"(.+?[.!?])(?=\s+[A-Z`(]|$)", paragraph)
+    return (match.group(1) if match else paragraph).replace("|", "\\|")
+
+
+def _signature(fn) -> str:
+    """``(a: int, *, b: str = 'x') -> T`` with the annotations as written (they are strings under
+    ``from __future__ import annotations``) and without ``self`` / ``cls``."""
+    try:
+        sig = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return "(...)"
+
+    def text(annotation) -> str:
+        return annotation if isinstance(annotation, str) else getattr(annotation, "__name__", str(annotation))
+
+    parts, star = [], False
+    for p in sig.parameters.values():
+        if p.name in ("self", "cls"):
+            continue
+        if p.kind is inspect.Parameter.KEYWORD_ONLY and not star:
+            parts.append("*")
+        star = star or p.kind in (inspect.Parameter.KEYWORD_ONLY, inspect.Parameter.VAR_POSITIONAL)
+        prefix = {inspect.Parameter.VAR_POSITIONAL: "*", inspect.Parameter.VAR_KEYWORD: "**"}.get(p.kind, "")
+        part = prefix + p.name
+        if p.annotation is not inspect.Parameter.empty:
+            part += f": {text(p.annotation)}"
+        if p.default is not inspect.Parameter.empty:
+            part += f" = {p.default!r}"
+        parts.append(part)
+    quotes = "\"'"
+    returns = "" if sig.return_annotation is inspect.Signature.empty else f" -> {text(sig.return_annotation).strip(quotes)}"
+    return f"({', '.join(parts)}){returns}"
+
+
+def public_methods(cls: type) -> list[tuple[str, str, str]]:
+    """(name, call, one-line doc) of every public method of ``cls``: its own and those inherited from this library's
+    base classes (not from ``constructs.Construct`` or aws-cdk-lib), classmethods and staticmethods included."""
+    seen: dict[str, tuple[str, str, str]] = {}
+    for klass in cls.__mro__:
+        if not _ours(klass):
+            continue
+        for name, raw in vars(klass).items():
+            if name.startswith("_") or name in seen:
+                continue
+            if isinstance(raw, (classmethod, staticmethod)):
+                fn = getattr(cls, name)
+                seen[name] = (name, f"{cls.__name__}.{name}{_signature(fn)}", _summary(fn))
+            elif inspect.isfunction(raw):
+                seen[name] = (name, f"{name}{_signature(raw)}", _summary(getattr(cls, name)))
+    return sorted(seen.values(), key=lambda m: (not m[1].startswith(f"{cls.__name__}."), m[0]))
+
+
 def render() -> str:
     out = [
         "# Construct reference",
         "",
         "Generated from the docstrings by `.venv/bin/python -m tools.render_docs` — edit the code, not this file.",
+        "Each construct lists its props and its whole public surface: its methods, those it inherits from the library's",
+        "base classes (`grant_*`, `metric_*`), and its `from_*` / factory classmethods, with signature and one-line doc.",
         "Examples of using each construct alone: `examples/` (a third model route, only a guardrail, an endpoint in",
         "an existing VPC, and a separate app installing the wheel). Narrative docs: `constructs/README.md`.",
         "",
@@ -68,16 +132,10 @@ def render() -> str:
             out += ["| Prop | Type | Description |", "| --- | --- | --- |"]
             out += [f"| `{n}` | `{t}` | {(r + '. ' if r else '') + d} |" for n, t, d, r in rows]
             out.append("")
-        methods = [
-            (name, inspect.getdoc(fn).splitlines()[0] if inspect.getdoc(fn) else "")
-            for name, fn in cls.__dict__.items()
-            if callable(fn) and not name.startswith("_") and name not in ("sagemaker", "bedrock")
-        ]
-        factories = [name for name in ("sagemaker", "bedrock") if name in cls.__dict__]
-        if methods or factories:
+        methods = public_methods(cls)
+        if methods:
             out += ["Methods:", ""]
-            out += [f"- `{name}()` — {first}" if first else f"- `{name}()`" for name, first in methods]
-            out += [f"- `{class_name}.{name}(model, ...)` — a route to that backend" for name in factories]
+            out += [f"- `{call}` — {doc}" if doc else f"- `{call}`" for _, call, doc in methods]
             out.append("")
     return "\n".join(out).rstrip() + "\n"
 
