@@ -28,6 +28,8 @@ CONSTRUCTS = [
     ("gptoss_constructs.model_access", "ModelAccessThroughVpcEndpoints"),
     ("gptoss_constructs.model_access", "ModelAccessGuard"),
     ("gptoss_constructs.audit", "AuditTrail"),
+    ("gptoss_constructs.pipeline", "PlatformPipeline"),
+    ("gptoss_constructs.pipeline", "StageVerifyRole"),
 ]
 _PARAM = re.compile(r":param (\w+):\s*(.*?)(?=\n\s*:param |\Z)", re.S)
 
