@@ -232,6 +232,7 @@ def cost_estimates(config: PlatformConfig, stacks: dict[str, RegionStacks], assu
             lambda_memory_mb=config.memory_size or 1024,  # InvokeProxy's default memory_size
             rest_api=rc.front_door == "private-api",
             guardrail_policies=policies,
+            **({"guardrail_first_batch_chars": config.guardrail_first_batch_chars} if config.guardrail_first_batch_chars is not None else {}),
             assumptions=assumptions or cost.CostAssumptions(),
         )
     return out

@@ -104,6 +104,9 @@ class ProxyStack(PlatformStack):
             principal_org_id=config.principal_org_id,
             principal_arns=config.principal_arns,
             **({"operator_require_mfa": config.operator_require_mfa} if config.operator_require_mfa is not None else {}),
+            **({"auditor_require_mfa": config.auditor_require_mfa} if config.auditor_require_mfa is not None else {}),
+            operator_principal_arns=config.operator_principal_arns,
+            auditor_principal_arns=config.auditor_principal_arns,
         )
 
         CfnOutput(self, "Url", value=url, description="Front door URL (SigV4-signed requests from inside the VPC)")

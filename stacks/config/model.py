@@ -75,6 +75,7 @@ class PlatformConfig:
     # InvokeProxy props
     streaming: bool | None = None
     guardrail_stream_mode: str | None = None
+    guardrail_first_batch_chars: int | None = None
     handoff_daily_cap: int | None = None
     handoff_on_high_effort: bool | None = None
     memory_size: int | None = None
@@ -103,6 +104,10 @@ class PlatformConfig:
     operator_require_mfa: bool | None = None
     principal_org_id: str | None = None
     principal_arns: tuple[str, ...] = ()
+    #: per-role trust ARN patterns (None: ``principal_arns``) and the auditor's MFA (None: the construct's default)
+    operator_principal_arns: tuple[str, ...] | None = None
+    auditor_principal_arns: tuple[str, ...] | None = None
+    auditor_require_mfa: bool | None = None
     # optional AuditTrail stack per region
     audit_trail: bool = False
     #: App prop: aws-cdk-lib's built-in CloudFormation validation at synth (a WASM build of cfn-lint's rules). Off:
@@ -113,7 +118,7 @@ class PlatformConfig:
 
     def proxy_props(self) -> dict[str, Any]:
         """The InvokeProxy props set in config (unset ones keep the construct's defaults)."""
-        names = ("streaming", "guardrail_stream_mode", "memory_size", "timeout", "reserved_concurrent_executions",
+        names = ("streaming", "guardrail_stream_mode", "guardrail_first_batch_chars", "memory_size", "timeout", "reserved_concurrent_executions",
                  "handoff_daily_cap", "handoff_on_high_effort", "max_body_bytes")
         props = {n: getattr(self, n) for n in names if getattr(self, n) is not None}
         if self.escalate_principals:

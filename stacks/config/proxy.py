@@ -24,6 +24,9 @@ def proxy_keys(context: Callable[[str], Any]) -> dict[str, Any]:
     handoff_cap = optional(context, "handoff_daily_cap", as_int32)
     if handoff_cap is not None:
         construct_rule("handoff_daily_cap", lambda: Settings.check_field("handoff_daily_cap", handoff_cap))
+    first_batch = optional(context, "guardrail_first_batch_chars", as_int32)
+    if first_batch is not None:
+        construct_rule("guardrail_first_batch_chars", lambda: Settings.check_field("guardrail_first_batch_chars", first_batch))
     memory_size = optional(context, "memory_size", as_int32)
     timeout = optional(context, "timeout", as_int32)
     timeout = Duration.seconds(timeout) if timeout is not None else None
@@ -47,6 +50,7 @@ def proxy_keys(context: Callable[[str], Any]) -> dict[str, Any]:
     return dict(
         streaming=streaming,
         guardrail_stream_mode=mode,
+        guardrail_first_batch_chars=first_batch,
         handoff_daily_cap=handoff_cap,
         handoff_on_high_effort=optional(context, "handoff_on_high_effort", as_bool),
         memory_size=memory_size,

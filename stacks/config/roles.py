@@ -37,7 +37,16 @@ def role_keys(context: Callable[[str], Any]) -> dict[str, Any]:
     arns = tuple(as_list("principal_arns", context("principal_arns")))
     construct_rule("principal_org_id", lambda: validate_trust_conditions(principal_org_id=org))
     construct_rule("principal_arns", lambda: validate_trust_conditions(principal_arns=arns))
+    per_role = {}
+    for key in ("operator_principal_arns", "auditor_principal_arns"):
+        if context(key) is not None:
+            values = tuple(as_list(key, context(key)))
+            construct_rule(key, lambda v=values: validate_trust_conditions(principal_arns=v))
+            per_role[key] = values
     return dict(
+        operator_principal_arns=per_role.get("operator_principal_arns"),
+        auditor_principal_arns=per_role.get("auditor_principal_arns"),
+        auditor_require_mfa=optional(context, "auditor_require_mfa", as_bool),
         consumer_principals=principals("consumer_principals", context("consumer_principals")),
         operator_principals=principals("operator_principals", context("operator_principals")),
         auditor_principals=principals("auditor_principals", context("auditor_principals")),
