@@ -510,7 +510,13 @@ class GptOssEndpoint(_InvokableEndpointBase):
         # SageMaker checks the role when it creates the model: it waits for every policy of the role
         self.cfn_model.node.add_dependency(self._role_policy)
         if isinstance(self.role, Construct):
+            # a role of this app may carry more policies (its DefaultPolicy): depending on the role construct waits
+            # for all of them, at the price of a DependsOn on the role that the ExecutionRoleArn GetAtt also implies
             self.cfn_model.node.add_dependency(self.role)
+            skip_scanner_checks(self.cfn_model, cfn_lint={
+                "W3005": "DependsOn on the role is deliberate: it also orders the model after every policy of the role "
+                "(its default policy too), which SageMaker checks at CreateModel; the GetAtt alone orders the role only",
+            })
 
         startup = int((container_startup_health_check_timeout or Duration.minutes(30)).to_seconds())
         download = int((model_data_download_timeout or Duration.minutes(30)).to_seconds())

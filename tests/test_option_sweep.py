@@ -50,6 +50,7 @@ GROUPS: dict[str, dict[str, str]] = {
         "handoff_on_high_effort": "true",
         "guardrail_policy": "strict",
         "guardrail_stream_mode": "fast",
+        "guardrail_first_batch_chars": "0",
         "front_door": "private-api",
     },
     "bedrock": {
@@ -86,6 +87,9 @@ GROUPS: dict[str, dict[str, str]] = {
         "operator_require_mfa": "false",
         "principal_org_id": "o-abcdef1234",
         "principal_arns": "arn:aws:iam::111122223333:role/ops-*",
+        "operator_principal_arns": "arn:aws:iam::111122223333:role/ops-*",
+        "auditor_principal_arns": "arn:aws:iam::111122223333:role/audit-*",
+        "auditor_require_mfa": "false",
         "audit_trail": "true",
         "alarm_emails": "ops@example.com",
         "permissions_boundary": "arn:aws:iam::111122223333:policy/platform-boundary",
@@ -100,7 +104,6 @@ GROUPS: dict[str, dict[str, str]] = {
 
 #: nag findings other branches are fixing (issue 21 §1.6): (group, pack rule, construct path pattern) -> owner
 EXPECTED_NAG: dict[tuple[str, str, str], str] = {
-    ("governance", "Serverless-SNSRedrivePolicy", "*/Monitoring/AlarmTopic/*"): "issue 21 §1.6: alarm_emails' e-mail subscription has no redrive policy; hardening branch (constructs/monitoring.py)",
 }
 #: cfn-lint findings of documented options, (rule, template file pattern) -> owner
 EXPECTED_LINT: dict[tuple[str, str], str] = {
@@ -112,8 +115,6 @@ EXPECTED_LINT: dict[tuple[str, str], str] = {
 }
 #: regions whose defaults fail today (issue 21 §1.6), with the owning fix
 EXPECTED_REGION_FAILURES = {
-    "us-gov-west-1": "issue 21 §1.6: the default sagemaker_models is not offered there; house branch derives per-region defaults from the catalog",
-    "us-gov-east-1": "the same cause as us-gov-west-1 (found by this sweep, not named in issue 21 §1.6); house branch",
 }
 
 
