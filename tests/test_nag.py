@@ -218,3 +218,40 @@ def test_audit_configuration_adds_the_trail(tmp_path_factory):
     assert trail["Properties"]["EnableLogFileValidation"] is True
     lambda_selector = [s for s in trail["Properties"]["AdvancedEventSelectors"] if "AWS::Lambda::Function" in str(s)]
     assert "resources.ARN" in str(lambda_selector)  # the proxy function only
+
+
+@pytest.mark.slow
+def test_committed_reports_are_a_regeneration_of_this_code(platform_app, tmp_path_factory, tmp_path):
+    """Issue 22 item 1: `make nag` on this code writes exactly the committed reports/nag (every report, CSV, the
+    index and the register), except for the stamp. Reuses the session's synth of every configuration."""
+    from tools import nag_report
+    from tools.nag import matrix
+    from tools.nag.stamp import strip_stamp
+
+    build = tmp_path / "build"
+    build.mkdir()
+    for cfg in matrix.CONFIGURATIONS:
+        app = platform_app if cfg.name == "default" else matrix_assembly(cfg.name, tmp_path_factory)
+        (build / cfg.name).symlink_to(app.outdir)
+    out = tmp_path / "reports"
+    code = nag_report.run_matrix([c.name for c in matrix.CONFIGURATIONS], out, build, [], synth=False,
+                                 stamp={"date": "regenerated", "commit": "regenerated"})
+    committed = matrix.ROOT / "reports" / "nag"
+    files = sorted(p.relative_to(committed) for p in committed.rglob("*") if p.is_file())
+    assert sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file()) == files
+    differ = [str(f) for f in files if strip_stamp((committed / f).read_text()) != strip_stamp((out / f).read_text())]
+    assert differ == [], "regenerate with `make nag` on a clean tree and commit reports/nag"
+    assert code == 0
+
+
+@pytest.mark.slow
+def test_every_guard_skip_matches_a_finding_in_some_configuration(platform_app, tmp_path_factory):
+    """compliance/guard-skips.yaml holds no stale skip: each one excuses at least one cfn-guard finding of the
+    matrix (so the register lists it)."""
+    from tools.nag import guard, matrix
+
+    used = set()
+    for cfg in matrix.CONFIGURATIONS:
+        app = platform_app if cfg.name == "default" else matrix_assembly(cfg.name, tmp_path_factory)
+        used.update(a.skip for a in guard.assess(app.outdir) if a.skip is not None)
+    assert [(s.rule, s.resource) for s in guard.skips() if s not in used] == []

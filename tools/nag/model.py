@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.nag import assembly
+from tools.nag import assembly, guard
 from tools.nag.packs import SEVERITIES, controls_of, packs
 from tools.nag.recheck import run_checks
 
@@ -51,6 +51,12 @@ class RegionReport:
     unmatched_acknowledgments: list[str] = field(default_factory=list)
     unevaluated: list[assembly.UnevaluatedResource] = field(default_factory=list)
     scanner_skips: list[assembly.ScannerSkip] = field(default_factory=list)
+    #: cfn-guard (Control Tower proactive controls, Guard Rules Registry): (finding, construct path, skip or None)
+    guard_findings: list[tuple[guard.GuardFinding, str, guard.GuardSkip | None]] = field(default_factory=list)
+    guard_rules_passed: dict[str, int] = field(default_factory=dict)
+
+    def guard_open(self) -> list[tuple[guard.GuardFinding, str]]:
+        return [(f, p) for f, p, s in self.guard_findings if s is None]
 
     def counts_by_pack(self) -> dict[str, Counter]:
         counts = {name: Counter() for name in packs()}
@@ -162,7 +168,18 @@ def build_reports(outdir: Path, checks: dict | None = None, cache: Path | None =
         reports[regions[item.stack]].unevaluated.append(item)
     for skip in assembly.scanner_skips(outdir):
         reports[regions[skip.stack]].scanner_skips.append(skip)
+    add_guard_findings(outdir, reports, regions)
     order = list(packs())
     for report in reports.values():
         report.rows.sort(key=lambda r: (r.stack, order.index(r.pack), r.rule, r.resource_path))
     return reports
+
+
+def add_guard_findings(outdir: Path, reports: dict[str, RegionReport], regions: dict[str, str]) -> None:
+    """Runs the cfn-guard rule sets once over the assembly's templates and files each finding (with its skip, if
+    any) under its region."""
+    files = assembly.template_files(outdir)
+    for a in guard.assess(outdir):
+        reports[a.region].guard_findings.append((a.finding, a.path, a.skip))
+    for region, report in reports.items():
+        report.guard_rules_passed = guard.passed_rules([files[s] for s in report.stacks], [f for f, _, _ in report.guard_findings])
