@@ -218,7 +218,8 @@ class AuditTrail(Construct):
             acknowledge_in_packs(
                 bucket,
                 "S3BucketReplicationEnabled",
-                "single-region audit store: CloudTrail log files are immutable evidence with integrity digests; "
-                "cross-region replication is a deployment decision (an organization trail's bucket usually is the "
-                "replicated copy), versioning protects against overwrite here",
+                "single-Region audit store, not replicated across Regions: the bucket is versioned, so an overwritten "
+                "or deleted object keeps its previous version; it has no S3 Object Lock, and only the trail's own log "
+                "files (not the server access logs) are covered by CloudTrail's log-file validation digests; an "
+                "organization trail's bucket is usually the replicated copy (register: compensating control, owner)",
             )

@@ -252,7 +252,7 @@ class PlatformRoles(Construct):
                 ),
             ],
         )
-        self._acknowledge(policy, endpoints, "operators manage every endpoint this platform names with its prefix; endpoint names are generated per deployment, so a prefix is the narrowest stable scope")
+        self._acknowledge(policy, endpoints, "operators manage every endpoint this platform names with its prefix; endpoint names are deterministic (gptoss-<size>-<construct hash>-<instance type>), but a model or instance type added later gets a new name, and the role must cover it without a change, so the prefix is the narrowest stable scope")
         self._acknowledge(policy, endpoint_configs, f"CloudFormation generates endpoint-config names, so the statement is scoped by the {MODEL_TAG} tag every platform endpoint config carries; DescribeEndpointConfig is read-only")
         self._acknowledge(policy, inference_components, "inference components (scale-to-zero) carry the platform prefix like their endpoints; the operator resizes copies, never invokes them")
         self._acknowledge(
@@ -325,7 +325,7 @@ class PlatformRoles(Construct):
             )
         policy = self._policy(role, "AuditorPolicy", "Read-only: templates, role policies, key/log/guardrail/network metadata", statements)
         self._acknowledge(policy, stacks, "the auditor reads every stack of this platform (named <prefix>-<kind>-<region>) and nothing it could change")
-        self._acknowledge(policy, roles, "CloudFormation names the platform's roles after their stacks (<prefix>...); the auditor reads their policies, never assumes or changes them")
+        self._acknowledge(policy, roles, f"the platform's role names match {self.role_name_pattern} (CloudFormation's names after the stacks, or role_name_prefix's explicit names); the auditor reads their policies, never assumes or changes them")
         self._acknowledge(
             policy,
             "*",
