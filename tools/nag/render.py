@@ -22,8 +22,10 @@ PROVIDER_ASSESSMENTS = {
         "aws-cdk-lib's provider behind `restrict_default_security_group`: CloudFormation invokes it only on stack "
         "create/update/delete to remove every rule of the VPC's default security group. It has no event source, "
         "serves no request and stores no data; its role may only revoke/authorize rules of this VPC's default "
-        "security group, plus AWSLambdaBasicExecutionRole for its own CloudWatch logs (see the role row). Accepted: a deploy-time helper owned and patched "
-        "by aws-cdk-lib; the checkov/cfn-lint skips on it are in the exceptions register."
+        "security group — an inline policy on its role (see the role row) — plus AWSLambdaBasicExecutionRole for its own "
+        "CloudWatch logs. The function has no X-Ray tracing, no reserved concurrency and no dead-letter queue, and runs "
+        "outside the VPC. Accepted: a deploy-time helper owned and patched by aws-cdk-lib; its checkov, cfn-lint and "
+        "cfn-guard skips (inline policy, concurrency, DLQ, not in a VPC) are records of the exceptions register."
     ),
 }
 NOT_ASSESSED = "NOT ASSESSED: an aws-cdk-lib provider without a manual assessment in tools/nag/render.py"
@@ -122,6 +124,7 @@ def render_markdown(report: RegionReport, provenance: dict[str, Any] | None = No
     else:
         w("None.\n")
     w(render_guard(report))
+    w(render_guardrails(report))
     if report.discrepancies or report.unmatched_acknowledgments:
         w("\n## Reconciliation notes\n\n")
         for note in report.discrepancies + report.unmatched_acknowledgments:
@@ -169,6 +172,23 @@ def render_guard(report: RegionReport) -> str:
         for f, path, skip in skipped:
             w(f"| {f.rule_set} | `{f.rule}` | {f.control} | `{path}` | "
               f"{'false positive: ' if skip.false_positive else 'accepted: '}{_md(skip.reason)} |\n")
+    return out.getvalue()
+
+
+def render_guardrails(report: RegionReport) -> str:
+    """The guardrail configuration deployed in this region (from the templates): which policy and version."""
+    out = io.StringIO()
+    out.write("\n## Guardrail deployed\n\nRead from the synthesized templates: the policy each AWS::Bedrock::Guardrail "
+              "carries, and the AWS::Bedrock::GuardrailVersion the proxy is pinned to (its description names the "
+              "policy hash, so a policy change makes a new version). Deployed-state evidence is `make verify`'s.\n\n")
+    if not report.guardrails:
+        out.write("None in this region.\n")
+        return out.getvalue()
+    out.write("| Guardrail | Policy | Version | Tier | Content filters (input/output strength) | PII entities | Denied topics | "
+              "Word filters | Key |\n| --- | --- | --- | --- | --- | --- | --- | --- | --- |\n")
+    for g in report.guardrails:
+        out.write(f"| `{g['stack']}/{g['logical_id']}` | {_md(g['policy'])} | {_md(g['version'])} | {g['tier']} | "
+                  f"{_md(g['filters'])} | {_md(g['pii'])} | {_md(g['topics'])} | {_md(g['words'])} | {g['kms']} |\n")
     return out.getvalue()
 
 
@@ -311,6 +331,16 @@ def render_index(entries: list[dict[str, Any]], not_in_matrix: dict[str, str], p
         for name, why in not_in_matrix.items():
             md.write(f"- {name}: {why}\n")
     md.write("\nAll exceptions (acknowledgments and scanner skips): [exceptions.md](exceptions.md) ([csv](exceptions.csv)).\n")
+    md.write("\n## Scoping and change management\n\n"
+             "- Data flow and network: [docs/data-flow.md](../../docs/data-flow.md), [docs/network.md](../../docs/network.md) "
+             "(a test fails when a data-carrying resource type of any configuration is missing from them).\n"
+             "- Shared responsibility (platform / customer / AWS per PCI DSS v4.0 requirement and HIPAA safeguard): "
+             "[docs/responsibility.md](../../docs/responsibility.md).\n"
+             "- Guardrail deployed per environment: the *Guardrail deployed* section of each report above.\n"
+             "- Change management: [docs/change-management.md](../../docs/change-management.md). Every change is a git "
+             "commit; these reports name the commit they were generated from (stamp above) and are regenerated on a "
+             "clean tree; each exception's owner, approver and dates come from `compliance/approvals.yaml` "
+             f"(records still carrying placeholders are listed in the register).\n")
     return md.getvalue()
 
 
