@@ -252,7 +252,7 @@ def test_matrix_run_writes_reports_index_and_register(platform_app, tmp_path):
     assert nag_report.run_matrix(["default"], out, build, [], synth=False) == 0
     assert sorted(p.name for p in (out / "default").iterdir()) == ["us-east-1.csv", "us-east-1.md", "us-west-2.csv", "us-west-2.md"]
     index = (out / "README.md").read_text()
-    assert "| default | us-east-1 | 5 |" in index and "[exceptions.md](exceptions.md)" in index
+    assert "| default | us-east-1 | 5 |" in index and "cfn-guard open" in index and "[exceptions.md](exceptions.md)" in index
     assert (out / "exceptions.md").read_text().startswith("# Exceptions register")
 
 
