@@ -90,9 +90,14 @@ $(CHECKOV_VENV)/.stamp: requirements-checkov.txt
 
 setup test: $(CHECKOV_VENV)/.stamp
 
-nag: $(VENV)/.stamp-dev node_modules/.stamp ## synthesize every shipped configuration; write reports/nag/<configuration>/<region>.md/.csv, README.md (matrix), exceptions.md/.csv
-	$(PY) -m tools.nag_report --matrix --configurations $(NAG_CONFIGS) -- $(CDK_ARGS)
+# a clean tree only (the stamp names the commit); NAG_DRAFT=1 allows local drafts stamped "DRAFT, not for sign-off"
+NAG_DRAFT ?=
+# an AWS Guard Rules Registry checkout to read in place (default: ../shared/guard-rules beside the checkout)
+GUARD_RULES ?=
+export GUARD_RULES
 
-lint: $(VENV)/.stamp-dev $(CHECKOV_VENV)/.stamp node_modules/.stamp ## synthesize, then cfn-lint + checkov over cdk.out
-	$(CDK) synth --quiet $(CDK_ARGS)
-	$(PY) -m tools.lint cdk.out
+nag: $(VENV)/.stamp-dev $(CHECKOV_VENV)/.stamp node_modules/.stamp ## synthesize every shipped configuration; write reports/nag/<configuration>/<region>.md/.csv, README.md (matrix), exceptions.md/.csv
+	$(PY) -m tools.nag_report --matrix --configurations $(NAG_CONFIGS) $(if $(NAG_DRAFT),--draft) -- $(CDK_ARGS)
+
+lint: $(VENV)/.stamp-dev $(CHECKOV_VENV)/.stamp node_modules/.stamp ## synthesize every matrix configuration, then cfn-lint, checkov and cfn-guard (Control Tower + Guard Rules Registry)
+	$(PY) -m tools.lint --matrix -- $(CDK_ARGS)

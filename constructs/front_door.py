@@ -473,14 +473,16 @@ class PrivateApiFrontDoor(Construct):
         acknowledge_in_packs(
             stage,
             "APIGWCacheEnabledAndEncrypted",
-            "responses are per-caller, non-deterministic model completions to POST requests; caching them would serve "
-            "one caller's completion to another, so the stage cache stays off",
+            "not applicable: the stage has no cache cluster, so there is no cached data to encrypt; responses are "
+            "per-caller, non-deterministic model completions, and a cache would serve one caller's completion to another",
         )
         acknowledge_in_packs(
             stage,
             "APIGWSSLEnabled",
-            "the only integration is a Lambda proxy integration invoked over the AWS API; there is no HTTP backend that "
-            "could verify an API Gateway client certificate",
+            "a client certificate lets an HTTP backend authenticate API Gateway, and there is none: the only "
+            "integration is a Lambda proxy integration that API Gateway invokes through the Lambda API; transport "
+            "evidence instead: callers reach the API only through the execute-api interface endpoint (resource "
+            "policy) and sign every request with SigV4 (AWS_IAM on every method)",
         )
         policy = getattr(self, "_account_policy", None)
         if policy is not None:

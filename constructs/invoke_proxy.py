@@ -50,8 +50,9 @@ DEFAULT_TIMEOUT = Duration.minutes(5)
 NO_RESERVATION_REASON = (
     "no reserved concurrency by default: a reservation must leave the account's unreserved minimum, and new "
     "accounts can have a concurrency limit of 10, so it can fail the first deploy (Lambda developer guide, "
-    "'Configuring reserved concurrency'); load is bounded before the function by the private API's stage "
-    "throttling and per-consumer usage plans; the reserved_concurrent_executions prop (same context key) sets a cap"
+    "'Configuring reserved concurrency'); the load that reaches the function is bounded before it by the private "
+    "API stage's throttling (rate and burst limits on every method); the reserved_concurrent_executions prop "
+    "(same context key) sets a cap"
 )
 #: what Lambda needs to attach a function to its subnets (as in AWSLambdaVPCAccessExecutionRole)
 VPC_INTERFACE_ACTIONS = (
@@ -510,8 +511,11 @@ from gptoss_invoke_proxy_asset.gptoss_proxy.core import sealed as core_sealed
         skip_scanner_checks(
             policy.node.default_child,
             checkov={
-                "CKV_AWS_111": "the only unconstrained write actions are the ec2 network-interface actions Lambda needs "
-                "to attach the function to its isolated subnets; they have no resource-level scope",
+                "CKV_AWS_111": "the only write actions without a resource constraint are the ec2 network-interface "
+                "actions Lambda needs to attach the function to its isolated subnets: they do support network-interface, "
+                "subnet and security-group ARNs, but Lambda creates the interfaces with ids unknown at synth (as "
+                "AWSLambdaVPCAccessExecutionRole grants them on '*'), and a Deny on lambda:SourceFunctionArn keeps them "
+                "from the function's own code",
             },
         )
         function_skips = {
@@ -532,11 +536,13 @@ from gptoss_invoke_proxy_asset.gptoss_proxy.core import sealed as core_sealed
         Validations.of(policy).acknowledge(
             Acknowledgment(
                 id="AwsSolutions::AwsSolutions-IAM5[Resource::*]",
-                reason="two Allow statements need Resource '*' because the actions have no resource-level "
-                "permissions: the ec2 network-interface actions Lambda uses to attach the function to its isolated "
-                "subnets (as in AWSLambdaVPCAccessExecutionRole; a Deny on lambda:SourceFunctionArn takes them from "
-                "the function's own code) and xray:PutTraceSegments/PutTelemetryRecords for active tracing; every "
-                "model, guardrail, log and key permission is scoped to one ARN",
+                reason="two Allow statements use Resource '*': the ec2 network-interface actions Lambda uses to "
+                "attach the function to its isolated subnets, which support network-interface, subnet and "
+                "security-group ARNs but act on interfaces Lambda creates with ids unknown at synth (as "
+                "AWSLambdaVPCAccessExecutionRole grants them; ec2:Describe* has no resource-level permissions; a Deny "
+                "on lambda:SourceFunctionArn takes them from the function's own code), and "
+                "xray:PutTraceSegments/PutTelemetryRecords for active tracing, which have no resource-level "
+                "permissions; every model, guardrail, log and key permission is scoped to one ARN",
             )
         )
         acknowledge_in_packs(

@@ -346,7 +346,8 @@ class PrivateNetwork(Construct):
                 "CKV_AWS_116": "invoked by CloudFormation for a custom resource; a failed invocation fails the stack "
                 "operation and is retried by redeploying, so a dead-letter queue would hold nothing to replay",
                 "CKV_AWS_117": "must reach the EC2 API and the CloudFormation response URL (S3) at deploy; this VPC "
-                "has no EC2 endpoint or egress by design, so the provider runs outside it with an EC2-only role",
+                "has no EC2 endpoint or egress by design, so the provider runs outside it; its role may only revoke and "
+                "authorize rules of this VPC's default security group, plus AWSLambdaBasicExecutionRole for its own logs",
             },
             cfn_lint={
                 "W3005": "aws-cdk-lib's provider declares DependsOn on its role as well as GetAtt; redundant, not "

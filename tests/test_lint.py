@@ -88,3 +88,51 @@ def test_cfn_lint_has_no_rule_for_these_breaks(lint_results):
     assert found == {
         ("Broken-PublicSubnet.template.json", "W3005", "CustomVpcRestrictDefaultSGCustomResourceProviderHandlerDC833E5E")
     }
+
+
+# ---- the fourth scanner: AWS-authored cfn-guard rule sets (tools/nag/guard.py) -------------------------------
+
+
+def test_cfn_guard_has_no_open_finding_in_the_app(platform_app, all_regions_app):
+    """Control Tower proactive controls and the Guard Rules Registry rule sets over every template of both app
+    synths: every finding is excused by a compliance/guard-skips.yaml entry (listed in the register)."""
+    from tools.nag import guard
+
+    assessed = [a for app in (platform_app, all_regions_app) for a in guard.assess(app.outdir)]
+    assert assessed, "the rule sets ran and found the known false positives"
+    assert [f"{a.finding.rule_set} {a.finding.rule} {a.path}" for a in assessed if a.skip is None] == []
+    assert {a.finding.rule_set for a in assessed} >= {"control-tower", "hipaa-security", "PCI-DSS-3-2-1", "NIST800-53Rev5"}
+
+
+def test_cfn_guard_catches_the_broken_stacks(broken_app):
+    """The deliberate breaks are reported by AWS's own rules: Control Tower CT.CLOUDWATCH.PR.3 (log group KMS),
+    CT.IAM.PR.2 (admin policy), CT.EC2.PR.11 (public IPs), and the registry's HIPAA/PCI rules; none is skipped."""
+    from tools.nag import guard
+
+    found = {(a.finding.rule_set, a.finding.control, a.path.split("/")[1]): a.skip for a in guard.assess(broken_app.outdir)}
+    for key in (
+        ("control-tower", "CT.CLOUDWATCH.PR.3", "Broken-LogGroup"),
+        ("control-tower", "CT.IAM.PR.2", "Broken-Iam"),
+        ("control-tower", "CT.EC2.PR.11", "Broken-PublicSubnet"),
+        ("hipaa-security", "CLOUDWATCH_LOG_GROUP_ENCRYPTED", "Broken-LogGroup"),
+        ("PCI-DSS-3-2-1", "NO_UNRESTRICTED_ROUTE_TO_IGW", "Broken-PublicSubnet"),
+    ):
+        assert key in found and found[key] is None, key
+
+
+def test_cfn_guard_runs_control_tower_rules_when_the_registry_is_absent(tmp_path, monkeypatch):
+    """No registry at $GUARD_RULES: one line says so (the report) and the Control Tower rules still run."""
+    import json as _json
+
+    from tools.nag import guard
+
+    monkeypatch.setenv("GUARD_RULES", str(tmp_path / "nowhere"))
+    (tmp_path / "S.template.json").write_text(_json.dumps(
+        {"Resources": {"Plain": {"Type": "AWS::Logs::LogGroup", "Properties": {"RetentionInDays": 7}}}}))
+    (tmp_path / "manifest.json").write_text(_json.dumps({"artifacts": {"S": {
+        "type": "aws:cloudformation:stack", "environment": "aws://unknown-account/us-east-1",
+        "properties": {"templateFile": "S.template.json"}}}}))
+    assert not guard.registry_present() and guard.registry_version().startswith("absent (")
+    assessed = guard.assess(tmp_path)
+    assert {a.finding.rule_set for a in assessed} == {"control-tower"}
+    assert any(a.finding.control == "CT.CLOUDWATCH.PR.3" and a.path == "/S/Plain" for a in assessed)

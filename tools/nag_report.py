@@ -27,7 +27,7 @@ import sys
 from collections import Counter
 from pathlib import Path
 
-from tools.nag import matrix
+from tools.nag import matrix, register
 from tools.nag.assembly import acknowledgments, open_violations, stacks_of  # noqa: F401  (re-exported)
 from tools.nag.model import CSV_FIELDS, RESULTS, RegionReport, Row, build_reports  # noqa: F401
 from tools.nag.packs import SEVERITIES, packs  # noqa: F401
@@ -41,7 +41,7 @@ def write_reports(reports: dict[str, RegionReport], out: Path, provenance: dict 
     out.mkdir(parents=True, exist_ok=True)
     written = []
     for region, report in reports.items():
-        for suffix, text in (("md", render_markdown(report, provenance, description)), ("csv", render_csv(report))):
+        for suffix, text in (("md", render_markdown(report, provenance, description)), ("csv", render_csv(report, provenance))):
             path = out / f"{region}.{suffix}"
             path.write_text(text)
             written.append(path)
@@ -70,15 +70,21 @@ def summarize(reports: dict[str, RegionReport]) -> int:
     failing = 0
     for region, report in reports.items():
         c = Counter(r.result for r in report.rows)
+        guard_open = report.guard_open()
         print(f"{report.configuration or '-'} {region}: {c['pass']} pass, {c['fail']} fail, {c['acknowledged']} acknowledged "
-              f"({len(report.discrepancies)} discrepancies, {len(report.unmatched_acknowledgments)} unmatched acks)")
-        failing += c["fail"] + len(report.discrepancies) + len(report.unmatched_acknowledgments)
+              f"({len(report.discrepancies)} discrepancies, {len(report.unmatched_acknowledgments)} unmatched acks); "
+              f"cfn-guard {len(guard_open)} open, {len(report.guard_findings) - len(guard_open)} skipped")
+        for f, path in guard_open:
+            print(f"  cfn-guard {f.rule_set} {f.rule} ({f.control}) open on {path}")
+        failing += c["fail"] + len(report.discrepancies) + len(report.unmatched_acknowledgments) + len(guard_open)
     return failing
 
 
-def run_matrix(names: list[str], out: Path, build: Path, cdk_args: list[str], synth: bool = True) -> int:
+def run_matrix(names: list[str], out: Path, build: Path, cdk_args: list[str], synth: bool = True, draft: bool = False,
+               stamp: dict | None = None) -> int:
     """Synthesizes every configuration, writes ``out/<configuration>/<region>.md|csv``, ``out/README.md`` and
-    ``out/exceptions.md|csv``; non-zero if any configuration fails to synth or has any open finding."""
+    ``out/exceptions.md|csv``; non-zero if any configuration fails to synth or has any open finding, or a register
+    record lacks a field. ``stamp`` (date/commit) overrides the stamp's values, for tests that regenerate."""
     extra_regions, rest = split_regions(cdk_args)
     entries, all_reports, failing = [], [], 0
     first = None
@@ -92,7 +98,7 @@ def run_matrix(names: list[str], out: Path, build: Path, cdk_args: list[str], sy
             print(f"{name}: synth failed ({code})", file=sys.stderr)
             failing += 1
             continue
-        prov = matrix.provenance(cfg)
+        prov = matrix.provenance(cfg, draft=draft, **(stamp or {}))
         first = first or prov
         reports = build_reports(outdir, configuration=name)
         target = out / name
@@ -104,10 +110,16 @@ def run_matrix(names: list[str], out: Path, build: Path, cdk_args: list[str], sy
             entries.append({"report": report, "configuration": cfg, "link": f"{name}/{region}.md"})
             all_reports.append(report)
     if first:
-        (out / "README.md").write_text(render_index(entries, matrix.NOT_IN_MATRIX, first))
-        md, csv_text = render_register(register_rows(all_reports))
+        whole = matrix.provenance(None, draft=draft, **(stamp or {}))
+        (out / "README.md").write_text(render_index(entries, matrix.NOT_IN_MATRIX, whole))
+        rows = register_rows(all_reports)
+        md, csv_text = render_register(rows, whole)
         (out / "exceptions.md").write_text(md)
         (out / "exceptions.csv").write_text(csv_text)
+        missing = register.missing_fields(rows)
+        for problem in missing:
+            print(f"register: {problem} (compliance/approvals.yaml / assessments.yaml)", file=sys.stderr)
+        failing += len(missing)
     return 1 if failing else 0
 
 
@@ -120,6 +132,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cdk-out", type=Path, default=ROOT / "cdk.out", help="report this existing assembly (no --matrix)")
     parser.add_argument("--out", type=Path, default=None, help="output folder (default reports/nag, or reports/nag/adhoc)")
     parser.add_argument("--configuration", default="", help="configuration name to print in a single-assembly report")
+    parser.add_argument("--draft", action="store_true",
+                        help="allow a tree with uncommitted changes; every artifact is stamped 'DRAFT, not for sign-off'")
     parser.add_argument("cdk_args", nargs="*", help="extra cdk synth arguments (after --)")
     args = parser.parse_args(argv)
     if args.matrix:
@@ -127,7 +141,14 @@ def main(argv: list[str] | None = None) -> int:
         unknown = [n for n in names if n not in matrix.BY_NAME]
         if unknown:
             parser.error(f"unknown configuration(s) {', '.join(unknown)}; known: {', '.join(matrix.BY_NAME)}")
-        return run_matrix(names, args.out or ROOT / "reports" / "nag", args.build, args.cdk_args, synth=not args.no_synth)
+        commit, dirty = matrix.tree_state()
+        if dirty and not args.draft:
+            print(f"make nag: the working tree has uncommitted changes ({dirty}); the reports would name a commit "
+                  "that does not hold their code. Commit first, or run `make nag NAG_DRAFT=1` for a local draft "
+                  "(stamped 'DRAFT, not for sign-off').", file=sys.stderr)
+            return 2
+        return run_matrix(names, args.out or ROOT / "reports" / "nag", args.build, args.cdk_args, synth=not args.no_synth,
+                          draft=args.draft)
     reports = build_reports(args.cdk_out, configuration=args.configuration)
     out = args.out or ROOT / "reports" / "nag" / "adhoc"
     for path in write_reports(reports, out):

@@ -65,6 +65,11 @@ def open_violations(outdir: Path) -> set[tuple[str, str, str, str]]:
     return found
 
 
+def template_files(outdir: Path) -> dict[str, Path]:
+    """stack artifact id -> its template file."""
+    return {name: Path(outdir) / a["properties"]["templateFile"] for name, a in stacks_of(outdir).items()}
+
+
 def templates(outdir: Path) -> dict[str, dict]:
     """stack artifact id -> its template."""
     return {

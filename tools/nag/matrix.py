@@ -79,13 +79,31 @@ def _git(*args: str) -> str:
         return "unknown"
 
 
+#: the cfn-guard rules and binary of the Control Tower proactive controls (npm, package.json devDependencies)
+CFNGUARD_PACKAGE = ROOT / "node_modules" / "@cdklabs" / "cdk-validator-cfnguard"
+
+
+def _checkov_version() -> str:
+    found = sorted((ROOT / ".venv-checkov").glob("lib/python*/site-packages/checkov-*.dist-info"))
+    return found[-1].name[len("checkov-"):-len(".dist-info")] if found else "not installed"
+
+
 def tool_versions() -> dict[str, str]:
+    """Every tool whose output is in the reports (the stamp). A missing tool is named "not installed"."""
     versions = {}
     for dist in ("cdk-nag", "aws-cdk-lib", "constructs", "cfn-lint"):
         try:
             versions[dist] = metadata.version(dist)
         except metadata.PackageNotFoundError:
             versions[dist] = "not installed"
+    versions["checkov"] = _checkov_version()
+    pkg = CFNGUARD_PACKAGE / "package.json"
+    versions["@cdklabs/cdk-validator-cfnguard"] = json.loads(pkg.read_text())["version"] if pkg.exists() else "not installed"
+    guard = CFNGUARD_PACKAGE / "guard-version.json"
+    versions["cfn-guard"] = json.loads(guard.read_text())["version"] if guard.exists() else "not installed"
+    from tools.nag import guard as _guard  # late: guard imports this module
+
+    versions["AWS Guard Rules Registry"] = _guard.registry_version()
     cli = ROOT / "node_modules" / "aws-cdk" / "package.json"
     versions["CDK CLI (aws-cdk)"] = json.loads(cli.read_text())["version"] if cli.exists() else "not installed"
     node = shutil.which("node")
@@ -94,15 +112,31 @@ def tool_versions() -> dict[str, str]:
     return versions
 
 
-def provenance(configuration: Configuration, date: str | None = None) -> dict[str, Any]:
-    # the reports themselves are rewritten during a run: only source changes make a report unreproducible
-    status = _git("status", "--porcelain", "--untracked-files=no", "--", ".", ":(exclude)reports")
+def tree_state() -> tuple[str, str]:
+    """(full commit sha of HEAD, what is uncommitted) — ``""`` when the tree is clean. Generated reports are
+    excluded (a run rewrites them); untracked files count, since a new source file changes what synthesizes."""
+    commit = _git("rev-parse", "HEAD")
+    status = _git("status", "--porcelain", "--", ".", ":(exclude)reports/nag")
+    if status == "unknown":
+        return commit, "git status failed"
+    changed = [line[3:] for line in status.splitlines() if line.strip()]
+    return commit, (", ".join(changed[:5]) + (f" and {len(changed) - 5} more" if len(changed) > 5 else "")) if changed else ""
+
+
+def provenance(configuration: Configuration | None = None, date: str | None = None, draft: bool = False,
+               commit: str | None = None) -> dict[str, Any]:
+    """The stamp of one artifact. ``draft`` marks a run on a dirty tree (``make nag NAG_DRAFT=1``)."""
+    head, dirty = tree_state()
+    context: Any = {"regions": ",".join(configuration.regions), **configuration.context} if configuration else \
+        "every configuration of the matrix (reports/nag/README.md)"
     return {
         "date": date or _dt.datetime.now(_dt.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
-        "commit": _git("rev-parse", "--short=12", "HEAD") + (" (with uncommitted changes)" if status and status != "unknown" else ""),
+        "commit": commit or (head + (" + uncommitted changes" if draft and dirty else "")),
+        "draft": bool(draft and dirty) if commit is None else draft,
+        "dirty": dirty,
         "versions": tool_versions(),
-        "context": {"regions": ",".join(configuration.regions), **configuration.context},
-        "cdk_args": shlex.join(configuration.cdk_args()),
+        "context": context,
+        "cdk_args": shlex.join(configuration.cdk_args()) if configuration else "",
     }
 
 

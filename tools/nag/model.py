@@ -8,7 +8,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from tools.nag import assembly
+from tools.nag import assembly, guard
 from tools.nag.packs import SEVERITIES, controls_of, packs
 from tools.nag.recheck import run_checks
 
@@ -51,6 +51,14 @@ class RegionReport:
     unmatched_acknowledgments: list[str] = field(default_factory=list)
     unevaluated: list[assembly.UnevaluatedResource] = field(default_factory=list)
     scanner_skips: list[assembly.ScannerSkip] = field(default_factory=list)
+    #: cfn-guard (Control Tower proactive controls, Guard Rules Registry): (finding, construct path, skip or None)
+    guard_findings: list[tuple[guard.GuardFinding, str, guard.GuardSkip | None]] = field(default_factory=list)
+    guard_rules_passed: dict[str, int] = field(default_factory=dict)
+    #: the guardrail configuration deployed in this region: one dict per AWS::Bedrock::Guardrail
+    guardrails: list[dict] = field(default_factory=list)
+
+    def guard_open(self) -> list[tuple[guard.GuardFinding, str]]:
+        return [(f, p) for f, p, s in self.guard_findings if s is None]
 
     def counts_by_pack(self) -> dict[str, Counter]:
         counts = {name: Counter() for name in packs()}
@@ -162,7 +170,65 @@ def build_reports(outdir: Path, checks: dict | None = None, cache: Path | None =
         reports[regions[item.stack]].unevaluated.append(item)
     for skip in assembly.scanner_skips(outdir):
         reports[regions[skip.stack]].scanner_skips.append(skip)
+    add_guard_findings(outdir, reports, regions)
+    for stack, template in assembly.templates(outdir).items():
+        reports[regions[stack]].guardrails += guardrail_facts(stack, template)
     order = list(packs())
     for report in reports.values():
         report.rows.sort(key=lambda r: (r.stack, order.index(r.pack), r.rule, r.resource_path))
     return reports
+
+
+def add_guard_findings(outdir: Path, reports: dict[str, RegionReport], regions: dict[str, str]) -> None:
+    """Runs the cfn-guard rule sets once over the assembly's templates and files each finding (with its skip, if
+    any) under its region."""
+    files = assembly.template_files(outdir)
+    for a in guard.assess(outdir):
+        reports[a.region].guard_findings.append((a.finding, a.path, a.skip))
+    for region, report in reports.items():
+        report.guard_rules_passed = guard.passed_rules([files[s] for s in report.stacks], [f for f, _, _ in report.guard_findings])
+
+
+def guardrail_facts(stack: str, template: dict) -> list[dict]:
+    """The deployed guardrail configuration, read from the template: policy, tier, filters, PII entities,
+    topics, word filters, and the version resource the proxy is pinned to."""
+    resources = template.get("Resources", {})
+    versions = {
+        json_ref(r["Properties"].get("GuardrailIdentifier")): r["Properties"].get("Description", "")
+        for r in resources.values() if r["Type"] == "AWS::Bedrock::GuardrailVersion"
+    }
+    out = []
+    for lid, r in resources.items():
+        if r["Type"] != "AWS::Bedrock::Guardrail":
+            continue
+        p = r["Properties"]
+        content = p.get("ContentPolicyConfig", {})
+        pii = p.get("SensitiveInformationPolicyConfig", {})
+        out.append({
+            "stack": stack,
+            "logical_id": lid,
+            "policy": p.get("Description", ""),
+            "tier": (content.get("ContentFiltersTierConfig") or {}).get("TierName", "-"),
+            "filters": ", ".join(
+                f"{f['Type']} in {f.get('InputStrength', '-') if f.get('InputEnabled', True) else 'off'}/out "
+                f"{f.get('OutputStrength', '-') if f.get('OutputEnabled', True) else 'off'}"
+                for f in content.get("FiltersConfig", [])) or "-",
+            "pii": ", ".join(f"{e['Type']}:{e.get('Action', '-')}" for e in pii.get("PiiEntitiesConfig", []))
+                   + ("; regexes: " + ", ".join(x.get("Name", "?") for x in pii.get("RegexesConfig", [])) if pii.get("RegexesConfig") else "") or "-",
+            "topics": ", ".join(t.get("Name", "?") for t in p.get("TopicPolicyConfig", {}).get("TopicsConfig", [])) or "-",
+            "words": "managed: " + ", ".join(w.get("Type", "?") for w in p.get("WordPolicyConfig", {}).get("ManagedWordListsConfig", []))
+                     if p.get("WordPolicyConfig") else "-",
+            "kms": "customer-managed key" if p.get("KmsKeyArn") else "AWS-owned key",
+            "version": versions.get(lid, "no version resource"),
+        })
+    return out
+
+
+def json_ref(value) -> str:
+    """The logical id an intrinsic points at (Ref / Fn::GetAtt), else ''."""
+    if isinstance(value, dict):
+        if "Ref" in value:
+            return value["Ref"]
+        if "Fn::GetAtt" in value:
+            return value["Fn::GetAtt"][0]
+    return ""
