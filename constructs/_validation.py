@@ -94,6 +94,7 @@ def require_name(prop: str, value: str, *, pattern: str, max_length: int, allowe
         raise ValueError(f"{prop} must be at most {max_length} characters, got {len(value)}: {value!r}")
     if not re.fullmatch(pattern, value):
         raise ValueError(f"{prop} must be {allowed}, got {value!r}")
+    return value
 
 
 #: a principal given as text: a 12-digit account id, or an IAM role, user or account-root ARN

@@ -410,7 +410,7 @@ def _harden_replication_bucket(stack: Stack, bucket: s3.IBucket, region: str) ->
     )
     cfn.versioning_configuration = s3.CfnBucket.VersioningConfigurationProperty(status="Enabled")
     cfn.logging_configuration = s3.CfnBucket.LoggingConfigurationProperty(destination_bucket_name=logs.bucket_name, log_file_prefix="replication/")
-    logs.policy.document.add_statements(iam.PolicyStatement(  # S3 UG: grant the logging service principal, bucket policy form
+    logs.add_to_resource_policy(iam.PolicyStatement(  # S3 UG: grant the logging service principal, bucket policy form
         sid="S3ServerAccessLogsPolicy", actions=["s3:PutObject"], principals=[iam.ServicePrincipal("logging.s3.amazonaws.com")],
         resources=[logs.arn_for_objects("replication/*")], conditions={"StringEquals": {"aws:SourceAccount": stack.account}}))
     for b, what in ((cfn, f"CodePipeline's artifact replica for actions in {region}"), (logs, "the replication bucket's access logs")):

@@ -162,14 +162,14 @@ class TestTeamAppFromTheWheel:
         (api,) = _of_type(t, "AWS::ApiGateway::RestApi")
         assert api["Properties"]["Name"] == "team-llm-api"
         methods = _of_type(t, "AWS::ApiGateway::Method")
-        assert len(methods) == 5 and all(m["Properties"]["Integration"]["ResponseTransferMode"] == "STREAM" for m in methods)
+        assert len(methods) == 6 and all(m["Properties"]["Integration"]["ResponseTransferMode"] == "STREAM" for m in methods)
         assert all(json.dumps(m["Properties"]["Integration"]["Uri"]).endswith('/response-streaming-invocations"]]}') for m in methods)
         (fn,) = [f for f in _of_type(t, "AWS::Lambda::Function") if f["Properties"].get("FunctionName") == "team-gptoss-proxy"]
         assert fn["Properties"]["Role"]["Fn::GetAtt"][0].startswith("ProxyRole")
         assert fn["Properties"]["VpcConfig"]["SecurityGroupIds"][0]["Fn::GetAtt"][0].startswith("ProxySg")
         caller = [p for p in _of_type(t, "AWS::IAM::ManagedPolicy") if p["Properties"]["Roles"][0]["Ref"].startswith("Caller")]
         (statement,) = caller[0]["Properties"]["PolicyDocument"]["Statement"]
-        assert statement["Action"] == "execute-api:Invoke" and len(statement["Resource"]) == 5
+        assert statement["Action"] == "execute-api:Invoke" and len(statement["Resource"]) == 6
 
     def test_a_model_the_catalog_does_not_know(self, team_app):
         t = _team_template(team_app, "TeamFineTune")
@@ -180,7 +180,6 @@ class TestTeamAppFromTheWheel:
         (fn,) = [f for f in _of_type(t, "AWS::Lambda::Function") if f["Properties"].get("Runtime") == "python3.14"]
         assert set(json.loads(fn["Properties"]["Environment"]["Variables"]["GPTOSS_ROUTES"])) == {"gpt-oss-20b-ft"}
 
-    @pytest.mark.xfail(reason="issue 24 item 2 (endpoint helper): image_uri should grant ECR pull on the team's repository", strict=False)
     def test_the_fine_tunes_image_repository_is_granted(self, team_app):
         t = _team_template(team_app, "TeamFineTune")
         assert "repository/team/gpt-oss-lmi" in json.dumps(_of_type(t, "AWS::IAM::ManagedPolicy"))
