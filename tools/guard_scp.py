@@ -67,14 +67,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     sys.path.insert(0, str(ROOT))
     from aws_cdk import App
 
-    from stacks.config import ConfigError, load_config
     from stacks.platform import build_app
-    from tools.preflight import context_from_args
+    from tools.preflight import config_from_args
 
-    try:
-        config = load_config(context_from_args(cdk_args).get, None)
-    except ConfigError as err:
-        print(f"guard_scp: config error: {err}", file=sys.stderr)
+    config = config_from_args(cdk_args, "guard_scp")
+    if config is None:
         return 2
     stacks = build_app(App(), config)
     path = write(Path(args.out), config, stacks, args.guardrail_identifier)

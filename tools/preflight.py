@@ -454,6 +454,21 @@ def context_from_args(cdk_args: Sequence[str], root: Path = ROOT) -> dict[str, A
     return context
 
 
+def config_from_args(cdk_args: Sequence[str], tool: str):
+    """The validated ``PlatformConfig`` for ``-c`` arguments, or None after printing ``<tool>: config error: ...``
+    (one line, for exit status 2): the config step every command of ``tools/`` shares."""
+    sys.path.insert(0, str(ROOT))
+    from stacks.config import ConfigError, load_config
+
+    try:
+        return load_config(context_from_args(cdk_args).get, None)
+    except ConfigError as err:
+        print(f"{tool}: config error: {err}", file=sys.stderr)
+    except SystemExit as err:  # a malformed -c argument
+        print(str(err).replace("preflight:", f"{tool}:"), file=sys.stderr)
+    return None
+
+
 NO_CREDENTIALS = ("preflight: no AWS credentials found: set AWS_PROFILE (or pass --profile), or AWS_ACCESS_KEY_ID and "
                   "AWS_SECRET_ACCESS_KEY, or run 'aws sso login'")
 
@@ -500,13 +515,8 @@ def main(argv: Sequence[str] | None = None, session=None) -> int:
     if missing:
         print(NO_CREDENTIALS, file=sys.stderr)
         return 2
-    sys.path.insert(0, str(ROOT))
-    from stacks.config import ConfigError, load_config
-
-    try:
-        config = load_config(context_from_args(cdk_args).get, None)
-    except ConfigError as err:
-        print(f"preflight: config error: {err}", file=sys.stderr)
+    config = config_from_args(cdk_args, "preflight")
+    if config is None:
         return 2
     # every client gets a region: STS the first region checked, the checks their own (never the SDK default)
     account, problem = caller_account(session, config.regions[0])

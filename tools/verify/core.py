@@ -264,17 +264,10 @@ def main(argv: Sequence[str] | None = None, session=None, checks=None, reports: 
     if account is None:
         print(problem, file=sys.stderr)
         return 2
-    sys.path.insert(0, str(ROOT))
-    from stacks.config import ConfigError, load_config
-    from tools.preflight import context_from_args
+    from tools.preflight import config_from_args
 
-    try:
-        config = load_config(context_from_args(cdk_args).get, None)
-    except ConfigError as err:
-        print(f"verify: config error: {err}", file=sys.stderr)
-        return 2
-    except SystemExit as err:  # a malformed -c argument
-        print(str(err).replace("preflight:", "verify:"), file=sys.stderr)
+    config = config_from_args(cdk_args, "verify")
+    if config is None:
         return 2
     selected = checks if checks is not None else registry.checks(routes=not args.skip_routes)
     commit = commit_of()
