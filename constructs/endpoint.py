@@ -280,7 +280,7 @@ class GptOssEndpoint(_InvokableEndpointBase):
         model_data_download_timeout: Duration | None = None,
         data_capture_bucket: s3.IBucket | None = None,
         data_capture_sampling_percentage: int = 100,
-        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        log_retention: logs.RetentionDays = logs.RetentionDays.THIRTEEN_MONTHS,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         tags: Mapping[str, str] | None = None,
     ) -> None:
@@ -356,7 +356,7 @@ class GptOssEndpoint(_InvokableEndpointBase):
             encrypted with the key. Default: - no capture.
         :param data_capture_sampling_percentage: Default: - 100.
         :param log_retention: retention of the endpoint's log group ``/aws/sagemaker/Endpoints/<name>``.
-            Default: - one year.
+            Default: - 400 days (13 months: PCI DSS v4.0 10.5.1 keeps 12 months of audit logs).
         :param removal_policy: for the key and the log group. Default: - RETAIN.
         :param tags: tags for every resource of this endpoint (cost allocation per model). Default: - none
             beyond the app's tags.

@@ -293,7 +293,7 @@ class PrivateApiFrontDoor(Construct):
         stage_name: str = "prod",
         throttling_rate_limit: int = 20,
         throttling_burst_limit: int = 40,
-        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        log_retention: logs.RetentionDays = logs.RetentionDays.THIRTEEN_MONTHS,
         encryption_key: kms.IKey | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         configure_account_logging_role: bool = False,
@@ -315,7 +315,7 @@ class PrivateApiFrontDoor(Construct):
         :param stage_name: Default: - ``prod``.
         :param throttling_rate_limit: steady requests per second for the stage. Default: - 20.
         :param throttling_burst_limit: Default: - 40.
-        :param log_retention: access and execution logs. Default: - one year.
+        :param log_retention: access and execution logs. Default: - 400 days (13 months: PCI DSS v4.0 10.5.1 keeps 12 months of audit logs).
         :param encryption_key: for both log groups. Default: - a new key with rotation.
         :param removal_policy: for the key and log groups. Default: - RETAIN.
         :param configure_account_logging_role: set this region's API Gateway account CloudWatch role (needed

@@ -228,7 +228,7 @@ class InvokeProxy(Construct):
         memory_size: int = 1024,
         reserved_concurrent_executions: int | None = None,
         architecture: lambda_.Architecture | None = None,
-        log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        log_retention: logs.RetentionDays = logs.RetentionDays.THIRTEEN_MONTHS,
         encryption_key: kms.IKey | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
         code: lambda_.Code | None = None,
@@ -263,7 +263,7 @@ class InvokeProxy(Construct):
             limit can be as low as 10, so any reservation can fail the deploy (Lambda developer guide,
             "Configuring reserved concurrency"); set it only after checking the account limit (``make preflight``).
         :param architecture: Default: - ARM_64 (cheaper per GB-second; the code is pure Python).
-        :param log_retention: Default: - one year.
+        :param log_retention: Default: - 400 days (13 months: PCI DSS v4.0 10.5.1 keeps 12 months of audit logs).
         :param encryption_key: encrypts the log group and environment. Default: - a new key with rotation.
         :param removal_policy: for the key and log group. Default: - RETAIN.
         :param code: the proxy code. Default: - this repository's ``lambda/invoke_proxy`` folder.

@@ -182,7 +182,7 @@ class PrivateNetwork(Construct):
         api_client_cidrs: Sequence[str] = (),
         api_client_security_groups: Sequence[ec2.ISecurityGroup] = (),
         flow_logs: bool = True,
-        flow_log_retention: logs.RetentionDays = logs.RetentionDays.ONE_YEAR,
+        flow_log_retention: logs.RetentionDays = logs.RetentionDays.THIRTEEN_MONTHS,
         encryption_key: kms.IKey | None = None,
         endpoint_principal_org_id: str | None = None,
         removal_policy: RemovalPolicy = RemovalPolicy.RETAIN,
@@ -215,7 +215,7 @@ class PrivateNetwork(Construct):
             may call the execute-api endpoint on 443. Default: - none.
         :param flow_logs: record VPC flow logs (all traffic) to CloudWatch Logs. Default: - true.
         :param flow_log_retention: retention of the flow log group (and of the default-security-group
-            provider's log group). Default: - one year.
+            provider's log group). Default: - 400 days (13 months: PCI DSS v4.0 10.5.1 keeps 12 months of audit logs).
         :param encryption_key: KMS key for the flow log group and the log group of aws-cdk-lib's
             default-security-group provider Lambda. Default: - a new key with rotation enabled.
         :param endpoint_principal_org_id: the identity perimeter of the endpoint policies: when set, callers must

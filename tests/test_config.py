@@ -26,7 +26,7 @@ def test_defaults_from_cdk_json():
     assert (r.autoscaling_min_capacity, r.autoscaling_max_capacity, r.scale_to_zero) == (1, 2, False)
     assert r.front_door == "private-api" and r.guardrail_policy == "baseline"
     assert r.availability_zones is None  # env-agnostic AZs: no lookup at synth
-    assert c.vpc_cidr == "10.80.0.0/16" and c.flow_log_retention == 365
+    assert c.vpc_cidr == "10.80.0.0/16" and c.flow_log_retention == 400
     assert c.removal_policy is RemovalPolicy.RETAIN  # a typed value, not a string
     assert c.interface_endpoints is None  # unset: the Network stack creates what each region calls
 

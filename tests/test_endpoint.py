@@ -114,7 +114,7 @@ class TestModel:
         stack, _, ep, t = built
         groups = {k: v for k, v in t.to_json()["Resources"].items() if v["Type"] == "AWS::Logs::LogGroup"}
         (group_id, group) = [(k, v) for k, v in groups.items() if v["Properties"].get("LogGroupName") == f"/aws/sagemaker/Endpoints/{ep.endpoint_name}"][0]
-        assert group["Properties"]["RetentionInDays"] == 365
+        assert group["Properties"]["RetentionInDays"] == 400
         assert group["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [stack.resolve(ep.encryption_key.node.default_child.logical_id), "Arn"]}
         assert group["DeletionPolicy"] == "Retain"
         (endpoint,) = t.find_resources("AWS::SageMaker::Endpoint").values()

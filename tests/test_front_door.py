@@ -123,7 +123,7 @@ class TestPrivateApi:
         assert len(groups) == 2
         for g in groups.values():
             assert g["Properties"]["KmsKeyId"] == {"Fn::GetAtt": [key, "Arn"]}
-            assert g["Properties"]["RetentionInDays"] == 365
+            assert g["Properties"]["RetentionInDays"] == 400
         t.has_resource_properties(
             "AWS::Logs::LogGroup",
             {"LogGroupName": {"Fn::Join": ["", ["API-Gateway-Execution-Logs_", {"Ref": Match.string_like_regexp("Api")}, "/prod"]]}},

@@ -114,7 +114,7 @@ class TestFunction:
         fn = _function(t)
         assert fn["KmsKeyArn"] == {"Fn::GetAtt": [key_id, "Arn"]}
         assert fn["LoggingConfig"]["LogGroup"] == {"Ref": Stack.of(proxy).resolve(proxy.log_group.node.default_child.logical_id)}
-        t.has_resource_properties("AWS::Logs::LogGroup", {"KmsKeyId": {"Fn::GetAtt": [key_id, "Arn"]}, "RetentionInDays": 365})
+        t.has_resource_properties("AWS::Logs::LogGroup", {"KmsKeyId": {"Fn::GetAtt": [key_id, "Arn"]}, "RetentionInDays": 400})
 
     def test_runs_in_the_isolated_subnets_with_its_own_security_group(self, built):
         _, net, proxy, t = built

@@ -127,7 +127,7 @@ class TestNewVpc:
             "AWS::EC2::FlowLog",
             {"ResourceType": "VPC", "TrafficType": "ALL", "LogDestinationType": "cloud-watch-logs", "LogGroupName": {"Ref": group}},
         )
-        t.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 365, "KmsKeyId": {"Fn::GetAtt": [key, "Arn"]}})
+        t.has_resource_properties("AWS::Logs::LogGroup", {"RetentionInDays": 400, "KmsKeyId": {"Fn::GetAtt": [key, "Arn"]}})
         assert t.to_json()["Resources"][key.as_string()]["Properties"]["EnableKeyRotation"] is True
         assert t.to_json()["Resources"][group.as_string()]["Type"] == "AWS::Logs::LogGroup"
 
@@ -437,7 +437,7 @@ class TestDeployOrder:
         (handler_id,) = [k for k, v in t.find_resources("AWS::Lambda::Function").items() if "VpcRestrictDefaultSG" in k]
         groups = t.find_resources("AWS::Logs::LogGroup", {"Properties": {"LogGroupName": {"Fn::Join": ["", ["/aws/lambda/", {"Ref": handler_id}]]}}})
         ((group_id, group),) = groups.items()
-        assert group["Properties"]["RetentionInDays"] == 365
+        assert group["Properties"]["RetentionInDays"] == 400
         assert set(group["Properties"]["KmsKeyId"]["Fn::GetAtt"][1:]) == {"Arn"}
         assert group["DeletionPolicy"] == "Retain"
         (custom,) = t.find_resources("Custom::VpcRestrictDefaultSG").values()
@@ -904,3 +904,20 @@ class TestPerRegionEndpoints:
             for e in Template.from_stack(stack).find_resources("AWS::EC2::VPCEndpoint", {"Properties": {"VpcEndpointType": "Interface"}}).values()
         )
         assert names == ["com.amazonaws.us-west-2.bedrock-runtime", "com.amazonaws.us-west-2.sts"]
+
+
+def test_log_retention_defaults_keep_thirteen_months():
+    """PCI DSS v4.0 10.5.1 (retain audit log history for at least 12 months; the register's crosswalk): every
+    construct's log retention defaults to 400 days, the CloudWatch Logs value just above 12 months
+    (botocore logs service model, PutRetentionPolicy retentionInDays: 400 is an allowed value)."""
+    import inspect
+
+    from aws_cdk import aws_logs as logs
+
+    from gptoss_constructs.endpoint import GptOssEndpoint
+    from gptoss_constructs.front_door import PrivateApiFrontDoor
+    from gptoss_constructs.invoke_proxy import InvokeProxy
+    from gptoss_constructs.network import PrivateNetwork
+
+    for cls, prop in ((GptOssEndpoint, "log_retention"), (PrivateApiFrontDoor, "log_retention"), (InvokeProxy, "log_retention"), (PrivateNetwork, "flow_log_retention")):
+        assert inspect.signature(cls.__init__).parameters[prop].default == logs.RetentionDays.THIRTEEN_MONTHS, cls

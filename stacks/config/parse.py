@@ -95,7 +95,7 @@ def construct_rule(key: str, rule: Callable[[], Any]) -> Any:
 
 
 def retention_days(value: Any, key: str = "flow_log_retention") -> int:
-    days = as_int(key, 365 if value is None else value, 1, 3653)
+    days = as_int(key, 400 if value is None else value, 1, 3653)
     if days not in RETENTION_DAYS:
         raise ConfigError(
             f"context key '{key}': {days} is not a CloudWatch Logs retention (days); "
