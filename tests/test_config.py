@@ -374,3 +374,22 @@ def test_the_account_wide_logging_role_is_opt_in_in_the_library_and_explicit_in_
     assert inspect.signature(PrivateApiFrontDoor.__init__).parameters["configure_account_logging_role"].default is False
     assert project_context()["configure_account_logging_role"] is True
     assert config().private_api_props()["configure_account_logging_role"] is True
+
+
+@pytest.mark.parametrize("target", ["pci", "hipaa", "pci,hipaa"])
+@pytest.mark.parametrize("policy", ["pii-redact", "strict"])
+def test_compliance_targets_accept_the_redacting_presets(target, policy):
+    c = config(compliance=target, guardrail_policy=policy)
+    assert c.for_region("us-east-1").guardrail_policy == policy
+
+
+@pytest.mark.parametrize(("target", "missing"), [("pci", "CREDIT_DEBIT_CARD_CVV, CREDIT_DEBIT_CARD_EXPIRY"), ("hipaa", "NAME, ADDRESS")])
+def test_fails_when_the_guardrail_does_not_cover_the_compliance_target(target, missing):
+    """Issue 22 (Medium): the default baseline masks no CVV and no HIPAA identifiers; a compliance target says so."""
+    with pytest.raises(ConfigError, match=rf"context key 'compliance': {target} needs the guardrail to mask or block {missing}.*'baseline' in us-east-1 does not; set guardrail_policy=pii-redact or strict"):
+        config(compliance=target)
+
+
+def test_fails_when_the_compliance_target_is_unknown():
+    with pytest.raises(ConfigError, match=r"context key 'compliance': 'sox' is not a compliance target; allowed: pci, hipaa"):
+        config(compliance="sox")

@@ -51,6 +51,7 @@ GROUPS: dict[str, dict[str, str]] = {
         "guardrail_policy": "strict",
         "guardrail_stream_mode": "fast",
         "guardrail_first_batch_chars": "0",
+        "compliance": "pci,hipaa",
         "front_door": "private-api",
     },
     "bedrock": {

@@ -16,7 +16,7 @@ values, and are raised before any construct is built. One module per concern:
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from typing import Any, Callable, Mapping
 
 from aws_cdk import RemovalPolicy
 
@@ -91,6 +91,35 @@ def _renamed_keys(context: Callable[[str], Any]) -> None:
             raise ConfigError(f"context key '{old}' was renamed: use {hint} (context keys take the construct props' names)")
 
 
+#: what a guardrail policy must mask or block for each compliance target (context key ``compliance``): PCI DSS
+#: v4.0 3.3.1 / 3.4.1 (no sensitive authentication data such as the card verification code after authorization;
+#: PAN unreadable), HIPAA 164.514(b)(2) Safe Harbor identifiers the guardrail's PII types can detect
+COMPLIANCE_PII: dict[str, tuple[str, ...]] = {
+    "pci": ("CREDIT_DEBIT_CARD_NUMBER", "CREDIT_DEBIT_CARD_CVV", "CREDIT_DEBIT_CARD_EXPIRY"),
+    "hipaa": ("NAME", "ADDRESS", "PHONE", "EMAIL", "AGE", "US_SOCIAL_SECURITY_NUMBER", "IP_ADDRESS", "DRIVER_ID"),
+}
+
+
+def compliance_target(value: Any, configs: Mapping[str, Any]) -> tuple[str, ...]:
+    """``compliance`` (``pci``, ``hipaa`` or both, comma-separated): every region's guardrail policy must mask or
+    block the PII types the target needs (``COMPLIANCE_PII``); the presets ``pii-redact`` and ``strict`` do."""
+    targets = as_list("compliance", value) if value is not None else []
+    bad = [t for t in targets if t not in COMPLIANCE_PII]
+    if bad:
+        raise ConfigError(f"context key 'compliance': {bad[0]!r} is not a compliance target; allowed: {', '.join(COMPLIANCE_PII)}")
+    for target in targets:
+        for region, rc in configs.items():
+            covered = {p.type for p in rc.guardrail.pii_entities}
+            missing = [t for t in COMPLIANCE_PII[target] if t not in covered]
+            if missing:
+                raise ConfigError(
+                    f"context key 'compliance': {target} needs the guardrail to mask or block {', '.join(missing)}, which "
+                    f"{rc.guardrail_policy!r} in {region} does not; set guardrail_policy=pii-redact or strict (or a policy "
+                    "file that lists them under pii_entities)"
+                )
+    return tuple(targets)
+
+
 def load_config(context: Callable[[str], Any], default_account: str | None = None) -> PlatformConfig:
     """Builds the validated config from a context getter (``app.node.try_get_context``).
 
@@ -123,6 +152,7 @@ def load_config(context: Callable[[str], Any], default_account: str | None = Non
         construct_rule("interface_endpoints", lambda: require_choices("interface_endpoints", endpoints, ALL_INTERFACE_ENDPOINTS))
 
     configs = region_configs(context, regions, account)
+    compliance_target(context("compliance"), configs)
     max_azs = as_int32("max_azs", context("max_azs") if context("max_azs") is not None else 2)  # the Network's default
     construct_rule("max_azs", lambda: validate_network_props(max_azs=max_azs))
     more = {**proxy_keys(context), **role_keys(context), **monitoring_keys(context)}
