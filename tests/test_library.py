@@ -175,7 +175,10 @@ class TestTeamAppFromTheWheel:
         t = _team_template(team_app, "TeamFineTune")
         (model,) = _of_type(t, "AWS::SageMaker::Model")
         container = model["Properties"]["PrimaryContainer"]
-        assert container["Image"] == "111122223333.dkr.ecr.us-east-1.amazonaws.com/team/gpt-oss-lmi:0.38.0-ft"
+        assert container["Image"] == "111122223333.dkr.ecr.us-east-1.amazonaws.com/team/gpt-oss-lmi:0.38.0-lmi29.0.0-cu130-ft"
+        # registered through catalog.HostingSpec.custom: its own name, and the host AMI its CUDA 13 image needs
+        (config,) = _of_type(t, "AWS::SageMaker::EndpointConfig")
+        assert config["Properties"]["ProductionVariants"][0]["InferenceAmiVersion"] == "al2023-ami-sagemaker-inference-gpu-4-1"
         assert container["ModelDataSource"]["S3DataSource"]["S3Uri"] == "s3://team-models-111122223333/gpt-oss-20b-ft/v3/"
         (fn,) = [f for f in _of_type(t, "AWS::Lambda::Function") if f["Properties"].get("Runtime") == "python3.14"]
         assert set(json.loads(fn["Properties"]["Environment"]["Variables"]["GPTOSS_ROUTES"])) == {"gpt-oss-20b-ft"}

@@ -27,6 +27,7 @@ from cdk_nag import AwsSolutionsChecks, HIPAASecurityChecks, NIST80053R5Checks, 
 from constructs import Construct
 
 from gptoss_constructs.bedrock_model import BedrockFoundationModel
+from gptoss_constructs import catalog
 from gptoss_constructs.endpoint import GptOssEndpoint
 from gptoss_constructs.front_door import ACCESS_LOG_FIELDS
 from gptoss_constructs.guardrail import ModelGuardrail
@@ -36,7 +37,7 @@ from gptoss_constructs.network import PrivateNetwork
 
 REGION = "us-east-1"
 #: the team's build of the LMI container and its fine-tuned weights (the catalog knows neither)
-FINE_TUNE_IMAGE = "111122223333.dkr.ecr.us-east-1.amazonaws.com/team/gpt-oss-lmi:0.38.0-ft"
+FINE_TUNE_IMAGE = "111122223333.dkr.ecr.us-east-1.amazonaws.com/team/gpt-oss-lmi:0.38.0-lmi29.0.0-cu130-ft"
 FINE_TUNE_WEIGHTS = "s3://team-models-111122223333/gpt-oss-20b-ft/v3/"
 
 
@@ -135,20 +136,20 @@ class TeamOwnApi(Stack):
 
 
 class TeamFineTune(Stack):
-    """A fine-tune the catalog does not know: the team's image and weights on the gpt-oss-20b hosting shape,
-    served to clients under the team's own model name.
-
-    With today's public surface the endpoint's ``model`` must still be a catalog name (``gpt-oss-20b``): the
-    image and weights are overrides (``image_uri``, ``model_data_url``); the new model-registration API will let
-    the team register ``gpt-oss-20b-ft`` itself (its name, image, weights bucket and key, instance types)."""
+    """A fine-tune the catalog does not know, described with the public hosting spec
+    (``catalog.HostingSpec.custom``): its own name, the team's image and weights, the instance types it may run
+    on and the host AMI its CUDA 13 image needs. The endpoint grants ECR pull on the team's repository and read on
+    the weights, and the proxy serves it under the same name."""
 
     def __init__(self, scope: Construct, id: str, **kwargs) -> None:
         super().__init__(scope, id, **kwargs)
         net = PrivateNetwork(self, "Network", vpc_cidr="10.93.0.0/16", interface_endpoints=["sagemaker.runtime", "execute-api"])
-        endpoint = GptOssEndpoint(
-            self, "FineTune", model="gpt-oss-20b", vpc=net.vpc, interface_endpoints=net,
-            image_uri=FINE_TUNE_IMAGE, model_data_url=FINE_TUNE_WEIGHTS, tiktoken_encodings_base="/opt/ml/model",
+        hosting = catalog.HostingSpec.custom(
+            model="gpt-oss-20b-ft", image_uri=FINE_TUNE_IMAGE, model_data_url=FINE_TUNE_WEIGHTS,
+            instance_types=["ml.g6e.xlarge", "ml.g6e.2xlarge"], inference_ami_version="al2023-ami-sagemaker-inference-gpu-4-1",
+            tiktoken_encodings_base="/opt/ml/model",
         )
+        endpoint = GptOssEndpoint(self, "FineTune", model="gpt-oss-20b-ft", hosting=hosting, vpc=net.vpc, interface_endpoints=net)
         proxy = InvokeProxy(self, "Proxy", vpc=net.vpc, service_endpoints=net, routes=[ProxyRoute.sagemaker("gpt-oss-20b-ft", endpoint)],
                             guardrail=ModelGuardrail(self, "Guardrail"))
         endpoint.connections.allow_from(proxy, ec2.Port.tcp(443))
