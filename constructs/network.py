@@ -6,7 +6,7 @@ import re
 from typing import Any, Iterable, Mapping, NamedTuple, Sequence
 
 import jsii
-from aws_cdk import Acknowledgment, CfnResource, RemovalPolicy, Stack, Validations
+from aws_cdk import Acknowledgment, CfnResource, RemovalPolicy, Stack, Token, Validations
 from aws_cdk import aws_ec2 as ec2
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_kms as kms
@@ -105,13 +105,28 @@ def azs_offering_all(
     return [az for az in candidates if az not in gaps]
 
 
-def validate_network_props(*, max_azs: int | None = None, subnet_cidr_mask: int | None = None) -> None:
+def validate_network_props(
+    *, max_azs: int | None = None, subnet_cidr_mask: int | None = None, vpc_cidr: str | None = None, azs: int | None = None
+) -> None:
     """The new VPC's ranges, written once: ``PrivateNetwork`` checks its props with this, and the app's config calls
-    it to name the context key of a bad value."""
+    it to name the context key of a bad value. With ``vpc_cidr``, the VPC must hold one isolated subnet of
+    ``subnet_cidr_mask`` (default 20) per AZ (``azs``, default ``max_azs`` or 2)."""
     if max_azs is not None:
         require_range("max_azs", max_azs, 2, 6)
     if subnet_cidr_mask is not None:
         require_range("subnet_cidr_mask", subnet_cidr_mask, 16, 28)
+    if vpc_cidr is not None and not Token.is_unresolved(vpc_cidr):
+        import ipaddress
+
+        prefix = ipaddress.IPv4Network(vpc_cidr, strict=False).prefixlen
+        mask = subnet_cidr_mask or 20
+        count = azs or max_azs or 2
+        if mask < prefix or 2 ** (mask - prefix) < count:
+            longest = mask - max(1, (count - 1).bit_length())
+            raise ValueError(
+                f"vpc_cidr {vpc_cidr} cannot hold {count} isolated subnets of /{mask} (one per AZ); use a /{longest} "
+                f"or larger range, or a longer subnet_cidr_mask"
+            )
 
 
 #: endpoint-policy statements without the identity perimeter (aws:PrincipalAccount / aws:PrincipalOrgID):
@@ -237,6 +252,8 @@ class PrivateNetwork(Construct):
 
         if vpc is None:
             self.vpc_cidr = require_private_cidr("vpc_cidr", vpc_cidr or DEFAULT_VPC_CIDR)
+            validate_network_props(vpc_cidr=self.vpc_cidr, subnet_cidr_mask=subnet_cidr_mask,
+                                   azs=len(availability_zones) if availability_zones else max_azs)
             vpc = self._new_vpc(self.vpc_cidr, max_azs, availability_zones, subnet_cidr_mask)
         else:
             cidr = vpc_cidr if vpc_cidr is not None else vpc.vpc_cidr_block

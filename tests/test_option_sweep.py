@@ -157,19 +157,24 @@ def test_every_catalog_region_is_valid_with_its_defaults_alone(region):
     load_config(project_context(regions=region).get)
 
 
-@pytest.mark.xfail(strict=True, raises=RuntimeError, reason=(
-    "found by this sweep: README's vpc_cidr row says /16 to /24, but PrivateNetwork's fixed subnet_cidr_mask=20 leaves "
-    "no room for two /20 subnets in anything longer than /19 (jsii RuntimeError '... exceeds remaining space', not a "
-    "context-key error); owner: hardening (constructs/network.py) with house (stacks/config.py), reported to the lead"
-))
 def test_every_documented_vpc_cidr_prefix_builds_a_network():
-    """README, vpc_cidr: 'a private range, /16 to /24'. The longest documented prefix must build a two-AZ network."""
+    """README, vpc_cidr: 'a private range, /16 to /19' for two AZs. The longest documented prefix builds a two-AZ
+    network (this sweep found that /24 did not: two /20 subnets need a /19)."""
     from aws_cdk import App, Environment, Stack
 
     from gptoss_constructs.network import PrivateNetwork
 
     stack = Stack(App(), "T", env=Environment(region="us-east-1"))
-    PrivateNetwork(stack, "Net", vpc_cidr="10.42.0.0/24", max_azs=2)
+    PrivateNetwork(stack, "Net", vpc_cidr="10.42.0.0/19", max_azs=2)
+
+
+def test_fails_when_the_vpc_cidr_cannot_hold_a_subnet_per_az():
+    from stacks.config import ConfigError, load_config
+
+    with pytest.raises(ConfigError, match=r"context key 'vpc_cidr': vpc_cidr 10.42.0.0/22 cannot hold 2 isolated subnets of /20 \(one per AZ\); use a /19 or larger range"):
+        load_config(project_context(vpc_cidr="10.42.0.0/22").get)
+    with pytest.raises(ConfigError, match=r"cannot hold 3 isolated subnets of /20 \(one per AZ\); use a /18 or larger"):
+        load_config(project_context(vpc_cidr="10.42.0.0/19", max_azs="3").get)
 
 
 # ---- the synths ---------------------------------------------------------------------------------------------

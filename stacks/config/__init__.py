@@ -155,6 +155,7 @@ def load_config(context: Callable[[str], Any], default_account: str | None = Non
     compliance_target(context("compliance"), configs)
     max_azs = as_int32("max_azs", context("max_azs") if context("max_azs") is not None else 2)  # the Network's default
     construct_rule("max_azs", lambda: validate_network_props(max_azs=max_azs))
+    construct_rule("vpc_cidr", lambda: validate_network_props(vpc_cidr=vpc_cidr, max_azs=max_azs))
     more = {**proxy_keys(context), **role_keys(context), **monitoring_keys(context)}
     more["builtin_cloud_formation_validation"] = optional(context, "builtin_cloud_formation_validation", as_bool) or False
     check_routes(more["routes"], configs)
