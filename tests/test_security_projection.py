@@ -23,6 +23,19 @@ def test_security_projection_is_the_reviewed_one(platform_app, region):
     assert current == committed, f"the {region} security projection changed: run `make projection`, review the diff, commit it"
 
 
+@pytest.mark.parametrize("name", projection.CONFIGURATIONS)
+def test_every_matrix_configuration_has_its_reviewed_projection(name, tmp_path_factory):
+    """Issue 22 (Medium): a security projection per nag-matrix configuration, reusing test_nag's synth of it."""
+    from tests.test_nag import matrix_assembly
+    from tools.nag import matrix
+
+    app = matrix_assembly(name, tmp_path_factory)
+    for region in matrix.BY_NAME[name].regions:
+        current = projection.dump(projection.project_assembly(app.outdir, region), f"{region} ({name})")
+        committed = projection.configuration_path(name, region).read_text()
+        assert current == committed, f"the {name} {region} projection changed: run `make projection`, review the diff, commit it"
+
+
 def test_the_projection_sees_what_it_must_report():
     """A projection that cannot see a public subnet, an open ingress, a wildcard or a missing key is worthless:
     project a deliberately bad template and find each of them."""

@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parent.parent
 PROJECTIONS = ROOT / "tests" / "projections"
 #: regions (and their context) the committed projections are made for; tests/conftest.py synthesizes the same
 REGIONS = ("us-east-1", "us-west-2")
+#: the other configurations of the nag matrix (tools/nag/matrix.py), projected too: tests/projections/<name>-<region>.yaml
+CONFIGURATIONS = ("scale-to-zero", "existing-vpc", "roles-boundary", "audit-trail")
 _HASH = re.compile(r"[0-9a-f]{64}")
 _OPEN = ("0.0.0.0/0", "::/0")
 #: resource types that can be encrypted with a customer key: listed under kms.without_key when they are not
@@ -214,10 +216,12 @@ def dump(projection: dict, region: str) -> str:
     return header + yaml.safe_dump(projection, sort_keys=False, width=200, allow_unicode=True)
 
 
-def synth(outdir: Path) -> None:
-    """Synthesizes the app for ``REGIONS`` the way tests/conftest.py does (no AWS credentials)."""
+def synth(outdir: Path, overrides: dict | None = None) -> None:
+    """Synthesizes the app for ``REGIONS`` (or ``overrides``, a matrix configuration's context) the way
+    tests/conftest.py does (no AWS credentials)."""
     context = json.loads((ROOT / "cdk.json").read_text())["context"]
     context["regions"] = ",".join(REGIONS)
+    context.update(overrides or {})
     env = {k: v for k, v in os.environ.items() if not k.startswith(("AWS_", "CDK_"))}
     env.update(CDK_CONTEXT_JSON=json.dumps(context), CDK_OUTDIR=str(outdir), AWS_EC2_METADATA_DISABLED="true")
     subprocess.run([sys.executable, str(ROOT / "app.py")], cwd=ROOT, env=env, check=True)
@@ -248,6 +252,33 @@ def main(argv: list[str] | None = None) -> int:
                     status = 1
             else:
                 print(text)
+        if opts.outdir is None:
+            status |= _configurations(opts.write, opts.check)
+    return status
+
+
+def configuration_path(name: str, region: str) -> Path:
+    return PROJECTIONS / f"{name}-{region}.yaml"
+
+
+def _configurations(write: bool, check: bool) -> int:
+    """The matrix configurations' projections (one synth each, its regions)."""
+    from tools.nag import matrix
+
+    status = 0
+    for name in CONFIGURATIONS:
+        cfg = matrix.BY_NAME[name]
+        with tempfile.TemporaryDirectory() as tmp:
+            synth(Path(tmp), cfg.app_context())
+            for region in cfg.regions:
+                text = dump(project_assembly(Path(tmp), region), f"{region} ({name})")
+                path = configuration_path(name, region)
+                if write:
+                    path.write_text(text)
+                    print(f"wrote {path.relative_to(ROOT)}")
+                elif check and (not path.exists() or path.read_text() != text):
+                    print(f"{path.relative_to(ROOT)} is out of date: run make projection and review the diff")
+                    status = 1
     return status
 
 
