@@ -18,11 +18,21 @@ EXAMPLE = ROOT / "examples" / "library-app"
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory) -> Path:
     """The project's wheel, built once per module (``pip wheel --no-deps``)."""
+    import shutil
     import time
 
     dist = tmp_path_factory.mktemp("dist")
     start = time.perf_counter()
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(ROOT), "-w", str(dist)], check=True, capture_output=True)
+    # built from a copy of the tracked files: setuptools writes build/ and *.egg-info into the tree it builds, and
+    # another pytest-xdist worker may be using the repository's build/ at the same moment
+    src = tmp_path_factory.mktemp("src")
+    tracked = subprocess.run(["git", "ls-files", "-z"], cwd=ROOT, capture_output=True, text=True, check=True).stdout.split("\0")
+    for rel in filter(None, tracked):
+        if (ROOT / rel).is_file():
+            (src / rel).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(ROOT / rel, src / rel)
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", "-q", "--no-deps", str(src), "-w", str(dist)], capture_output=True, text=True)
+    assert proc.returncode == 0, f"pip wheel failed:\n{proc.stderr[-3000:]}"
     print(f"wheel built in {time.perf_counter() - start:.1f} s")
     (built,) = dist.glob("gpt_oss_platform-*.whl")
     return built
