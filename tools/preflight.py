@@ -67,7 +67,8 @@ class RegionContext:
         return self._cache[service]
 
 
-def _error_code(err: Exception) -> str:
+def error_code(err: Exception) -> str:
+    """The service's error code of a botocore error (its class name for errors without a response)."""
     return getattr(err, "response", {}).get("Error", {}).get("Code", type(err).__name__)
 
 
@@ -81,10 +82,10 @@ def check_bootstrap(ctx: RegionContext) -> Iterable[Result]:
     try:
         version = int(ctx.client("ssm").get_parameter(Name=BOOTSTRAP_PARAMETER)["Parameter"]["Value"])
     except Exception as err:  # noqa: BLE001
-        if _error_code(err) == "ParameterNotFound":
+        if error_code(err) == "ParameterNotFound":
             yield Result(name, ctx.region, FAIL, f"{BOOTSTRAP_PARAMETER} does not exist: the region is not bootstrapped", fix)
         else:
-            yield Result(name, ctx.region, WARN, f"{BOOTSTRAP_PARAMETER} not readable ({_error_code(err)})",
+            yield Result(name, ctx.region, WARN, f"{BOOTSTRAP_PARAMETER} not readable ({error_code(err)})",
                          f"allow ssm:GetParameter on it to the preflight caller; if it is missing: {fix}")
         return
     if version < BOOTSTRAP_MINIMUM:
@@ -172,7 +173,7 @@ def check_bedrock_models(ctx: RegionContext) -> Iterable[Result]:
         try:
             details = bedrock.get_foundation_model(modelIdentifier=model_id)["modelDetails"]
         except Exception as err:  # noqa: BLE001
-            yield Result(name, ctx.region, FAIL, f"{model_id} not offered here ({_error_code(err)})",
+            yield Result(name, ctx.region, FAIL, f"{model_id} not offered here ({error_code(err)})",
                          f"remove {model} from bedrock_models for {ctx.region}, or deploy to a region that lists it")
             continue
         status = details.get("modelLifecycle", {}).get("status")
@@ -181,7 +182,7 @@ def check_bedrock_models(ctx: RegionContext) -> Iterable[Result]:
         try:
             avail = bedrock.get_foundation_model_availability(modelId=model_id)
         except Exception as err:  # noqa: BLE001
-            yield Result(name, ctx.region, WARN, f"availability of {model_id} unknown ({_error_code(err)})",
+            yield Result(name, ctx.region, WARN, f"availability of {model_id} unknown ({error_code(err)})",
                          "allow bedrock:GetFoundationModelAvailability to the preflight caller, or check Model access in the console")
             continue
         blocked = [k for k, ok in (("authorizationStatus", "AUTHORIZED"), ("entitlementAvailability", "AVAILABLE"),
@@ -204,7 +205,7 @@ def check_inference_profiles(ctx: RegionContext) -> Iterable[Result]:
         try:
             got = ctx.client("bedrock").get_inference_profile(inferenceProfileIdentifier=profile.profile_id)
         except Exception as err:  # noqa: BLE001
-            yield Result(name, ctx.region, FAIL, f"{profile.profile_id} not usable here ({_error_code(err)})",
+            yield Result(name, ctx.region, FAIL, f"{profile.profile_id} not usable here ({error_code(err)})",
                          f"remove {model} from bedrock_inference_profiles for {ctx.region}")
             continue
         destinations = sorted({m["modelArn"].split(":")[3] for m in got.get("models", [])})
@@ -261,7 +262,7 @@ def check_jumpstart_hub(ctx: RegionContext) -> Iterable[Result]:
         try:
             facts = _hub_facts(ctx, spec.jumpstart_model_id)
         except Exception as err:  # noqa: BLE001
-            yield Result(name, ctx.region, FAIL, f"{spec.jumpstart_model_id} not readable in {jumpstart.PUBLIC_HUB} ({_error_code(err)})",
+            yield Result(name, ctx.region, FAIL, f"{spec.jumpstart_model_id} not readable in {jumpstart.PUBLIC_HUB} ({error_code(err)})",
                          "allow sagemaker:DescribeHubContent to the preflight caller; if the model is missing, it is not offered here")
             continue
         drifts = jumpstart.drift(model, ctx.region, spec, itype, facts)
@@ -309,7 +310,7 @@ def check_web_adapter_layer(ctx: RegionContext) -> Iterable[Result]:
     try:
         ctx.client("lambda").get_layer_version_by_arn(Arn=arn)
     except Exception as err:  # noqa: BLE001
-        yield Result("web-adapter-layer", ctx.region, FAIL, f"{arn} not readable ({_error_code(err)})",
+        yield Result("web-adapter-layer", ctx.region, FAIL, f"{arn} not readable ({error_code(err)})",
                      "use -c streaming=false in this region, or publish the adapter layer in your account")
         return
     yield Result("web-adapter-layer", ctx.region, PASS, f"{arn} exists")
@@ -384,7 +385,7 @@ def check_model_invocation_logging(ctx: RegionContext) -> Iterable[Result]:
     try:
         config = ctx.client("bedrock").get_model_invocation_logging_configuration().get("loggingConfig") or {}
     except Exception as err:  # noqa: BLE001
-        yield Result(name, ctx.region, WARN, f"model-invocation logging setting unknown ({_error_code(err)})",
+        yield Result(name, ctx.region, WARN, f"model-invocation logging setting unknown ({error_code(err)})",
                      "grant the preflight caller bedrock:GetModelInvocationLoggingConfiguration")
         return
     destinations = [d for d in ((config.get("cloudWatchConfig") or {}).get("logGroupName"), (config.get("s3Config") or {}).get("bucketName")) if d]
@@ -423,7 +424,7 @@ def run_checks(config, account: str, clients: Callable[[str, str], Any], checks=
                 results.extend(check(ctx))
             except Exception as err:  # noqa: BLE001 - one broken check must not hide the others
                 name = check.__name__.removeprefix("check_").replace("_", "-")
-                results.append(Result(name, region, FAIL, f"could not run ({_error_code(err)}: {err})",
+                results.append(Result(name, region, FAIL, f"could not run ({error_code(err)}: {err})",
                                       "grant the preflight caller read access for this check"))
     return results
 
@@ -469,11 +470,29 @@ def config_from_args(cdk_args: Sequence[str], tool: str):
     return None
 
 
-NO_CREDENTIALS = ("preflight: no AWS credentials found: set AWS_PROFILE (or pass --profile), or AWS_ACCESS_KEY_ID and "
-                  "AWS_SECRET_ACCESS_KEY, or run 'aws sso login'")
+def no_credentials(tool: str) -> str:
+    """The one line a command of ``tools/`` prints when no credentials are found."""
+    return (f"{tool}: no AWS credentials found: set AWS_PROFILE (or pass --profile), or AWS_ACCESS_KEY_ID and "
+            "AWS_SECRET_ACCESS_KEY, or run 'aws sso login'")
 
 
-def caller_account(session, region: str | None = None) -> tuple[str | None, str]:
+NO_CREDENTIALS = no_credentials("preflight")
+
+
+def open_session(profile: str | None, tool: str):
+    """A boto3 session for ``--profile`` (or the SDK's default chain), or None after printing the one line that
+    says the profile is unknown."""
+    import boto3
+    import botocore.exceptions
+
+    try:
+        return boto3.Session(profile_name=profile) if profile else boto3.Session()
+    except botocore.exceptions.ProfileNotFound:
+        print(f"{tool}: AWS profile {profile!r} not found in ~/.aws/config or ~/.aws/credentials", file=sys.stderr)
+        return None
+
+
+def caller_account(session, region: str | None = None, tool: str = "preflight") -> tuple[str | None, str]:
     """(account, "") for usable credentials, else (None, the one line that says what is missing or wrong).
 
     ``region``: where to call STS. Preflight passes the first region it checks, so credentials from environment
@@ -483,14 +502,14 @@ def caller_account(session, region: str | None = None) -> tuple[str | None, str]
 
     try:
         if session.get_credentials() is None:
-            return None, NO_CREDENTIALS
+            return None, no_credentials(tool)
         return session.client("sts", region_name=region).get_caller_identity()["Account"], ""
     except (botocore.exceptions.NoCredentialsError, botocore.exceptions.PartialCredentialsError):
-        return None, NO_CREDENTIALS
+        return None, no_credentials(tool)
     except botocore.exceptions.ClientError as err:
-        return None, f"preflight: the AWS credentials were rejected by sts:GetCallerIdentity ({_error_code(err)}); refresh them"
+        return None, f"{tool}: the AWS credentials were rejected by sts:GetCallerIdentity ({error_code(err)}); refresh them"
     except botocore.exceptions.BotoCoreError as err:
-        return None, f"preflight: could not use the AWS credentials ({type(err).__name__}: {err})"
+        return None, f"{tool}: could not use the AWS credentials ({type(err).__name__}: {err})"
 
 
 def main(argv: Sequence[str] | None = None, session=None) -> int:
@@ -498,13 +517,8 @@ def main(argv: Sequence[str] | None = None, session=None) -> int:
     parser.add_argument("--profile", help="AWS profile (default: the SDK's default chain)")
     args, cdk_args = parser.parse_known_args(argv)
     if session is None:
-        import boto3
-        import botocore.exceptions
-
-        try:
-            session = boto3.Session(profile_name=args.profile) if args.profile else boto3.Session()
-        except botocore.exceptions.ProfileNotFound:
-            print(f"preflight: AWS profile {args.profile!r} not found in ~/.aws/config or ~/.aws/credentials", file=sys.stderr)
+        session = open_session(args.profile, "preflight")
+        if session is None:
             return 2
     import botocore.exceptions
 

@@ -19,6 +19,9 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping, Sequence
 
+from tools.preflight import caller_account as preflight_caller_account
+from tools.preflight import config_from_args, error_code, no_credentials, open_session
+
 ROOT = Path(__file__).resolve().parents[2]
 REPORTS = ROOT / "reports" / "verify"
 PASS, FAIL, SKIP = "PASS", "FAIL", "SKIP"
@@ -52,10 +55,6 @@ class StackInfo:
 
     def physical_ids(self, resource_type: str) -> list[str]:
         return [r["PhysicalResourceId"] for r in self.resources if r["ResourceType"] == resource_type and r.get("PhysicalResourceId")]
-
-
-def error_code(err: Exception) -> str:
-    return getattr(err, "response", {}).get("Error", {}).get("Code", type(err).__name__)
 
 
 @dataclass
@@ -217,26 +216,14 @@ def write_evidence(doc: Mapping[str, Any], directory: Path = REPORTS) -> tuple[P
 
 # ---- the command -----------------------------------------------------------------------------------------------
 
-NO_CREDENTIALS = ("verify: no AWS credentials found: set AWS_PROFILE (or pass --profile), or AWS_ACCESS_KEY_ID and "
-                  "AWS_SECRET_ACCESS_KEY, or run 'aws sso login'")
+NO_CREDENTIALS = no_credentials("verify")
 
 
 def caller_account(session) -> tuple[str | None, str]:
-    """(account, "") for usable credentials, else (None, one line saying what is missing or wrong). The region
-    of STS does not matter: a session without a default region asks us-east-1."""
-    import botocore.exceptions
-
-    try:
-        if session.get_credentials() is None:
-            return None, NO_CREDENTIALS
-        region = getattr(session, "region_name", None) or "us-east-1"
-        return session.client("sts", region_name=region).get_caller_identity()["Account"], ""
-    except (botocore.exceptions.NoCredentialsError, botocore.exceptions.PartialCredentialsError):
-        return None, NO_CREDENTIALS
-    except botocore.exceptions.ClientError as err:
-        return None, f"verify: the AWS credentials were rejected by sts:GetCallerIdentity ({error_code(err)}); refresh them"
-    except botocore.exceptions.BotoCoreError as err:
-        return None, f"verify: could not use the AWS credentials ({type(err).__name__}: {err})"
+    """(account, "") for usable credentials, else (None, one line saying what is missing or wrong): preflight's
+    check, asked before any config is loaded. The region of STS does not matter: a session without a default
+    region asks us-east-1."""
+    return preflight_caller_account(session, getattr(session, "region_name", None) or "us-east-1", tool="verify")
 
 
 def main(argv: Sequence[str] | None = None, session=None, checks=None, reports: Path | None = None,
@@ -252,20 +239,13 @@ def main(argv: Sequence[str] | None = None, session=None, checks=None, reports: 
     parser.add_argument("--wait", type=float, default=180.0, help="seconds to wait for asynchronous answers (default 180)")
     args, cdk_args = parser.parse_known_args(argv)
     if session is None:
-        import boto3
-        import botocore.exceptions
-
-        try:
-            session = boto3.Session(profile_name=args.profile) if args.profile else boto3.Session()
-        except botocore.exceptions.ProfileNotFound:
-            print(f"verify: AWS profile {args.profile!r} not found in ~/.aws/config or ~/.aws/credentials", file=sys.stderr)
+        session = open_session(args.profile, "verify")
+        if session is None:
             return 2
     account, problem = caller_account(session)  # first: without credentials, stop before loading anything else
     if account is None:
         print(problem, file=sys.stderr)
         return 2
-    from tools.preflight import config_from_args
-
     config = config_from_args(cdk_args, "verify")
     if config is None:
         return 2
