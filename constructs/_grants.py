@@ -14,6 +14,7 @@ which a ``Role`` answers by writing its inline ``DefaultPolicy``. The compliance
 from __future__ import annotations
 
 import jsii
+from aws_cdk import Names
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -88,6 +89,15 @@ class ManagedPolicyGrantee:
             scope, id, roles=[role], description=description
         )
         self._principal = _ManagedPolicyPrincipal(role, self.policy)
+
+    @classmethod
+    def for_grant(cls, owner: Construct, grantee: iam.IGrantable, name: str, *, description: str) -> "ManagedPolicyGrantee":
+        """The managed policy a ``grant_*(..., managed_policy=True)`` of ``owner`` puts its statements in: one per
+        owner and grantee role, named ``<name><owner's unique id>`` and placed under the role when it is a
+        construct of this app (else under ``owner``)."""
+        principal = grantee.grant_principal
+        scope = principal if isinstance(principal, Construct) else owner
+        return cls(scope, f"{name}{Names.unique_id(owner)}", grantee, description=description)
 
     @property
     def grant_principal(self) -> iam.IPrincipal:

@@ -129,12 +129,8 @@ def resolve_integration_timeout(*, streaming: bool, integration_timeout: Duratio
 def _grant_execute(owner: Construct, grantee: iam.IGrantable, resource_arns: list[str], managed_policy: bool) -> iam.Grant:
     """execute-api:Invoke on exactly ``resource_arns`` (inline, or in a managed policy named after ``owner``)."""
     if managed_policy:
-        principal = grantee.grant_principal
-        grantee = ManagedPolicyGrantee(
-            principal if isinstance(principal, Construct) else owner,
-            f"InvokePolicy{Names.unique_id(owner)}",
-            grantee,
-            description="Call the gpt-oss private API (execute-api:Invoke on its routes)",
+        grantee = ManagedPolicyGrantee.for_grant(
+            owner, grantee, "InvokePolicy", description="Call the gpt-oss private API (execute-api:Invoke on its routes)"
         )
     return iam.Grant.add_to_principal(grantee=grantee, actions=["execute-api:Invoke"], resource_arns=resource_arns)
 

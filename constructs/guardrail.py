@@ -94,12 +94,8 @@ class _GuardrailBase(Construct):
             acknowledgment), as ``grant_invoke(..., managed_policy=True)`` of the proxy. Default: - false.
         """
         if managed_policy:
-            principal = grantee.grant_principal
-            grantee = ManagedPolicyGrantee(
-                principal if isinstance(principal, Construct) else self,
-                f"ApplyGuardrailPolicy{Names.unique_id(self)}",
-                grantee,
-                description="Apply the gpt-oss guardrail (bedrock:ApplyGuardrail, kms:Decrypt on its key)",
+            grantee = ManagedPolicyGrantee.for_grant(
+                self, grantee, "ApplyGuardrailPolicy", description="Apply the gpt-oss guardrail (bedrock:ApplyGuardrail, kms:Decrypt on its key)"
             )
         resources = [self.guardrail_arn]
         if self.guardrail_profile_id:
