@@ -106,15 +106,20 @@ def encrypted_log_group(
 def nag_resource(scope: Construct, value: str) -> str:
     """How cdk-nag writes a resource in a granular finding id (``Resource::...``): intrinsic parts of the
     resolved value become ``<AWS::AccountId>``, ``<LogicalId>`` or ``<LogicalId.Attr>``."""
-    return "Resource::" + _render(Stack.of(scope).resolve(value))
+    return "Resource::" + nag_render(Stack.of(scope).resolve(value))
 
 
-def _render(node: object) -> str:
+def nag_render(node: object) -> str:
+    """A resolved CloudFormation value as cdk-nag flattens it in finding ids (its ``flattenCfnReference``):
+    joins joined, ``Fn::Sub``'s ``${...}`` as ``<...>``, Ref as ``<LogicalId>``, GetAtt as ``<LogicalId.Attr>``."""
     if isinstance(node, str):
-        return node
+        return node.replace("${", "<").replace("}", ">")
     if isinstance(node, dict) and "Fn::Join" in node:
         sep, parts = node["Fn::Join"]
-        return sep.join(_render(p) for p in parts)
+        return sep.join(nag_render(p) for p in parts)
+    if isinstance(node, dict) and "Fn::Sub" in node:
+        sub = node["Fn::Sub"]
+        return nag_render(sub if isinstance(sub, str) else sub[0])
     if isinstance(node, dict) and "Ref" in node:
         return f"<{node['Ref']}>"
     if isinstance(node, dict) and "Fn::GetAtt" in node:

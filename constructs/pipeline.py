@@ -15,9 +15,10 @@ Gates, in order, for each stage (an account with one or more regions):
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Sequence
 
 from aws_cdk import Acknowledgment, CfnResource, Duration, RemovalPolicy, Stack, Stage, Validations, pipelines
 from aws_cdk import aws_codebuild as codebuild
@@ -27,6 +28,7 @@ from aws_cdk import aws_s3 as s3
 from constructs import Construct, IConstruct
 
 from gptoss_constructs._compliance import acknowledge_in_packs
+from gptoss_constructs._defaults import nag_render
 
 #: CodeBuild image for every step: Amazon Linux with Python 3.11+ and Node; the Makefile brings Node 22 itself.
 BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
@@ -34,11 +36,11 @@ BUILD_IMAGE = codebuild.LinuxBuildImage.STANDARD_7_0
 DEFAULT_QUALIFIER = "hnb659fds"
 
 
-def lookup_role_arn(account: str, region: str, qualifier: str = DEFAULT_QUALIFIER) -> str:
+def lookup_role_arn(account: str, region: str, qualifier: str = DEFAULT_QUALIFIER, partition: str = "aws") -> str:
     """The CDK bootstrap lookup role of ``account``/``region``: ``cdk-<qualifier>-lookup-role-<account>-<region>``
     (aws-cdk ``lib/api/bootstrap/bootstrap-template.yaml``, ``LookupRole.RoleName``). ``cdk bootstrap --trust
     <pipeline account>`` lets the pipeline account assume it; it holds ``ReadOnlyAccess`` only."""
-    return f"arn:aws:iam::{account}:role/cdk-{qualifier}-lookup-role-{account}-{region}"
+    return f"arn:{partition}:iam::{account}:role/cdk-{qualifier}-lookup-role-{account}-{region}"
 
 
 def verify_role_name(stage: str, region: str) -> str:
@@ -60,8 +62,6 @@ class StageGates:
     account: str
     region: str
     cdk_args: str
-    prod: bool = False
-    approvers: tuple[str, ...] = ()
 
 
 class PlatformPipeline(Construct):
@@ -121,7 +121,6 @@ class PlatformPipeline(Construct):
         self.approvals: dict[str, pipelines.ManualApprovalStep] = {}
         self.approver_policies: dict[str, iam.ManagedPolicy] = {}
         self.verify_runner_roles: dict[tuple[str, str], iam.Role] = {}
-        self._stage_gates: list[StageGates] = []
         self._approvers: dict[str, tuple[str, ...]] = {}
 
     def add_platform_stage(self, name: str, stages: Sequence[tuple[Stage, StageGates]], *, prod: bool, approvers: Sequence[str]) -> pipelines.Wave:
@@ -143,7 +142,6 @@ class PlatformPipeline(Construct):
         wave = self.pipeline.add_wave(name, pre=pre)
         for stage, gates in stages:
             wave.add_stage(stage, post=[self._verify(gates)])
-            self._stage_gates.append(gates)
         self.waves[name] = wave
         if prod:
             self._approvers[name] = tuple(approvers)
@@ -152,16 +150,16 @@ class PlatformPipeline(Construct):
     def _preflight(self, g: StageGates) -> pipelines.CodeBuildStep:
         return pipelines.CodeBuildStep(
             f"Preflight-{g.region}", input=self._source,
-            commands=[f"bash tools/with_role.sh {lookup_role_arn(g.account, g.region, self._qualifier)} "
+            commands=[f"bash tools/with_role.sh {lookup_role_arn(g.account, g.region, self._qualifier, Stack.of(self).partition)} "
                       f"make preflight CDK_ARGS='{g.cdk_args}'"],
             role_policy_statements=[iam.PolicyStatement(
                 sid="AssumeTheStageLookupRole", actions=["sts:AssumeRole"],
-                resources=[lookup_role_arn(g.account, g.region, self._qualifier)])],
+                resources=[lookup_role_arn(g.account, g.region, self._qualifier, Stack.of(self).partition)])],
             timeout=Duration.minutes(20),
         )
 
     def _verify(self, g: StageGates) -> pipelines.CodeBuildStep:
-        target = f"arn:aws:iam::{g.account}:role/{verify_role_name(g.name, g.region)}"
+        target = f"arn:{Stack.of(self).partition}:iam::{g.account}:role/{verify_role_name(g.name, g.region)}"
         runner = iam.Role(
             self, f"VerifyRunner-{g.name}-{g.region}", role_name=verify_runner_role_name(g.name, g.region),
             assumed_by=iam.ServicePrincipal("codebuild.amazonaws.com"),
@@ -204,7 +202,7 @@ class PlatformPipeline(Construct):
         the reason of its kind (``PIPELINE_WILDCARDS``); a wildcard of an unknown kind stays open and fails synth."""
         stack = Stack.of(self)
         support = self.pipeline.pipeline.cross_region_support.values()
-        buckets = [_flatten(stack.resolve(self.artifact_bucket.bucket_arn)),
+        buckets = [nag_render(stack.resolve(self.artifact_bucket.bucket_arn)),
                    *(f"arn:{stack.partition}:s3:::{stack.resolve(s.replication_bucket.bucket_name)}" for s in support)]
         roots: list[IConstruct] = [self, *(s.stack for s in support)]
         for root in roots:
@@ -222,7 +220,6 @@ class PlatformPipeline(Construct):
                         "source type CODEPIPELINE: this project reads its input from the pipeline's encrypted artifact bucket and "
                         "holds no repository URL or credentials; the repository is reached by the CodeConnections connection "
                         "(an OAuth app installation), which the rule does not see", packs=("HIPAA.Security", "PCI.DSS.321"))
-        del stack
         for bucket, what in ((self.artifact_bucket, "pipeline artifacts and stage evidence"), (self.access_log_bucket, "the artifact bucket's access logs")):
             acknowledge_in_packs(bucket, "S3BucketReplicationEnabled",
                 f"holds {what} for one pipeline in one region; it is versioned and retained (RemovalPolicy.RETAIN), and the "
@@ -239,7 +236,8 @@ class StageVerifyRole(Construct):
     It trusts only the pipeline account, and within it only the one CodeBuild role that runs this stage's verify
     step (``aws:PrincipalArn``, the confused-deputy guard for cross-account trust: IAM UG "IAM JSON policy
     elements: Principal" and "AWS global condition context keys", aws:PrincipalArn). Its permissions are what the
-    verify checks read, plus setting the state of the verify's own test alarm.
+    verify checks read, its own test alarm, and the short-lived verifier (function, role and security group)
+    that ``make verify`` creates and deletes (``verify_statements``).
     """
 
     def __init__(self, scope: Construct, id: str, *, stage: str, pipeline_account: str, role_name_prefix: str = "") -> None:
@@ -318,28 +316,6 @@ VERIFY_WILDCARDS = {
 }
 
 
-def _flatten(node: Any) -> str:
-    """A CloudFormation value as cdk-nag spells it in finding ids (``<Logical.Attr>`` for GetAtt, ``<Logical>`` for
-    Ref, joins joined), so acknowledgments name the exact finding."""
-    if node is None:
-        return ""
-    if isinstance(node, str):
-        return node.replace("${", "<").replace("}", ">")
-    if isinstance(node, dict) and len(node) == 1:
-        (fn, arg), = node.items()
-        if fn == "Fn::Join":
-            return arg[1] and arg[0].join(_flatten(x) for x in arg[1]) or ""
-        if fn == "Fn::Sub":
-            return _flatten(arg if isinstance(arg, str) else arg[0])
-        if fn == "Fn::GetAtt":
-            return f"<{_flatten(arg[0])}.{_flatten(arg[1])}>"
-        if fn == "Ref":
-            return f"<{_flatten(arg)}>"
-    import json
-
-    return json.dumps(node, separators=(",", ":"))
-
-
 def wildcard_findings(document: dict) -> list[str]:
     """The AwsSolutions-IAM5 findings of a policy document: ``Action::x*`` and ``Resource::...*`` of Allow statements."""
     found: list[str] = []
@@ -352,7 +328,10 @@ def wildcard_findings(document: dict) -> list[str]:
                 found.append(f"Action::{a}")
         resources = st.get("Resource", [])
         for r in resources if isinstance(resources, list) else [resources]:
-            flat = _flatten(r)
+            try:
+                flat = nag_render(r)
+            except ValueError:  # an intrinsic cdk-nag does not flatten: it writes the JSON (its fallback)
+                flat = json.dumps(r, separators=(",", ":"))
             if "*" in flat and f"Resource::{flat}" not in found:
                 found.append(f"Resource::{flat}")
     return found

@@ -60,8 +60,7 @@ class PipelineStack(Stack):
                 st = PlatformStage(self, f"{stage.name}-{region}", stage=stage, region=region, pipeline_account=config.account)
                 self.stages[(stage.name, region)] = st
                 cdk_args = dumps_stage_context(stage, region)
-                regional.append((st, StageGates(name=stage.name, account=stage.account, region=region, cdk_args=cdk_args,
-                                                prod=stage.prod, approvers=stage.approvers)))
+                regional.append((st, StageGates(name=stage.name, account=stage.account, region=region, cdk_args=cdk_args)))
             self.pipeline.add_platform_stage(stage.name, regional, prod=stage.prod, approvers=stage.approvers)
         self.pipeline.finish()
 
