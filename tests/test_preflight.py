@@ -519,3 +519,38 @@ def test_invocation_logging_is_not_read_without_a_bedrock_route():
     c = Clients()
     (result,) = run(preflight.check_model_invocation_logging, settings(regions="us-east-1"), c)  # SageMaker only
     assert result.status == "PASS" and "no Bedrock route" in result.message
+
+
+# ---- S3 prefix list -------------------------------------------------------------------------------------
+
+
+def _prefix_lists(c: Clients, *lists: tuple[str, str]) -> None:
+    wanted = f"com.amazonaws.{REGION}.s3"
+    c.add("ec2", "describe_managed_prefix_lists",
+          {"PrefixLists": [{"PrefixListId": pl, "PrefixListName": name, "OwnerId": "AWS", "AddressFamily": "IPv4"} for pl, name in lists]},
+          {"Filters": [{"Name": "prefix-list-name", "Values": [wanted]}]})
+
+
+def test_unset_s3_prefix_list_prints_a_fix_that_synth_accepts(default):
+    """ec2:DescribeManagedPrefixLists with the ``prefix-list-name`` filter (botocore's EC2 service model, which the
+    Stubber validates the call against) names the region's ``com.amazonaws.<region>.s3`` list; the printed
+    ``-c`` fix, fed back through the config loader, makes the same check PASS."""
+    c = Clients()
+    _prefix_lists(c, ("pl-63a5400a", f"com.amazonaws.{REGION}.s3"))
+    (r,) = run(preflight.check_s3_prefix_list, default, c)
+    assert r.status == "WARN" and "0.0.0.0/0" in r.message and "pl-63a5400a" in r.fix
+    value = r.fix.split("region_overrides=", 1)[1].strip("'")
+    fixed = settings(regions=REGION, region_overrides=value)
+    assert fixed.for_region(REGION).s3_prefix_list_id == "pl-63a5400a"
+    c = Clients()
+    _prefix_lists(c, ("pl-63a5400a", f"com.amazonaws.{REGION}.s3"))
+    (r,) = run(preflight.check_s3_prefix_list, fixed, c)
+    assert r.status == "PASS"
+
+
+def test_a_wrong_s3_prefix_list_fails():
+    """A prefix list id from another region (ids differ per region) would send the egress rule nowhere useful."""
+    c = Clients()
+    _prefix_lists(c, ("pl-63a5400a", f"com.amazonaws.{REGION}.s3"))
+    (r,) = run(preflight.check_s3_prefix_list, settings(regions=REGION, s3_prefix_list_id="pl-68a54001"), c)
+    assert r.status == "FAIL" and "pl-68a54001" in r.message and "pl-63a5400a" in r.fix

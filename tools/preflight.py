@@ -361,7 +361,6 @@ def check_endpoint_services(ctx: RegionContext) -> Iterable[Result]:
 
 def check_apigateway_account(ctx: RegionContext) -> Iterable[Result]:
     """``apigateway:GetAccount``: the account-wide CloudWatch role we would set (configure_apigw_account_role)."""
-    # None: PrivateApiFrontDoor's default (configure_account_logging_role=True)
     if ctx.rc.front_door != "private-api" or ctx.config.configure_account_logging_role is False:
         yield Result("apigateway-account", ctx.region, PASS, "the stack does not set the account CloudWatch role")
         return
@@ -399,6 +398,30 @@ def check_model_invocation_logging(ctx: RegionContext) -> Iterable[Result]:
         yield Result(name, ctx.region, PASS, "model-invocation logging is on without text delivery")
 
 
+def check_s3_prefix_list(ctx: RegionContext) -> Iterable[Result]:
+    """The model security group's HTTPS egress is narrowed to S3 only with the region's AWS-managed prefix list
+    ``com.amazonaws.<region>.s3``, whose id differs per region and cannot be looked up offline:
+    ``ec2:DescribeManagedPrefixLists`` with the ``prefix-list-name`` filter (botocore's EC2 model) finds it, so the
+    fix prints the exact ``-c s3_prefix_list_id`` to set (unset: WARN, the rule stays 0.0.0.0/0; wrong id: FAIL)."""
+    name = "s3-prefix-list"
+    wanted = f"com.amazonaws.{ctx.region}.s3"
+    lists = ctx.client("ec2").describe_managed_prefix_lists(Filters=[{"Name": "prefix-list-name", "Values": [wanted]}]).get("PrefixLists", [])
+    found = [pl["PrefixListId"] for pl in lists if pl.get("PrefixListName") == wanted and pl.get("PrefixListId")]
+    configured = ctx.rc.s3_prefix_list_id
+    key = f"-c region_overrides='{{\"{ctx.region}\": {{\"s3_prefix_list_id\": \"{found[0]}\"}}}}'" if found else ""
+    if not found:
+        yield Result(name, ctx.region, WARN if not configured else FAIL, f"no prefix list named {wanted} in this region",
+                     "keep s3_prefix_list_id unset (HTTPS egress stays 0.0.0.0/0 in isolated subnets)")
+    elif configured == found[0]:
+        yield Result(name, ctx.region, PASS, f"the model security group's S3 egress is {configured} ({wanted})")
+    elif configured:
+        yield Result(name, ctx.region, FAIL, f"s3_prefix_list_id is {configured}, but {wanted} is {found[0]}",
+                     f"set it per region: {key}")
+    else:
+        yield Result(name, ctx.region, WARN, f"s3_prefix_list_id is unset: the model security group sends HTTPS to 0.0.0.0/0 ({wanted} is {found[0]})",
+                     f"narrow it to S3: {key}")
+
+
 CHECKS: list[Callable[[RegionContext], Iterable[Result]]] = [
     check_bootstrap,
     check_endpoint_quotas,
@@ -412,6 +435,7 @@ CHECKS: list[Callable[[RegionContext], Iterable[Result]]] = [
     check_web_adapter_layer,
     check_apigateway_account,
     check_model_invocation_logging,
+    check_s3_prefix_list,
 ]
 
 
