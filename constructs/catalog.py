@@ -295,6 +295,20 @@ def hosting(model: str) -> HostingSpec:
     )
 
 
+def prompt_logging_off(spec: HostingSpec, environment: Mapping[str, str]) -> bool:
+    """Whether the serving container is known not to log request bodies: the catalog's LMI image (not a
+    ``HostingSpec.custom`` image) with the entrypoint whose prompt logging is off by construction (the
+    ``request_logging`` record of the catalog's container, with its source). Anything else is unknown here, and
+    ``make verify``'s ``container-logs-no-prompt`` check decides it on the deployed endpoint."""
+    if spec.image is not None:
+        return False
+    for container in _raw()["containers"].values():
+        record = container.get("request_logging") or {}
+        if container["repository"] == spec.repository and record.get("prompt_logging") == "off":
+            return environment.get("OPTION_ENTRYPOINT") == record["entrypoint"]
+    return False
+
+
 def validate_hosting(model: str, region: str, instance_type: str | None, spec: HostingSpec | None = None) -> tuple[HostingSpec, str]:
     """Checks model × region × instance type; returns the spec and the instance type to use.
 

@@ -8,7 +8,7 @@ from pathlib import Path
 from typing import Mapping, Sequence
 
 import jsii
-from aws_cdk import Acknowledgment, Duration, RemovalPolicy, Stack, Tags, Token, Validations
+from aws_cdk import Acknowledgment, Annotations, Duration, RemovalPolicy, Stack, Tags, Token, Validations
 from aws_cdk import aws_applicationautoscaling as appscaling
 from aws_cdk import aws_cloudwatch as cloudwatch
 from aws_cdk import aws_ec2 as ec2
@@ -483,6 +483,14 @@ class GptOssEndpoint(_InvokableEndpointBase):
                 "the hub content), and this endpoint has network isolation. Set tiktoken_encodings_base (README, "
                 "'Tokenizer encodings').",
             )
+        if not catalog.prompt_logging_off(spec, container_env):
+            # Info, not a warning: a user's own image may be fine; only its logs can say (PCI DSS v4.0 3.3/10.2 scoping).
+            Annotations.of(self).add_info(
+                f"{model}: whether this container logs request bodies is not known to the library (the catalog's LMI "
+                "image with OPTION_ENTRYPOINT djl_python.lmi_vllm.vllm_async_service has prompt logging off by "
+                "construction). `make verify` checks it after deploy (container-logs-no-prompt); README, 'Container "
+                "request logging'."
+            )
         self._role_policy = self._execution_policy(region, weights, image, model_data_key, data_capture_bucket, vpc)
         if isinstance(self.role, _EndpointRole):
             self.role.policy = self._role_policy  # later grants to the role land in the same managed policy
@@ -726,7 +734,7 @@ class GptOssEndpoint(_InvokableEndpointBase):
                 EGRESS_WARNING,
                 "the model's security group sends HTTPS to 0.0.0.0/0 (in isolated subnets only the S3 gateway and the "
                 "interface endpoints are routable): set s3_prefix_list_id to the region's com.amazonaws.<region>.s3 prefix "
-                "list id (aws ec2 describe-managed-prefix-lists) to limit it to S3 and the VPC endpoints",
+                "list id (`make preflight` prints it, check s3-prefix-list) to limit it to S3 and the VPC endpoints",
             )
         if interface_endpoints is not None:
             for group in interface_endpoints.connections.security_groups:

@@ -412,6 +412,9 @@ class PrivateApiFrontDoor(Construct):
         """The region's API Gateway CloudWatch role and the account setting that names it, all RETAINED: the
         setting is account-wide, so deleting this stack must not take logging away from the account's other APIs."""
         stack = Stack.of(self)
+        # No aws:SourceAccount / aws:SourceArn on this trust, unlike the SageMaker, CloudWatch and flow-log trusts:
+        # API Gateway's guide documents no confused-deputy keys for the account CloudWatch role, and a key the
+        # service does not send would stop logging for every API of the account and region (docs/responsibility.md).
         role = iam.Role(
             self,
             "AccountLoggingRole",

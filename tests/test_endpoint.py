@@ -1027,3 +1027,45 @@ class TestIdentityNamingAndRollout:
         assert len(Annotations.from_stack(stack).find_warning("*", Match.string_like_regexp("sends HTTPS to 0.0.0.0/0"))) == 1
         stack2, _, _ = _build(s3_prefix_list_id="pl-63a5400a")
         assert Annotations.from_stack(stack2).find_warning("*", Match.string_like_regexp("sends HTTPS to 0.0.0.0/0")) == []
+
+
+# ---- container request logging (issue 22, Medium) ---------------------------------------------------------------
+
+REQUEST_LOGGING_INFO = "whether this container logs request bodies is not known"
+
+
+def _infos(stack) -> list[str]:
+    return [str(m.entry.data) for m in Annotations.from_stack(stack).find_info("*", Match.any_value())]
+
+
+class TestContainerRequestLogging:
+    """Source: deepjavalibrary/djl-serving (d21927c) engines/python/setup/djl_python/lmi_vllm/vllm_async_service.py
+    constructs vLLM's OpenAIServingChat / OpenAIServingCompletion / OpenAIServingRender with ``request_logger=None``:
+    vLLM's RequestLogger, the only writer of prompts (``--enable-log-requests``), never exists in that entrypoint, and
+    no OPTION_* property creates it; serving/.../http/Session.java ``toString`` is the whole ACCESS_LOG line (address,
+    method, URI, protocol, status, duration). So there is no LMI option to turn prompt logging off: it is off by
+    construction in the catalog's entrypoint, which these tests pin; ``make verify`` (container-logs-no-prompt)
+    checks the deployed image."""
+
+    def test_every_catalog_model_serves_through_the_entrypoint_without_a_request_logger(self):
+        record = catalog._raw()["containers"]["lmi"]["request_logging"]
+        assert record["prompt_logging"] == "off" and "request_logger=None" in record["source"]
+        assert "verify:container-logs-no-prompt" in record["status"]
+        for model in catalog.model_names():
+            spec = catalog.hosting(model)
+            assert spec.environment["OPTION_ENTRYPOINT"] == record["entrypoint"]
+            assert catalog.prompt_logging_off(spec, spec.environment), model
+
+    def test_the_catalog_endpoint_carries_no_request_logging_note(self, built):
+        stack = built[0]
+        assert not [m for m in _infos(stack) if REQUEST_LOGGING_INFO in m]
+
+    @pytest.mark.parametrize("case", ["other-entrypoint", "own-image"])
+    def test_an_unknown_container_is_said_and_sent_to_verify(self, case):
+        """Another entrypoint (e.g. the rolling-batch handler) or a user's own image: the library cannot vouch for
+        its logging, so the synth says so (info, since the image may be fine) and names the verify check."""
+        props = ({"environment": {"OPTION_ENTRYPOINT": "djl_python.huggingface"}} if case == "other-entrypoint"
+                 else {"model": "gpt-oss-20b-ft", "hosting": _ft_hosting()})
+        stack, _, _ = _build(**props)
+        (note,) = [m for m in _infos(stack) if REQUEST_LOGGING_INFO in m]
+        assert "container-logs-no-prompt" in note
