@@ -166,6 +166,7 @@ class _InvokableEndpointBase(Construct):
         return cloudwatch.Metric(metric_name=metric_name, **options)
 
     def metric_invocations(self, **options) -> cloudwatch.Metric:
+        """Requests sent to the model (``AWS/SageMaker`` ``Invocations``, sum by default)."""
         return self.metric("Invocations", **options)
 
     def metric_model_latency(self, **options) -> cloudwatch.Metric:
@@ -174,9 +175,11 @@ class _InvokableEndpointBase(Construct):
         return self.metric("ModelLatency", **options)
 
     def metric_invocation4xx_errors(self, **options) -> cloudwatch.Metric:
+        """Requests the model answered with a 4xx (``Invocation4XXErrors``)."""
         return self.metric("Invocation4XXErrors", **options)
 
     def metric_invocation5xx_errors(self, **options) -> cloudwatch.Metric:
+        """Requests the model answered with a 5xx (``Invocation5XXErrors``, the blue/green rollback signal)."""
         return self.metric("Invocation5XXErrors", **options)
 
     def metric_concurrent_requests(self, **options) -> cloudwatch.Metric:
@@ -189,11 +192,13 @@ class _InvokableEndpointBase(Construct):
         return self.metric("NoCapacityInvocationFailures", **options)
 
     def metric_gpu_utilization(self, **options) -> cloudwatch.Metric:
+        """GPU utilization of the instances, percent (``/aws/sagemaker/Endpoints``, average by default)."""
         options.setdefault("statistic", "Average")
         options.setdefault("namespace", "/aws/sagemaker/Endpoints")
         return self.metric("GPUUtilization", **options)
 
     def metric_gpu_memory_utilization(self, **options) -> cloudwatch.Metric:
+        """GPU memory utilization of the instances, percent (``/aws/sagemaker/Endpoints``, average by default)."""
         options.setdefault("statistic", "Average")
         options.setdefault("namespace", "/aws/sagemaker/Endpoints")
         return self.metric("GPUMemoryUtilization", **options)
@@ -212,9 +217,20 @@ class _EndpointRole(iam.Role):
 
 
 class ImportedEndpoint(_InvokableEndpointBase):
-    """An endpoint deployed elsewhere, made invokable here (``GptOssEndpoint.from_endpoint_attributes``)."""
+    """An endpoint deployed elsewhere, made invokable here (``GptOssEndpoint.from_endpoint_attributes``).
+
+    It has the invokable surface of ``GptOssEndpoint`` (``grant_invoke``, the ``metric_*`` helpers, which read the
+    ``AWS/SageMaker`` metrics of that endpoint) and creates no resource.
+    """
 
     def __init__(self, scope: Construct, id: str, *, endpoint_name: str, inference_component_name: str | None, variant_name: str) -> None:
+        """
+        :param endpoint_name: the SageMaker endpoint's name.
+        :param inference_component_name: the inference component to invoke (an endpoint that scales to zero),
+            or None for an instance production variant.
+        :param variant_name: the production variant the metrics are read for (``AllTraffic`` for this library's
+            endpoints).
+        """
         super().__init__(scope, id)
         stack = Stack.of(self)
         self.endpoint_name = endpoint_name

@@ -17,6 +17,7 @@ OUT = ROOT / "docs" / "constructs.md"
 CONSTRUCTS = [
     ("gptoss_constructs.network", "PrivateNetwork"),
     ("gptoss_constructs.endpoint", "GptOssEndpoint"),
+    ("gptoss_constructs.endpoint", "ImportedEndpoint"),
     ("gptoss_constructs.guardrail", "ModelGuardrail"),
     ("gptoss_constructs.invoke_proxy", "InvokeProxy"),
     ("gptoss_constructs.invoke_proxy", "ProxyRoute"),
