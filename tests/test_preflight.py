@@ -531,16 +531,19 @@ def _prefix_lists(c: Clients, *lists: tuple[str, str]) -> None:
           {"Filters": [{"Name": "prefix-list-name", "Values": [wanted]}]})
 
 
-def test_unset_s3_prefix_list_prints_a_fix_that_synth_accepts(default):
+@pytest.mark.parametrize("regions", [REGION, f"{REGION},us-west-2"])
+def test_unset_s3_prefix_list_prints_a_fix_that_synth_accepts(regions):
     """ec2:DescribeManagedPrefixLists with the ``prefix-list-name`` filter (botocore's EC2 service model, which the
     Stubber validates the call against) names the region's ``com.amazonaws.<region>.s3`` list; the printed
-    ``-c`` fix, fed back through the config loader, makes the same check PASS."""
+    ``-c`` fix (the plain key for one region, a region override when ids must differ per region), fed back
+    through the config loader, makes the same check PASS."""
     c = Clients()
     _prefix_lists(c, ("pl-63a5400a", f"com.amazonaws.{REGION}.s3"))
-    (r,) = run(preflight.check_s3_prefix_list, default, c)
+    (r,) = run(preflight.check_s3_prefix_list, settings(regions=regions), c)
     assert r.status == "WARN" and "0.0.0.0/0" in r.message and "pl-63a5400a" in r.fix
-    value = r.fix.split("region_overrides=", 1)[1].strip("'")
-    fixed = settings(regions=REGION, region_overrides=value)
+    key, value = r.fix.split("-c ", 1)[1].split("=", 1)
+    assert key == ("s3_prefix_list_id" if regions == REGION else "region_overrides")
+    fixed = settings(regions=regions, **{key: value.strip("'")})
     assert fixed.for_region(REGION).s3_prefix_list_id == "pl-63a5400a"
     c = Clients()
     _prefix_lists(c, ("pl-63a5400a", f"com.amazonaws.{REGION}.s3"))

@@ -408,7 +408,12 @@ def check_s3_prefix_list(ctx: RegionContext) -> Iterable[Result]:
     lists = ctx.client("ec2").describe_managed_prefix_lists(Filters=[{"Name": "prefix-list-name", "Values": [wanted]}]).get("PrefixLists", [])
     found = [pl["PrefixListId"] for pl in lists if pl.get("PrefixListName") == wanted and pl.get("PrefixListId")]
     configured = ctx.rc.s3_prefix_list_id
-    key = f"-c region_overrides='{{\"{ctx.region}\": {{\"s3_prefix_list_id\": \"{found[0]}\"}}}}'" if found else ""
+    if not found:
+        key = ""
+    elif len(ctx.config.regions) == 1:
+        key = f"-c s3_prefix_list_id={found[0]}"
+    else:  # ids differ per region: one entry per region (merge them into one region_overrides value)
+        key = f"-c region_overrides='{{\"{ctx.region}\": {{\"s3_prefix_list_id\": \"{found[0]}\"}}}}'"
     if not found:
         yield Result(name, ctx.region, WARN if not configured else FAIL, f"no prefix list named {wanted} in this region",
                      "keep s3_prefix_list_id unset (HTTPS egress stays 0.0.0.0/0 in isolated subnets)")
