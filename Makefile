@@ -96,7 +96,7 @@ NAG_DRAFT ?=
 GUARD_RULES ?=
 export GUARD_RULES
 
-nag: $(VENV)/.stamp-dev $(CHECKOV_VENV)/.stamp node_modules/.stamp ## synthesize every shipped configuration; write reports/nag/<configuration>/<region>.md/.csv, README.md (matrix), exceptions.md/.csv
+nag: $(VENV)/.stamp-dev $(CHECKOV_VENV)/.stamp node_modules/.stamp ## synthesize every shipped configuration; write reports/nag/<configuration>/<region>.md/.csv, README.md (matrix), exceptions.md/.csv, scp/ (the guard as an SCP)
 	$(PY) -m tools.nag_report --matrix --configurations $(NAG_CONFIGS) $(if $(NAG_DRAFT),--draft) -- $(CDK_ARGS)
 
 lint: $(VENV)/.stamp-dev $(CHECKOV_VENV)/.stamp node_modules/.stamp ## synthesize every matrix configuration, then cfn-lint, checkov and cfn-guard (Control Tower + Guard Rules Registry)
