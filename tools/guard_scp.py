@@ -32,8 +32,15 @@ SCP_MAX_CHARACTERS = 5120
 
 
 def guard_scp(config: Any, stacks: Mapping[str, Any], guardrail_identifiers: Sequence[str] = (), deployer_role_arns: Sequence[str] = ()) -> dict:
-    """The SCP for ``config`` (``stacks.config.PlatformConfig``) and its ``build_app`` stacks (region → RegionStacks)."""
+    """The SCP for ``config`` (``stacks.config.PlatformConfig``) and its ``build_app`` stacks (region → RegionStacks).
+    An SCP belongs to one organization, and so to one partition: GovCloud regions get ``arn:aws-us-gov`` patterns,
+    and a config that mixes partitions is refused (write one SCP per partition)."""
     from gptoss_constructs.model_access import guard_scp_document
+
+    partitions = sorted({partition_of(r) for r in config.regions})
+    if len(partitions) != 1:
+        raise ValueError(f"the regions span the partitions {', '.join(partitions)}; an SCP belongs to one organization, so "
+                         "write one per partition (e.g. -c regions=us-gov-west-1 for aws-us-gov)")
 
     endpoint_names = {
         region: [e.endpoint_name for e in rs.models.endpoints.values()] if rs.models is not None else [] for region, rs in stacks.items()
@@ -41,10 +48,15 @@ def guard_scp(config: Any, stacks: Mapping[str, Any], guardrail_identifiers: Seq
     return guard_scp_document(
         regions=list(config.regions),
         endpoint_names=endpoint_names,
+        partition=partitions[0],
         role_name_prefix=config.role_name_prefix or "",
         guardrail_identifiers=guardrail_identifiers,
         deployer_role_arns=deployer_role_arns,
     )
+
+
+def partition_of(region: str) -> str:
+    return "aws-us-gov" if region.startswith("us-gov-") else "aws-cn" if region.startswith("cn-") else "aws"
 
 
 def write(outdir: Path, config: Any, stacks: Mapping[str, Any], guardrail_identifiers: Sequence[str] = (), deployer_role_arns: Sequence[str] = ()) -> Path:
@@ -79,7 +91,11 @@ def main(argv: Sequence[str] | None = None) -> int:
     if config is None:
         return 2
     stacks = build_app(App(), config)
-    path = write(Path(args.out), config, stacks, args.guardrail_identifier, args.deployer_role_arn)
+    try:
+        path = write(Path(args.out), config, stacks, args.guardrail_identifier, args.deployer_role_arn)
+    except ValueError as err:
+        print(f"guard_scp: {err}", file=sys.stderr)
+        return 2
     print(f"guard_scp: wrote {path}")
     return 0
 
