@@ -139,75 +139,44 @@ def model_access_guard_statements(
     With the function, the proxy role is guarded too: ``PROXY_ROLE_GUARDED_ACTIONS`` (trust policy, PassRole, its
     policies and boundary) only by the deployers.
     """
-    statements = []
     not_proxy = {"ArnNotLike": {"aws:PrincipalArn": list(proxy_role_arns)}}
     only_deployers = {"ArnNotLike": {"aws:PrincipalArn": list(deployer_role_arns) or [CDK_DEPLOYER_ROLE_PATTERN.format(partition=partition)]}}
+    statements = []
     if endpoint_arns:
-        statements.append(
-            iam.PolicyStatement(
-                sid="DenyPlatformEndpointsExceptProxy",
-                effect=iam.Effect.DENY,
-                actions=list(SAGEMAKER_RUNTIME_ACTIONS),
-                resources=list(endpoint_arns),
-                conditions=not_proxy,
-            )
-        )
+        statements.append(_deny("DenyPlatformEndpointsExceptProxy", SAGEMAKER_RUNTIME_ACTIONS, endpoint_arns, not_proxy))
     # StringNotEquals also matches a request that names no guardrail (a missing key never equals)
     ids = list(guardrail_identifiers)
     guard = {"StringNotEquals": {"bedrock:GuardrailIdentifier": ids[0] if len(ids) == 1 else ids}} if ids else {"Null": {"bedrock:GuardrailIdentifier": "true"}}
     statements.append(
-        iam.PolicyStatement(
-            sid="DenyGptOssOnBedrockWithoutThisGuardrail" if guardrail_identifiers else "DenyGptOssOnBedrockWithoutGuardrail",
-            effect=iam.Effect.DENY,
-            actions=["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
-            resources=[
+        _deny(
+            "DenyGptOssOnBedrockWithoutThisGuardrail" if guardrail_identifiers else "DenyGptOssOnBedrockWithoutGuardrail",
+            ["bedrock:InvokeModel", "bedrock:InvokeModelWithResponseStream"],
+            [
                 f"arn:{partition}:bedrock:*::foundation-model/{GPT_OSS_MODEL_PATTERN}",
                 f"arn:{partition}:bedrock:*:*:inference-profile/*{GPT_OSS_MODEL_PATTERN}",
             ],
-            conditions={**guard, **not_proxy},
+            {**guard, **not_proxy},
         )
     )
     if proxy_function_arns:
         # the unqualified ARN and every version / alias of it (Lambda authorizes a qualified call on the qualified ARN)
         functions = [a for arn in proxy_function_arns for a in ((arn,) if arn.endswith("*") else (arn, f"{arn}:*"))]
         statements += [
-            iam.PolicyStatement(
-                sid="DenyDirectInvokeOfTheProxy",
-                effect=iam.Effect.DENY,
-                actions=["lambda:InvokeFunction"],
-                resources=functions,
-            ),
-            iam.PolicyStatement(
-                sid="DenyFunctionUrlsOnTheProxy",
-                effect=iam.Effect.DENY,
-                actions=["lambda:CreateFunctionUrlConfig", "lambda:UpdateFunctionUrlConfig"],
-                resources=functions,
-            ),
-            iam.PolicyStatement(
-                sid="DenyProxyPermissionsExceptApiGateway",
-                effect=iam.Effect.DENY,
-                actions=["lambda:AddPermission"],
-                resources=functions,
-                conditions={"StringNotEquals": {"lambda:Principal": "apigateway.amazonaws.com"}},
-            ),
-            iam.PolicyStatement(
-                sid="DenyProxyCodeAndConfigChangesExceptDeploys",
-                effect=iam.Effect.DENY,
-                actions=["lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration"],
-                resources=functions,
-                conditions=only_deployers,
-            ),
+            _deny("DenyDirectInvokeOfTheProxy", ["lambda:InvokeFunction"], functions),
+            _deny("DenyFunctionUrlsOnTheProxy", ["lambda:CreateFunctionUrlConfig", "lambda:UpdateFunctionUrlConfig"], functions),
+            _deny("DenyProxyPermissionsExceptApiGateway", ["lambda:AddPermission"], functions,
+                  {"StringNotEquals": {"lambda:Principal": "apigateway.amazonaws.com"}}),
+            _deny("DenyProxyCodeAndConfigChangesExceptDeploys", ["lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration"],
+                  functions, only_deployers),
             # The proxy role may call the models without the guardrail: whoever could assume it (trust policy),
             # lend it to other code (PassRole) or strip its deny (policies, boundary) would hold that power.
-            iam.PolicyStatement(
-                sid="DenyProxyRoleChangesExceptDeploys",
-                effect=iam.Effect.DENY,
-                actions=list(PROXY_ROLE_GUARDED_ACTIONS),
-                resources=list(proxy_role_arns),
-                conditions=only_deployers,
-            ),
+            _deny("DenyProxyRoleChangesExceptDeploys", PROXY_ROLE_GUARDED_ACTIONS, proxy_role_arns, only_deployers),
         ]
     return statements
+
+
+def _deny(sid: str, actions: Sequence[str], resources: Sequence[str], conditions: Mapping | None = None) -> iam.PolicyStatement:
+    return iam.PolicyStatement(sid=sid, effect=iam.Effect.DENY, actions=list(actions), resources=list(resources), conditions=conditions)
 
 
 class ModelAccessGuard(Construct):
