@@ -251,12 +251,24 @@ class _Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
+#: how often a server started by ``serve_in_thread`` checks for ``shutdown()``: socketserver's default of 0.5 s made
+#: every stop of a test server (the emulators, the proxy's HTTP app) wait up to half a second
+POLL_INTERVAL = 0.05
+
+
+def serve_in_thread(server) -> threading.Thread:
+    """Starts ``server.serve_forever`` in a daemon thread, polling for ``shutdown()`` every ``POLL_INTERVAL`` s."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": POLL_INTERVAL}, daemon=True)
+    thread.start()
+    return thread
+
+
 class Emulator:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.stats = Stats()
         self.server = _Server((host, port), self._handler())
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -264,7 +276,7 @@ class Emulator:
         return f"http://{host}:{port}"
 
     def start(self) -> "Emulator":
-        self.thread.start()
+        self.thread = serve_in_thread(self.server)
         return self
 
     def stop(self) -> None:

@@ -13,7 +13,6 @@ import json
 import os
 import socket
 import sys
-import threading
 import zipfile
 from pathlib import Path
 
@@ -341,7 +340,7 @@ def local_proxy():
     if str(PROXY_DIR) not in sys.path:
         sys.path.insert(0, str(PROXY_DIR))
     from emulators.devserver import emulator_env
-    from emulators.server import Emulator
+    from emulators.server import Emulator, serve_in_thread
 
     em = Emulator().start()
     env = emulator_env(em.url, GPTOSS_MAX_RETRIES="1", GPTOSS_BACKEND_TIMEOUT_SECONDS="5")
@@ -353,7 +352,7 @@ def local_proxy():
     servers = {}
     for name, overrides in (("guarded", {}), ("unguarded", {"GPTOSS_GUARDRAIL_ID": ""})):
         server = serve(build_service({**env, **overrides}), "127.0.0.1", 0)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        serve_in_thread(server)
         servers[name] = server
     yield {k: f"http://127.0.0.1:{s.server_address[1]}/" for k, s in servers.items()}
     for s in servers.values():

@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import threading
 import urllib.request
 from pathlib import Path
 
@@ -21,7 +20,7 @@ if str(PROXY_DIR) not in sys.path:
     sys.path.insert(0, str(PROXY_DIR))
 
 from emulators.devserver import emulator_env  # noqa: E402
-from emulators.server import Emulator  # noqa: E402
+from emulators.server import Emulator, serve_in_thread  # noqa: E402
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +56,7 @@ def proxy_url(proxy_env, logs):
     from emulators.sealer import local_sealer
 
     server = serve(build_service(proxy_env, log=logs.append, sealer=local_sealer()), "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server)
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
 
