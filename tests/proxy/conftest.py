@@ -23,6 +23,30 @@ from emulators.devserver import emulator_env  # noqa: E402
 from emulators.server import Emulator, serve_in_thread  # noqa: E402
 
 
+@pytest.fixture(scope="session", autouse=True)
+def one_tls_context_for_http_clients():
+    """Every OpenAI SDK, LangChain and Strands client the tests create builds an httpx transport, and httpx 0.29
+    builds a new default TLS context for each (``httpx._transports.default`` calls ``create_ssl_context``, which
+    loads the whole CA bundle: ~20 ms of CPU, ~6 s over the proxy tests). The clients here speak plain HTTP to
+    localhost, so the default context is built once and shared; a client given its own ``verify`` or ``cert``
+    still gets its own."""
+    from httpx._transports import default as transport
+
+    build, shared = transport.create_ssl_context, {}
+
+    def create_ssl_context(verify=True, cert=None, trust_env=True):
+        if verify is not True or cert is not None:
+            return build(verify=verify, cert=cert, trust_env=trust_env)
+        key = (trust_env, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+        if key not in shared:
+            shared[key] = build(verify=verify, cert=cert, trust_env=trust_env)
+        return shared[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(transport, "create_ssl_context", create_ssl_context)
+        yield
+
+
 @pytest.fixture(scope="session")
 def emulator():
     em = Emulator().start()
