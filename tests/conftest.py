@@ -48,6 +48,7 @@ APP_GROUP = "session-apps"
 LINT_GROUP = "session-apps-lint"
 LINT_MODULES = {"tests/test_lint.py", "tests/test_nag_report.py"}
 _USES_APP = re.compile(r"def test_\w+\([^)]*\b(" + "|".join(sorted(APP_FIXTURES)) + r")\b", re.S)
+_SHARED_FIXTURE = re.compile(r"@pytest\.fixture\([^)]*scope=[\"'](module|class|package)[\"']")
 
 
 def app_modules() -> set[str]:
@@ -56,23 +57,31 @@ def app_modules() -> set[str]:
     return {p.relative_to(ROOT).as_posix() for p in (ROOT / "tests").rglob("test_*.py") if _USES_APP.search(p.read_text())}
 
 
+def shared_fixture_modules() -> set[str]:
+    """Test modules defining a module- or class-scoped fixture (a synthesized stack, a proxy over the emulators),
+    read from their source as ``app_modules`` is: split over two workers, each worker would build it again."""
+    return {p.relative_to(ROOT).as_posix() for p in (ROOT / "tests").rglob("test_*.py") if _SHARED_FIXTURE.search(p.read_text())}
+
+
 def pytest_xdist_make_scheduler(config, log):
     """``--dist loadgroup`` as this suite needs it. pytest-xdist 3.8's own loadgroup reads ``xdist_group`` marks
     by rewriting ``item._nodeid``, which pytest 9.2 no longer uses for ``nodeid`` (it keeps ``_id``), so its groups
-    are silently ignored. Here the work units are: the two groups of modules on the session apps, tests/test_types.py
-    (one pyright run), and every other test on its own (as ``--dist load``). xdist queues larger units first."""
+    are silently ignored. Here the work units are: the two groups of modules on the session apps, each module with a
+    module- or class-scoped fixture (built once, not once per worker; tests/test_types.py: one pyright run), and
+    every other test on its own (as ``--dist load``). xdist queues larger units first, so the single tests come last
+    and even out the two workers' ends."""
     if config.getvalue("dist") != "loadgroup":
         return None
     from xdist.scheduler import LoadScopeScheduling
 
-    grouped = app_modules()
+    grouped, whole = app_modules(), shared_fixture_modules() | {"tests/test_types.py"}
 
     class SessionAppScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::", 1)[0]
             if module in grouped:
                 return LINT_GROUP if module in LINT_MODULES else APP_GROUP
-            return module if module.endswith("/test_types.py") else nodeid
+            return module if module in whole else nodeid
 
     return SessionAppScheduling(config, log)
 
