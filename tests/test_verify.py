@@ -346,9 +346,11 @@ def local_proxy():
     env = emulator_env(em.url, GPTOSS_MAX_RETRIES="1", GPTOSS_BACKEND_TIMEOUT_SECONDS="5")
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
+    from gptoss_proxy.adapters.aws import client
     from gptoss_proxy.wiring import build_service
     from http_server import serve
 
+    client.cache_clear()  # the adapters cache their boto3 clients per process: built now, they reach this emulator
     servers = {}
     for name, overrides in (("guarded", {}), ("unguarded", {"GPTOSS_GUARDRAIL_ID": ""})):
         server = serve(build_service({**env, **overrides}), "127.0.0.1", 0)
@@ -363,6 +365,7 @@ def local_proxy():
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
+    client.cache_clear()  # a later proxy in this worker must not reuse clients (and kept-alive connections) to it
 
 
 def _iam_stub(deny: bool):

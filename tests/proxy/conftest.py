@@ -59,12 +59,18 @@ def proxy_env(emulator):
     env = emulator_env(emulator.url, GPTOSS_MAX_RETRIES="1", GPTOSS_BACKEND_TIMEOUT_SECONDS="3")
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
+    from gptoss_proxy.adapters.aws import client
+
+    # the adapters cache their boto3 clients per process, with the endpoint URLs of the moment: another module's
+    # emulator (tests/test_verify.py) run earlier on this worker must not receive this session's calls
+    client.cache_clear()
     yield env
     for k, v in saved.items():
         if v is None:
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
+    client.cache_clear()
 
 
 @pytest.fixture(scope="session")
