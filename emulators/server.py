@@ -7,7 +7,8 @@ with reasoning in ``reasoning_content``; Bedrock gpt-oss answers with ``<reasoni
 Faults are injected per request by markers in the last user message:
 
 ``[[throttle]]`` ``[[nocapacity]]`` ``[[error]]`` (add ``@sagemaker`` / ``@bedrock`` to hit one backend only)
-``[[slow]]`` (1 s before answering, or 10 ms between stream parts and 1 s before the last)
+``[[slow]]`` (1 s before answering, or 10 ms between stream parts and 1 s before the last; ``[[slow:S]]``: S seconds
+instead of 1, so a test waits no longer than what it checks needs)
 ``[[stall]]`` (a stream goes silent for 5 s after half its parts)
 ``[[stream-throttle]]`` (Bedrock: the stream's first event is a ``throttlingException``)
 ``[[malformed]]`` (a broken stream chunk) ``[[midstream-error]]`` ``[[long:N]]`` (N characters of content)
@@ -92,6 +93,15 @@ class Stats:
     def request(self, target: str, body: dict) -> None:
         with self.lock:
             self.model_requests = [*self.model_requests[-49:], {"target": target, "body": body}]
+
+
+def _slow_seconds(prompt: str, service: str | None = None) -> float | None:
+    """How long a ``[[slow]]`` (1 s) or ``[[slow:S]]`` (S s) model pauses; None without the marker. With ``service``,
+    ``[[slow@service]]`` counts too (the non-streaming faults); streams honour the plain marker only."""
+    for m in re.finditer(r"\[\[slow(?::(\d+(?:\.\d+)?))?(?:@(\w+))?\]\]", prompt):
+        if m.group(2) is None or (service is not None and m.group(2) == service):
+            return float(m.group(1)) if m.group(1) else 1.0
+    return None
 
 
 def _last_user(body: dict) -> str:
@@ -251,12 +261,24 @@ class _Server(ThreadingHTTPServer):
             super().handle_error(request, client_address)
 
 
+#: how often a server started by ``serve_in_thread`` checks for ``shutdown()``: socketserver's default of 0.5 s made
+#: every stop of a test server (the emulators, the proxy's HTTP app) wait up to half a second
+POLL_INTERVAL = 0.05
+
+
+def serve_in_thread(server) -> threading.Thread:
+    """Starts ``server.serve_forever`` in a daemon thread, polling for ``shutdown()`` every ``POLL_INTERVAL`` s."""
+    thread = threading.Thread(target=server.serve_forever, kwargs={"poll_interval": POLL_INTERVAL}, daemon=True)
+    thread.start()
+    return thread
+
+
 class Emulator:
     def __init__(self, host: str = "127.0.0.1", port: int = 0) -> None:
         self.stats = Stats()
         self.server = _Server((host, port), self._handler())
         self.server.daemon_threads = True
-        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+        self.thread: threading.Thread | None = None
 
     @property
     def url(self) -> str:
@@ -264,7 +286,7 @@ class Emulator:
         return f"http://{host}:{port}"
 
     def start(self) -> "Emulator":
-        self.thread.start()
+        self.thread = serve_in_thread(self.server)
         return self
 
     def stop(self) -> None:
@@ -294,8 +316,8 @@ class Emulator:
             def _error(self, status: int, code: str, message: str) -> None:
                 self._send(status, json.dumps({"message": message}).encode(), {"Content-Type": "application/json", "x-amzn-ErrorType": code})
 
-            def _stream(self, parts, slow: bool, label: str, interval: float = 0.0, stall: bool = False) -> None:
-                """Sends event-stream parts; ``slow``: 10 ms between parts and 1 s before the last one;
+            def _stream(self, parts, slow: float | None, label: str, interval: float = 0.0, stall: bool = False) -> None:
+                """Sends event-stream parts; ``slow`` (seconds): 10 ms between parts and ``slow`` before the last one;
                 ``interval``: seconds between parts (a model's token rate); ``stall``: 5 s of silence after the
                 first half (a model that hangs mid-answer)."""
                 self.send_response(200)
@@ -305,8 +327,8 @@ class Emulator:
                 self.end_headers()
                 timeline = {"label": label, "sent": []}
                 for i, part in enumerate(parts):
-                    if slow:
-                        time.sleep(1.0 if i == len(parts) - 1 else 0.01)
+                    if slow is not None:
+                        time.sleep(slow if i == len(parts) - 1 else 0.01)
                     elif interval and i:
                         time.sleep(interval)
                     if stall and i == len(parts) // 2:
@@ -365,8 +387,9 @@ class Emulator:
                 if has("error"):
                     self._error(424, "ModelError" if sm else "ModelErrorException", "The model failed")
                     return True
-                if has("slow") and not self._streaming:
-                    time.sleep(1.0)
+                pause = _slow_seconds(prompt, service)
+                if pause is not None and not self._streaming:
+                    time.sleep(pause)
                 return False
 
             # -- plain OpenAI chat completions --
@@ -403,7 +426,7 @@ class Emulator:
                 if "prompt" in body:
                     return self._completion(body, stream, endpoint)
                 answer = limited(fake_answer(body), body)
-                slow = "[[slow]]" in prompt
+                slow = _slow_seconds(prompt)
                 if not stream:
                     message = {"role": "assistant", "content": answer["content"] or None, "reasoning_content": answer["reasoning"]}
                     if answer["tool_calls"]:
@@ -418,7 +441,7 @@ class Emulator:
                     events = [b"data: " + json.dumps({"id": "chatcmpl-sm", "object": "chat.completion.chunk", "choices": [{"index": 0, **d}]}).encode() + b"\n\n"
                               for d in _deltas(answer, reasoning_field="reasoning_content", size=4)]
                     events.append(b"data: [DONE]\n\n")
-                    return self._stream([event("PayloadPart", e) for e in events], False, f"sagemaker:{endpoint}", interval=1 / int(rate.group(1)))
+                    return self._stream([event("PayloadPart", e) for e in events], None, f"sagemaker:{endpoint}", interval=1 / int(rate.group(1)))
                 sse = b""
                 for delta in _deltas(answer, reasoning_field="reasoning_content"):
                     sse += b"data: " + json.dumps({"id": "chatcmpl-sm", "object": "chat.completion.chunk", "choices": [{"index": 0, **delta}]}).encode() + b"\n\n"
@@ -445,7 +468,7 @@ class Emulator:
                     sse += b"data: " + json.dumps({"id": "cmpl-sm", "object": "text_completion", "choices": [choice]}).encode() + b"\n\n"
                 sse += b"data: " + json.dumps({"id": "cmpl-sm", "object": "text_completion", "choices": [], "usage": usage}).encode() + b"\n\n"
                 sse += b"data: [DONE]\n\n"
-                self._stream([event("PayloadPart", sse[i:i + 37]) for i in range(0, len(sse), 37)], False, f"sagemaker:{endpoint}")
+                self._stream([event("PayloadPart", sse[i:i + 37]) for i in range(0, len(sse), 37)], None, f"sagemaker:{endpoint}")
 
             # -- Bedrock Runtime --
             def _bedrock(self, model_id: str, stream: bool, raw: bytes) -> None:
@@ -465,7 +488,7 @@ class Emulator:
                 if self._fault(prompt, "bedrock"):
                     return
                 answer = limited(fake_answer(body), body)
-                slow = "[[slow]]" in prompt
+                slow = _slow_seconds(prompt)
                 if not stream:
                     text = f"<reasoning>{answer['reasoning']}</reasoning>{answer['content']}"
                     message = {"role": "assistant", "content": text}

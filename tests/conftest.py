@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import gc
 import json
+import logging
 import os
 import re
 import subprocess
@@ -45,6 +48,7 @@ APP_GROUP = "session-apps"
 LINT_GROUP = "session-apps-lint"
 LINT_MODULES = {"tests/test_lint.py", "tests/test_nag_report.py"}
 _USES_APP = re.compile(r"def test_\w+\([^)]*\b(" + "|".join(sorted(APP_FIXTURES)) + r")\b", re.S)
+_SHARED_FIXTURE = re.compile(r"@pytest\.fixture\([^)]*scope=[\"'](module|class|package)[\"']")
 
 
 def app_modules() -> set[str]:
@@ -53,28 +57,63 @@ def app_modules() -> set[str]:
     return {p.relative_to(ROOT).as_posix() for p in (ROOT / "tests").rglob("test_*.py") if _USES_APP.search(p.read_text())}
 
 
+def shared_fixture_modules() -> set[str]:
+    """Test modules defining a module- or class-scoped fixture (a synthesized stack, a proxy over the emulators),
+    read from their source as ``app_modules`` is: split over two workers, each worker would build it again."""
+    return {p.relative_to(ROOT).as_posix() for p in (ROOT / "tests").rglob("test_*.py") if _SHARED_FIXTURE.search(p.read_text())}
+
+
 def pytest_xdist_make_scheduler(config, log):
     """``--dist loadgroup`` as this suite needs it. pytest-xdist 3.8's own loadgroup reads ``xdist_group`` marks
     by rewriting ``item._nodeid``, which pytest 9.2 no longer uses for ``nodeid`` (it keeps ``_id``), so its groups
-    are silently ignored. Here the work units are: the two groups of modules on the session apps, tests/test_types.py
-    (one pyright run), and every other test on its own (as ``--dist load``). xdist queues larger units first."""
+    are silently ignored. Here the work units are: the two groups of modules on the session apps, each module with a
+    module- or class-scoped fixture (built once, not once per worker; tests/test_types.py: one pyright run), and
+    every other test on its own (as ``--dist load``). xdist queues larger units first, so the single tests come last
+    and even out the two workers' ends."""
     if config.getvalue("dist") != "loadgroup":
         return None
     from xdist.scheduler import LoadScopeScheduling
 
-    grouped = app_modules()
+    grouped, whole = app_modules(), shared_fixture_modules() | {"tests/test_types.py"}
 
     class SessionAppScheduling(LoadScopeScheduling):
         def _split_scope(self, nodeid: str) -> str:
             module = nodeid.split("::", 1)[0]
             if module in grouped:
                 return LINT_GROUP if module in LINT_MODULES else APP_GROUP
-            return module if module.endswith("/test_types.py") else nodeid
+            return module if module in whole else nodeid
 
     return SessionAppScheduling(config, log)
 
 
+def _exit_without_interpreter_teardown() -> None:
+    """An xdist worker's last exit handler: after the other handlers (registered later, so run first: jsii stops its
+    Node process, pytest removes its locks) the process ends without tearing down the interpreter, which frees
+    every object of the aws_cdk, botocore and openai modules one by one (~2 s of CPU per worker, while the
+    controller waits). The worker's results and exit status already reached the controller over execnet; an
+    uncaught exception (``sys.last_value``) still exits the normal way, with its status."""
+    if getattr(sys, "last_value", None) is not None:
+        return
+    logging.shutdown()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):
+            pass
+    os._exit(0)
+
+
+if os.environ.get("PYTEST_XDIST_WORKER"):  # conftest is imported before any test module starts jsii
+    atexit.register(_exit_without_interpreter_teardown)
+
+
 def pytest_configure(config) -> None:
+    # The garbage collector's full collections walk the whole heap, which the aws_cdk, jsii, botocore and openai
+    # modules make ~1M objects: at CPython's default thresholds (700, 10, 10) a worker ran about ten of them per run
+    # (~2.5 s of CPU). Young generations are still collected as usual; a full collection now waits for 1,000
+    # collections of the middle one, which a run does not reach (the heap grows by tens of MB at most).
+    young, middle, _ = gc.get_threshold()
+    gc.set_threshold(young, middle, 1000)
     config.addinivalue_line(
         "markers", "slow: synthesizes a whole app (the session app, app.py or the CDK CLI) or is a property-based "
         "test with many examples; `make test-fast` skips it"

@@ -13,7 +13,6 @@ import json
 import os
 import socket
 import sys
-import threading
 import zipfile
 from pathlib import Path
 
@@ -341,19 +340,21 @@ def local_proxy():
     if str(PROXY_DIR) not in sys.path:
         sys.path.insert(0, str(PROXY_DIR))
     from emulators.devserver import emulator_env
-    from emulators.server import Emulator
+    from emulators.server import Emulator, serve_in_thread
 
     em = Emulator().start()
     env = emulator_env(em.url, GPTOSS_MAX_RETRIES="1", GPTOSS_BACKEND_TIMEOUT_SECONDS="5")
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
+    from gptoss_proxy.adapters.aws import client
     from gptoss_proxy.wiring import build_service
     from http_server import serve
 
+    client.cache_clear()  # the adapters cache their boto3 clients per process: built now, they reach this emulator
     servers = {}
     for name, overrides in (("guarded", {}), ("unguarded", {"GPTOSS_GUARDRAIL_ID": ""})):
         server = serve(build_service({**env, **overrides}), "127.0.0.1", 0)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        serve_in_thread(server)
         servers[name] = server
     yield {k: f"http://127.0.0.1:{s.server_address[1]}/" for k, s in servers.items()}
     for s in servers.values():
@@ -364,6 +365,7 @@ def local_proxy():
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
+    client.cache_clear()  # a later proxy in this worker must not reuse clients (and kept-alive connections) to it
 
 
 def _iam_stub(deny: bool):

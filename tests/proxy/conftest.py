@@ -9,7 +9,6 @@ from __future__ import annotations
 import json
 import os
 import sys
-import threading
 import urllib.request
 from pathlib import Path
 
@@ -21,7 +20,31 @@ if str(PROXY_DIR) not in sys.path:
     sys.path.insert(0, str(PROXY_DIR))
 
 from emulators.devserver import emulator_env  # noqa: E402
-from emulators.server import Emulator  # noqa: E402
+from emulators.server import Emulator, serve_in_thread  # noqa: E402
+
+
+@pytest.fixture(scope="session", autouse=True)
+def one_tls_context_for_http_clients():
+    """Every OpenAI SDK, LangChain and Strands client the tests create builds an httpx transport, and httpx 0.29
+    builds a new default TLS context for each (``httpx._transports.default`` calls ``create_ssl_context``, which
+    loads the whole CA bundle: ~20 ms of CPU, ~6 s over the proxy tests). The clients here speak plain HTTP to
+    localhost, so the default context is built once and shared; a client given its own ``verify`` or ``cert``
+    still gets its own."""
+    from httpx._transports import default as transport
+
+    build, shared = transport.create_ssl_context, {}
+
+    def create_ssl_context(verify=True, cert=None, trust_env=True):
+        if verify is not True or cert is not None:
+            return build(verify=verify, cert=cert, trust_env=trust_env)
+        key = (trust_env, os.environ.get("SSL_CERT_FILE"), os.environ.get("SSL_CERT_DIR"))
+        if key not in shared:
+            shared[key] = build(verify=verify, cert=cert, trust_env=trust_env)
+        return shared[key]
+
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setattr(transport, "create_ssl_context", create_ssl_context)
+        yield
 
 
 @pytest.fixture(scope="session")
@@ -36,12 +59,18 @@ def proxy_env(emulator):
     env = emulator_env(emulator.url, GPTOSS_MAX_RETRIES="1", GPTOSS_BACKEND_TIMEOUT_SECONDS="3")
     saved = {k: os.environ.get(k) for k in env}
     os.environ.update(env)
+    from gptoss_proxy.adapters.aws import client
+
+    # the adapters cache their boto3 clients per process, with the endpoint URLs of the moment: another module's
+    # emulator (tests/test_verify.py) run earlier on this worker must not receive this session's calls
+    client.cache_clear()
     yield env
     for k, v in saved.items():
         if v is None:
             os.environ.pop(k, None)
         else:
             os.environ[k] = v
+    client.cache_clear()
 
 
 @pytest.fixture(scope="session")
@@ -57,7 +86,7 @@ def proxy_url(proxy_env, logs):
     from emulators.sealer import local_sealer
 
     server = serve(build_service(proxy_env, log=logs.append, sealer=local_sealer()), "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server)
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
 

@@ -16,13 +16,12 @@ from __future__ import annotations
 
 import json
 import math
-import threading
 
 import openai
 import pytest
 
 from emulators.devserver import emulator_env
-from emulators.server import BUDGET_NOTE, _usage, fake_answer
+from emulators.server import BUDGET_NOTE, _usage, fake_answer, serve_in_thread
 from gptoss_proxy.core import budget
 from tests.proxy.conftest import post
 
@@ -153,7 +152,7 @@ def capped_url(emulator, proxy_env):
     routes = {"small": {"backend": "sagemaker", "endpoint_name": "ep", "max_reasoning_tokens": 50, "reasoning_tokens": 30},
               "big": {"backend": "bedrock", "model_id": "openai.gpt-oss-120b-1:0"}}
     server = serve(build_service(emulator_env(emulator.url, GPTOSS_ROUTES=json.dumps(routes)), log=lambda r: None), "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server)
     yield f"http://127.0.0.1:{server.server_address[1]}"
     server.shutdown()
 
@@ -255,7 +254,7 @@ def exact_client(emulator, proxy_env):
 
     routes = {"exact": {"backend": "sagemaker", "endpoint_name": "exact-ep", "budget_mode": "harmony"}}
     server = serve(build_service(emulator_env(emulator.url, GPTOSS_ROUTES=json.dumps(routes)), log=lambda r: None), "127.0.0.1", 0)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server)
     yield openai.OpenAI(base_url=f"http://127.0.0.1:{server.server_address[1]}/v1", api_key="x", max_retries=0)
     server.shutdown()
 

@@ -290,11 +290,14 @@ class TestStalledModel:
     def test_the_watchdog_aborts_a_stalled_stream_and_ends_it_with_an_error_event(self):
         import threading
 
+        clock = _Clock()
+
         class Stalling:
             def __init__(self):
                 self.released, self.aborted = threading.Event(), False
 
             def stream(self, route, body, timeout):
+                clock.now += 1.3  # the model took 1.3 s to start answering: the cut (at 1.5 s) is 0.2 s away
                 backend = self
 
                 class Chunks:
@@ -313,9 +316,11 @@ class TestStalledModel:
 
         backend = Stalling()
         settings = Settings.from_env({"GPTOSS_ROUTES": json.dumps({"m": {"backend": "sagemaker", "endpoint_name": "e"}}), "GPTOSS_DEADLINE_MARGIN_SECONDS": "10"})
-        service = ProxyService(settings, {"sagemaker": backend})
+        service = ProxyService(settings, {"sagemaker": backend}, clock=clock, sleep=clock.sleep)
         body = json.dumps({"model": "m", "stream": True, "messages": USER}).encode()
-        response = service.handle("POST", "/v1/chat/completions", {}, body, deadline=time.monotonic() + 11.5)  # cut in 1.5 s (a call needs > 1 s left)
+        # cut at 1.5 s (a call needs > 1 s left); the fake clock stands still while the model hangs, so only the
+        # watchdog, 0.2 s after the stall began, can end the stream
+        response = service.handle("POST", "/v1/chat/completions", {}, body, deadline=11.5)
         events = _events(b"".join(response.body))
         assert response.status == 200 and backend.aborted
         assert events[-1] == "[DONE]" and json.loads(events[-2])["error"]["code"] == "request_deadline"

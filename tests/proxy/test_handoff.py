@@ -9,7 +9,6 @@ The emulated small model calls ``handoff_to_larger_model`` when it is offered an
 from __future__ import annotations
 
 import json
-import threading
 import time
 
 import openai
@@ -17,7 +16,7 @@ import pytest
 
 from emulators.devserver import emulator_env
 from emulators.server import HANDOFF_TOOL as EMULATOR_TOOL
-from emulators.server import _usage, fake_answer
+from emulators.server import _usage, fake_answer, serve_in_thread
 from gptoss_proxy.core import handoff
 from gptoss_proxy.core.errors import ProxyError
 from gptoss_proxy.core.request import validate
@@ -49,7 +48,7 @@ def serve(emulator, proxy_env):
         logs: list[dict] = []
         env = emulator_env(emulator.url, **{"GPTOSS_ROUTES": json.dumps(ROUTES), "GPTOSS_MAX_RETRIES": "0", **settings})
         server = http_serve(build_service(env, log=logs.append), "127.0.0.1", 0)
-        threading.Thread(target=server.serve_forever, daemon=True).start()
+        serve_in_thread(server)
         servers.append(server)
         return f"http://127.0.0.1:{server.server_address[1]}", logs
 

@@ -6,11 +6,12 @@ from __future__ import annotations
 
 import json
 import subprocess
-import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 
 import pytest
+
+from emulators.server import serve_in_thread
 
 ROOT = Path(__file__).resolve().parents[2]
 PYTHON = ROOT / ".venv-litellm" / "bin" / "python"
@@ -59,7 +60,7 @@ def wire(proxy_url):
             self.wfile.write(data)
 
     server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-    threading.Thread(target=server.serve_forever, daemon=True).start()
+    serve_in_thread(server)
     done = subprocess.run([str(PYTHON), "-c", SCRIPT, f"http://127.0.0.1:{server.server_address[1]}", proxy_url], capture_output=True, text=True, timeout=240)
     server.shutdown()
     assert done.returncode == 0, done.stderr[-2000:]

@@ -216,8 +216,10 @@ class TestFallbackAndErrors:
 
 
 def test_first_streamed_chunk_arrives_before_the_backend_finished(client, stats):
+    # the emulator sends its parts 10 ms apart and holds the last one 0.3 s: a proxy that buffered the answer would
+    # release the first text only after the backend finished
     received = None
-    stream = client.chat.completions.create(model="gpt-oss-20b", messages=[{"role": "user", "content": "[[slow]] [[long:3000]]"}], stream=True)
+    stream = client.chat.completions.create(model="gpt-oss-20b", messages=[{"role": "user", "content": "[[slow:0.3]] [[long:3000]]"}], stream=True)
     for c in stream:
         if received is None and c.choices and c.choices[0].delta.content:
             received = time.time()

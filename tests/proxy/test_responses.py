@@ -442,7 +442,6 @@ class TestDeadline:
 
     def test_a_stalled_model_ends_the_stream_with_error_and_response_failed(self):
         import threading
-        import time
 
         from gptoss_proxy.core.service import ProxyService
         from gptoss_proxy.core.settings import Settings
@@ -458,14 +457,17 @@ class TestDeadline:
             def abort(self):
                 released.set()
 
+        now = [0.0]  # a fake clock: it stands still while the model hangs, so only the watchdog can end the stream
+
         class Stalling:
             def stream(self, route, body, timeout):
+                now[0] += 1.3  # the model took 1.3 s to start answering: the cut (at 1.5 s) is 0.2 s away
                 return Chunks()
 
         settings = Settings.from_env({"GPTOSS_ROUTES": json.dumps({"m": {"backend": "sagemaker", "endpoint_name": "e"}}), "GPTOSS_DEADLINE_MARGIN_SECONDS": "10"})
-        service = ProxyService(settings, {"sagemaker": Stalling()}, guardrail=None)
+        service = ProxyService(settings, {"sagemaker": Stalling()}, guardrail=None, clock=lambda: now[0])
         body = json.dumps({"model": "m", "stream": True, "input": "hi"}).encode()
-        response = service.handle("POST", "/v1/responses", {}, body, deadline=time.monotonic() + 11.5)  # cut in 1.5 s
+        response = service.handle("POST", "/v1/responses", {}, body, deadline=11.5)  # cut at 1.5 s
         events = _sse(b"".join(response.body))
         assert response.status == 200 and released.is_set()
         assert [e for e, _ in events[-2:]] == ["error", "response.failed"] and events[-2][1]["code"] == "request_deadline"
