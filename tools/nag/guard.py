@@ -15,6 +15,7 @@ every one); a finding no skip covers is open and fails ``make lint`` / ``make na
 from __future__ import annotations
 
 import fnmatch
+import hashlib
 import json
 import os
 import platform
@@ -133,10 +134,24 @@ def _message(node) -> str:
     return (match.group(match.lastindex) if match else "").strip()
 
 
+#: findings of earlier runs in this process, by (registry dir, (template file name, content digest)...)
+_RUNS: dict[tuple, list[GuardFinding]] = {}
+
+
 def run(templates: list[Path]) -> list[GuardFinding]:
-    """Every rule of every rule set present, once over all ``templates`` (one cfn-guard run per rule source)."""
+    """Every rule of every rule set present, once over all ``templates`` (one cfn-guard run per rule source).
+    The same templates (by file name and content) and rules give the same findings, so a process that asks again
+    (``make nag`` and the test session assess one assembly for several reports) reuses the first run."""
     if not templates:
         return []
+    key = (str(registry_dir()) if registry_present() else None,
+           tuple((t.name, hashlib.sha256(t.read_bytes()).hexdigest()) for t in templates))
+    if key not in _RUNS:
+        _RUNS[key] = _run(templates)
+    return list(_RUNS[key])
+
+
+def _run(templates: list[Path]) -> list[GuardFinding]:
     if not binary().exists():
         raise RuntimeError(f"{binary()} is missing: run `npm ci` (package.json devDependencies: @cdklabs/cdk-validator-cfnguard)")
     sources = [(CONTROL_TOWER, [CT_RULES])]
