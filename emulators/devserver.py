@@ -12,7 +12,9 @@ import argparse
 import json
 import os
 import sys
+from contextlib import contextmanager
 from pathlib import Path
+from typing import Iterator, Mapping
 
 PROXY_DIR = Path(__file__).resolve().parent.parent / "lambda" / "invoke_proxy"
 
@@ -38,6 +40,30 @@ def emulator_env(emulator_url: str, **overrides: str) -> dict[str, str]:
         "GPTOSS_ESCALATE_PRINCIPALS": "local",  # the dev server's caller (no IAM identity) may escalate
         **overrides,
     }
+
+
+@contextmanager
+def proxy_environment(env: Mapping[str, str]) -> Iterator[Mapping[str, str]]:
+    """``os.environ`` holds ``env`` for a proxy built in this process, and is restored on exit. The proxy's adapters
+    cache their boto3 clients per process with the endpoint URLs of the moment, so the cache is dropped on entry
+    (clients built now reach this emulator) and on exit (a later proxy reuses no client, nor kept-alive
+    connection, to it)."""
+    if str(PROXY_DIR) not in sys.path:
+        sys.path.insert(0, str(PROXY_DIR))
+    from gptoss_proxy.adapters.aws import client
+
+    saved = {k: os.environ.get(k) for k in env}
+    os.environ.update(env)
+    client.cache_clear()
+    try:
+        yield env
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        client.cache_clear()
 
 
 def main(argv: list[str] | None = None) -> None:

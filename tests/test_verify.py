@@ -12,7 +12,6 @@ import io
 import json
 import os
 import socket
-import sys
 import zipfile
 from pathlib import Path
 
@@ -330,42 +329,27 @@ def test_endpoint_is_skipped_in_bedrock_only_regions_and_fails_when_not_deployed
 
 # ---- routes: the verifier's code against the proxy's HTTP app over the emulators ---------------------------------
 
-PROXY_DIR = ROOT / "lambda" / "invoke_proxy"
-
-
 @pytest.fixture(scope="module")
 def local_proxy():
     """The proxy's HTTP app on a free port over the emulators (the devserver's routes: gpt-oss-20b on SageMaker,
     gpt-oss-120b on Bedrock, a guardrail), returning (url, environment)."""
-    if str(PROXY_DIR) not in sys.path:
-        sys.path.insert(0, str(PROXY_DIR))
-    from emulators.devserver import emulator_env
+    from emulators.devserver import emulator_env, proxy_environment
     from emulators.server import Emulator, serve_in_thread
 
     em = Emulator().start()
-    env = emulator_env(em.url, GPTOSS_MAX_RETRIES="1", GPTOSS_BACKEND_TIMEOUT_SECONDS="5")
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    from gptoss_proxy.adapters.aws import client
-    from gptoss_proxy.wiring import build_service
-    from http_server import serve
+    with proxy_environment(emulator_env(em.url, GPTOSS_MAX_RETRIES="1", GPTOSS_BACKEND_TIMEOUT_SECONDS="5")) as env:
+        from gptoss_proxy.wiring import build_service
+        from http_server import serve
 
-    client.cache_clear()  # the adapters cache their boto3 clients per process: built now, they reach this emulator
-    servers = {}
-    for name, overrides in (("guarded", {}), ("unguarded", {"GPTOSS_GUARDRAIL_ID": ""})):
-        server = serve(build_service({**env, **overrides}), "127.0.0.1", 0)
-        serve_in_thread(server)
-        servers[name] = server
-    yield {k: f"http://127.0.0.1:{s.server_address[1]}/" for k, s in servers.items()}
-    for s in servers.values():
-        s.shutdown()
+        servers = {}
+        for name, overrides in (("guarded", {}), ("unguarded", {"GPTOSS_GUARDRAIL_ID": ""})):
+            server = serve(build_service({**env, **overrides}), "127.0.0.1", 0)
+            serve_in_thread(server)
+            servers[name] = server
+        yield {k: f"http://127.0.0.1:{s.server_address[1]}/" for k, s in servers.items()}
+        for s in servers.values():
+            s.shutdown()
     em.stop()
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-    client.cache_clear()  # a later proxy in this worker must not reuse clients (and kept-alive connections) to it
 
 
 def _iam_stub(deny: bool):

@@ -36,6 +36,7 @@ def guard_scp(config: Any, stacks: Mapping[str, Any], guardrail_identifiers: Seq
     An SCP belongs to one organization, and so to one partition: GovCloud regions get ``arn:aws-us-gov`` patterns,
     and a config that mixes partitions is refused (write one SCP per partition)."""
     from gptoss_constructs.model_access import guard_scp_document
+    from tools.preflight import partition_of
 
     partitions = sorted({partition_of(r) for r in config.regions})
     if len(partitions) != 1:
@@ -53,10 +54,6 @@ def guard_scp(config: Any, stacks: Mapping[str, Any], guardrail_identifiers: Seq
         guardrail_identifiers=guardrail_identifiers,
         deployer_role_arns=deployer_role_arns,
     )
-
-
-def partition_of(region: str) -> str:
-    return "aws-us-gov" if region.startswith("us-gov-") else "aws-cn" if region.startswith("cn-") else "aws"
 
 
 def write(outdir: Path, config: Any, stacks: Mapping[str, Any], guardrail_identifiers: Sequence[str] = (), deployer_role_arns: Sequence[str] = ()) -> Path:

@@ -67,6 +67,11 @@ class RegionContext:
         return self._cache[service]
 
 
+def partition_of(region: str) -> str:
+    """The AWS partition of a region (``aws-us-gov`` for GovCloud, ``aws-cn`` for China, else ``aws``)."""
+    return "aws-us-gov" if region.startswith("us-gov-") else "aws-cn" if region.startswith("cn-") else "aws"
+
+
 def error_code(err: Exception) -> str:
     """The service's error code of a botocore error (its class name for errors without a response)."""
     return getattr(err, "response", {}).get("Error", {}).get("Code", type(err).__name__)
@@ -305,8 +310,7 @@ def check_web_adapter_layer(ctx: RegionContext) -> Iterable[Result]:
     if ctx.config.streaming is False:
         yield Result("web-adapter-layer", ctx.region, PASS, "buffered proxy: no Web Adapter layer")
         return
-    partition = "aws-us-gov" if ctx.region.startswith("us-gov-") else "aws"
-    arn = f"arn:{partition}:lambda:{ctx.region}:753240598075:layer:LambdaAdapterLayerArm64:{invoke_proxy.LWA_LAYER_VERSION}"
+    arn = f"arn:{partition_of(ctx.region)}:lambda:{ctx.region}:753240598075:layer:LambdaAdapterLayerArm64:{invoke_proxy.LWA_LAYER_VERSION}"
     try:
         ctx.client("lambda").get_layer_version_by_arn(Arn=arn)
     except Exception as err:  # noqa: BLE001

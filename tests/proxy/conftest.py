@@ -19,7 +19,7 @@ PROXY_DIR = ROOT / "lambda" / "invoke_proxy"
 if str(PROXY_DIR) not in sys.path:
     sys.path.insert(0, str(PROXY_DIR))
 
-from emulators.devserver import emulator_env  # noqa: E402
+from emulators.devserver import emulator_env, proxy_environment  # noqa: E402
 from emulators.server import Emulator, serve_in_thread  # noqa: E402
 
 
@@ -56,21 +56,9 @@ def emulator():
 
 @pytest.fixture(scope="session")
 def proxy_env(emulator):
-    env = emulator_env(emulator.url, GPTOSS_MAX_RETRIES="1", GPTOSS_BACKEND_TIMEOUT_SECONDS="3")
-    saved = {k: os.environ.get(k) for k in env}
-    os.environ.update(env)
-    from gptoss_proxy.adapters.aws import client
-
-    # the adapters cache their boto3 clients per process, with the endpoint URLs of the moment: another module's
-    # emulator (tests/test_verify.py) run earlier on this worker must not receive this session's calls
-    client.cache_clear()
-    yield env
-    for k, v in saved.items():
-        if v is None:
-            os.environ.pop(k, None)
-        else:
-            os.environ[k] = v
-    client.cache_clear()
+    # another module's emulator (tests/test_verify.py) run earlier on this worker must not receive these calls
+    with proxy_environment(emulator_env(emulator.url, GPTOSS_MAX_RETRIES="1", GPTOSS_BACKEND_TIMEOUT_SECONDS="3")) as env:
+        yield env
 
 
 @pytest.fixture(scope="session")

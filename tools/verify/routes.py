@@ -35,6 +35,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Iterable, Mapping
 
+from tools.preflight import partition_of
 from tools.verify.core import FAIL, PASS, SKIP, RegionContext, Result, error_code
 
 HANDLER = Path(__file__).resolve().parent / "verifier" / "handler.py"
@@ -431,9 +432,6 @@ class LambdaVerifier:
         self.group_id: str | None = None
         self.created: list[str] = []
 
-    def _partition(self) -> str:
-        return "aws-us-gov" if self.ctx.region.startswith("us-gov-") else "aws-cn" if self.ctx.region.startswith("cn-") else "aws"
-
     def sweep(self) -> list[str]:
         """Deletes what an earlier run left behind (tag ``gptoss:verify`` = region); returns what it removed."""
         ec2, removed = self.ctx.client("ec2"), []
@@ -466,7 +464,7 @@ class LambdaVerifier:
                                    Description="make verify: short-lived verifier function", Tags=[{"Key": VERIFY_TAG, "Value": ctx.region}],
                                    **role_args)["Role"]["Arn"]
         self.created.append(f"role {self.role_name}")
-        api = f"arn:{self._partition()}:execute-api:{ctx.region}:{ctx.account}:{facts.rest_api_id}/{facts.stage}/*/*"
+        api = f"arn:{partition_of(ctx.region)}:execute-api:{ctx.region}:{ctx.account}:{facts.rest_api_id}/{facts.stage}/*/*"
         policy = {"Version": "2012-10-17", "Statement": [
             {"Sid": "CallThisApiOnly", "Effect": "Allow", "Action": "execute-api:Invoke", "Resource": api},
             # what a VPC function's role needs for its network interface (Lambda DG, "Giving Lambda functions access
