@@ -108,6 +108,15 @@ def test_another_deployer_replaces_the_cdk_default():
     document = guard_scp_document(regions=["us-east-1"], deployer_role_arns=["arn:aws:iam::*:role/org-deployer"])
     statement = {s["Sid"]: s for s in document["Statement"]}["DenyProxyCodeAndConfigChangesExceptDeploys"]
     assert statement["Condition"] == {"ArnNotLike": {"aws:PrincipalArn": ["arn:aws:iam::*:role/org-deployer"]}}
+    # the construct prop: the attached deny spares that deployer only, for the function and the role alike
+    stack = Stack(make_app(), "D", env=Environment(region="us-east-1"))
+    ModelAccessGuard(stack, "Guard", endpoint_arns=[], proxy_role=iam.Role(stack, "Proxy", assumed_by=iam.ServicePrincipal("lambda.amazonaws.com")),
+                     proxy_function=lambda_.Function.from_function_arn(stack, "Fn", FUNCTION_ARN),
+                     attach_to_roles=[iam.Role.from_role_name(stack, "Developers", "developers")],
+                     deployer_role_arns=["arn:aws:iam::111122223333:role/org-deployer"])
+    statements = _statements(Template.from_stack(stack))
+    for sid in ("DenyProxyCodeAndConfigChangesExceptDeploys", "DenyProxyRoleChangesExceptDeploys"):
+        assert statements[sid]["Condition"] == {"ArnNotLike": {"aws:PrincipalArn": ["arn:aws:iam::111122223333:role/org-deployer"]}}
 
 
 def test_guard_is_attached_as_a_deny_only_to_the_named_roles(guard):
